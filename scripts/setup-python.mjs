@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Makes sure the Python side can run: FFmpeg on the machine and a virtual environment under
+// gpu-functions/.venv from the pinned requirements. Idempotent; re-installs when requirements change.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const gpuDir = join(root, 'gpu-functions');
+const venv = join(gpuDir, '.venv');
+const python = join(venv, 'bin', 'python');
+const quiet = process.argv.includes('--quiet');
+const log = (msg) => quiet || console.log(`[setup] ${msg}`);
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function ensureFfmpeg() {
+  if (has('ffmpeg') && has('ffprobe')) return;
+  const isRoot = process.getuid?.() === 0;
+  const debian = existsSync('/etc/debian_version') && has('apt-get');
+  if (isRoot && debian) {
+    log('installing ffmpeg from Debian packages…');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'ffmpeg'], { stdio: quiet ? 'ignore' : 'inherit', env }).status === 0;
+    if (!install()) {
+      execFileSync('apt-get', ['update', '-q'], { stdio: quiet ? 'ignore' : 'inherit', env });
+      if (!install()) throw new Error('apt-get install ffmpeg failed');
+    }
+    return;
+  }
+  console.error(
+    '[setup] FFmpeg is missing. Install it, then run again:\n' +
+      '  Debian/Ubuntu: sudo apt-get install ffmpeg\n' +
+      '  macOS:         brew install ffmpeg\n' +
+      '  other:         https://ffmpeg.org/download.html (ffmpeg and ffprobe on PATH)',
+  );
+  process.exit(1);
+}
+
+function pickPython() {
+  for (const candidate of [process.env.PYTHON, 'python3.11', 'python3']) {
+    if (!candidate) continue;
+    const r = spawnSync(candidate, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+    if (r.status === 0 && /^3\.(1[1-9])/.test(r.stdout.trim())) return candidate;
+  }
+  console.error('[setup] Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11).');
+  process.exit(1);
+}
+
+export function ensureVenv() {
+  const requirements = ['requirements.txt', 'requirements-test.txt'].map((f) => readFileSync(join(gpuDir, f), 'utf8')).join('\n');
+  const digest = createHash('sha256').update(requirements).digest('hex');
+  const stamp = join(venv, '.requirements.sha256');
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
+  if (!existsSync(python)) {
+    log('creating the Python virtual environment in gpu-functions/.venv…');
+    execFileSync(pickPython(), ['-m', 'venv', venv], { stdio: quiet ? 'ignore' : 'inherit' });
+  }
+  log('installing pinned Python requirements…');
+  execFileSync(python, ['-m', 'pip', 'install', '-q', '-r', join(gpuDir, 'requirements-test.txt')], { stdio: 'inherit' });
+  writeFileSync(stamp, digest);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  ensureFfmpeg();
+  ensureVenv();
+  log('python side ready');
+}
