@@ -1,0 +1,11 @@
+/** Writes schemas/gpu/*.json from the zod contract in src/gpu/contract.ts. */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderGpuSchemas } from '../src/gpu/schema-export';
+
+const dir = join(import.meta.dirname, '..', 'schemas', 'gpu');
+mkdirSync(dir, { recursive: true });
+const files = renderGpuSchemas();
+for (const stale of readdirSync(dir)) if (!(stale in files)) rmSync(join(dir, stale));
+for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+console.log(`wrote ${Object.keys(files).length} schemas to ${dir}`);

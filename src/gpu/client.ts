@@ -1,0 +1,184 @@
+import type { z } from 'zod';
+import {
+  AssembleResponse,
+  CallStatus,
+  EncodeResponse,
+  GenerateResponse,
+  HealthResponse,
+  InfoResponse,
+  InterpolateResponse,
+  SubmitResponse,
+  type AssembleRequest,
+  type EncodeRequest,
+  type GenerateRequest,
+  type InterpolateRequest,
+} from './contract';
+import { GpuError, gpuErrorFromBody, gpuErrorFromFailure } from './errors';
+
+export type GpuFunction = 'encode' | 'generate' | 'interpolate' | 'assemble';
+
+interface FunctionShapes {
+  encode: { request: EncodeRequest; response: z.infer<typeof EncodeResponse> };
+  generate: { request: GenerateRequest; response: z.infer<typeof GenerateResponse> };
+  interpolate: { request: InterpolateRequest; response: z.infer<typeof InterpolateResponse> };
+  assemble: { request: AssembleRequest; response: z.infer<typeof AssembleResponse> };
+}
+
+const RESPONSE_SCHEMAS: { [F in GpuFunction]: z.ZodType<FunctionShapes[F]['response']> } = {
+  encode: EncodeResponse,
+  generate: GenerateResponse,
+  interpolate: InterpolateResponse,
+  assemble: AssembleResponse,
+};
+
+export interface GpuClientConfig {
+  /** Base URL of the GPU function HTTP API, without a trailing slash. */
+  baseUrl: string;
+  /** Extra headers on every call, e.g. Modal's proxy-auth `Modal-Key` / `Modal-Secret`. */
+  headers?: Record<string, string>;
+  /** Timeout of one HTTP request, in milliseconds. */
+  requestTimeoutMs?: number;
+  /** Attempts for a request that failed in a retryable way (network, 5xx, 429). */
+  attempts?: number;
+  /** First backoff delay in milliseconds; doubles per attempt, with full jitter. */
+  backoffMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface RunOptions {
+  /** Give up polling after this many milliseconds. */
+  deadlineMs: number;
+  pollIntervalMs?: number;
+  onProgress?: (progress: number | null) => void | Promise<void>;
+  /** Resume polling an already submitted call instead of submitting again. */
+  callId?: string;
+  onSubmitted?: (callId: string) => void | Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One client for the GPU function contract: the local reference server or Modal web endpoints. */
+export class GpuClient {
+  readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly requestTimeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(config: GpuClientConfig) {
+    if (!/^https?:\/\//.test(config.baseUrl)) throw new Error(`GPU backend URL must be http(s): ${config.baseUrl}`);
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+    this.headers = config.headers ?? {};
+    this.requestTimeoutMs = config.requestTimeoutMs ?? 120_000;
+    this.attempts = config.attempts ?? 3;
+    this.backoffMs = config.backoffMs ?? 250;
+    this.fetchImpl = config.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  health(timeoutMs = 3000) {
+    return this.request('GET', '/healthz', undefined, HealthResponse, { timeoutMs, attempts: 1 });
+  }
+
+  info() {
+    return this.request('GET', '/v1/info', undefined, InfoResponse);
+  }
+
+  /** Calls a function synchronously; for short calls only. */
+  call<F extends GpuFunction>(fn: F, body: FunctionShapes[F]['request']): Promise<FunctionShapes[F]['response']> {
+    return this.request('POST', `/v1/${fn}`, body, RESPONSE_SCHEMAS[fn]);
+  }
+
+  async submit<F extends GpuFunction>(fn: F, body: FunctionShapes[F]['request']): Promise<string> {
+    const { callId } = await this.request('POST', `/v1/${fn}/submit`, body, SubmitResponse);
+    return callId;
+  }
+
+  poll(callId: string): Promise<CallStatus> {
+    return this.request('GET', `/v1/calls/${encodeURIComponent(callId)}`, undefined, CallStatus);
+  }
+
+  /** Submits (or resumes) a call and polls it to its end; the result is validated against the contract. */
+  async run<F extends GpuFunction>(fn: F, body: FunctionShapes[F]['request'], options: RunOptions): Promise<FunctionShapes[F]['response']> {
+    const deadline = Date.now() + options.deadlineMs;
+    let callId = options.callId;
+    if (callId === undefined) {
+      callId = await this.submit(fn, body);
+      await options.onSubmitted?.(callId);
+    }
+    let interval = options.pollIntervalMs ?? 250;
+    for (;;) {
+      const status = await this.poll(callId);
+      if (status.status === 'succeeded') return this.validate(RESPONSE_SCHEMAS[fn], status.result, `${fn} result`);
+      if (status.status === 'failed') throw gpuErrorFromFailure(status.error);
+      await options.onProgress?.(status.progress);
+      if (Date.now() + interval > deadline) {
+        throw new GpuError('gpu_timeout', `${fn} did not finish within ${options.deadlineMs} ms`, null, true);
+      }
+      await sleep(interval);
+      interval = Math.min(interval * 1.5, 2000);
+    }
+  }
+
+  private validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new GpuError('gpu_bad_response', `GPU backend sent an invalid ${what} (${issue?.path.join('.') || '(root)'}: ${issue?.message})`, null, true);
+    }
+    return parsed.data;
+  }
+
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    overrides: { timeoutMs?: number; attempts?: number } = {},
+  ): Promise<T> {
+    const attempts = overrides.attempts ?? this.attempts;
+    let lastError: GpuError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        return await this.once(method, path, body, schema, overrides.timeoutMs ?? this.requestTimeoutMs);
+      } catch (err) {
+        if (!(err instanceof GpuError) || !err.retryable) throw err;
+        lastError = err;
+        if (attempt < attempts) await sleep(Math.random() * this.backoffMs * 2 ** (attempt - 1));
+      }
+    }
+    throw lastError as GpuError;
+  }
+
+  private async once<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...this.headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      throw new GpuError(timedOut ? 'gpu_timeout' : 'gpu_unreachable', timedOut ? `GPU backend did not answer ${path} within ${timeoutMs} ms` : `GPU backend unreachable for ${path}`, null, true);
+    }
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch {
+      throw new GpuError('gpu_bad_response', `GPU backend answered ${path} with a non-JSON body (status ${response.status})`, response.status, true);
+    }
+    if (!response.ok) throw gpuErrorFromBody(response.status, json);
+    return this.validate(schema, json, `response to ${path}`);
+  }
+}
+
+export function gpuClientFromEnv(env: Env & { MODAL_PROXY_TOKEN_ID?: string; MODAL_PROXY_TOKEN_SECRET?: string }): GpuClient {
+  const headers: Record<string, string> = {};
+  if (env.MODAL_PROXY_TOKEN_ID && env.MODAL_PROXY_TOKEN_SECRET) {
+    headers['Modal-Key'] = env.MODAL_PROXY_TOKEN_ID;
+    headers['Modal-Secret'] = env.MODAL_PROXY_TOKEN_SECRET;
+  }
+  return new GpuClient({ baseUrl: env.GPU_BACKEND_URL, headers });
+}

@@ -1,0 +1,237 @@
+/**
+ * The GPU function contract, version 1: the single statement of every shape that crosses the
+ * Worker ⇄ GPU function boundary. `npm run schemas` exports these to `schemas/gpu/*.json`, which
+ * the Python side validates against; a test fails when the two drift apart.
+ *
+ * Units: frame rates in frames per second, durations in seconds, sizes in bytes, geometry in pixels.
+ * Binary payloads travel as standard base64 strings.
+ */
+import { z } from 'zod';
+
+export const CONTRACT_VERSION = '1';
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'standard base64').describe('standard base64');
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const Mode = z.enum(['tt2v', 'it2v']).describe('tt2v: texts only; it2v: keyframe + motion text');
+export type Mode = z.infer<typeof Mode>;
+
+export const KeyframeCodec = z.enum(['webp', 'jpeg']);
+export const Container = z.enum(['mp4', 'webm']);
+
+export const EngineInfo = z
+  .object({
+    id: z.string().min(1).max(64),
+    version: z.string().min(1).max(64),
+    models: z.record(z.string(), z.string()).describe('model role → "id@revision"'),
+  })
+  .strict();
+export type EngineInfo = z.infer<typeof EngineInfo>;
+
+export const Seconds = z
+  .object({
+    gpu: z.number().nonnegative().describe('accelerator seconds spent'),
+    cpu: z.number().nonnegative().describe('CPU wall seconds spent'),
+  })
+  .strict();
+
+export const Keyframe = z
+  .object({
+    codec: KeyframeCodec,
+    width: positiveInt.max(8192),
+    height: positiveInt.max(8192),
+    data: base64,
+  })
+  .strict();
+export type Keyframe = z.infer<typeof Keyframe>;
+
+export const VideoSource = z.union([
+  z.object({ url: z.url().max(4096).describe('a short-lived URL the function may fetch') }).strict(),
+  z.object({ data: base64.describe('the whole file') }).strict(),
+]);
+
+export const EncodeOptions = z
+  .object({
+    minSegmentSeconds: z.number().positive().max(600).default(1),
+    maxSegmentSeconds: z.number().positive().max(600).default(10),
+    keyframeBudgetBytes: positiveInt.min(64).max(1_000_000).default(2048),
+    keyframeCodec: KeyframeCodec.default('webp'),
+    keyframeMaxWidth: positiveInt.min(16).max(4096).default(320),
+    maxTextChars: positiveInt.min(16).max(4000).default(600),
+  })
+  .strict();
+export type EncodeOptions = z.infer<typeof EncodeOptions>;
+
+export const EncodeRequest = z
+  .object({
+    video: VideoSource,
+    options: EncodeOptions.default(EncodeOptions.parse({})),
+  })
+  .strict();
+export type EncodeRequest = z.input<typeof EncodeRequest>;
+
+export const VideoMeta = z
+  .object({
+    width: positiveInt,
+    height: positiveInt,
+    fps: z.number().positive().max(1000),
+    frameCount: positiveInt,
+    durationSeconds: z.number().positive(),
+    codec: z.string().max(64),
+    rotation: z.number().int().default(0),
+  })
+  .strict();
+
+export const EncodedSegment = z
+  .object({
+    index: nonNegativeInt,
+    startFrame: nonNegativeInt,
+    frameCount: positiveInt,
+    contentText: z.string().min(1).max(4000),
+    motionText: z.string().min(1).max(4000),
+    keyframe: Keyframe.nullable(),
+  })
+  .strict();
+export type EncodedSegment = z.infer<typeof EncodedSegment>;
+
+export const EncodeResponse = z
+  .object({
+    engine: EngineInfo,
+    video: VideoMeta,
+    segments: z.array(EncodedSegment).min(1).max(10_000),
+    seconds: Seconds,
+  })
+  .strict();
+export type EncodeResponse = z.infer<typeof EncodeResponse>;
+
+export const GenerateRequest = z
+  .object({
+    mode: Mode,
+    segment: z
+      .object({
+        contentText: z.string().min(1).max(4000),
+        motionText: z.string().min(1).max(4000),
+        keyframe: Keyframe.nullable().default(null),
+      })
+      .strict(),
+    width: positiveInt.min(16).max(4096),
+    height: positiveInt.min(16).max(4096),
+    fps: z.number().positive().max(120),
+    frameCount: positiveInt.max(10_000),
+    seed: nonNegativeInt.max(2 ** 32 - 1),
+    container: Container.default('mp4'),
+  })
+  .strict();
+export type GenerateRequest = z.input<typeof GenerateRequest>;
+
+export const VideoFile = z
+  .object({
+    container: Container,
+    mimeType: z.string(),
+    width: positiveInt,
+    height: positiveInt,
+    fps: z.number().positive(),
+    frameCount: positiveInt,
+    data: base64,
+  })
+  .strict();
+
+export const GenerateResponse = z
+  .object({
+    engine: EngineInfo,
+    video: VideoFile,
+    seconds: Seconds,
+  })
+  .strict();
+export type GenerateResponse = z.infer<typeof GenerateResponse>;
+
+export const InterpolateRequest = z
+  .object({
+    video: VideoSource,
+    factor: z.number().int().min(2).max(8),
+    adapterId: z.string().max(200).nullable().default(null),
+    container: Container.default('mp4'),
+  })
+  .strict();
+export type InterpolateRequest = z.input<typeof InterpolateRequest>;
+export const InterpolateResponse = GenerateResponse;
+
+export const AssembleRequest = z
+  .object({
+    parts: z.array(VideoSource).min(1).max(1000),
+    container: Container.default('mp4'),
+  })
+  .strict()
+  .describe('concatenate segment videos of one geometry without re-encoding');
+export type AssembleRequest = z.input<typeof AssembleRequest>;
+export const AssembleResponse = GenerateResponse;
+
+export const ErrorCode = z.enum([
+  'invalid_request',
+  'undecodable_video',
+  'unsupported_codec',
+  'too_large',
+  'too_long',
+  'fetch_failed',
+  'not_found',
+  'engine_failure',
+  'overloaded',
+]);
+export type GpuErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorResponse = z
+  .object({
+    error: z
+      .object({ code: ErrorCode, message: z.string(), details: z.unknown().optional() })
+      .strict(),
+  })
+  .strict();
+
+export const SubmitResponse = z.object({ callId: z.string().min(1).max(200) }).strict();
+
+export const CallStatus = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('pending'), progress: z.number().min(0).max(1).nullable() }).strict(),
+  z.object({ status: z.literal('succeeded'), result: z.unknown() }).strict(),
+  z.object({ status: z.literal('failed'), error: ErrorResponse.shape.error }).strict(),
+]);
+export type CallStatus = z.infer<typeof CallStatus>;
+
+export const InfoResponse = z
+  .object({
+    contractVersion: z.literal(CONTRACT_VERSION),
+    engine: EngineInfo,
+    functions: z.array(z.enum(['encode', 'generate', 'interpolate', 'assemble'])),
+    limits: z
+      .object({
+        maxUploadBytes: positiveInt,
+        maxDurationSeconds: z.number().positive(),
+        maxWidth: positiveInt,
+        maxHeight: positiveInt,
+        maxFrameCount: positiveInt,
+      })
+      .strict(),
+  })
+  .strict();
+export type InfoResponse = z.infer<typeof InfoResponse>;
+
+export const HealthResponse = z
+  .object({ ok: z.boolean(), engine: EngineInfo, uptimeSeconds: z.number().nonnegative() })
+  .strict();
+
+/** Every shape exported to `schemas/gpu/`, by file name. */
+export const GPU_SCHEMAS = {
+  'encode.request': EncodeRequest,
+  'encode.response': EncodeResponse,
+  'generate.request': GenerateRequest,
+  'generate.response': GenerateResponse,
+  'interpolate.request': InterpolateRequest,
+  'interpolate.response': InterpolateResponse,
+  'assemble.request': AssembleRequest,
+  'assemble.response': AssembleResponse,
+  'call.submit.response': SubmitResponse,
+  'call.status': CallStatus,
+  'info.response': InfoResponse,
+  'health.response': HealthResponse,
+  error: ErrorResponse,
+} as const;

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { GPU_SCHEMAS } from './contract';
+
+const SCHEMA_ID_BASE = 'https://cmvc.dev/schemas/gpu/';
+
+/**
+ * Renders every GPU contract shape as JSON Schema (draft 2020-12), file name → file text.
+ * Requests are rendered as their input side (fields with defaults may be omitted), responses
+ * as their output side (what a conforming function must send).
+ */
+export function renderGpuSchemas(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [name, schema] of Object.entries(GPU_SCHEMAS)) {
+    const io = name.endsWith('.request') ? 'input' : 'output';
+    const json = { $id: `${SCHEMA_ID_BASE}${name}.json`, ...z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) };
+    files[`${name}.json`] = `${JSON.stringify(json, null, 2)}\n`;
+  }
+  return files;
+}
