@@ -80,7 +80,7 @@ if (!externalGpu) {
 run(
   'worker',
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--show-interactive-dev-session=false'],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : [])],
   { cwd: root, env: {} },
 );
 

@@ -49,7 +49,7 @@ function junitCounts(file) {
 ensureFfmpeg();
 ensureVenv();
 
-step('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], () => null);
+step('typecheck', 'npm', ['run', '-s', 'typecheck'], () => null);
 for (const project of ['workers', 'node', 'e2e']) {
   const out = join(reports, `${project}.json`);
   step(project, 'npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], () => vitestCounts(out));

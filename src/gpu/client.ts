@@ -174,7 +174,14 @@ export class GpuClient {
   }
 }
 
-export function gpuClientFromEnv(env: Env & { MODAL_PROXY_TOKEN_ID?: string; MODAL_PROXY_TOKEN_SECRET?: string }): GpuClient {
+/** The GPU settings of the Worker's environment: the backend URL and, for Modal, its proxy-auth token. */
+export interface GpuSettings {
+  GPU_BACKEND_URL: string;
+  MODAL_PROXY_TOKEN_ID?: string;
+  MODAL_PROXY_TOKEN_SECRET?: string;
+}
+
+export function gpuClientFromEnv(env: GpuSettings): GpuClient {
   const headers: Record<string, string> = {};
   if (env.MODAL_PROXY_TOKEN_ID && env.MODAL_PROXY_TOKEN_SECRET) {
     headers['Modal-Key'] = env.MODAL_PROXY_TOKEN_ID;

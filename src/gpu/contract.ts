@@ -160,12 +160,19 @@ export const InterpolateResponse = GenerateResponse;
 export const AssembleRequest = z
   .object({
     parts: z.array(VideoSource).min(1).max(1000),
-    container: Container.default('mp4'),
+    container: z.enum(['mp4', 'webm', 'mpegts']).default('mp4').describe('mpegts: an HLS media segment'),
+    timeOffsetSeconds: z.number().nonnegative().max(86_400).default(0).describe('added to every timestamp, so HLS segments continue each other'),
   })
   .strict()
-  .describe('concatenate segment videos of one geometry without re-encoding');
+  .describe('concatenate segment videos of one geometry without re-encoding (a remux), optionally into MPEG-TS');
 export type AssembleRequest = z.input<typeof AssembleRequest>;
-export const AssembleResponse = GenerateResponse;
+export const AssembleResponse = z
+  .object({
+    engine: EngineInfo,
+    video: VideoFile.extend({ container: z.enum(['mp4', 'webm', 'mpegts']) }),
+    seconds: Seconds,
+  })
+  .strict();
 
 export const ErrorCode = z.enum([
   'invalid_request',

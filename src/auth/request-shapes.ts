@@ -1,0 +1,32 @@
+/** Request bodies of the access routes, as zod: validation and the OpenAPI document both use them. */
+import { z } from 'zod';
+import { Mode } from '../gpu/contract';
+import { SCOPES } from './principal';
+import { MAX_SIGNED_URL_SECONDS } from './signed-url';
+
+export const CreateKeyBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
+    owner: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional().describe('whose videos the key sees; defaults to the key itself'),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    limits: z
+      .object({
+        requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+        gpuSecondsPerDay: z.number().min(0).max(10_000_000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const MintUrlsBody = z
+  .object({
+    modes: z.array(Mode).min(1).max(2),
+    expiresIn: z.number().int().min(1).max(MAX_SIGNED_URL_SECONDS).describe('seconds'),
+    options: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    segments: z.array(z.number().int().min(0).max(99_999)).max(1000).optional().describe('segment numbers; omitted: the whole video'),
+    bindToKey: z.boolean().default(true).describe('revoking the minting key revokes the URLs'),
+  })
+  .strict();
+

@@ -1,0 +1,69 @@
+import { timingSafeEqualBytes } from './timing-safe';
+
+/**
+ * Signed reconstruction URLs: `…?{options}&exp={unix seconds}[&kid={key id}]&sig={base64url HMAC-SHA256}`.
+ * The MAC covers the method-independent canonical form `{path}\n{query}`, where the query is every
+ * parameter but `sig`, sorted by name then value, each percent-encoded as by encodeURIComponent.
+ * Verification re-parses the URL structurally and recomputes over the same form; several secrets may
+ * be valid at once (the first signs), so secrets can rotate.
+ */
+export const SIGNATURE_PARAM = 'sig';
+export const EXPIRY_PARAM = 'exp';
+export const KEY_ID_PARAM = 'kid';
+/** Longest lifetime of a signed URL, in seconds (one year). */
+export const MAX_SIGNED_URL_SECONDS = 365 * 24 * 3600;
+
+const encoder = new TextEncoder();
+
+export function canonicalSigningInput(path: string, params: URLSearchParams): string {
+  const pairs = [...params].filter(([name]) => name !== SIGNATURE_PARAM).sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+  return `${path}\n${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
+}
+
+async function mac(secret: string, input: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(input)));
+}
+
+const toBase64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+const SIGNATURE_FORM = /^[A-Za-z0-9_-]{43}$/;
+
+/** The signing secrets in `URL_SIGNING_SECRET`: comma-separated, the first one signs. */
+export function signingSecrets(setting: string): string[] {
+  const secrets = setting.split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0) throw new Error('URL_SIGNING_SECRET is empty');
+  return secrets;
+}
+
+/** Signs `path` with `options`, valid until `expiresAt` (unix seconds), optionally bound to a key id. */
+export async function signUrl(secret: string, path: string, options: Record<string, string>, expiresAt: number, keyId?: string): Promise<string> {
+  const params = new URLSearchParams(options);
+  params.set(EXPIRY_PARAM, String(expiresAt));
+  if (keyId !== undefined) params.set(KEY_ID_PARAM, keyId);
+  const sig = toBase64Url(await mac(secret, canonicalSigningInput(path, params)));
+  const query = canonicalSigningInput('', params).slice(1);
+  return `${path}?${query}&${SIGNATURE_PARAM}=${sig}`;
+}
+
+export type SignatureCheck = { ok: true; expiresAt: number; keyId: string | null } | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
+
+/** Verifies a signed URL in constant time against every valid secret. */
+export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
+  const params = url.searchParams;
+  const sigs = params.getAll(SIGNATURE_PARAM);
+  const exps = params.getAll(EXPIRY_PARAM);
+  const kids = params.getAll(KEY_ID_PARAM);
+  if (sigs.length !== 1 || exps.length !== 1 || kids.length > 1 || !/^\d{1,12}$/.test(exps[0] as string)) return { ok: false, code: 'malformed_signature' };
+  if (!SIGNATURE_FORM.test(sigs[0] as string)) return { ok: false, code: 'malformed_signature' };
+  // Compare the encoded text, not decoded bytes: the last base64url character carries 2 spare bits,
+  // and decoding would accept four spellings of one signature.
+  const given = encoder.encode(sigs[0] as string);
+  const input = canonicalSigningInput(url.pathname, params);
+  let valid = false;
+  for (const secret of secrets) valid = timingSafeEqualBytes(encoder.encode(toBase64Url(await mac(secret, input))), given) || valid;
+  if (!valid) return { ok: false, code: 'invalid_signature' };
+  const expiresAt = Number(exps[0]);
+  if (expiresAt <= nowSeconds) return { ok: false, code: 'expired_signature' };
+  return { ok: true, expiresAt, keyId: kids[0] ?? null };
+}

@@ -1,0 +1,156 @@
+import { DurableObject } from 'cloudflare:workers';
+import { gpuClientFromEnv } from '../gpu/client';
+import { GpuError } from '../gpu/errors';
+import { base64ToBytes, bytesToBase64 } from '../http/base64';
+import type { ArtifactRef, GenerationSpec } from './plan';
+import { coordinatorFor } from './stub';
+import { chargeGeneration } from '../auth/charge';
+
+/** What `ensure` answers: the artifact, or a failure the caller turns into a status code. */
+export type EnsureResult =
+  | { ok: true; artifact: ArtifactRef }
+  | { ok: false; error: { code: string; message: string; retryable: boolean; retryAfterSeconds: number } };
+
+type State =
+  | { status: 'running'; spec: GenerationSpec; chargeTo: string | null; callId: string | null; progress: number | null; startedAt: number; attempts: number }
+  | { status: 'succeeded'; artifact: ArtifactRef }
+  | { status: 'failed'; error: { code: string; message: string; retryable: boolean }; retryAt: number; attempts: number };
+
+const STATE = 'state';
+/** While a generation runs, an alarm this often resumes it if the object was evicted or restarted. */
+const WATCHDOG_MS = 15_000;
+const GENERATION_DEADLINE_MS = 10 * 60_000;
+/** A retryable failure is remembered this long (seconds, doubling per attempt up to the cap) before a request may try again. */
+const FAILURE_BACKOFF_SECONDS = 5;
+const FAILURE_BACKOFF_MAX_SECONDS = 300;
+
+/**
+ * One instance per artifact key: the single flight of that artifact's generation. The first `ensure`
+ * starts it; every concurrent `ensure` waits on the same promise; its state lives in storage, and an
+ * alarm resumes a generation whose object was restarted mid-way (polling the same GPU call id), so the
+ * same generation never starts twice.
+ */
+export class GenerationCoordinator extends DurableObject<Env> {
+  private inflight: Promise<EnsureResult> | null = null;
+
+  /**
+   * The artifact, made if needed. `chargeTo` (a principal's key) pays the GPU seconds of a generation
+   * this call starts; a call that joins a running generation or finds it done pays nothing.
+   */
+  async ensure(spec: GenerationSpec, chargeTo: string | null = null): Promise<EnsureResult> {
+    const state = await this.ctx.storage.get<State>(STATE);
+    // Only a miss at the edge calls this, so re-check R2: the artifact may have been deleted with its video.
+    if (state?.status === 'succeeded' && (await this.env.BUCKET.head(state.artifact.r2Key)) !== null) return { ok: true, artifact: state.artifact };
+    if (state?.status === 'failed' && Date.now() < state.retryAt) {
+      return { ok: false, error: { ...state.error, retryAfterSeconds: Math.ceil((state.retryAt - Date.now()) / 1000) } };
+    }
+    return this.start(spec, state, chargeTo);
+  }
+
+  /** The current state, for progress reports; null when nothing was asked yet. */
+  async progress(): Promise<{ status: string; progress: number | null } | null> {
+    const state = await this.ctx.storage.get<State>(STATE);
+    if (!state) return null;
+    return { status: state.status, progress: state.status === 'running' ? state.progress : state.status === 'succeeded' ? 1 : null };
+  }
+
+  override async alarm(): Promise<void> {
+    const state = await this.ctx.storage.get<State>(STATE);
+    if (state?.status === 'running' && this.inflight === null) await this.start(state.spec, state, state.chargeTo);
+  }
+
+  private start(spec: GenerationSpec, previous: State | undefined, chargeTo: string | null): Promise<EnsureResult> {
+    this.inflight ??= this.generate(spec, previous, chargeTo).finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  private async generate(spec: GenerationSpec, previous: State | undefined, chargeTo: string | null): Promise<EnsureResult> {
+    const attempts = (previous?.status === 'failed' ? previous.attempts : 0) + 1;
+    let state: State =
+      previous?.status === 'running'
+        ? previous
+        : { status: 'running', spec, chargeTo, callId: null, progress: 0, startedAt: Date.now(), attempts };
+    await this.ctx.storage.put(STATE, state);
+    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+    try {
+      const existing = await this.env.BUCKET.head(spec.r2Key);
+      const artifact = existing ? refOf(spec, existing) : await this.make(spec, state, (next) => (state = next));
+      await this.ctx.storage.put(STATE, { status: 'succeeded', artifact } satisfies State);
+      await this.ctx.storage.deleteAlarm();
+      return { ok: true, artifact };
+    } catch (err) {
+      const error = describeFailure(err);
+      const backoff = Math.min(FAILURE_BACKOFF_MAX_SECONDS, FAILURE_BACKOFF_SECONDS * 2 ** (attempts - 1));
+      const retryAfterSeconds = error.retryable ? backoff : FAILURE_BACKOFF_MAX_SECONDS;
+      await this.ctx.storage.put(STATE, { status: 'failed', error, retryAt: Date.now() + retryAfterSeconds * 1000, attempts } satisfies State);
+      await this.ctx.storage.deleteAlarm();
+      return { ok: false, error: { ...error, retryAfterSeconds } };
+    }
+  }
+
+  private async make(spec: GenerationSpec, state: Extract<State, { status: 'running' }>, save: (s: State) => void): Promise<ArtifactRef> {
+    const gpu = gpuClientFromEnv(this.env);
+    const run = async <F extends 'generate' | 'interpolate' | 'assemble'>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
+      gpu.run(fn, body, {
+        deadlineMs: GENERATION_DEADLINE_MS,
+        callId: state.callId ?? undefined,
+        onSubmitted: async (callId) => {
+          state = { ...state, callId };
+          save(state);
+          await this.ctx.storage.put(STATE, state);
+        },
+        onProgress: async (progress) => {
+          state = { ...state, progress };
+          save(state);
+          await this.ctx.storage.put(STATE, state);
+        },
+      });
+
+    let result;
+    if (spec.kind === 'generate') {
+      result = await run('generate', spec.request);
+    } else if (spec.kind === 'interpolate') {
+      const [input] = await this.ensureInputs([spec.input], state.chargeTo);
+      result = await run('interpolate', { video: { data: await this.readBase64(input as ArtifactRef) }, factor: spec.factor, container: 'mp4' });
+    } else {
+      const inputs = await this.ensureInputs(spec.inputs, state.chargeTo);
+      const parts = await Promise.all(inputs.map(async (ref) => ({ data: await this.readBase64(ref) })));
+      result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds });
+    }
+    const spentSeconds = result.seconds.gpu + result.seconds.cpu;
+    const bytes = base64ToBytes(result.video.data);
+    const object = await this.env.BUCKET.put(spec.r2Key, bytes, {
+      httpMetadata: { contentType: result.video.mimeType },
+      customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
+    });
+    if (state.chargeTo !== null) await chargeGeneration(this.env, state.chargeTo, spentSeconds);
+    return refOf(spec, object);
+  }
+
+  /** Inputs come from their own coordinators, so each is made once however many artifacts need it. */
+  private async ensureInputs(specs: GenerationSpec[], chargeTo: string | null): Promise<ArtifactRef[]> {
+    const results = await Promise.all(specs.map((s) => coordinatorFor(this.env, s.key).ensure(s, chargeTo)));
+    return results.map((r) => {
+      if (!r.ok) throw new GpuError(r.error.code, r.error.message, null, r.error.retryable);
+      return r.artifact;
+    });
+  }
+
+  private async readBase64(ref: ArtifactRef): Promise<string> {
+    const object = await this.env.BUCKET.get(ref.r2Key);
+    if (object === null) throw new GpuError('artifact_missing', `input artifact ${ref.key} is gone`, null, true);
+    return bytesToBase64(new Uint8Array(await object.arrayBuffer()));
+  }
+}
+
+function refOf(spec: GenerationSpec, object: R2Object): ArtifactRef {
+  return { key: spec.key, r2Key: spec.r2Key, bytes: object.size, etag: object.httpEtag };
+}
+
+function describeFailure(err: unknown): { code: string; message: string; retryable: boolean } {
+  if (err instanceof GpuError) return { code: err.code, message: err.message, retryable: err.retryable };
+  console.error('generation failed unexpectedly:', err);
+  return { code: 'generation_failed', message: 'generation failed unexpectedly; it has been logged', retryable: true };
+}

@@ -1,0 +1,46 @@
+import { ApiError } from '../http/errors';
+import type { EnsureResult } from './coordinator';
+import type { ArtifactRef, GenerationSpec } from './plan';
+import { coordinatorFor } from './stub';
+
+export const PREFER_WAIT_DEFAULT_SECONDS = 30;
+export const PREFER_WAIT_MAX_SECONDS = 60;
+
+/** Seconds from `Prefer: wait=N` (RFC 7240), bounded; the default when absent. */
+export function preferWaitSeconds(prefer: string | undefined): number {
+  const match = prefer ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/.exec(prefer) : null;
+  if (!match) return PREFER_WAIT_DEFAULT_SECONDS;
+  return Math.min(PREFER_WAIT_MAX_SECONDS, Number(match[1]));
+}
+
+export type Ensured = { ready: true; artifact: ArtifactRef } | { ready: false; progress: number | null };
+
+/**
+ * Asks the artifact's coordinator for it and waits at most `waitSeconds`. The generation goes on
+ * after we stop waiting; asking again later finds it running or done.
+ */
+export async function ensureArtifact(
+  env: Env,
+  spec: GenerationSpec,
+  chargeTo: string | null,
+  waitSeconds: number,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<Ensured> {
+  const stub = coordinatorFor(env, spec.key);
+  const pending: Promise<EnsureResult> = stub.ensure(spec, chargeTo);
+  waitUntil(pending.catch(() => {}));
+  let timer = 0;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), waitSeconds * 1000) as unknown as number;
+  });
+  const result = await Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+  if (result === 'timeout') {
+    const state = await stub.progress().catch(() => null);
+    return { ready: false, progress: state?.progress ?? null };
+  }
+  if (result.ok) return { ready: true, artifact: result.artifact };
+  const { code, message, retryable, retryAfterSeconds } = result.error;
+  const headers = { 'Retry-After': String(retryAfterSeconds) };
+  if (retryable) throw new ApiError(503, 'gpu_unavailable', `the video could not be generated right now (${code}); try again later`, { headers, details: { cause: code } });
+  throw new ApiError(422, 'generation_rejected', `the GPU backend refused this reconstruction: ${message}`, { headers, details: { cause: code } });
+}

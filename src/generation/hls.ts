@@ -1,0 +1,82 @@
+import type { Bitstream } from '../bitstream';
+import type { ReconstructionOptions } from '../cache/reconstruction-options';
+import type { Mode } from '../gpu/contract';
+
+/** Rough bits per pixel per frame of the generated H.264, for the master playlist's BANDWIDTH hints. */
+const ESTIMATED_BITS_PER_PIXEL = 0.08;
+
+export function segmentDurations(bitstream: Bitstream): number[] {
+  const fps = bitstream.header.fpsNum / bitstream.header.fpsDen;
+  return bitstream.segments.map((s) => s.frameCount / fps);
+}
+
+const optionQuery = (o: Partial<ReconstructionOptions>) =>
+  new URLSearchParams(Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+
+export interface Variant {
+  options: ReconstructionOptions;
+  /** Query string of the options that differ from the video's defaults. */
+  query: string;
+}
+
+/**
+ * Variants a player can adapt between: as asked, half size, and (IT2V) the interpolated frame rate,
+ * which is derived from the same cached segments and so costs only the interpolation.
+ */
+export function hlsVariants(mode: Mode, base: ReconstructionOptions, explicit: Record<string, string>): Variant[] {
+  const half = { ...base, w: Math.max(16, Math.round(base.w / 4) * 2), h: Math.max(16, Math.round(base.h / 4) * 2) };
+  const variants: Variant[] = [{ options: base, query: optionQuery(explicit) }];
+  if (half.w !== base.w) variants.push({ options: half, query: optionQuery({ ...explicit, w: half.w, h: half.h }) });
+  if (mode === 'it2v' && base.interp === 1 && base.fps * 2 <= 60) variants.push({ options: { ...base, interp: 2 }, query: optionQuery({ ...explicit, interp: 2 }) });
+  return variants;
+}
+
+/** The master playlist: one EXT-X-STREAM-INF per variant, pointing at `{mode}/media.m3u8?{options}`. */
+export function masterPlaylist(mode: Mode, variants: Variant[], sign: (path: string) => string): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const { options: o, query } of variants) {
+    const rate = o.fps * o.interp;
+    const bandwidth = Math.round(o.w * o.h * rate * ESTIMATED_BITS_PER_PIXEL);
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},RESOLUTION=${o.w}x${o.h},FRAME-RATE=${rate.toFixed(3)}`);
+    lines.push(sign(`${mode}/media.m3u8${query ? `?${query}` : ''}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A VOD media playlist of MPEG-TS segments `{n}.ts?{options}`, generated lazily as players ask. */
+export function mediaPlaylist(bitstream: Bitstream, query: string, sign: (path: string) => string): string {
+  const durations = segmentDurations(bitstream);
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    `#EXT-X-TARGETDURATION:${Math.ceil(Math.max(...durations))}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+  ];
+  durations.forEach((d, n) => {
+    lines.push(`#EXTINF:${d.toFixed(3)},`);
+    lines.push(sign(`${n}.ts${query ? `?${query}` : ''}`));
+  });
+  lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}
+
+const vttTime = (seconds: number) => {
+  const ms = Math.round(seconds * 1000);
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.floor((ms % 60_000) / 1000);
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(ms % 1000).padStart(3, '0')}`;
+};
+
+/** The texts as WebVTT: one cue per segment with its content text and its motion text. */
+export function captionsVtt(bitstream: Bitstream): string {
+  const fps = bitstream.header.fpsNum / bitstream.header.fpsDen;
+  const cues = bitstream.segments.map((s, n) => {
+    const start = s.startFrame / fps;
+    const end = (s.startFrame + s.frameCount) / fps;
+    const clean = (t: string) => t.replace(/-->/g, '→').replace(/\n+/g, ' ');
+    return `${n}\n${vttTime(start)} --> ${vttTime(end)}\n${clean(s.contentText)}\n${clean(s.motionText)}`;
+  });
+  return `WEBVTT\n\n${cues.join('\n\n')}\n`;
+}

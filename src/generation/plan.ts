@@ -1,0 +1,129 @@
+import type { Bitstream } from '../bitstream';
+import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
+import type { GenerateRequest, Mode } from '../gpu/contract';
+import { bytesToBase64 } from '../http/base64';
+import { ApiError } from '../http/errors';
+import { artifactKey } from '../storage/keys';
+
+interface SpecBase {
+  /** sha256 hex of the artifact's canonical description: its identity and cache key. */
+  key: string;
+  r2Key: string;
+  /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */
+  label: string;
+}
+
+/** One node of the artifact graph, and everything needed to make it. */
+export type GenerationSpec =
+  | (SpecBase & { kind: 'generate'; request: GenerateRequest })
+  | (SpecBase & { kind: 'interpolate'; factor: number; input: GenerationSpec })
+  | (SpecBase & { kind: 'assemble'; inputs: GenerationSpec[]; container: 'mp4' | 'mpegts'; timeOffsetSeconds: number });
+
+export interface ArtifactRef {
+  key: string;
+  r2Key: string;
+  bytes: number;
+  etag: string;
+}
+
+const encoder = new TextEncoder();
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export interface PlanInput {
+  bitstream: Bitstream;
+  bitstreamHash: string;
+  mode: Mode;
+  /** 0-based segment, or null for the whole video. */
+  segment: number | null;
+  options: ReconstructionOptions;
+  /** `id@version` of the generating engine; part of every key so a new engine never serves old artifacts. */
+  engine: string;
+}
+
+/**
+ * The artifact graph of one reconstruction request: a segment generated at `fps`, its interpolated
+ * variant derived from it, and a whole video assembled from the segments' final artifacts. Asking for
+ * the cheap variant never plans the expensive one; the expensive one reuses the cheap one.
+ */
+export async function planReconstruction(input: PlanInput): Promise<GenerationSpec> {
+  const { bitstream, segment } = input;
+  if (segment !== null) return planSegment(input, segment);
+  const parts = await Promise.all(bitstream.segments.map((_, n) => planSegment(input, n)));
+  if (parts.length === 1) return parts[0] as GenerationSpec;
+  const description = describe(input, 'all', 'assemble');
+  const key = await sha256Hex(description);
+  return { kind: 'assemble', key, r2Key: artifactKey(input.bitstreamHash, key, 'mp4'), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0 };
+}
+
+/** Start time of each segment in seconds, at the source frame rate (for HLS playlists and offsets). */
+export function segmentStarts(bitstream: Bitstream): number[] {
+  const fps = bitstream.header.fpsNum / bitstream.header.fpsDen;
+  return bitstream.segments.map((s) => s.startFrame / fps);
+}
+
+/**
+ * An HLS media segment: segment `n` remuxed (not re-encoded) into MPEG-TS with its timestamps moved
+ * to where it starts in the video, derived from the cached MP4 segment artifact.
+ */
+export async function planHlsSegment(input: Omit<PlanInput, 'segment'>, n: number): Promise<GenerationSpec> {
+  const segment = await planSegment({ ...input, segment: n }, n);
+  const offset = segmentStarts(input.bitstream)[n] as number;
+  const key = await sha256Hex(describe({ ...input, segment: n }, n, 'hls-ts'));
+  return {
+    kind: 'assemble',
+    key,
+    r2Key: artifactKey(input.bitstreamHash, key, 'ts'),
+    label: `${labelOf({ ...input, segment: n }, n)} ts`,
+    inputs: [segment],
+    container: 'mpegts',
+    timeOffsetSeconds: Math.round(offset * 1000) / 1000,
+  };
+}
+
+async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec> {
+  const { bitstream, options, mode } = input;
+  const segment = bitstream.segments[n];
+  if (!segment) throw new Error(`segment ${n} out of range`);
+  const sourceFps = bitstream.header.fpsNum / bitstream.header.fpsDen;
+  const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
+  const baseOptions = { ...options, interp: 1 as const };
+  const baseKey = await sha256Hex(describe({ ...input, options: baseOptions }, n, 'generate'));
+  const keyframe = mode === 'it2v' && segment.keyframe ? segment.keyframe : null;
+  if (mode === 'it2v' && !keyframe) {
+    throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
+  }
+  const base: GenerationSpec = {
+    kind: 'generate',
+    key: baseKey,
+    r2Key: artifactKey(input.bitstreamHash, baseKey, 'mp4'),
+    label: labelOf({ ...input, options: baseOptions }, n),
+    request: {
+      mode,
+      segment: {
+        contentText: segment.contentText,
+        motionText: segment.motionText,
+        keyframe: keyframe && { codec: keyframe.codec as 'webp' | 'jpeg', width: keyframe.width, height: keyframe.height, data: bytesToBase64(keyframe.data) },
+      },
+      width: options.w,
+      height: options.h,
+      fps: options.fps,
+      frameCount,
+      seed: segment.seed ?? options.seed,
+      container: 'mp4',
+    },
+  };
+  if (options.interp === 1) return base;
+  const key = await sha256Hex(describe(input, n, 'interpolate'));
+  return { kind: 'interpolate', key, r2Key: artifactKey(input.bitstreamHash, key, 'mp4'), label: labelOf(input, n), factor: options.interp, input: base };
+}
+
+function describe(input: PlanInput, segment: number | 'all', kind: string) {
+  return ['cmvc-artifact-v1', input.bitstreamHash, segment, input.mode, kind, canonicalOptions(input.options), input.engine].join('|');
+}
+
+function labelOf(input: PlanInput, segment: number | 'all') {
+  return `${input.mode} seg ${segment} ${canonicalOptions(input.options)}`;
+}

@@ -1,0 +1,132 @@
+import type { Context } from 'hono';
+import { meterFor, utcDay } from '../auth/access-meter';
+import { gpuQuota } from '../auth/charge';
+import type { Principal } from '../auth/principal';
+import { GENERATION_COST, takeOrThrow } from '../auth/rate-limit';
+import type { Bitstream } from '../bitstream';
+import { loadBitstream } from '../cache/bitstreams';
+import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
+import { r2BodySource, responseBodySource, serveBody } from '../cache/serve';
+import type { Mode } from '../gpu/contract';
+import { ApiError } from '../http/errors';
+import type { VideoRow } from '../videos/store';
+import { ensureArtifact, preferWaitSeconds } from './ensure-artifact';
+import { planReconstruction, type GenerationSpec } from './plan';
+
+const CACHE_ORIGIN = 'https://artifacts.cmvc.internal/';
+const CACHED_COPY_CONTROL = 'public, max-age=31536000, immutable';
+
+type AppContext = Context<{ Bindings: Env }>;
+
+export interface ReadyVideo {
+  video: VideoRow & { bitstream_key: string; bitstream_hash: string };
+  bitstream: Bitstream;
+  options: ReconstructionOptions;
+}
+
+/** The encoded video's parsed bitstream and the request's canonical options; 409 while it is still encoding. */
+export async function readyVideo(c: AppContext, video: VideoRow, params = new URL(c.req.url).searchParams): Promise<ReadyVideo> {
+  if (video.status !== 'succeeded' || video.bitstream_key === null || video.bitstream_hash === null) {
+    throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; reconstruction is possible once it is encoded`, {
+      headers: { 'Retry-After': '5' },
+      details: { status: video.status, video: `/v1/videos/${video.id}` },
+    });
+  }
+  const bitstream = await loadBitstream(c.env.BUCKET, video.bitstream_key, video.bitstream_hash);
+  const header = bitstream.header;
+  const options = parseReconstructionOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
+  return { video: video as ReadyVideo['video'], bitstream, options };
+}
+
+export function checkSegment(bitstream: Bitstream, segment: number): void {
+  if (segment >= bitstream.segments.length) {
+    throw new ApiError(404, 'segment_not_found', `segment ${segment} does not exist; the video has ${bitstream.segments.length}`);
+  }
+}
+
+/** Serves a reconstruction MP4 (whole video or one segment). */
+export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
+  const ready = await readyVideo(c, target.video);
+  if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
+  const spec = await planReconstruction({
+    bitstream: ready.bitstream,
+    bitstreamHash: ready.video.bitstream_hash,
+    mode: target.mode,
+    segment: target.segment,
+    options: ready.options,
+    engine: c.env.GPU_ENGINE,
+  });
+  return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl });
+}
+
+/**
+ * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,
+ * waiting at most the request's wait budget, else 202 with Retry-After).
+ */
+export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string }): Promise<Response> {
+  const headers = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
+  const cacheKey = new Request(`${CACHE_ORIGIN}${spec.key}`);
+  const cached = await caches.default.match(cacheKey);
+  if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
+
+  let object = await c.env.BUCKET.head(spec.r2Key);
+  let tier = 'hit-r2';
+  if (object === null) {
+    const principal = c.get('principal');
+    await checkGpuQuota(c.env, principal);
+    await takeOrThrow(c, GENERATION_COST);
+    const ensured = await ensureArtifact(c.env, spec, principal.keyId, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));
+    if (!ensured.ready) {
+      return c.json({ status: 'running', progress: ensured.progress, artifact: spec.key }, 202, {
+        'Retry-After': '3',
+        'Cache-Control': 'no-store',
+        Location: c.req.url,
+      });
+    }
+    object = await c.env.BUCKET.head(spec.r2Key);
+    if (object === null) throw new ApiError(503, 'artifact_unavailable', 'the video was generated but could not be read back; try again', { headers: { 'Retry-After': '1' } });
+    tier = 'miss';
+  }
+  c.executionCtx.waitUntil(putInEdgeCache(c.env.BUCKET, cacheKey, object, how.contentType));
+  return serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, how.contentType), { ...headers, 'X-Cache': tier });
+}
+
+/** Starts generating artifacts a client will likely ask for next (e.g. the next HLS segments), without waiting. */
+export function prefetch(c: AppContext, specs: GenerationSpec[]): void {
+  const principal = c.get('principal');
+  for (const spec of specs) {
+    c.executionCtx.waitUntil(
+      (async () => {
+        if ((await c.env.BUCKET.head(spec.r2Key)) !== null) return;
+        const quota = gpuQuota(c.env, principal);
+        if (quota !== null && (await meterFor(c.env, principal.keyId).gpuUsed(utcDay())) >= quota) return;
+        await ensureArtifact(c.env, spec, principal.keyId, 0, (p) => c.executionCtx.waitUntil(p));
+      })().catch((err) => console.error('prefetch failed:', err)),
+    );
+  }
+}
+
+/** A miss would spend GPU time: refuse it once the principal's daily GPU seconds are used up (hits go on). */
+async function checkGpuQuota(env: Env, principal: Principal): Promise<void> {
+  const quota = gpuQuota(env, principal);
+  if (quota === null) return;
+  const used = await meterFor(env, principal.keyId).gpuUsed(utcDay());
+  if (used >= quota) {
+    const tomorrow = new Date(`${utcDay()}T00:00:00Z`).getTime() + 86_400_000;
+    throw new ApiError(429, 'gpu_quota_exceeded', `today's GPU quota of ${quota} s is used up (${used.toFixed(1)} s); cached videos are still served`, {
+      headers: { 'Retry-After': String(Math.ceil((tomorrow - Date.now()) / 1000)) },
+      details: { quotaSeconds: quota, usedSeconds: used },
+    });
+  }
+}
+
+async function putInEdgeCache(bucket: R2Bucket, cacheKey: Request, object: R2Object, contentType: string): Promise<void> {
+  const body = await bucket.get(object.key);
+  if (body === null) return;
+  await caches.default.put(
+    cacheKey,
+    new Response(body.body, {
+      headers: { 'Content-Type': contentType, 'Content-Length': String(object.size), ETag: object.httpEtag, 'Cache-Control': CACHED_COPY_CONTROL },
+    }),
+  );
+}

@@ -1,0 +1,41 @@
+import type { Bitstream, KeyframeCodec } from '../bitstream';
+import type { EncodeResponse } from '../gpu/contract';
+import { base64ToBytes } from '../http/base64';
+
+/** Default generation seed recorded in every bitstream header. */
+export const DEFAULT_SEED = 0;
+
+/** A frame rate as a rational: integers stay integers, NTSC rates become n·1000/1001. */
+export function fpsToRational(fps: number): { fpsNum: number; fpsDen: number } {
+  if (Math.abs(fps - Math.round(fps)) < 1e-6) return { fpsNum: Math.round(fps), fpsDen: 1 };
+  const ntsc = fps * 1.001;
+  if (Math.abs(ntsc - Math.round(ntsc)) < 1e-3) return { fpsNum: Math.round(ntsc) * 1000, fpsDen: 1001 };
+  return { fpsNum: Math.round(fps * 1000), fpsDen: 1000 };
+}
+
+/** The bitstream content of a GPU encode result. */
+export function bitstreamFromEncode(result: EncodeResponse): Bitstream {
+  const { video, engine } = result;
+  return {
+    header: {
+      width: video.width,
+      height: video.height,
+      ...fpsToRational(video.fps),
+      frameCount: video.frameCount,
+      durationMs: Math.round(video.durationSeconds * 1000),
+      engineId: engine.id,
+      engineVersion: engine.version,
+      models: engine.models,
+      seed: DEFAULT_SEED,
+    },
+    segments: result.segments.map((s) => ({
+      startFrame: s.startFrame,
+      frameCount: s.frameCount,
+      contentText: s.contentText,
+      motionText: s.motionText,
+      ...(s.keyframe
+        ? { keyframe: { codec: s.keyframe.codec as KeyframeCodec, width: s.keyframe.width, height: s.keyframe.height, data: base64ToBytes(s.keyframe.data) } }
+        : {}),
+    })),
+  };
+}

@@ -1,0 +1,150 @@
+/** The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. */
+import { z } from 'zod';
+import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
+import { UploadQuery } from '../videos/upload-options';
+import * as shapes from '../openapi/shapes';
+
+type Json = Record<string, unknown>;
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => z.toJSONSchema(s, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
+const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
+
+const ERROR = { description: 'error', content: json(shapes.ErrorBody) };
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ERROR]));
+const KEY = [{ apiKey: [] }];
+const KEY_OR_SIGNED = [{ apiKey: [] }, { signedUrl: [] }];
+
+const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
+const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
+const ID = pathParam('id', 'video id (vid_…)', { pattern: '^vid_[0-9a-z]{26}$' });
+const MODE = pathParam('mode', 'tt2v (texts only) or it2v (keyframe + motion)', { enum: ['tt2v', 'it2v'] });
+const N = pathParam('n', '0-based segment number', { pattern: '^[0-9]{1,5}$' });
+
+const RECONSTRUCTION_OPTIONS = [
+  queryParam('w', 'output width, even, 16..1920 (default: the source)', { type: 'integer' }),
+  queryParam('h', 'output height, even, 16..1920 (default: the source)', { type: 'integer' }),
+  queryParam('fps', 'generated frame rate, 1..60 (default: the source)', { type: 'number' }),
+  queryParam('interp', 'frame-rate multiplier by interpolation', { type: 'integer', enum: [1, 2, 4] }),
+  queryParam('seed', 'generation seed, 0..4294967295', { type: 'integer' }),
+  queryParam('format', 'container', { type: 'string', enum: ['mp4'] }),
+  queryParam('exp', 'signed URLs: expiry, unix seconds', { type: 'integer' }),
+  queryParam('kid', 'signed URLs: the key the URL is bound to', { type: 'string' }),
+  queryParam('sig', 'signed URLs: base64url HMAC-SHA256 over the canonical path and query', { type: 'string' }),
+];
+const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
+
+const binary = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string', contentMediaType: type } } } });
+const reconstructionResponses = (type: string) => ({
+  '200': { ...binary(type, 'the artifact'), headers: { ETag: { schema: { type: 'string' } } } },
+  '202': { description: 'still generating; ask again after Retry-After', content: json(shapes.Pending) },
+  '206': binary(type, 'a byte range of the artifact'),
+  '304': { description: 'not modified' },
+  ...errors(400, 401, 403, 404, 409, 416, 422, 429, 503),
+});
+
+function op(summary: string, tag: string, security: unknown, rest: Json): Json {
+  return { summary, tags: [tag], security, ...rest };
+}
+
+/** Every path the Worker routes, as OpenAPI paths (Hono's `:param` becomes `{param}`). */
+export function openApiDocument(serverUrl = '/'): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'CMVC Edge',
+      version: '1',
+      description: 'Cross-modality video coding: upload a video, get a bitstream of texts and keyframes, and reconstructions regenerated on demand.',
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'API key: the bootstrap ADMIN_API_KEY or a cmvc_sk_… key' },
+        signedUrl: { type: 'apiKey', in: 'query', name: 'sig', description: 'a signed reconstruction URL (with exp and optionally kid)' },
+      },
+    },
+    paths: {
+      '/healthz': { get: op('Health of the Worker and the GPU backend', 'meta', [], { responses: { '200': { description: 'healthy', content: json(shapes.Health) }, '503': { description: 'GPU backend down', content: json(shapes.Health) } } }) },
+      '/openapi.json': { get: op('This document', 'meta', [], { responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } }) },
+      '/docs': { get: op('Documentation page (works offline)', 'meta', [], { responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } }) },
+      '/v1/videos': {
+        post: op('Upload a video', 'videos', KEY, {
+          description: 'Raw `video/*` body or multipart field `file`; streamed into storage. Options are query parameters.',
+          parameters: [
+            ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
+          ],
+          requestBody: { required: true, content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } }, 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'video/*' } }, required: ['file'] } } } },
+          responses: { '202': { description: 'accepted: the video and its encode job', content: json(shapes.UploadAccepted) }, ...errors(400, 401, 403, 413, 415, 429) },
+        }),
+        get: op('List videos (newest first)', 'videos', KEY, {
+          parameters: [queryParam('limit', '1..100', { type: 'integer' }), queryParam('cursor', 'nextCursor of the previous page', { type: 'string' })],
+          responses: { '200': { description: 'a page of videos', content: json(shapes.VideoList) }, ...errors(400, 401, 403, 429) },
+        }),
+      },
+      '/v1/videos/{id}': {
+        get: op('Describe a video', 'videos', KEY, { parameters: [ID], responses: { '200': { description: 'the video', content: json(shapes.VideoView) }, ...errors(401, 403, 404, 429) } }),
+        delete: op('Delete a video with every derived artifact', 'videos', KEY, { parameters: [ID], responses: { '204': { description: 'deleted' }, ...errors(401, 403, 404, 429) } }),
+      },
+      '/v1/videos/{id}/bitstream': {
+        get: op('The CMVC bitstream, whole or cut', 'bitstreams', KEY, {
+          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] })],
+          responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
+        }),
+      },
+      '/v1/videos/{id}/urls': {
+        post: op('Mint signed reconstruction URLs', 'access', KEY, {
+          parameters: [ID],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(MintUrlsBody, 'input') } } },
+          responses: { '200': { description: 'signed URLs', content: json(shapes.SignedUrls) }, ...errors(400, 401, 403, 404, 415, 429) },
+        }),
+      },
+      '/v1/bitstreams': {
+        post: op('Import a bitstream made elsewhere', 'bitstreams', KEY, {
+          requestBody: { required: true, content: { 'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc' } } } },
+          responses: { '201': { description: 'the new video', content: json(shapes.VideoView) }, ...errors(400, 401, 403, 413, 422, 429) },
+        }),
+      },
+      '/v1/bitstreams/inspect': {
+        post: op("A bitstream's structure, storing nothing", 'bitstreams', KEY, {
+          requestBody: { required: true, content: { 'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc' } } } },
+          responses: { '200': { description: 'the structure', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 413, 422, 429) },
+        }),
+      },
+      '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },
+      '/v1/jobs/{id}/events': {
+        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 403, 404, 429) } }),
+      },
+      '/v1/keys': {
+        post: op('Create an API key (admin)', 'access', KEY, {
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CreateKeyBody, 'input') } } },
+          responses: { '201': { description: 'the key, with its secret shown once', content: json(shapes.CreatedKey) }, ...errors(400, 401, 403, 415, 429) },
+        }),
+        get: op('List API keys, without secrets (admin)', 'access', KEY, { responses: { '200': { description: 'keys', content: json(z.object({ keys: z.array(shapes.KeyView) })) }, ...errors(401, 403, 429) } }),
+      },
+      '/v1/keys/{id}': { delete: op('Revoke an API key at once (admin)', 'access', KEY, { parameters: [pathParam('id', 'key id')], responses: { '204': { description: 'revoked' }, ...errors(401, 403, 404, 429) } }) },
+      '/v1/usage': {
+        get: op('Usage per key and UTC day', 'access', KEY, {
+          parameters: [queryParam('from', 'YYYY-MM-DD', { type: 'string' }), queryParam('to', 'YYYY-MM-DD', { type: 'string' }), queryParam('keyId', 'admin only: one key', { type: 'string' })],
+          responses: { '200': { description: 'usage rows', content: json(shapes.UsageReport) }, ...errors(400, 401, 403, 429) },
+        }),
+      },
+      '/v1/admin/consistency': {
+        get: op('Storage audit: nothing lost, nothing orphaned (admin)', 'access', KEY, {
+          responses: { '200': { description: 'the audit', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(401, 403, 429) },
+        }),
+      },
+      '/v/{id}/{mode}.mp4': { get: op('Reconstruction of the whole video', 'reconstruction', KEY_OR_SIGNED, { parameters: [ID, MODE, PREFER, ...RECONSTRUCTION_OPTIONS], responses: reconstructionResponses('video/mp4') }) },
+      '/v/{id}/{mode}/{n}.mp4': { get: op('Reconstruction of one segment', 'reconstruction', KEY_OR_SIGNED, { parameters: [ID, MODE, N, PREFER, ...RECONSTRUCTION_OPTIONS], responses: reconstructionResponses('video/mp4') }) },
+      '/v/{id}/{mode}.m3u8': { get: op('HLS master playlist', 'streaming', KEY_OR_SIGNED, { parameters: [ID, MODE, ...RECONSTRUCTION_OPTIONS], responses: { '200': binary('application/vnd.apple.mpegurl', 'playlist'), ...errors(400, 401, 403, 404, 409, 429) } }) },
+      '/v/{id}/{mode}/media.m3u8': { get: op('HLS media playlist', 'streaming', KEY_OR_SIGNED, { parameters: [ID, MODE, ...RECONSTRUCTION_OPTIONS], responses: { '200': binary('application/vnd.apple.mpegurl', 'playlist'), ...errors(400, 401, 403, 404, 409, 429) } }) },
+      '/v/{id}/{mode}/{n}.ts': { get: op('HLS segment (MPEG-TS), generated lazily', 'streaming', KEY_OR_SIGNED, { parameters: [ID, MODE, N, PREFER, ...RECONSTRUCTION_OPTIONS], responses: reconstructionResponses('video/mp2t') }) },
+      '/v/{id}/poster.webp': { get: op('The first keyframe, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('image/webp', 'the keyframe'), ...errors(401, 403, 404, 409, 429) } }) },
+      '/v/{id}/captions.vtt': { get: op('The texts as WebVTT, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('text/vtt', 'captions'), ...errors(401, 403, 404, 409, 429) } }) },
+      '/internal/sources/{id}': {
+        get: op('An uploaded source, for the GPU function (signed, short-lived)', 'internal', [], {
+          parameters: [ID, queryParam('exp', 'unix seconds', { type: 'integer' }), queryParam('sig', 'hex HMAC', { type: 'string' })],
+          responses: { '200': binary('video/*', 'the source'), ...errors(403, 404) },
+        }),
+      },
+    },
+  };
+}

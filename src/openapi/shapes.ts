@@ -1,0 +1,83 @@
+/** Response shapes of the public API, as zod: the views are typed by them and the OpenAPI document renders them. */
+import { z } from 'zod';
+import { SCOPES } from '../auth/principal';
+
+export const Status = z.enum(['queued', 'running', 'succeeded', 'failed']);
+
+export const ErrorBody = z
+  .object({ error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }) })
+  ;
+
+const ErrorRef = z.object({ code: z.string(), message: z.string() }).nullable();
+
+export const JobView = z
+  .object({
+    id: z.string(),
+    videoId: z.string(),
+    kind: z.literal('encode'),
+    status: Status,
+    progress: z.number().min(0).max(1),
+    attempts: z.number().int(),
+    error: ErrorRef,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    links: z.object({ self: z.string(), events: z.string(), video: z.string() }),
+  })
+  ;
+
+export const VideoView = z
+  .object({
+    id: z.string(),
+    status: Status,
+    progress: z.number().min(0).max(1),
+    createdAt: z.string(),
+    source: z.object({ bytes: z.number().int(), contentType: z.string(), filename: z.string().nullable(), kept: z.boolean() }),
+    video: z
+      .object({
+        width: z.number().int().nullable(),
+        height: z.number().int().nullable(),
+        fps: z.number().nullable(),
+        frameCount: z.number().int().nullable(),
+        durationSeconds: z.number().nullable(),
+        segmentCount: z.number().int().nullable(),
+      })
+      .nullable(),
+    bitstream: z.object({ bytes: z.number().int().nullable(), sha256: z.string().nullable(), kbps: z.number().nullable(), engine: z.string().nullable() }).nullable(),
+    error: ErrorRef,
+    links: z.object({
+      self: z.string(),
+      job: z.string().nullable(),
+      bitstream: z.string().nullable(),
+      it2v: z.string().nullable(),
+      tt2v: z.string().nullable(),
+    }),
+  })
+  ;
+
+export const UploadAccepted = z.object({ video: VideoView, job: JobView });
+export const VideoList = z.object({ videos: z.array(VideoView), nextCursor: z.string().nullable() });
+
+export const KeyView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    owner: z.string(),
+    prefix: z.string().describe('the first 12 characters of the secret'),
+    scopes: z.array(z.enum(SCOPES)),
+    limits: z.object({ requestsPerMinute: z.number().nullable(), gpuSecondsPerDay: z.number().nullable() }),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  ;
+export const CreatedKey = KeyView.extend({ secret: z.string().describe('shown once') });
+
+export const UsageReport = z.object({
+  from: z.string(),
+  to: z.string(),
+  usage: z.array(z.object({ keyId: z.string(), day: z.string(), requests: z.number(), bytesServed: z.number(), gpuSeconds: z.number(), generations: z.number() })),
+});
+
+export const SignedUrls = z.object({ expiresAt: z.string(), urls: z.array(z.object({ mode: z.enum(['tt2v', 'it2v']), url: z.string() })) });
+export const Health = z.object({ ok: z.boolean(), worker: z.object({ ok: z.boolean(), engine: z.string() }), gpu: z.record(z.string(), z.unknown()) });
+export const Pending = z.object({ status: z.literal('running'), progress: z.number().nullable(), artifact: z.string() });

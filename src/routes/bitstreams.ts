@@ -1,0 +1,76 @@
+import { Hono } from 'hono';
+import { access } from '../auth/access';
+import { BitstreamError, BITSTREAM_MIME, cutBitstream, inspectBitstream } from '../bitstream';
+import { responseBodySource, serveBody } from '../cache/serve';
+import { ApiError, badRequest } from '../http/errors';
+import { bitstreamApiError, importBitstream, readBoundedBody } from '../videos/import-bitstream';
+import { visibleVideo } from '../videos/visibility';
+
+/** Largest bitstream accepted by import and inspect, in bytes. */
+export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
+
+export const bitstreams = new Hono<{ Bindings: Env }>();
+
+/** POST /v1/bitstreams/inspect — a bitstream's structure as JSON; nothing is stored. */
+bitstreams.post('/inspect', access('read'), async (c) => {
+  const bytes = await readBoundedBody(c.req.raw, MAX_IMPORT_BYTES);
+  c.header('Cache-Control', 'no-store');
+  try {
+    return c.json(inspectBitstream(bytes));
+  } catch (err) {
+    if (err instanceof BitstreamError) throw bitstreamApiError(err);
+    throw err;
+  }
+});
+
+/** POST /v1/bitstreams — import a bitstream made elsewhere; 201 with a video that reconstructs like an encoded one. */
+bitstreams.post('/', access('encode'), async (c) => {
+  const bytes = await readBoundedBody(c.req.raw, MAX_IMPORT_BYTES);
+  const video = await importBitstream(c.env, bytes, c.get('principal').owner);
+  c.header('Cache-Control', 'no-store');
+  c.header('Location', `/v1/videos/${video.id}`);
+  return c.json(video, 201);
+});
+
+export const videoBitstream = new Hono<{ Bindings: Env }>();
+
+const SEGMENTS = /^(\d{1,5})(?:-(\d{1,5}))?$/;
+
+/**
+ * GET/HEAD /v1/videos/{id}/bitstream — the CMVC bitstream (`application/vnd.cmvc`) with Range and ETag;
+ * `?segments=a-b` (0-based, inclusive) and `?profile=tt2v` (keyframes removed) cut a smaller valid stream.
+ */
+videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
+  const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'));
+  if (video.status !== 'succeeded' || !video.bitstream_key || !video.bitstream_hash) {
+    throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; its bitstream exists once it is encoded`, { headers: { 'Retry-After': '5' } });
+  }
+  const url = new URL(c.req.url);
+  for (const name of url.searchParams.keys()) {
+    if (name !== 'segments' && name !== 'profile') throw badRequest('unknown_option', `unknown option "${name}"; known: segments, profile`, { option: name });
+  }
+  const profile = url.searchParams.get('profile') ?? 'full';
+  if (profile !== 'full' && profile !== 'tt2v') throw badRequest('invalid_option', 'option "profile" must be "full" or "tt2v"', { option: 'profile' });
+  const segmentsParam = url.searchParams.get('segments');
+  let segments: [number, number] | undefined;
+  if (segmentsParam !== null) {
+    const match = SEGMENTS.exec(segmentsParam);
+    const first = Number(match?.[1]);
+    const last = match?.[2] === undefined ? first : Number(match[2]);
+    if (!match || last < first || last >= (video.segment_count ?? 0)) {
+      throw badRequest('invalid_option', `option "segments" must be a or a-b within 0-${(video.segment_count ?? 1) - 1}`, { option: 'segments' });
+    }
+    segments = [first, last];
+  }
+  const object = await c.env.BUCKET.get(video.bitstream_key);
+  if (object === null) throw new ApiError(404, 'not_found', 'video not found');
+  const headers = { 'Cache-Control': 'private, max-age=31536000, immutable', 'Content-Disposition': `attachment; filename="${video.id}.cmvc"` };
+  if (profile === 'full' && segments === undefined) {
+    const response = new Response(object.body, { headers: { 'Content-Length': String(object.size), ETag: `"${video.bitstream_hash}"`, 'Content-Type': BITSTREAM_MIME } });
+    return serveBody(c.req.raw, responseBodySource(response), headers);
+  }
+  const cut = cutBitstream(new Uint8Array(await object.arrayBuffer()), { segments, profile });
+  const etag = `"${video.bitstream_hash}.${profile}.${segments ? segments.join('-') : 'all'}"`;
+  const response = new Response(cut, { headers: { 'Content-Length': String(cut.byteLength), ETag: etag, 'Content-Type': BITSTREAM_MIME } });
+  return serveBody(c.req.raw, responseBodySource(response), headers);
+});

@@ -1,0 +1,114 @@
+import { Hono, type Context } from 'hono';
+import { reconstructionAccess } from '../auth/access';
+import { SIGNATURE_PARAMS } from '../cache/reconstruction-options';
+import { signUrl, signingSecrets } from '../auth/signed-url';
+import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
+import { planHlsSegment } from '../generation/plan';
+import { checkSegment, prefetch, readyVideo, serveArtifact, serveReconstruction } from '../generation/reconstruct';
+import { responseBodySource, serveBody } from '../cache/serve';
+import type { Mode } from '../gpu/contract';
+import { ApiError } from '../http/errors';
+import { visibleVideo } from '../videos/visibility';
+
+/** Ready artifacts for API-key requests: private (per key). */
+const KEYED_CACHE_CONTROL = 'private, max-age=86400';
+/** Signed URLs name a content-addressed artifact: a CDN may keep them for a year. */
+const SIGNED_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** HLS segments generated ahead of the one a player asks for. */
+const PREFETCH_SEGMENTS = 2;
+const M3U8 = 'application/vnd.apple.mpegurl';
+const IMAGE_TYPES = { webp: 'image/webp', jpeg: 'image/jpeg', avif: 'image/avif', png: 'image/png' } as const;
+
+type AppContext = Context<{ Bindings: Env }>;
+
+export const reconstruct = new Hono<{ Bindings: Env }>();
+reconstruct.use('*', reconstructionAccess());
+
+const cacheControl = (c: AppContext) => (c.get('principal').via === 'signed-url' ? SIGNED_CACHE_CONTROL : KEYED_CACHE_CONTROL);
+const video = (c: AppContext) => visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'));
+
+/** Options the client gave explicitly (not the signature), to carry into child URLs. */
+function explicitOptions(c: AppContext): Record<string, string> {
+  return Object.fromEntries([...new URL(c.req.url).searchParams].filter(([k]) => !SIGNATURE_PARAMS.has(k)));
+}
+
+/**
+ * URIs inside a playlist: relative for key holders (their player sends the key again), or, when the
+ * playlist itself came by signed URL, signed with the same expiry and key binding.
+ */
+async function signAll(c: AppContext, relatives: string[]): Promise<(relative: string) => string> {
+  const principal = c.get('principal');
+  if (principal.via !== 'signed-url') return (relative) => relative;
+  const base = new URL(c.req.url);
+  const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
+  const kid = principal.keyId.startsWith('ip:') ? undefined : principal.keyId;
+  const signed = new Map<string, string>();
+  for (const relative of relatives) {
+    const url = new URL(relative, base);
+    signed.set(relative, await signUrl(secret as string, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, kid));
+  }
+  return (relative) => signed.get(relative) ?? relative;
+}
+
+function text(c: AppContext, body: string, contentType: string, etag: string): Promise<Response> {
+  const response = new Response(body, { headers: { 'Content-Type': contentType, 'Content-Length': String(new TextEncoder().encode(body).byteLength), ETag: etag } });
+  return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': cacheControl(c) });
+}
+
+/** GET/HEAD /v/{id}/{mode}.mp4 — the whole video reconstructed in `tt2v` or `it2v` mode. */
+reconstruct.get('/:id/:file{(tt2v|it2v)\\.mp4}', async (c) => {
+  const mode = c.req.param('file').slice(0, 4) as Mode;
+  return serveReconstruction(c, { video: await video(c), mode, segment: null, cacheControl: cacheControl(c) });
+});
+
+/** GET/HEAD /v/{id}/{mode}/{n}.mp4 — segment `n` (0-based) only. */
+reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.mp4}', async (c) => {
+  const segment = Number(c.req.param('file').slice(0, -4));
+  return serveReconstruction(c, { video: await video(c), mode: c.req.param('mode') as Mode, segment, cacheControl: cacheControl(c) });
+});
+
+/** GET /v/{id}/{mode}.m3u8 — HLS master playlist: variants by size and (IT2V) interpolated frame rate. */
+reconstruct.get('/:id/:file{(tt2v|it2v)\\.m3u8}', async (c) => {
+  const mode = c.req.param('file').slice(0, 4) as Mode;
+  const ready = await readyVideo(c, await video(c));
+  const variants = hlsVariants(mode, ready.options, explicitOptions(c));
+  const sign = await signAll(c, variants.map((v) => `${mode}/media.m3u8${v.query ? `?${v.query}` : ''}`));
+  return text(c, masterPlaylist(mode, variants, sign), M3U8, `"${ready.video.bitstream_hash}.${mode}.m3u8.${new URLSearchParams(explicitOptions(c))}"`);
+});
+
+/** GET /v/{id}/{mode}/media.m3u8 — HLS VOD media playlist; its MPEG-TS segments are generated lazily. */
+reconstruct.get('/:id/:mode{tt2v|it2v}/media.m3u8', async (c) => {
+  const ready = await readyVideo(c, await video(c));
+  const query = new URLSearchParams(explicitOptions(c)).toString();
+  const relatives = ready.bitstream.segments.map((_, n) => `${n}.ts${query ? `?${query}` : ''}`);
+  const sign = await signAll(c, relatives);
+  return text(c, mediaPlaylist(ready.bitstream, query, sign), M3U8, `"${ready.video.bitstream_hash}.media.${query}"`);
+});
+
+/** GET/HEAD /v/{id}/{mode}/{n}.ts — HLS segment `n`, derived from the cached MP4 segment; the next ones are prefetched. */
+reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', async (c) => {
+  const ready = await readyVideo(c, await video(c));
+  const n = Number(c.req.param('file').slice(0, -3));
+  checkSegment(ready.bitstream, n);
+  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: c.req.param('mode') as Mode, options: ready.options, engine: c.env.GPU_ENGINE };
+  const spec = await planHlsSegment(input, n);
+  const ahead = [];
+  for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
+  prefetch(c, ahead);
+  return serveArtifact(c, spec, { contentType: 'video/mp2t', cacheControl: cacheControl(c) });
+});
+
+/** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */
+reconstruct.get('/:id/poster.webp', async (c) => {
+  const ready = await readyVideo(c, await video(c), new URLSearchParams());
+  const keyframe = ready.bitstream.segments.find((s) => s.keyframe)?.keyframe;
+  if (!keyframe) throw new ApiError(404, 'no_keyframe', 'this bitstream carries no keyframe (a tt2v-only profile)');
+  const response = new Response(keyframe.data, { headers: { 'Content-Type': IMAGE_TYPES[keyframe.codec], 'Content-Length': String(keyframe.data.byteLength), ETag: `"${ready.video.bitstream_hash}.poster"` } });
+  return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': cacheControl(c) });
+});
+
+/** GET/HEAD /v/{id}/captions.vtt — the content and motion texts as WebVTT cues, one per segment. */
+reconstruct.get('/:id/captions.vtt', async (c) => {
+  const ready = await readyVideo(c, await video(c), new URLSearchParams());
+  return text(c, captionsVtt(ready.bitstream), 'text/vtt; charset=utf-8', `"${ready.video.bitstream_hash}.vtt"`);
+});

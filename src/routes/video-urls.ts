@@ -1,0 +1,34 @@
+import { Hono } from 'hono';
+import { access } from '../auth/access';
+import { MintUrlsBody } from '../auth/request-shapes';
+import { signUrl, signingSecrets } from '../auth/signed-url';
+import { parseReconstructionOptions } from '../cache/reconstruction-options';
+import { badRequest } from '../http/errors';
+import { jsonBody } from '../http/json-body';
+import { visibleVideo } from '../videos/visibility';
+
+export const videoUrls = new Hono<{ Bindings: Env }>();
+
+/** POST /v1/videos/{id}/urls — signed reconstruction URLs that need no key, valid for `expiresIn` seconds. */
+videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
+  const principal = c.get('principal');
+  const video = await visibleVideo(c.env.DB, c.req.param('id'), principal);
+  const body = await jsonBody(c.req.raw, MintUrlsBody);
+  const options = Object.fromEntries(Object.entries(body.options ?? {}).map(([k, v]) => [k, String(v)]));
+  // Refuse options a viewer would get a 400 for, now rather than at playback.
+  parseReconstructionOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
+  if (body.segments && video.segment_count !== null && body.segments.some((n) => n >= (video.segment_count as number))) {
+    throw badRequest('invalid_body', `segments: the video has ${video.segment_count} segments`, { field: 'segments' });
+  }
+  const expiresAt = Math.floor(Date.now() / 1000) + body.expiresIn;
+  const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
+  const keyId = body.bindToKey && principal.keyId !== 'admin' ? principal.keyId : undefined;
+  const origin = new URL(c.req.url).origin;
+  const urls = [];
+  for (const mode of body.modes) {
+    const paths = body.segments ? body.segments.map((n) => `/v/${video.id}/${mode}/${n}.mp4`) : [`/v/${video.id}/${mode}.mp4`];
+    for (const path of paths) urls.push({ mode, url: origin + (await signUrl(secret as string, path, options, expiresAt, keyId)) });
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.json({ expiresAt: new Date(expiresAt * 1000).toISOString(), urls });
+});

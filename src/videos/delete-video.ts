@@ -1,0 +1,30 @@
+import { artifactPrefix } from '../storage/keys';
+import type { VideoRow } from './store';
+
+/**
+ * Deletes a video and everything derived from it: the source, and — unless another video shares the
+ * same bitstream — the bitstream and every artifact made from it. D1 rows go first, so requests
+ * racing the deletion already get 404 and regenerate nothing.
+ */
+export async function deleteVideo(env: Env, video: VideoRow): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM jobs WHERE video_id = ?').bind(video.id),
+    env.DB.prepare('DELETE FROM idempotency_keys WHERE video_id = ?').bind(video.id),
+    env.DB.prepare('DELETE FROM videos WHERE id = ?').bind(video.id),
+  ]);
+  const keys: string[] = [];
+  if (video.source_key) keys.push(video.source_key);
+  if (video.bitstream_hash && video.bitstream_key) {
+    const shared = await env.DB.prepare('SELECT 1 FROM videos WHERE bitstream_hash = ? LIMIT 1').bind(video.bitstream_hash).first();
+    if (!shared) {
+      keys.push(video.bitstream_key);
+      let cursor: string | undefined;
+      do {
+        const page = await env.BUCKET.list({ prefix: artifactPrefix(video.bitstream_hash), cursor });
+        keys.push(...page.objects.map((o) => o.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+    }
+  }
+  for (let i = 0; i < keys.length; i += 1000) await env.BUCKET.delete(keys.slice(i, i + 1000));
+}

@@ -1,0 +1,65 @@
+import { BitstreamError, BITSTREAM_MIME, readBitstream, sha256Hex } from '../bitstream';
+import { ApiError, badRequest } from '../http/errors';
+import { newId } from '../http/ids';
+import { bitstreamKey } from '../storage/keys';
+import { getVideo } from './store';
+import { videoView } from './views';
+
+/** Reads a request body of at most `maxBytes` (413 past it, checked before and while reading). */
+export async function readBoundedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('Content-Length') ?? NaN);
+  if (declared > maxBytes) throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
+  if (request.body === null) throw badRequest('empty_body', 'the body is empty');
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
+    }
+    parts.push(value);
+  }
+  if (total === 0) throw badRequest('empty_body', 'the body is empty');
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** Turns a bitstream error into a 422 with its stable code, chunk and byte offset. */
+export function bitstreamApiError(err: BitstreamError): ApiError {
+  return new ApiError(422, `bitstream_${err.code}`, err.message, { details: { chunk: err.chunk ?? null, offset: err.offset ?? null } });
+}
+
+/** Validates a bitstream, stores it content-addressed, and records a video that reconstructs like an encoded one. */
+export async function importBitstream(env: Env, bytes: Uint8Array, owner: string, now = Date.now()) {
+  let parsed;
+  try {
+    parsed = readBitstream(bytes);
+  } catch (err) {
+    if (err instanceof BitstreamError) throw bitstreamApiError(err);
+    throw err;
+  }
+  const hash = await sha256Hex(bytes);
+  const key = bitstreamKey(hash);
+  if ((await env.BUCKET.head(key)) === null) await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: BITSTREAM_MIME }, sha256: hash });
+  const { header, segments } = parsed;
+  const id = newId('vid');
+  await env.DB.prepare(
+    `INSERT INTO videos (id, owner, status, source_key, source_bytes, source_type, filename, keep_source, options, bitstream_key, bitstream_hash, bitstream_bytes,
+       width, height, fps, frame_count, duration_seconds, segment_count, engine, created_at, updated_at)
+     VALUES (?, ?, 'succeeded', NULL, 0, ?, NULL, 0, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(id, owner, BITSTREAM_MIME, key, hash, bytes.byteLength, header.width, header.height, header.fpsNum / header.fpsDen, header.frameCount, header.durationMs / 1000, segments.length, `${header.engineId}@${header.engineVersion}`, now, now)
+    .run();
+  const video = await getVideo(env.DB, id);
+  if (!video) throw new Error('imported video vanished');
+  return videoView(video, null);
+}

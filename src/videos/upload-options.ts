@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { EncodeOptions } from '../gpu/contract';
+import { badRequest } from '../http/errors';
+
+/** Query parameters of `POST /v1/videos`: the GPU encode options plus what the edge itself keeps. */
+export const UploadQuery = EncodeOptions.extend({
+  keepSource: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  filename: z.string().max(255).optional(),
+})
+  .partial({ filename: true })
+  .strict();
+
+const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars']);
+
+/** Parses upload options from query parameters; an unknown or out-of-range option is a 400 naming it. */
+export function parseUploadQuery(params: URLSearchParams) {
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of params) {
+    if (name in raw) throw badRequest('invalid_option', `option "${name}" is given twice`, { option: name });
+    raw[name] = NUMERIC.has(name) && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  const parsed = UploadQuery.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const option = issue?.code === 'unrecognized_keys' ? issue.keys[0] : issue?.path[0];
+    throw badRequest('invalid_option', `option "${String(option)}": ${issue?.message ?? 'invalid'}`, { option });
+  }
+  const { keepSource, filename, ...encode } = parsed.data;
+  if (encode.minSegmentSeconds > encode.maxSegmentSeconds) {
+    throw badRequest('invalid_option', 'option "minSegmentSeconds" must not exceed "maxSegmentSeconds"', { option: 'minSegmentSeconds' });
+  }
+  return { keepSource, filename: filename ?? null, encode };
+}

@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+import type { JobView, VideoView } from '../openapi/shapes';
+import type { JobRow, VideoRow } from './store';
+
+export function jobView(job: JobRow): z.infer<typeof JobView> {
+  return {
+    id: job.id,
+    videoId: job.video_id,
+    kind: job.kind,
+    status: job.status,
+    progress: job.progress,
+    attempts: job.attempts,
+    error: job.error_code ? { code: job.error_code, message: job.error_message ?? '' } : null,
+    createdAt: new Date(job.created_at).toISOString(),
+    updatedAt: new Date(job.updated_at).toISOString(),
+    links: { self: `/v1/jobs/${job.id}`, events: `/v1/jobs/${job.id}/events`, video: `/v1/videos/${job.video_id}` },
+  };
+}
+
+export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof VideoView> {
+  const ready = video.status === 'succeeded';
+  const kbps = ready && video.bitstream_bytes !== null && video.duration_seconds ? (video.bitstream_bytes * 8) / 1000 / video.duration_seconds : null;
+  return {
+    id: video.id,
+    status: video.status,
+    progress: job?.progress ?? (ready ? 1 : 0),
+    createdAt: new Date(video.created_at).toISOString(),
+    source: { bytes: video.source_bytes, contentType: video.source_type, filename: video.filename, kept: video.source_key !== null },
+    video: ready
+      ? {
+          width: video.width,
+          height: video.height,
+          fps: video.fps,
+          frameCount: video.frame_count,
+          durationSeconds: video.duration_seconds,
+          segmentCount: video.segment_count,
+        }
+      : null,
+    bitstream: ready ? { bytes: video.bitstream_bytes, sha256: video.bitstream_hash, kbps, engine: video.engine } : null,
+    error: video.error_code ? { code: video.error_code, message: video.error_message ?? '' } : null,
+    links: {
+      self: `/v1/videos/${video.id}`,
+      job: job ? `/v1/jobs/${job.id}` : null,
+      bitstream: ready ? `/v1/videos/${video.id}/bitstream` : null,
+      it2v: ready ? `/v/${video.id}/it2v.mp4` : null,
+      tt2v: ready ? `/v/${video.id}/tt2v.mp4` : null,
+    },
+  };
+}

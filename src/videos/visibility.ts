@@ -1,0 +1,17 @@
+import type { Principal } from '../auth/principal';
+import { notFound } from '../http/errors';
+import { ID_PATTERN } from '../http/ids';
+import { getVideo } from './store';
+
+/** Whether a principal may see a video: its owner, an admin, or a signed URL made for it. */
+export function canSee(principal: Principal, video: { id: string; owner: string }): boolean {
+  if (principal.via === 'signed-url') return principal.videoId === video.id;
+  return video.owner === principal.owner || principal.scopes.has('admin');
+}
+
+/** The video if it exists and this principal may see it; otherwise 404 (never 403: no existence leak). */
+export async function visibleVideo(db: D1Database, id: string, principal: Principal) {
+  const video = ID_PATTERN.test(id) ? await getVideo(db, id) : null;
+  if (!video || !canSee(principal, video)) throw notFound('video');
+  return video;
+}

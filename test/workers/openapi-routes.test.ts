@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
+import { openApiDocument } from '../../src/openapi/document';
+import { call } from './helpers';
+
+/** Hono's `/:id/:file{(tt2v|it2v)\.mp4}` → OpenAPI's `/{id}/{mode}.mp4`, and so on. */
+function toOpenApiPath(path: string): string {
+  return path
+    .replace(/:file\{\(tt2v\|it2v\)\\\.(mp4|m3u8)\}/, '{mode}.$1')
+    .replace(/:mode\{tt2v\|it2v\}/, '{mode}')
+    .replace(/:file\{\[0-9\]\{1,5\}\\\.(mp4|ts)\}/, '{n}.$1')
+    .replace(/:([a-z]+)/g, '{$1}')
+    .replace(/\/$/, '') || '/';
+}
+
+describe('OpenAPI coverage', () => {
+  it('documents every route the app serves, and nothing it does not', () => {
+    const served = new Set(
+      app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method.toLowerCase()} ${toOpenApiPath(r.path)}`),
+    );
+    const documented = new Set(
+      Object.entries(openApiDocument().paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)),
+    );
+    expect([...served].sort()).toEqual([...documented].sort());
+  });
+
+  it('serves the document and an offline docs page', async () => {
+    const doc = (await (await call('/openapi.json', { key: null })).json()) as any;
+    expect(doc.openapi).toBe('3.1.0');
+    const docs = await call('/docs', { key: null });
+    const html = await docs.text();
+    expect(html).toContain('/v/{id}/{mode}.mp4');
+    expect(html).not.toMatch(/<script|https?:\/\/cdn/);
+  });
+});
