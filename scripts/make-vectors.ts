@@ -1,0 +1,137 @@
+/**
+ * Golden vectors for the CMVC bitstream: `npx tsx scripts/make-vectors.ts` writes test/vectors/*.cmvc and
+ * *.inspect.json. test/node/bitstream-vectors.test.ts rebuilds them in memory and compares byte for byte, so a
+ * change to the writer's output (the format, the text dictionary, the deflate settings) fails loudly; rerun
+ * this script only for an intended, versioned change.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { zlibSync } from 'fflate';
+import { crc32, cutBitstream, inspectBitstream, writeBitstream, type Bitstream } from '../src/bitstream';
+
+export const VECTORS_DIR = fileURLToPath(new URL('../test/vectors/', import.meta.url));
+
+/** A real 1×1 lossless WebP (34 bytes). */
+export const WEBP_1X1 = Uint8Array.from(atob('UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA=='), (c) => c.charCodeAt(0));
+
+/** A real 8×6 RGB PNG (a warm gradient), built deterministically with fflate's zlib. */
+export function tinyPng(width = 8, height = 6): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const t = new TextEncoder().encode(type);
+    const out = new Uint8Array(12 + data.length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, data.length);
+    out.set(t, 4);
+    out.set(data, 8);
+    v.setUint32(8 + data.length, crc32(data, crc32(t)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const hv = new DataView(ihdr.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit, RGB, deflate, no filter method, no interlace
+  const raw = new Uint8Array(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    raw[y * (1 + width * 3)] = 0; // filter: none
+    for (let x = 0; x < width; x++) raw.set([200 + x * 6, 120 + y * 10, 60 + x * 4], y * (1 + width * 3) + 1 + x * 3);
+  }
+  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))];
+  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    png.set(p, at);
+    at += p.length;
+  }
+  return png;
+}
+
+export const ONE_SEGMENT: Bitstream = {
+  header: {
+    width: 320,
+    height: 240,
+    fpsNum: 24,
+    fpsDen: 1,
+    frameCount: 96,
+    durationMs: 4000,
+    engineId: 'cmvc-reference',
+    engineVersion: '0.1.0',
+    models: { mllm: 'reference-captioner@1', t2v: 'reference-t2v@1' },
+    seed: 0,
+  },
+  segments: [
+    {
+      startFrame: 0,
+      frameCount: 96,
+      contentText:
+        'a scene 320x240, mostly dark grey and brown; top-left: dark blue-grey; top: grey; top-right: light grey; left: brown; centre: white cup; right: brown; bottom-left: dark brown; bottom: brown table; bottom-right: dark grey; brightness medium, contrast low, dominant hues orange and blue',
+      motionText: 'the camera pans right about 2.1% of the width per second and slowly zooms in; little object motion',
+    },
+  ],
+};
+
+export const MULTI_SEGMENT: Bitstream = {
+  header: {
+    width: 1280,
+    height: 720,
+    fpsNum: 30000,
+    fpsDen: 1001,
+    frameCount: 360,
+    durationMs: 12012,
+    engineId: 'cmvc-modal',
+    engineVersion: '2025.11.1',
+    models: {
+      interpolation: 'rife-lora@7c1e2d0',
+      it2v: 'ltx-video-i2v@0.9.7',
+      mllm: 'qwen2.5-vl-7b-instruct@cc59489',
+      t2v: 'ltx-video@0.9.7',
+    },
+    seed: 42,
+  },
+  segments: [
+    {
+      startFrame: 0,
+      frameCount: 120,
+      contentText: 'A white ceramic cup sits on a wooden table next to a laptop, soft daylight from a window on the left, shallow depth of field.',
+      motionText: 'The camera slowly pushes in towards the cup while steam rises gently; nothing else moves.',
+      keyframe: { codec: 'png', width: 8, height: 6, data: tinyPng() },
+    },
+    {
+      startFrame: 120,
+      frameCount: 150,
+      contentText: 'A woman with curly hair speaks to the camera in a home office, bookshelves behind her, a ring light reflected in her glasses.',
+      motionText: 'the camera is static; moderate object motion',
+      keyframe: { codec: 'webp', width: 1, height: 1, data: WEBP_1X1 },
+      seed: 7,
+    },
+    {
+      startFrame: 270,
+      frameCount: 90,
+      contentText: 'a scene 1280x720, mostly pale blue and white; top: light blue sky; centre: white building; bottom: grey road; brightness high, contrast medium, dominant hues blue and yellow',
+      motionText: 'the camera tilts up about 4% of the height per second',
+    },
+  ],
+};
+
+/** name → bytes of every golden vector. */
+export function buildVectors(): Record<string, Uint8Array> {
+  const multi = writeBitstream(MULTI_SEGMENT);
+  return {
+    'one-segment': writeBitstream(ONE_SEGMENT),
+    'multi-segment': multi,
+    'multi-segment.tt2v-1-2': cutBitstream(multi, { profile: 'tt2v', segments: [1, 2] }),
+  };
+}
+
+export function inspectJson(bytes: Uint8Array): string {
+  return `${JSON.stringify(inspectBitstream(bytes), null, 2)}\n`;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const [name, bytes] of Object.entries(buildVectors())) {
+    writeFileSync(join(VECTORS_DIR, `${name}.cmvc`), bytes);
+    writeFileSync(join(VECTORS_DIR, `${name}.inspect.json`), inspectJson(bytes));
+    console.log(`${name}.cmvc  ${bytes.length} bytes`);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * CMVC bitstream v1: reader, writer, cutter and inspector. Pure TypeScript (Uint8Array, DataView,
+ * TextEncoder/Decoder, crypto.subtle, fflate) so the Worker, the CLI, tests and browsers share it.
+ * The format is specified byte by byte in docs/bitstream.md.
+ */
+export * from './chunks';
+export * from './codec';
+export * from './crc32';
+export * from './cut';
+export * from './dictionary';
+export * from './encode';
+export * from './errors';
+export * from './hash';
+export * from './inspect';
+export * from './limits';
+export * from './reader';
+export * from './sequence';
+export * from './stream';
+export * from './text-codec';
+export * from './types';
+export * from './validate';
+export * from './walk';
+export * from './writer';

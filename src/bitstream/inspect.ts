@@ -1,0 +1,177 @@
+import { BITSTREAM_MIME, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, KEYFRAME_CODECS, MAGIC, PREAMBLE_BYTES } from './chunks';
+import { decodeHeader } from './codec';
+import { BitstreamError } from './errors';
+import type { ReadOptions } from './limits';
+import { readBitstream } from './stream';
+import { describeText, type TextInfo } from './text-codec';
+import type { Bitstream, BitstreamHeader, KeyframeCodec } from './types';
+import { walkChunks } from './walk';
+
+export interface InspectChunk {
+  type: string;
+  offset: number;
+  /** Data bytes; the chunk occupies length + 12. */
+  length: number;
+  critical: boolean;
+  known: boolean;
+  crcOk: boolean;
+}
+
+export interface InspectSegment {
+  index: number;
+  startFrame: number;
+  frameCount: number;
+  seconds: number;
+  /** Byte range of the segment's chunks (as in SIDX). */
+  offset: number;
+  length: number;
+  seed: number | null;
+  contentText: TextInfo;
+  motionText: TextInfo;
+  keyframe: { codec: KeyframeCodec; width: number; height: number; bytes: number } | null;
+}
+
+export interface InspectProfile {
+  /** Bytes of the bitstream in this profile (tt2v: as cutBitstream would make it). */
+  bytes: number;
+  /** bytes × 8 / seconds covered by the segments. */
+  bitsPerSecond: number;
+}
+
+/** A JSON-able description of a bitstream. `valid: false` carries the first error; structure is still listed. */
+export interface InspectReport {
+  magic: string;
+  version: { major: number; minor: number };
+  mime: string;
+  valid: boolean;
+  error: { code: string; message: string; chunk: string | null; offset: number | null } | null;
+  totalBytes: number;
+  header: (BitstreamHeader & { textDictionary: number }) | null;
+  chunks: InspectChunk[];
+  segments: InspectSegment[];
+  /** Where the bytes go (chunk framing counted apart from data). */
+  sizes: {
+    preamble: number;
+    framing: number;
+    header: number;
+    index: number;
+    segmentParams: number;
+    textCoded: number;
+    textPlain: number;
+    keyframes: number;
+    other: number;
+  } | null;
+  /** Seconds of video the segments cover (frames ÷ frame rate). */
+  seconds: number | null;
+  /** full and it2v carry keyframes; tt2v does not. */
+  profiles: { full: InspectProfile; it2v: InspectProfile; tt2v: InspectProfile } | null;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Describes a bitstream's structure, sizes and bits per second. Throws BitstreamError only when the
+ * input is not a CMVC v1 file at all (bad signature, unsupported version, shorter than the signature);
+ * a damaged stream is reported with `valid: false` and its first error.
+ */
+export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): InspectReport {
+  let parsed: Bitstream | undefined;
+  let error: InspectReport['error'] = null;
+  try {
+    parsed = readBitstream(bytes, options);
+  } catch (err) {
+    if (!(err instanceof BitstreamError)) throw err;
+    if (err.code === 'bad_magic' || err.code === 'unsupported_version' || bytes.length < PREAMBLE_BYTES) throw err;
+    error = { code: err.code, message: err.message, chunk: err.chunk ?? null, offset: err.offset ?? null };
+  }
+  const { chunks } = walkChunks(bytes);
+  const report: InspectReport = {
+    magic: hex(MAGIC),
+    version: { major: bytes[MAGIC.length]!, minor: bytes[MAGIC.length + 1]! },
+    mime: BITSTREAM_MIME,
+    valid: parsed !== undefined,
+    error,
+    totalBytes: bytes.length,
+    header: null,
+    chunks: chunks.map(({ type, offset, length, critical, known, crcOk }) => ({ type, offset, length, critical, known, crcOk })),
+    segments: [],
+    sizes: null,
+    seconds: null,
+    profiles: null,
+  };
+  const head = chunks[0];
+  if (head?.type === CHUNK_HEAD && head.crcOk) {
+    try {
+      const h = decodeHeader(head.data, head.offset + 8);
+      report.header = { ...h.header, textDictionary: h.textDictionary };
+    } catch (err) {
+      if (!(err instanceof BitstreamError)) throw err;
+    }
+  }
+  if (parsed === undefined || report.header === null) return report;
+
+  const { fpsNum, fpsDen } = parsed.header;
+  const sizes = { preamble: PREAMBLE_BYTES, framing: 0, header: 0, index: 0, segmentParams: 0, textCoded: 0, textPlain: 0, keyframes: 0, other: 0 };
+  let dropInTt2v = 0;
+  let current: InspectSegment | undefined;
+  for (const c of chunks) {
+    sizes.framing += CHUNK_OVERHEAD_BYTES;
+    const dataAt = c.offset + 8;
+    switch (c.type) {
+      case CHUNK_HEAD:
+        sizes.header += c.length;
+        break;
+      case CHUNK_SIDX:
+        sizes.index += c.length;
+        break;
+      case CHUNK_SEGP: {
+        if (current) current.length = c.offset - current.offset;
+        const n = report.segments.length;
+        const s = parsed.segments[n]!;
+        sizes.segmentParams += c.length;
+        current = {
+          index: n,
+          startFrame: s.startFrame,
+          frameCount: s.frameCount,
+          seconds: (s.frameCount * fpsDen) / fpsNum,
+          offset: c.offset,
+          length: 0,
+          seed: s.seed ?? null,
+          contentText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
+          motionText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
+          keyframe: null,
+        };
+        report.segments.push(current);
+        break;
+      }
+      case CHUNK_CTXT:
+      case CHUNK_MTXT: {
+        const info = describeText(c.data, { chunk: c.type, offset: dataAt });
+        sizes.textCoded += info.codedBytes;
+        sizes.textPlain += info.plainBytes;
+        if (current) current[c.type === CHUNK_CTXT ? 'contentText' : 'motionText'] = info;
+        break;
+      }
+      case CHUNK_KFRM: {
+        const bytesOfImage = c.length - 9;
+        const view = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+        sizes.keyframes += c.length;
+        dropInTt2v += c.length + CHUNK_OVERHEAD_BYTES;
+        if (current) current.keyframe = { codec: KEYFRAME_CODECS[c.data[0]!]!, width: view.getUint32(1), height: view.getUint32(5), bytes: bytesOfImage };
+        break;
+      }
+      default:
+        if (c.known) break; // CEND
+        sizes.other += c.length;
+        dropInTt2v += c.length + CHUNK_OVERHEAD_BYTES;
+    }
+    if (c.type === 'CEND' && current) current.length = c.offset - current.offset;
+  }
+  const frames = parsed.segments.reduce((n, s) => n + s.frameCount, 0);
+  const seconds = (frames * fpsDen) / fpsNum;
+  const profile = (n: number): InspectProfile => ({ bytes: n, bitsPerSecond: Math.round(((n * 8) / seconds) * 100) / 100 });
+  report.sizes = sizes;
+  report.seconds = Math.round(seconds * 1e6) / 1e6;
+  report.profiles = { full: profile(bytes.length), it2v: profile(bytes.length), tt2v: profile(bytes.length - dropInTt2v) };
+  return report;
+}
