@@ -1,0 +1,187 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { inspectBitstream, BitstreamError } from '../bitstream';
+import { api, apiConfig, ApiFailure, type ApiConfig } from './api';
+import { parseArgs, parseDuration, UsageError } from './args';
+import { formatInspect } from './format';
+
+export interface Io {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+/** Exit codes scripts can trust. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, notFound: 4, auth: 5 } as const;
+
+const HELP = `cmvc — the CMVC Edge command line
+
+usage: cmvc <command> [options]
+
+commands:
+  encode FILE [--out FILE.cmvc] [--wait] [--keep-source]   upload a video, follow its encode, save the bitstream
+  inspect FILE                                             a bitstream's structure, sizes and bits per second
+  url ID MODE [--exp 1h] [--segment N] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v)
+  keys create NAME --scopes a,b [--exp 30d]                create an API key (its secret is shown once)
+  keys list                                                list keys (no secrets)
+  keys revoke ID                                           revoke a key at once
+  gpu status | gpu warm --min N                            the deployed Modal GPU functions
+
+every command takes --json (machine-readable output) and --help.
+environment: CMVC_API (default http://127.0.0.1:8787), CMVC_API_KEY (default: ADMIN_API_KEY from ./.dev.vars)
+exit codes: 0 ok, 1 failure, 2 usage, 3 API unreachable, 4 not found, 5 not authorised
+`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  const print = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      print(HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    }
+    if (rest.includes('--help')) {
+      print(HELP);
+      return EXIT.ok;
+    }
+    const config = apiConfig(io.env);
+    switch (command) {
+      case 'inspect':
+        return inspect(rest, print);
+      case 'encode':
+        return await encode(rest, config, io, print);
+      case 'url':
+        return await url(rest, config, print);
+      case 'keys':
+        return await keys(rest, config, print);
+      case 'gpu': {
+        const { runGpuCommand } = await import('./gpu');
+        return await runGpuCommand(rest, io);
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`cmvc: ${err.message}\nrun "cmvc --help" for usage\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ApiFailure) {
+      io.stderr.write(`cmvc: ${err.message}${err.code ? ` (${err.code})` : ''}\n`);
+      if (err.status === 0) return EXIT.unreachable;
+      if (err.status === 404) return EXIT.notFound;
+      if (err.status === 401 || err.status === 403) return EXIT.auth;
+      return EXIT.failure;
+    }
+    if (err instanceof BitstreamError) {
+      io.stderr.write(`cmvc: not a valid CMVC bitstream: ${err.message}\n`);
+      return EXIT.failure;
+    }
+    if (err && typeof err === 'object' && 'code' in err && (err as { code: unknown }).code === 'ENOENT') {
+      io.stderr.write(`cmvc: no such file: ${(err as { path?: string }).path}\n`);
+      return EXIT.notFound;
+    }
+    throw err;
+  }
+}
+
+function inspect(argv: string[], print: (t: string) => void): number {
+  const args = parseArgs(argv, new Set(), new Set(['json']));
+  const [file, extra] = args.positionals;
+  if (file === undefined || extra !== undefined) throw new UsageError('inspect takes one FILE');
+  const report = inspectBitstream(new Uint8Array(readFileSync(file)));
+  print(args.options.has('json') ? JSON.stringify(report, null, 2) : formatInspect(report, basename(file)));
+  return EXIT.ok;
+}
+
+async function encode(argv: string[], config: ApiConfig, io: Io, print: (t: string) => void): Promise<number> {
+  const args = parseArgs(argv, new Set(['out']), new Set(['json', 'wait', 'keep-source']));
+  const [file, extra] = args.positionals;
+  if (file === undefined || extra !== undefined) throw new UsageError('encode takes one FILE');
+  const json = args.options.has('json');
+  const bytes = readFileSync(file);
+  const query = new URLSearchParams({ filename: basename(file), ...(args.options.has('keep-source') ? { keepSource: 'true' } : {}) });
+  const uploaded = (await (await api(config, `/v1/videos?${query}`, { method: 'POST', headers: { 'Content-Type': 'video/mp4' }, body: bytes })).json()) as any;
+  const wait = args.options.has('wait') || args.options.has('out');
+  if (!wait) {
+    print(json ? JSON.stringify(uploaded) : `uploaded ${file} as ${uploaded.video.id} (job ${uploaded.job.id}, ${uploaded.job.status})`);
+    return EXIT.ok;
+  }
+  let job = uploaded.job;
+  const bar = (p: number) => `[${'#'.repeat(Math.round(p * 30)).padEnd(30, '.')}] ${(p * 100).toFixed(0).padStart(3)}% ${job.status}`;
+  while (job.status === 'queued' || job.status === 'running') {
+    if (!json && io.stdout.isTTY) io.stdout.write(`\r${bar(job.progress)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    job = await (await api(config, `/v1/jobs/${job.id}`)).json();
+  }
+  if (!json && io.stdout.isTTY) io.stdout.write(`\r${bar(job.status === 'succeeded' ? 1 : job.progress)}\n`);
+  if (job.status !== 'succeeded') {
+    io.stderr.write(`cmvc: encode failed: ${job.error?.message ?? 'unknown error'} (${job.error?.code ?? 'failed'})\n`);
+    return EXIT.failure;
+  }
+  const video = (await (await api(config, `/v1/videos/${uploaded.video.id}`)).json()) as any;
+  const out = (args.options.get('out') as string | undefined) ?? `${basename(file).replace(/\.[^.]+$/, '')}.cmvc`;
+  const bitstream = new Uint8Array(await (await api(config, `/v1/videos/${video.id}/bitstream`)).arrayBuffer());
+  writeFileSync(out, bitstream);
+  if (json) print(JSON.stringify({ video, bitstreamFile: out }));
+  else print(`${video.id}: ${bytes.byteLength} source bytes → ${bitstream.byteLength} bitstream bytes (${video.bitstream.kbps?.toFixed(2)} kbps), written to ${out}`);
+  return EXIT.ok;
+}
+
+async function url(argv: string[], config: ApiConfig, print: (t: string) => void): Promise<number> {
+  const args = parseArgs(argv, new Set(['exp', 'segment', 'option']), new Set(['json']));
+  const [id, mode, extra] = args.positionals;
+  if (id === undefined || mode === undefined || extra !== undefined) throw new UsageError('url takes ID MODE');
+  if (mode !== 'tt2v' && mode !== 'it2v') throw new UsageError('MODE must be tt2v or it2v');
+  const expiresIn = parseDuration((args.options.get('exp') as string | undefined) ?? '1h');
+  const options: Record<string, string> = {};
+  const option = args.options.get('option');
+  if (typeof option === 'string') {
+    for (const pair of option.split(',')) {
+      const [k, v] = pair.split('=');
+      if (!k || v === undefined) throw new UsageError(`--option wants k=v[,k=v], got "${pair}"`);
+      options[k] = v;
+    }
+  }
+  const segment = args.options.get('segment');
+  const body = { modes: [mode], expiresIn, options, ...(typeof segment === 'string' ? { segments: [Number(segment)] } : {}) };
+  const minted = (await (await api(config, `/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+  print(args.options.has('json') ? JSON.stringify(minted) : minted.urls[0].url);
+  return EXIT.ok;
+}
+
+async function keys(argv: string[], config: ApiConfig, print: (t: string) => void): Promise<number> {
+  const args = parseArgs(argv, new Set(['scopes', 'exp', 'owner']), new Set(['json']));
+  const [action, arg, extra] = args.positionals;
+  const json = args.options.has('json');
+  if (extra !== undefined) throw new UsageError('too many arguments');
+  if (action === 'create') {
+    if (!arg) throw new UsageError('keys create takes NAME');
+    const scopes = args.options.get('scopes');
+    if (typeof scopes !== 'string') throw new UsageError('keys create needs --scopes (encode,read,reconstruct,admin)');
+    const exp = args.options.get('exp');
+    const body = {
+      name: arg,
+      scopes: scopes.split(',').map((s) => s.trim()),
+      ...(typeof exp === 'string' ? { expiresAt: new Date(Date.now() + parseDuration(exp) * 1000).toISOString() } : {}),
+      ...(typeof args.options.get('owner') === 'string' ? { owner: args.options.get('owner') } : {}),
+    };
+    const key = (await (await api(config, '/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+    print(json ? JSON.stringify(key) : `${key.id}  ${key.scopes.join(',')}\nsecret (shown once): ${key.secret}`);
+    return EXIT.ok;
+  }
+  if (action === 'list') {
+    if (arg) throw new UsageError('keys list takes no argument');
+    const listed = (await (await api(config, '/v1/keys')).json()) as any;
+    if (json) print(JSON.stringify(listed));
+    else for (const k of listed.keys) print(`${k.id}  ${k.prefix}…  ${k.name}  ${k.scopes.join(',')}${k.revokedAt ? '  revoked' : ''}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}`);
+    return EXIT.ok;
+  }
+  if (action === 'revoke') {
+    if (!arg) throw new UsageError('keys revoke takes ID');
+    await api(config, `/v1/keys/${arg}`, { method: 'DELETE' });
+    print(json ? JSON.stringify({ revoked: arg }) : `revoked ${arg}`);
+    return EXIT.ok;
+  }
+  throw new UsageError('keys wants create, list or revoke');
+}

@@ -1,0 +1,73 @@
+/// <reference lib="dom" />
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startStack, type Stack } from './stack';
+
+const SAMPLE = join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4');
+const RESULTS = join(ROOT, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let stack: Stack;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  stack = await startStack();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('demo page in Chromium', () => {
+  it('uploads the sample, shows progress, plays both reconstructions and shows the figures', async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    try {
+      await page.goto(`${stack.base}/`);
+      await page.fill('#api-key', stack.adminKey);
+      await page.click('#save-key');
+
+      const progressValues: number[] = [];
+      await page.exposeFunction('recordProgress', (v: number) => progressValues.push(v));
+      await page.evaluate(() => {
+        const bar = document.getElementById('progress') as HTMLProgressElement;
+        new MutationObserver(() => (window as unknown as { recordProgress: (v: number) => void }).recordProgress(bar.value)).observe(bar, { attributes: true, attributeFilter: ['value'] });
+      });
+      await page.setInputFiles('#file', SAMPLE);
+
+      await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+      expect(progressValues.length).toBeGreaterThan(1);
+      expect(Math.max(...progressValues)).toBe(1);
+      expect(progressValues).toEqual([...progressValues].sort((a, b) => a - b));
+
+      for (const id of ['tt2v', 'it2v']) {
+        await page.waitForFunction((el) => {
+          const video = document.getElementById(el) as HTMLVideoElement;
+          return video.readyState >= 2 && video.currentTime > 0.2;
+        }, id, { timeout: 90_000 });
+      }
+      await page.waitForFunction(() => document.getElementById('f-ttff')?.textContent !== '', undefined, { timeout: 30_000 });
+      const figures = await page.$$eval('#figures td', (cells) => cells.map((c) => c.textContent ?? ''));
+      expect(figures.every((f) => f.length > 0)).toBe(true);
+      expect(await page.$eval('#poster', (img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+      expect(await page.$$eval('#captions li', (items) => items.length)).toBeGreaterThan(0);
+
+      await page.click('#share');
+      await page.waitForSelector('#share-url:not([hidden])');
+      expect(await page.inputValue('#share-url')).toMatch(/\/v\/vid_[0-9a-z]{26}\/it2v\.mp4\?.*sig=/);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.screenshot({ path: join(RESULTS, 'demo-page.png'), fullPage: true });
+      await page.close();
+    }
+  });
+});

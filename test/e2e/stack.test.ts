@@ -1,0 +1,184 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startStack, type Stack } from './stack';
+
+const SAMPLE = join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4');
+let stack: Stack;
+const out = mkdtempSync(join(tmpdir(), 'cmvc-e2e-out-'));
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const auth = () => ({ Authorization: `Bearer ${stack.adminKey}` });
+
+function ffprobe(file: string) {
+  const json = execFileSync('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { encoding: 'utf8' });
+  return JSON.parse(json) as { format: { duration: string; format_name: string }; streams: { codec_type: string; width: number; height: number; codec_name: string }[] };
+}
+
+async function waitForJob(jobId: string) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const job = (await (await fetch(`${stack.base}/v1/jobs/${jobId}`, { headers: auth() })).json()) as any;
+    if (job.status === 'succeeded' || job.status === 'failed') return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status}\n${stack.log()}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+let videoId = '';
+
+describe('end to end: upload → encode → reconstruct', () => {
+  it('gives an MP4 with the source duration and size from a bitstream under 2% of the source', async () => {
+    const source = readFileSync(SAMPLE);
+    const uploaded = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: source });
+    expect(uploaded.status).toBe(202);
+    const { video, job } = (await uploaded.json()) as any;
+    const done = await waitForJob(job.id);
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+
+    videoId = video.id;
+    const described = (await (await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth() })).json()) as any;
+    expect(described.bitstream.bytes).toBeLessThan(0.02 * source.byteLength);
+
+    const response = await fetch(`${stack.base}/v/${video.id}/it2v.mp4`, { headers: auth() });
+    expect(response.status, await response.clone().text().catch(() => '')).toBe(200);
+    expect(response.headers.get('Content-Type')).toBe('video/mp4');
+    const file = join(out, 'it2v.mp4');
+    writeFileSync(file, new Uint8Array(await response.arrayBuffer()));
+    const probe = ffprobe(file);
+    const stream = probe.streams.find((s) => s.codec_type === 'video');
+    expect(stream).toMatchObject({ width: 320, height: 240, codec_name: 'h264' });
+    expect(Math.abs(Number(probe.format.duration) - 4)).toBeLessThan(0.3);
+
+    const again = await fetch(`${stack.base}/v/${video.id}/it2v.mp4`, { headers: auth() });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('X-Cache')).toMatch(/^hit/);
+    await again.arrayBuffer();
+    const metrics = await (await fetch(`${stack.gpu}/metrics`)).text();
+    expect(metrics).toMatch(/cmvc_gpu_calls_total\{function="generate"\} 1(\.0)?\n/);
+  });
+
+  it('answers bad input with clear 4xx errors', async () => {
+    const noKey = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { 'Content-Type': 'video/mp4' }, body: 'x' });
+    expect(noKey.status).toBe(401);
+    const text = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: 'this is text, not a video'.repeat(20) });
+    expect(text.status).toBe(415);
+    const empty = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: '' });
+    expect(empty.status).toBe(400);
+    const unknown = await fetch(`${stack.base}/v/vid_00000000000000000000000000/it2v.mp4`, { headers: auth() });
+    expect(unknown.status).toBe(404);
+    for (const r of [noKey, text, empty, unknown]) expect(((await r.json()) as any).error.code).toMatch(/^[a-z_]+$/);
+  });
+});
+
+describe('end to end: streaming and HTTP semantics', () => {
+  it('plays the HLS playlist to the full duration with ffprobe over HTTP', async () => {
+    expect(videoId).not.toBe('');
+    // ffprobe sends the key on the playlist and on every segment it fetches.
+    const playlist = `${stack.base}/v/${videoId}/tt2v.m3u8`;
+    const json = execFileSync(
+      'ffprobe',
+      ['-v', 'error', '-headers', `Authorization: Bearer ${stack.adminKey}\r\n`, '-print_format', 'json', '-show_format', '-show_streams', '-count_frames', '-select_streams', 'v:0', playlist],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    const probe = JSON.parse(json);
+    expect(Math.abs(Number(probe.format.duration) - 4)).toBeLessThan(0.3);
+    expect(Number(probe.streams[0].nb_read_frames)).toBeGreaterThan(90);
+  });
+
+  it('serves the poster and captions straight from the bitstream', async () => {
+    const poster = await fetch(`${stack.base}/v/${videoId}/poster.webp`, { headers: auth() });
+    expect(poster.status).toBe(200);
+    expect(poster.headers.get('Content-Type')).toBe('image/webp');
+    const bytes = new Uint8Array(await poster.arrayBuffer());
+    expect(new TextDecoder().decode(bytes.subarray(8, 12))).toBe('WEBP');
+    const vtt = await (await fetch(`${stack.base}/v/${videoId}/captions.vtt`, { headers: auth() })).text();
+    expect(vtt.startsWith('WEBVTT')).toBe(true);
+  });
+
+  it('answers Range with 206 and If-None-Match with 304 on real requests', async () => {
+    const url = `${stack.base}/v/${videoId}/it2v.mp4`;
+    const full = await fetch(url, { headers: auth() });
+    const bytes = new Uint8Array(await full.arrayBuffer());
+    const partial = await fetch(url, { headers: { ...auth(), Range: 'bytes=100-199' } });
+    expect(partial.status).toBe(206);
+    expect(new Uint8Array(await partial.arrayBuffer())).toEqual(bytes.subarray(100, 200));
+    const again = await fetch(url, { headers: { ...auth(), 'If-None-Match': full.headers.get('ETag') as string } });
+    expect(again.status).toBe(304);
+  });
+
+  it('runs one generate call per distinct artifact under a burst of 100 concurrent requests', async () => {
+    const before = await generateCalls();
+    const responses = await Promise.all(Array.from({ length: 100 }, () => fetch(`${stack.base}/v/${videoId}/tt2v.mp4?seed=42`, { headers: auth() })));
+    expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
+    await Promise.all(responses.map((r) => r.arrayBuffer()));
+    expect((await generateCalls()) - before).toBe(1);
+  });
+});
+
+async function generateCalls(): Promise<number> {
+  const metrics = await (await fetch(`${stack.gpu}/metrics`)).text();
+  return Number(/cmvc_gpu_calls_total\{function="generate"\} ([\d.]+)/.exec(metrics)?.[1] ?? 0);
+}
+
+describe('end to end: the cmvc CLI', () => {
+  const cli = (args: string[], env: Record<string, string> = {}) => {
+    const result = spawnSync('node', [join(ROOT, 'bin', 'cmvc.mjs'), ...args], {
+      cwd: out,
+      encoding: 'utf8',
+      env: { ...process.env, CMVC_API: stack.base, CMVC_API_KEY: stack.adminKey, ...env },
+      timeout: 120_000,
+    });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  it('encodes a file, inspects the bitstream it wrote, and mints a URL that plays', async () => {
+    const encoded = cli(['encode', SAMPLE, '--out', join(out, 'cup.cmvc'), '--json']);
+    expect(encoded.code, encoded.stderr).toBe(0);
+    const { video } = JSON.parse(encoded.stdout);
+    const inspected = cli(['inspect', join(out, 'cup.cmvc'), '--json']);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(JSON.parse(inspected.stdout)).toBeTypeOf('object');
+    expect(cli(['inspect', join(out, 'cup.cmvc')]).stdout).toContain('cup.cmvc');
+
+    const url = cli(['url', video.id, 'it2v', '--exp', '10m']);
+    expect(url.code, url.stderr).toBe(0);
+    const signed = url.stdout.trim();
+    expect(signed).toMatch(/sig=/);
+    const played = await fetch(signed, { headers: { Prefer: 'wait=60' } });
+    expect(played.status).toBe(200);
+    await played.arrayBuffer();
+  });
+
+  it('creates, lists and revokes keys', () => {
+    const created = cli(['keys', 'create', 'cli-test', '--scopes', 'read', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout);
+    expect(key.secret).toMatch(/^cmvc_sk_/);
+    expect(cli(['keys', 'list']).stdout).toContain(key.id);
+    expect(cli(['keys', 'revoke', key.id]).code).toBe(0);
+    expect(cli(['keys', 'list', '--json']).stdout).toContain('"revokedAt":"');
+  });
+
+  it('exits with codes scripts can trust', () => {
+    expect(cli(['frobnicate']).code).toBe(2);
+    expect(cli(['url', 'only-one-arg']).code).toBe(2);
+    expect(cli(['keys', 'create', 'x']).code).toBe(2);
+    const unreachable = cli(['keys', 'list'], { CMVC_API: 'http://127.0.0.1:9' });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain('cannot reach the CMVC API');
+    expect(unreachable.stderr).not.toContain('    at ');
+    expect(cli(['keys', 'list'], { CMVC_API_KEY: 'cmvc_sk_wrongwrongwrongwrongwrongwrongwrongwrongwro' }).code).toBe(5);
+    expect(cli(['url', 'vid_00000000000000000000000000', 'tt2v']).code).toBe(4);
+    expect(cli(['inspect', join(out, 'missing.cmvc')]).code).toBe(4);
+    expect(cli(['--help']).stdout).toContain('usage: cmvc');
+  });
+});

@@ -1,0 +1,64 @@
+/** Starts the real stack (`npm start`: wrangler dev + the reference GPU server) for end-to-end tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface Stack {
+  base: string;
+  gpu: string;
+  adminKey: string;
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const [port, gpuPort] = [await freePort(), await freePort()];
+  const stateDir = mkdtempSync(join(tmpdir(), 'cmvc-e2e-'));
+  const child: ChildProcess = spawn('node', ['scripts/start.mjs'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), GPU_PORT: String(gpuPort), CMVC_STATE_DIR: stateDir },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const stop = async () => {
+    try {
+      process.kill(-(child.pid as number), 'SIGINT');
+    } catch {}
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the stack exited early:\n${output}`);
+    try {
+      const health = await fetch(`${base}/healthz`);
+      if (health.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the stack did not become healthy:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const adminKey = /ADMIN_API_KEY=(.+)/.exec(readFileSync(join(ROOT, '.dev.vars'), 'utf8'))?.[1]?.trim() as string;
+  return { base, gpu: `http://127.0.0.1:${gpuPort}`, adminKey, log: () => output, stop };
+}
