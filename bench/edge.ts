@@ -1,0 +1,120 @@
+/**
+ * Edge benchmarks against the real stack (wrangler dev + reference GPU server) over loopback, with
+ * autocannon: cache-hit throughput and latency of the full routes beside a bare Worker route that
+ * returns the same R2 object (same process, same run), single flight under a cold burst, and the
+ * edge's own time on each tier.
+ */
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, ROOT, type Stack } from '../test/e2e/stack';
+
+const SAMPLE = join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4');
+const DURATION_SECONDS = 8;
+const CONNECTIONS = 16;
+
+interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  bytes: number;
+}
+
+async function load(url: string, headers: Record<string, string>): Promise<LoadResult> {
+  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_SECONDS });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    bytes: result.throughput.total,
+  };
+}
+
+async function metric(stack: Stack, name: string, fn: string): Promise<number> {
+  const text = await (await fetch(`${stack.gpu}/metrics`)).text();
+  return Number(new RegExp(`${name}\\{function="${fn}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? 0);
+}
+
+async function waitForJob(stack: Stack, jobId: string, auth: Record<string, string>) {
+  for (;;) {
+    const job = (await (await fetch(`${stack.base}/v1/jobs/${jobId}`, { headers: auth })).json()) as { status: string };
+    if (job.status === 'succeeded') return;
+    if (job.status === 'failed') throw new Error('encode failed');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function runEdgeBench(): Promise<Record<string, unknown>> {
+  process.env.CMVC_BENCH_ROUTES = '1';
+  const stack = await startStack();
+  try {
+    const auth = { Authorization: `Bearer ${stack.adminKey}` };
+    const upload = (await (await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(SAMPLE) })).json()) as any;
+    await waitForJob(stack, upload.job.id, auth);
+    const video = (await (await fetch(`${stack.base}/v1/videos/${upload.video.id}`, { headers: auth })).json()) as any;
+    const hash = video.bitstream.sha256 as string;
+
+    // A large artifact: the IT2V reconstruction at 4x the source area.
+    const artifactUrl = `${stack.base}/v/${video.id}/it2v.mp4?w=1280&h=960`;
+    const missStarted = performance.now();
+    const gpuBefore = await metric(stack, 'cmvc_gpu_seconds_total', 'generate');
+    const first = await fetch(artifactUrl, { headers: { ...auth, Prefer: 'wait=60' } });
+    const artifactBytes = (await first.arrayBuffer()).byteLength;
+    const missMs = performance.now() - missStarted;
+    const gpuMs = ((await metric(stack, 'cmvc_gpu_seconds_total', 'generate')) - gpuBefore) * 1000;
+    const r2Key = `artifacts/${hash}/${first.headers.get('X-Artifact-Key')}.mp4`;
+
+    // Tiers, one request each after warming: R2 hit (new isolate cache key) vs edge-cache hit.
+    const timed = async (url: string) => {
+      const t = performance.now();
+      await (await fetch(url, { headers: auth })).arrayBuffer();
+      return performance.now() - t;
+    };
+    const edgeHitMs = await timed(artifactUrl);
+    const bareMs = await timed(`${stack.base}/__bench/r2/${encodeURIComponent(r2Key)}`);
+
+    const full = await load(artifactUrl, auth);
+    const bare = await load(`${stack.base}/__bench/r2/${encodeURIComponent(r2Key)}`, {});
+    const bitstreamRoute = await load(`${stack.base}/v1/videos/${video.id}/bitstream`, auth);
+    const bareBitstream = await load(`${stack.base}/__bench/r2/${encodeURIComponent(`bitstreams/${hash}.cmvc`)}`, {});
+
+    const generateBefore = await metric(stack, 'cmvc_gpu_calls_total', 'generate');
+    const burst = await Promise.all(Array.from({ length: 100 }, () => fetch(`${stack.base}/v/${video.id}/tt2v.mp4?seed=99`, { headers: { ...auth, Prefer: 'wait=60' } }).then(async (r) => (await r.arrayBuffer(), r.status))));
+    const generations = (await metric(stack, 'cmvc_gpu_calls_total', 'generate')) - generateBefore;
+
+    const rows = [
+      ['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'vs bare req/s', 'vs bare p99'],
+      ['reconstruction hit', full.requestsPerSecond, full.p50Ms, full.p99Ms, full.non2xx, full.requestsPerSecond / bare.requestsPerSecond, full.p99Ms / bare.p99Ms],
+      ['bare R2 route (same object)', bare.requestsPerSecond, bare.p50Ms, bare.p99Ms, bare.non2xx, 1, 1],
+      ['bitstream route', bitstreamRoute.requestsPerSecond, bitstreamRoute.p50Ms, bitstreamRoute.p99Ms, bitstreamRoute.non2xx, bitstreamRoute.requestsPerSecond / bareBitstream.requestsPerSecond, bitstreamRoute.p99Ms / bareBitstream.p99Ms],
+      ['bare R2 route (bitstream)', bareBitstream.requestsPerSecond, bareBitstream.p50Ms, bareBitstream.p99Ms, bareBitstream.non2xx, 1, 1],
+    ];
+    console.log(`\nEdge hot path (${CONNECTIONS} connections, ${DURATION_SECONDS} s each, artifact ${(artifactBytes / 1e6).toFixed(2)} MB, loopback):`);
+    for (const row of rows) console.log(row.map((c) => (typeof c === 'number' ? c.toFixed(c < 10 ? 2 : 0) : c).toString().padEnd(16)).join(''));
+    console.log(`\nSingle flight: ${generations} generate call(s) for a burst of 100 concurrent cold requests (statuses: ${[...new Set(burst)].join(', ')})`);
+    console.log(`Miss: ${missMs.toFixed(0)} ms at the edge, of which the GPU function reported ${gpuMs.toFixed(0)} ms → edge overhead ${(missMs - gpuMs).toFixed(0)} ms`);
+    console.log(`One request each: edge-cache hit ${edgeHitMs.toFixed(1)} ms, bare R2 route ${bareMs.toFixed(1)} ms`);
+    return {
+      artifactBytes,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION_SECONDS,
+      reconstructionHit: full,
+      bareArtifact: bare,
+      bitstreamRoute,
+      bareBitstream,
+      ratios: {
+        hitThroughput: full.requestsPerSecond / bare.requestsPerSecond,
+        hitP99: full.p99Ms / bare.p99Ms,
+        bitstreamThroughput: bitstreamRoute.requestsPerSecond / bareBitstream.requestsPerSecond,
+        bitstreamP99: bitstreamRoute.p99Ms / bareBitstream.p99Ms,
+      },
+      singleFlight: { burst: 100, generations },
+      miss: { edgeMs: missMs, gpuReportedMs: gpuMs, overheadMs: missMs - gpuMs },
+      oneRequestMs: { edgeHit: edgeHitMs, bare: bareMs },
+    };
+  } finally {
+    await stack.stop();
+  }
+}
