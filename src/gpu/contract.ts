@@ -55,7 +55,7 @@ export const EncodeOptions = z
   .object({
     minSegmentSeconds: z.number().positive().max(600).default(1),
     maxSegmentSeconds: z.number().positive().max(600).default(10),
-    keyframeBudgetBytes: positiveInt.min(64).max(1_000_000).default(2048),
+    keyframeBudgetBytes: positiveInt.min(64).max(1_000_000).default(1024),
     keyframeCodec: KeyframeCodec.default('webp'),
     keyframeMaxWidth: positiveInt.min(16).max(4096).default(320),
     maxTextChars: positiveInt.min(16).max(4000).default(600),

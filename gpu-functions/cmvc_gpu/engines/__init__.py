@@ -1,0 +1,1 @@
+"""Engines behind the GPU function contract: ``reference`` (CPU, classical) and ``model`` (GPU)."""

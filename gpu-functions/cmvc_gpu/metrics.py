@@ -1,0 +1,47 @@
+"""Per-function call counts, failures and seconds, in Prometheus text format."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+FUNCTIONS = ("encode", "generate", "interpolate", "assemble")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = defaultdict(int)
+        self.failures: dict[tuple[str, str], int] = defaultdict(int)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.inflight = 0
+
+    def started(self, function: str) -> None:
+        with self._lock:
+            self.calls[function] += 1
+            self.inflight += 1
+
+    def finished(self, function: str, seconds: float, failure_code: str | None = None) -> None:
+        with self._lock:
+            self.inflight -= 1
+            self.seconds[function] += seconds
+            if failure_code is not None:
+                self.failures[(function, failure_code)] += 1
+
+    def render(self) -> str:
+        with self._lock:
+            lines = [
+                "# HELP cmvc_gpu_calls_total GPU function calls, sync and submitted.",
+                "# TYPE cmvc_gpu_calls_total counter",
+                *(f'cmvc_gpu_calls_total{{function="{f}"}} {self.calls[f]}' for f in FUNCTIONS),
+                "# HELP cmvc_gpu_failures_total GPU function calls that failed, by error code.",
+                "# TYPE cmvc_gpu_failures_total counter",
+                *(f'cmvc_gpu_failures_total{{function="{f}",code="{c}"}} {n}' for (f, c), n in sorted(self.failures.items())),
+                "# HELP cmvc_gpu_seconds_total Wall seconds spent in GPU functions.",
+                "# TYPE cmvc_gpu_seconds_total counter",
+                *(f'cmvc_gpu_seconds_total{{function="{f}"}} {self.seconds[f]:.6f}' for f in FUNCTIONS),
+                "# HELP cmvc_gpu_inflight GPU function calls running now.",
+                "# TYPE cmvc_gpu_inflight gauge",
+                f"cmvc_gpu_inflight {self.inflight}",
+            ]
+        return "\n".join(lines) + "\n"
