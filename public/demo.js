@@ -93,7 +93,7 @@ async function showResult(file, videoId) {
   $('captions').replaceChildren(
     ...vtt.split('\n\n').slice(1).filter(Boolean).map((cue) => {
       const li = document.createElement('li');
-      li.textContent = cue.split('\n').slice(2).join(' — ');
+      li.textContent = cue.split('\n').slice(2).filter(Boolean).join(' — ');
       return li;
     }),
   );

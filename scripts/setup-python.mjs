@@ -50,22 +50,27 @@ function pickPython() {
   process.exit(1);
 }
 
-export function ensureVenv() {
-  const requirements = ['requirements.txt', 'requirements-test.txt'].map((f) => readFileSync(join(gpuDir, f), 'utf8')).join('\n');
-  const digest = createHash('sha256').update(requirements).digest('hex');
-  const stamp = join(venv, '.requirements.sha256');
+/**
+ * The venv from the pinned requirements. `withModel` adds the model engine's heavy test extra
+ * (torch, diffusers, transformers, peft: several GB); without it the model tests skip themselves.
+ */
+export function ensureVenv({ withModel = false } = {}) {
+  const files = ['requirements.txt', 'requirements-test.txt', ...(withModel ? ['requirements-model.txt'] : [])];
+  const digest = createHash('sha256').update(files.map((f) => readFileSync(join(gpuDir, f), 'utf8')).join('\n')).digest('hex');
+  const stamp = join(venv, withModel ? '.requirements-model.sha256' : '.requirements.sha256');
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
   if (!existsSync(python)) {
     log('creating the Python virtual environment in gpu-functions/.venv…');
     execFileSync(pickPython(), ['-m', 'venv', venv], { stdio: quiet ? 'ignore' : 'inherit' });
   }
-  log('installing pinned Python requirements…');
-  execFileSync(python, ['-m', 'pip', 'install', '-q', '-r', join(gpuDir, 'requirements-test.txt')], { stdio: 'inherit' });
+  log(`installing pinned Python requirements (${files.join(', ')})…`);
+  const args = files.filter((f) => f !== 'requirements.txt').flatMap((f) => ['-r', join(gpuDir, f)]);
+  execFileSync(python, ['-m', 'pip', 'install', '-q', ...args], { stdio: 'inherit' });
   writeFileSync(stamp, digest);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   ensureFfmpeg();
-  ensureVenv();
+  ensureVenv({ withModel: process.argv.includes('--with-model') });
   log('python side ready');
 }
