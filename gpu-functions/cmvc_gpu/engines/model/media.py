@@ -1,0 +1,121 @@
+"""Everything around the models that is not a model, taken from the reference engine so both
+engines read sources, decode, write MP4/WebM, code keyframes and remux the same way:
+``cmvc_gpu.engines.reference.video_io`` and ``…reference.keyframe``. This module only adapts
+their shapes to the model engine's (frame stacks as ``uint8`` ``(n, h, w, 3)`` arrays, contract
+dicts) and holds the limits.
+
+Frames are RGB; widths and heights written to H.264 must be even (the reference writer's rule).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ...errors import ContractError
+from ..reference import keyframe as reference_keyframe
+from ..reference import video_io
+from ..reference.engine import Limits, ReferenceEngine
+
+MIME_TYPES = video_io.MIME_TYPES
+ENCODE_DEFAULTS = {
+    "minSegmentSeconds": 1.0,
+    "maxSegmentSeconds": 10.0,
+    "keyframeBudgetBytes": 2048,
+    "keyframeCodec": "webp",
+    "keyframeMaxWidth": 320,
+    "maxTextChars": 600,
+}
+LIMITS = Limits()
+
+
+def encode_options(request: dict) -> dict:
+    """The request's ``options`` with the contract's defaults filled in (the app fills them too;
+    this keeps direct callers honest)."""
+    return {**ENCODE_DEFAULTS, **(request.get("options") or {})}
+
+
+def gpu_in_use() -> bool:
+    """Whether this process computes on a CUDA device."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def read_source(source: dict, limits: Limits = LIMITS) -> bytes:
+    """The bytes of a contract ``VideoSource`` (inline base64 or a short-lived URL)."""
+    return video_io.read_source(source, limits.max_upload_bytes)
+
+
+def decode_video(data: bytes, limits: Limits = LIMITS) -> tuple[np.ndarray, dict]:
+    """All frames, rotation applied, as ``uint8`` ``(n, h, w, 3)``, and the contract's ``VideoMeta``."""
+    decoded = video_io.decode(data, limits.max_duration_seconds, limits.max_frame_count)
+    frames = np.stack(decoded.frames)
+    height, width = frames.shape[1:3]
+    if width > limits.max_width or height > limits.max_height:
+        raise ContractError(
+            "too_large", f"the video is {width}x{height}, larger than {limits.max_width}x{limits.max_height}"
+        )
+    meta = {
+        "width": int(width),
+        "height": int(height),
+        "fps": float(decoded.fps),
+        "frameCount": int(len(frames)),
+        "durationSeconds": float(decoded.duration_seconds),
+        "codec": str(decoded.codec),
+        "rotation": int(decoded.rotation),
+    }
+    return frames, meta
+
+
+def check_even(width: int, height: int) -> None:
+    """H.264 in yuv420p needs even sides; raises ``invalid_request`` naming the odd one."""
+    if width % 2 or height % 2:
+        field = "width" if width % 2 else "height"
+        raise ContractError(
+            "invalid_request",
+            f"width and height must be even for H.264, got {width}x{height}",
+            details={"field": field},
+        )
+
+
+def video_file(frames: np.ndarray, fps: float, container: str = "mp4") -> dict:
+    """A contract ``VideoFile`` of ``frames`` written by the reference writer."""
+    height, width = frames.shape[1:3]
+    check_even(width, height)
+    data = video_io.encode(list(frames), fps, container)
+    return {
+        "container": container,
+        "mimeType": MIME_TYPES[container],
+        "width": int(width),
+        "height": int(height),
+        "fps": float(fps),
+        "frameCount": int(len(frames)),
+        "data": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def code_keyframe(frame: np.ndarray, budget_bytes: int, codec: str = "webp", max_width: int = 320) -> dict:
+    """A contract ``Keyframe`` coded by the reference coder (highest quality within the budget)."""
+    data, width, height = reference_keyframe.code_keyframe(frame, codec, budget_bytes, max_width)
+    return {"codec": codec, "width": width, "height": height, "data": base64.b64encode(data).decode("ascii")}
+
+
+def decode_keyframe(keyframe: dict) -> Image.Image:
+    """The keyframe as an RGB image (``invalid_request`` when it does not decode)."""
+    try:
+        data = base64.b64decode(keyframe["data"], validate=True)
+    except ValueError as error:
+        raise ContractError("invalid_request", f"segment.keyframe.data is not standard base64 ({error})") from None
+    return Image.fromarray(reference_keyframe.decode_keyframe(data))
+
+
+def assemble(request: dict, progress: Callable[[float], None], limits: Limits = LIMITS) -> dict[str, Any]:
+    """The reference engine's ``assemble`` (a remux without re-encoding; no model)."""
+    return ReferenceEngine(limits).assemble(request, progress)

@@ -1,0 +1,97 @@
+"""The Modal web endpoint: the same FastAPI app as the local server, with an engine that forwards
+each call to its GPU class, and the asynchronous routes backed by Modal's ``spawn`` and
+``FunctionCall`` (so a poll may reach any web container, not only the one that submitted)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ...contract import check_request, check_response
+from ...errors import ContractError
+from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
+from .dispatch import FUNCTIONS, Dispatcher
+
+SUBMIT_PATH = "/v1/{fn}/submit"
+POLL_PATH = "/v1/calls/{call_id}"
+
+Progress = Callable[[float], None]
+
+
+class DispatchEngine:
+    """The engine behind the web endpoint (the Engine protocol of ``cmvc_gpu.engines.base``):
+    each call runs in its GPU class; this process loads no model.
+
+    Args:
+        dispatcher: forwards to the deployed methods.
+        config: the model configuration (recorded in ``info``).
+    """
+
+    id = ENGINE_ID
+    version = ENGINE_VERSION
+
+    def __init__(self, dispatcher: Dispatcher, config: ModelEngineConfig) -> None:
+        self.dispatcher = dispatcher
+        self.config = config
+
+    def info(self) -> dict:
+        return {"id": self.id, "version": self.version, "models": self.config.models()}
+
+    def encode(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        return self.dispatcher.run("encode", request)
+
+    def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        return self.dispatcher.run("generate", request)
+
+    def interpolate(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        return self.dispatcher.run("interpolate", request)
+
+    def assemble(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        return self.dispatcher.run("assemble", request)
+
+
+def install_call_routes(app: Any, dispatcher: Dispatcher) -> None:
+    """Puts ``POST /v1/{fn}/submit`` and ``GET /v1/calls/{id}`` in front of ``app``'s own routes,
+    backed by ``spawn`` / ``FunctionCall.from_id``."""
+    router = APIRouter()
+
+    def error_response(error: ContractError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @router.post(SUBMIT_PATH)
+    async def submit_call(fn: str, request: Request) -> Any:
+        try:
+            if fn not in FUNCTIONS:
+                raise ContractError("not_found", f"no function {fn!r}; known: {', '.join(FUNCTIONS)}")
+            try:
+                body = await request.json()
+            except ValueError as error:
+                raise ContractError("invalid_request", "the body is not JSON") from error
+            checked = check_request(fn, body)
+            call_id = await run_in_threadpool(dispatcher.submit, fn, checked)
+        except ContractError as error:
+            return error_response(error)
+        return JSONResponse({"callId": call_id}, status_code=202)
+
+    @router.get(POLL_PATH)
+    async def poll_call(call_id: str) -> Any:
+        try:
+            status = await run_in_threadpool(dispatcher.poll, call_id)
+        except ContractError as error:
+            return error_response(error)
+        return JSONResponse(check_response("call.status", status))
+
+    app.router.routes[:0] = router.routes
+
+
+def create_modal_web_app(dispatcher: Dispatcher, config: ModelEngineConfig) -> Any:
+    """The FastAPI app the ``web`` Modal function serves."""
+    from ...app import create_app  # the same app as the local server (import with CMVC_NO_APP=1)
+
+    app = create_app(engine=DispatchEngine(dispatcher, config))
+    install_call_routes(app, dispatcher)
+    return app

@@ -1,0 +1,77 @@
+"""Training data for the interpolation LoRA: short clips cut from a set of videos. Torch-free.
+
+A clip is ``clip_frames`` frames (a ``4k + 1`` count the video model accepts) taken ``stride``
+source frames apart: its first and last frames are the conditions, the frames between them the
+target. With ``clip_frames = 3`` this is the classic frame triplet; larger clips teach the
+model several in-between frames at once. Clips do not overlap, so no target frame of one clip is a
+condition of another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from PIL import Image
+
+
+def clip_windows(frame_count: int, clip_frames: int, stride: int) -> list[list[int]]:
+    """Frame indices of every non-overlapping clip in a video of ``frame_count`` frames.
+
+    >>> clip_windows(12, 3, 2)
+    [[0, 2, 4], [5, 7, 9]]
+    """
+    if clip_frames < 3:
+        raise ValueError(f"clip_frames must be at least 3, got {clip_frames}")
+    if stride < 1:
+        raise ValueError(f"stride must be positive, got {stride}")
+    span = (clip_frames - 1) * stride + 1
+    return [list(range(s, s + span, stride)) for s in range(0, frame_count - span + 1, span)]
+
+
+def make_clips(
+    videos: Iterable[np.ndarray], clip_frames: int, stride: int, width: int, height: int
+) -> list[np.ndarray]:
+    """Every clip of every video, resized to ``width`` × ``height``.
+
+    Args:
+        videos: ``uint8`` ``(n, h, w, 3)`` arrays.
+        clip_frames: frames per clip.
+        stride: source frames between consecutive clip frames.
+        width: training width (a multiple of the model's spatial multiple).
+        height: training height.
+
+    Returns:
+        ``uint8`` ``(clip_frames, height, width, 3)`` arrays.
+    """
+    clips = []
+    for video in videos:
+        for window in clip_windows(len(video), clip_frames, stride):
+            frames = [Image.fromarray(video[i]).resize((width, height), Image.Resampling.LANCZOS) for i in window]
+            clips.append(np.stack([np.asarray(f) for f in frames]))
+    return clips
+
+
+def split(clips: Sequence[np.ndarray], eval_count: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Training and evaluation clips: the last ``eval_count`` clips are held out (at least one
+    clip stays for training)."""
+    if len(clips) < 2 and eval_count > 0:
+        raise ValueError(f"need at least 2 clips to hold any out, got {len(clips)}")
+    held = min(eval_count, len(clips) - 1)
+    return list(clips[: len(clips) - held]), list(clips[len(clips) - held :])
+
+
+def fingerprint(clips: Sequence[np.ndarray]) -> str:
+    """A short hash of the training data, part of the adapter's id."""
+    digest = hashlib.sha256()
+    for clip in clips:
+        digest.update(str(clip.shape).encode())
+        digest.update(np.ascontiguousarray(clip).tobytes())
+    return digest.hexdigest()
+
+
+def blend(first: np.ndarray, last: np.ndarray, position: float) -> np.ndarray:
+    """The plain-blend baseline: ``(1 - position) * first + position * last``, ``uint8``."""
+    mixed = (1.0 - position) * first.astype(np.float64) + position * last.astype(np.float64)
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)

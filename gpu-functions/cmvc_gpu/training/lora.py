@@ -1,0 +1,350 @@
+"""LoRA training of the first/last-frame interpolation model (Wan FLF2V through diffusers + peft).
+
+The objective is the model's own: rectified flow. For a clip ``x0`` (VAE latents), noise ``ε``
+and ``σ ~ U(0, 1)``, the transformer sees ``x_σ = (1 - σ) x0 + σ ε`` next to the first/last-frame
+condition the pipeline builds (mask + condition latents + CLIP embeddings of both frames) and
+learns the velocity ``ε - x0``. Only the LoRA matrices train; the base weights, text encoder,
+image encoder and VAE stay frozen. The adapter is saved as diffusers LoRA weights under a
+versioned id ``interp-lora-<version>-r<rank>-<hash>`` and then evaluated by loading it back
+through :class:`~cmvc_gpu.engines.model.interpolator.Interpolator`: PSNR of each held-out clip's
+middle frame against the plain blend of its first and last frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from ..engines.model import prompts, sampling
+from ..engines.model.config import InterpolatorConfig
+from ..engines.model.interpolator import LORA_WEIGHTS, Interpolator
+from ..engines.model.runtime import seeded
+from . import data
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LoraTrainingConfig:
+    """Settings of one training run.
+
+    Args:
+        rank: LoRA rank ``r``.
+        alpha: LoRA ``alpha`` (the update is scaled by ``alpha / rank``).
+        steps: optimiser steps.
+        learning_rate: AdamW learning rate.
+        batch_size: clips per step.
+        target_modules: the transformer's linear layers that get adapters.
+        seed: seeds the clip order, noise and timesteps.
+        version: the adapter family's version, part of its id.
+        eval_clips: clips held out for the final evaluation.
+        loss_probe: fixed (noise, σ) draws per clip for the before/after loss.
+        gradient_checkpointing: trade compute for memory (for the 14B model).
+    """
+
+    rank: int = 16
+    alpha: int = 16
+    steps: int = 500
+    learning_rate: float = 1e-4
+    batch_size: int = 1
+    target_modules: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0", "add_k_proj", "add_v_proj")
+    seed: int = 0
+    version: str = "v1"
+    eval_clips: int = 4
+    loss_probe: int = 2
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rank < 1:
+            raise ValueError(f"rank must be positive, got {self.rank}")
+        if self.alpha < 1:
+            raise ValueError(f"alpha must be positive, got {self.alpha}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be positive, got {self.steps}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.]{0,15}", self.version):
+            raise ValueError(f"version must be a short alphanumeric tag, got {self.version!r}")
+
+
+@dataclass
+class TrainingResult:
+    """What a run produced; ``adapter.json`` in the adapter's folder holds the same."""
+
+    adapter_id: str
+    path: str
+    losses: list[float]
+    probe_loss_before: float
+    probe_loss_after: float
+    trainable_parameters: int
+    evaluation: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """The short evaluation printed at the end of a run."""
+        lines = [
+            f"adapter {self.adapter_id} -> {self.path}",
+            f"trainable parameters {self.trainable_parameters:,}; {len(self.losses)} steps in {self.seconds:.1f}s",
+            f"probe loss {self.probe_loss_before:.4f} -> {self.probe_loss_after:.4f}",
+        ]
+        if self.evaluation:
+            lines.append("held-out clips: PSNR of the middle frame (dB)  lora | blend")
+            for i, row in enumerate(self.evaluation):
+                lines.append(f"  clip {i}: {row['psnr_lora']:6.2f} | {row['psnr_blend']:6.2f}")
+            mean_lora = float(np.mean([r["psnr_lora"] for r in self.evaluation]))
+            mean_blend = float(np.mean([r["psnr_blend"] for r in self.evaluation]))
+            lines.append(f"  mean:   {mean_lora:6.2f} | {mean_blend:6.2f}")
+        return "\n".join(lines)
+
+
+def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str) -> str:
+    """``interp-lora-<version>-r<rank>-<hash>``: the hash covers the base model, every training
+    setting and the data, so a different run never overwrites an adapter in use."""
+    material = json.dumps({"base": base, "config": asdict(config), "data": data_fingerprint}, sort_keys=True)
+    return f"interp-lora-{config.version}-r{config.rank}-{hashlib.sha256(material.encode()).hexdigest()[:10]}"
+
+
+class _Prepared:
+    """One clip turned into the transformer's inputs (everything but the noisy latents)."""
+
+    def __init__(self, latents: torch.Tensor, condition: torch.Tensor, image_embeds: torch.Tensor) -> None:
+        self.latents = latents
+        self.condition = condition
+        self.image_embeds = image_embeds
+
+
+@torch.no_grad()
+def _prepare(pipe: Any, clip: np.ndarray, device: torch.device) -> _Prepared:
+    """The clip's target latents, its first/last-frame condition and image embeddings."""
+    from PIL import Image
+
+    height, width = clip.shape[1:3]
+    first, last = Image.fromarray(clip[0]), Image.fromarray(clip[-1])
+    video = torch.from_numpy(clip).float().div(127.5).sub(1.0)  # (T, H, W, 3) in [-1, 1]
+    video = video.permute(3, 0, 1, 2).unsqueeze(0).to(device, pipe.vae.dtype)  # (1, 3, T, H, W)
+    latents = pipe.vae.encode(video).latent_dist.mode().float()
+    z_dim = pipe.vae.config.z_dim
+    mean = torch.tensor(pipe.vae.config.latents_mean).view(1, z_dim, 1, 1, 1).to(device)
+    std = torch.tensor(pipe.vae.config.latents_std).view(1, z_dim, 1, 1, 1).to(device)
+    latents = (latents - mean) / std
+    image = pipe.video_processor.preprocess(first, height=height, width=width).to(device, torch.float32)
+    last_image = pipe.video_processor.preprocess(last, height=height, width=width).to(device, torch.float32)
+    _, condition = pipe.prepare_latents(
+        image, 1, z_dim, height, width, len(clip), torch.float32, device, None, None, last_image
+    )
+    image_embeds = pipe.encode_image([first, last], device)
+    return _Prepared(latents, condition.float(), image_embeds)
+
+
+def _flow_loss(
+    transformer: Any,
+    item: _Prepared,
+    prompt_embeds: torch.Tensor,
+    noise: torch.Tensor,
+    sigma: torch.Tensor,
+) -> torch.Tensor:
+    dtype = transformer.dtype
+    noisy = (1.0 - sigma) * item.latents + sigma * noise
+    model_input = torch.cat([noisy, item.condition], dim=1).to(dtype)
+    prediction = transformer(
+        hidden_states=model_input,
+        timestep=(sigma.flatten() * 1000.0).to(dtype),
+        encoder_hidden_states=prompt_embeds.to(dtype),
+        encoder_hidden_states_image=item.image_embeds.to(dtype),
+        return_dict=False,
+    )[0]
+    return torch.nn.functional.mse_loss(prediction.float(), (noise - item.latents).float())
+
+
+def _probe_loss(
+    transformer: Any, items: Sequence[_Prepared], prompt_embeds: torch.Tensor, draws: int, seed: int
+) -> float:
+    """The mean loss over fixed noise and σ draws: comparable before and after training."""
+    generator = torch.Generator().manual_seed(seed + 7919)
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for item in items:
+            for d in range(draws):
+                noise = torch.randn(item.latents.shape, generator=generator).to(item.latents.device)
+                sigma = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1).to(item.latents.device)
+                total += float(_flow_loss(transformer, item, prompt_embeds, noise, sigma))
+                count += 1
+    return total / max(count, 1)
+
+
+def train_interpolation_lora(
+    pipe: Any,
+    clips: Sequence[np.ndarray],
+    config: LoraTrainingConfig,
+    adapters_dir: str | Path,
+    base_model: str,
+    interpolator_config: Optional[InterpolatorConfig] = None,
+    log: Log = print,
+) -> TrainingResult:
+    """Trains, saves and evaluates a LoRA adapter for the interpolation pipeline.
+
+    Args:
+        pipe: the first/last-frame pipeline (``WanImageToVideoPipeline`` whose transformer has
+            ``image_dim`` and ``pos_embed_seq_len`` set, i.e. FLF2V); its transformer gets the
+            adapter during training and loses it afterwards.
+        clips: ``uint8`` ``(clip_frames, h, w, 3)`` clips of one geometry (see :mod:`.data`);
+            the last ``config.eval_clips`` are held out.
+        config: the run's settings.
+        adapters_dir: where the adapter's folder is written (a Modal Volume path in production).
+        base_model: the base model's ``id@revision``, recorded with the adapter.
+        interpolator_config: settings for the evaluation's interpolator; its ``adapters_dir`` is
+            replaced by ``adapters_dir``.
+        log: receives progress lines.
+
+    Returns:
+        The adapter's id, path, losses and evaluation.
+    """
+    from dataclasses import replace
+
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    started = time.monotonic()
+    base = interpolator_config if interpolator_config is not None else InterpolatorConfig()
+    if not clips:
+        raise ValueError("no training clips")
+    shapes = {clip.shape for clip in clips}
+    if len(shapes) != 1:
+        raise ValueError(f"clips must share one shape, got {sorted(shapes)}")
+    clip_frames = next(iter(shapes))[0]
+    if (clip_frames - 1) % pipe.vae_scale_factor_temporal:
+        raise ValueError(f"clip_frames must be {pipe.vae_scale_factor_temporal}*k+1, got {clip_frames}")
+    train_clips, eval_clips = data.split(clips, config.eval_clips)
+    device = pipe._execution_device
+    adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips))
+
+    # 1. Freeze everything, then add the adapter: only the LoRA matrices train.
+    for component in pipe.components.values():
+        if isinstance(component, torch.nn.Module):
+            component.requires_grad_(False)
+            component.eval()
+    transformer = pipe.transformer
+    transformer.add_adapter(
+        LoraConfig(
+            r=config.rank, lora_alpha=config.alpha, target_modules=list(config.target_modules), init_lora_weights=True
+        )
+    )
+    if config.gradient_checkpointing:
+        transformer.enable_gradient_checkpointing()
+    trainable = [p for p in transformer.parameters() if p.requires_grad]
+    for p in trainable:
+        p.data = p.data.float()
+    trainable_count = sum(p.numel() for p in trainable)
+    held = f"{len(eval_clips)} held out"
+    log(f"training {adapter_id}: {len(train_clips)} clips ({held}), {trainable_count:,} LoRA parameters")
+
+    # 2. Encode every clip once; the text is the same for all.
+    with torch.no_grad():
+        prompt_embeds, _ = pipe.encode_prompt(
+            prompt=prompts.INTERPOLATION_PROMPT,
+            do_classifier_free_guidance=False,
+            device=device,
+            max_sequence_length=base.max_sequence_length,
+        )
+    items = [_prepare(pipe, clip, device) for clip in train_clips]
+    probe_before = _probe_loss(transformer, items, prompt_embeds, config.loss_probe, config.seed)
+
+    # 3. The loop.
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
+    generator = seeded(config.seed, torch.device("cpu"))
+    order = torch.randperm(len(items), generator=generator).tolist()
+    losses: list[float] = []
+    transformer.train()
+    for step in range(config.steps):
+        optimizer.zero_grad(set_to_none=True)
+        batch_loss = 0.0
+        for b in range(config.batch_size):
+            item = items[order[(step * config.batch_size + b) % len(order)]]
+            noise = torch.randn(item.latents.shape, generator=generator).to(device)
+            sigma = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1).to(device)
+            loss = _flow_loss(transformer, item, prompt_embeds, noise, sigma) / config.batch_size
+            loss.backward()
+            batch_loss += loss.detach().item()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        losses.append(batch_loss)
+        if step == 0 or (step + 1) % max(1, config.steps // 10) == 0:
+            log(f"step {step + 1}/{config.steps} loss {batch_loss:.4f}")
+    transformer.eval()
+    probe_after = _probe_loss(transformer, items, prompt_embeds, config.loss_probe, config.seed)
+
+    # 4. Save the adapter (LoRA weights only) and its record.
+    folder = Path(adapters_dir) / adapter_id
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {
+        k: v.detach().to("cpu", torch.float32).contiguous() for k, v in get_peft_model_state_dict(transformer).items()
+    }
+    type(pipe).save_lora_weights(str(folder), transformer_lora_layers=state, weight_name=LORA_WEIGHTS)
+    result = TrainingResult(
+        adapter_id=adapter_id,
+        path=str(folder),
+        losses=losses,
+        probe_loss_before=probe_before,
+        probe_loss_after=probe_after,
+        trainable_parameters=trainable_count,
+    )
+
+    # 5. Take the training adapter off, load the saved one through the Interpolator, evaluate.
+    transformer.delete_adapters(["default"])
+    if eval_clips:
+        interpolator = Interpolator(pipe, replace(base, adapters_dir=str(Path(adapters_dir))), device)
+        interpolator.use_adapter(adapter_id)
+        result.evaluation = evaluate(interpolator, eval_clips, seed=config.seed)
+    result.seconds = time.monotonic() - started
+    (folder / "adapter.json").write_text(
+        json.dumps(
+            {
+                "adapterId": adapter_id,
+                "baseModel": base_model,
+                "config": asdict(config),
+                "clipFrames": clip_frames,
+                "trainClips": len(train_clips),
+                "evalClips": len(eval_clips),
+                "lossFirst": losses[0],
+                "lossLast": losses[-1],
+                "probeLossBefore": probe_before,
+                "probeLossAfter": probe_after,
+                "evaluation": result.evaluation,
+            },
+            indent=2,
+        )
+    )
+    log(result.summary())
+    return result
+
+
+def evaluate(interpolator: Interpolator, clips: Sequence[np.ndarray], seed: int = 0) -> list[dict[str, float]]:
+    """For each clip: the interpolator's middle frame (given the first and last) and the plain
+    blend of first and last, each scored by PSNR against the true middle frame."""
+    rows = []
+    generator = seeded(seed, interpolator.device)
+    for clip in clips:
+        middle = (len(clip) - 1) // 2
+        between = interpolator.between(clip[0], clip[-1], len(clip) - 2, generator)
+        predicted = between[middle - 1]
+        position = middle / (len(clip) - 1)
+        baseline = data.blend(clip[0], clip[-1], position)
+        rows.append(
+            {
+                "psnr_lora": _finite(sampling.psnr(predicted, clip[middle])),
+                "psnr_blend": _finite(sampling.psnr(baseline, clip[middle])),
+            }
+        )
+    return rows
+
+
+def _finite(value: float) -> float:
+    return 99.0 if math.isinf(value) else value

@@ -1,0 +1,147 @@
+"""The Modal app object, built by importing modal_app.py with the real ``modal`` package and no
+credentials or network: its functions, classes, GPUs, volumes, web endpoint and settings.
+
+Timeouts and autoscaler settings are read from the function definitions Modal prepares for a
+deploy (``inspect.getclosurevars`` of the loader); that is Modal-internal, so a failure there after
+a ``modal`` upgrade means this test needs updating, not necessarily the app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import warnings
+
+import pytest
+
+modal = pytest.importorskip(
+    "modal", reason="the Modal app test needs modal (pip install -r gpu-functions/requirements-modal.txt)"
+)
+
+
+@pytest.fixture(scope="module")
+def modal_app(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_PROFILE", "CMVC_MODAL_APP"):
+            mp.delenv(key, raising=False)
+        mp.setenv("HOME", str(home))
+        mp.setenv("MODAL_CONFIG_PATH", str(home / "absent.toml"))
+        mp.setenv("CMVC_GENERATOR_MIN_CONTAINERS", "2")
+        mp.setenv("CMVC_GENERATOR_SCALEDOWN_SECONDS", "900")
+        sys.modules.pop("modal_app", None)
+        module = importlib.import_module("modal_app")
+    yield module
+    sys.modules.pop("modal_app", None)
+
+
+def functions(app) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dict(app._local_state.functions)  # the unwrapped _Function objects
+
+
+def settings(function) -> dict:
+    return inspect.getclosurevars(function._load).nonlocals
+
+
+def test_app_and_its_functions(modal_app):
+    app = modal_app.app
+    assert app.name == "cmvc-gpu"
+    fns = functions(app)
+    assert set(fns) == {
+        "Encoder.*",
+        "Generator.*",
+        "Interpolator.*",
+        "assemble",
+        "web",
+        "download_weights",
+        "train_interpolation_lora",
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert set(app.registered_classes) == {"Encoder", "Generator", "Interpolator"}
+        assert app.registered_web_endpoints == ["web"]
+
+
+def test_classes_have_a_method_and_load_once(modal_app):
+    for cls_name, method in (("Encoder", "encode"), ("Generator", "generate"), ("Interpolator", "interpolate")):
+        user_cls = getattr(modal_app, cls_name)._get_user_cls()
+        assert isinstance(getattr(user_cls, method), modal.partial_function.PartialFunction)
+        assert isinstance(user_cls.load, modal.partial_function.PartialFunction)
+        source = inspect.getsource(user_cls)
+        assert "@modal.enter()" in source and "@modal.method()" in source
+
+
+def test_gpus_and_volumes(modal_app):
+    fns = functions(modal_app.app)
+    assert fns["Encoder.*"]._spec_.gpus == "L40S"
+    assert fns["Generator.*"]._spec_.gpus == "H100"
+    assert fns["Interpolator.*"]._spec_.gpus == "H100"
+    assert fns["train_interpolation_lora"]._spec_.gpus == "H100"
+    assert fns["web"]._spec_.gpus is None and fns["assemble"]._spec_.gpus is None
+    for name in (
+        "Encoder.*",
+        "Generator.*",
+        "Interpolator.*",
+        "assemble",
+        "download_weights",
+        "train_interpolation_lora",
+    ):
+        volumes = fns[name]._spec_.volumes
+        assert list(volumes) == ["/vol"], name
+        assert repr(volumes["/vol"]) == "modal.Volume.from_name('cmvc-gpu-models')", name
+    assert modal_app.HF_HUB_CACHE.startswith("/vol/")
+
+
+def test_web_endpoint_requires_proxy_auth(modal_app):
+    config = functions(modal_app.app)["web"]._webhook_config
+    assert config.requires_proxy_auth is True
+    from modal_proto import api_pb2
+
+    assert config.type == api_pb2.WEBHOOK_TYPE_ASGI_APP
+
+
+def test_timeouts_and_scaling_from_configuration(modal_app):
+    fns = functions(modal_app.app)
+    for name in ("Encoder.*", "Generator.*", "Interpolator.*", "assemble", "web"):
+        assert settings(fns[name])["timeout"] == 10 * 60, name
+    generator = settings(fns["Generator.*"])
+    assert (generator["min_containers"], generator["scaledown_window"]) == (2, 900)
+    encoder = settings(fns["Encoder.*"])
+    assert (encoder["min_containers"], encoder["scaledown_window"]) == (0, 300)
+    assert settings(fns["Interpolator.*"])["startup_timeout"] == 20 * 60
+
+
+def test_scaling_reads_env():
+    from modal_app import Scaling
+
+    s = Scaling.from_env("encoder", "L40S", {"CMVC_ENCODER_MIN_CONTAINERS": "1", "CMVC_ENCODER_GPU": "A100-80GB"})
+    assert (s.gpu, s.min_containers, s.max_containers, s.scaledown_window) == ("A100-80GB", 1, None, 300)
+    assert Scaling.from_env("web", None, {"CMVC_WEB_GPU": ""}).gpu is None
+
+
+def test_image_pins_every_package(modal_app):
+    pins = modal_app._pinned("requirements.txt", "requirements-model.txt")
+    assert pins and all("==" in p for p in pins)
+    assert any(p.startswith("torch==") for p in pins) and any(p.startswith("diffusers==") for p in pins)
+
+
+def test_training_is_runnable_with_modal_run(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "MODAL_CONFIG_PATH": str(tmp_path / "absent.toml")}
+    out = subprocess.run(
+        [sys.executable, "-m", "modal", "run", "modal_app.py::train_interpolation_lora", "--help"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    for option in ("--rank INTEGER", "--alpha INTEGER", "--steps INTEGER", "--dataset TEXT"):
+        assert option in out.stdout
