@@ -85,7 +85,7 @@ function splice(a: Uint8Array, at: number, remove: number, insert: Uint8Array): 
 export function mutate(r: () => number, seeds: readonly Uint8Array[]): { bytes: Uint8Array; kind: string } {
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(a: readonly T[]): T => a[int(a.length)]!;
-  let bytes = pick(seeds).slice();
+  let bytes: Uint8Array = pick(seeds).slice();
   const chunks = () => walkChunks(bytes).chunks;
   const kinds: string[] = [];
   const rounds = 1 + int(3);

@@ -55,7 +55,7 @@ function pickPython() {
  * (torch, diffusers, transformers, peft: several GB); without it the model tests skip themselves.
  */
 export function ensureVenv({ withModel = false } = {}) {
-  const files = ['requirements.txt', 'requirements-test.txt', ...(withModel ? ['requirements-model.txt'] : [])];
+  const files = ['requirements.txt', 'requirements-test.txt', ...(withModel ? ['requirements-model.txt', 'requirements-modal.txt'] : [])];
   const digest = createHash('sha256').update(files.map((f) => readFileSync(join(gpuDir, f), 'utf8')).join('\n')).digest('hex');
   const stamp = join(venv, withModel ? '.requirements-model.sha256' : '.requirements.sha256');
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;

@@ -40,7 +40,11 @@ def engine_from_env() -> Engine:
                 max_duration_seconds=float(os.environ.get("CMVC_MAX_DURATION_SECONDS", 600)),
             )
         )
-    raise SystemExit(f"CMVC_ENGINE={name!r} is not an engine this server can start here; use 'reference' (the model engine runs on Modal: modal_app.py)")
+    if name == "model":
+        from .engines.model.engine import from_env
+
+        return from_env()
+    raise SystemExit(f"CMVC_ENGINE={name!r} is not an engine; use 'reference' (CPU) or 'model' (GPU; see docs/model-engine.md)")
 
 
 def _error(error: ContractError) -> JSONResponse:

@@ -40,6 +40,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       print(HELP);
       return command === undefined ? EXIT.usage : EXIT.ok;
     }
+    if (command === 'gpu') {
+      const { runGpuCommand } = await import('./gpu');
+      return await runGpuCommand(rest, io);
+    }
     if (rest.includes('--help')) {
       print(HELP);
       return EXIT.ok;
@@ -54,10 +58,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await url(rest, config, print);
       case 'keys':
         return await keys(rest, config, print);
-      case 'gpu': {
-        const { runGpuCommand } = await import('./gpu');
-        return await runGpuCommand(rest, io);
-      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

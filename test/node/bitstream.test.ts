@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  type BitstreamIndex,
   BITSTREAM_MIME,
   BitstreamError,
   BitstreamStreamReader,
@@ -278,7 +279,7 @@ describe('round trips (fast-check)', () => {
         const whole = readBitstream(bytes);
         // grow the prefix as a range reader would
         let prefix = bytes.subarray(0, 16);
-        let index;
+        let index: BitstreamIndex | undefined;
         for (let tries = 0; index === undefined; tries++) {
           expect(tries).toBeLessThan(5);
           try {
