@@ -27,9 +27,20 @@ if (wanted('engine')) {
   results.engine = engine;
 }
 if (wanted('quality')) {
-  console.log('\nCoding efficiency (reference engine vs x264/x265 at matched bytes):');
-  execFileSync(python, [join(root, 'gpu-functions', 'scripts', 'quality_table.py')], { cwd: join(root, 'gpu-functions'), stdio: 'inherit' });
-  results.quality = pythonJson('quality_table.py', ['--json']);
+  const quality = pythonJson('quality_table.py', ['--json']) as { clips: { clip: string; rows: Record<string, { bytes: number; kbps: number; psnr?: number; ssim?: number }> }[] };
+  console.log('\nCoding efficiency (reference engine vs x264/x265 asked for the IT2V bitrate):');
+  console.log('clip            codec   bytes     kbps     PSNR dB  SSIM');
+  for (const clip of quality.clips) {
+    for (const [codec, row] of Object.entries(clip.rows)) {
+      console.log(`${clip.clip.padEnd(16)}${codec.padEnd(8)}${String(row.bytes).padEnd(10)}${row.kbps.toFixed(2).padEnd(9)}${(row.psnr?.toFixed(2) ?? '-').padEnd(9)}${row.ssim?.toFixed(3) ?? '-'}`);
+    }
+  }
+  results.quality = quality;
+}
+if (wanted('client')) {
+  const client = JSON.parse(execFileSync('node', [join(root, 'scripts', 'build-client.mjs'), '--json'], { encoding: 'utf8' }).trim());
+  console.log(`\nBrowser client bundle (src/client, minified ESM): ${client.bytes} bytes, ${client.gzipBytes} gzipped`);
+  results.client = client;
 }
 if (wanted('edge')) results.edge = await runEdgeBench();
 

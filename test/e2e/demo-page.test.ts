@@ -71,3 +71,26 @@ describe('demo page in Chromium', () => {
     }
   });
 });
+
+describe('client library in Chromium', () => {
+  it('shows the poster and captions from the bitstream, then plays the reconstruction', async () => {
+    const auth = { Authorization: `Bearer ${stack.adminKey}` };
+    const videos = (await (await fetch(`${stack.base}/v1/videos`, { headers: auth })).json()) as { videos: { id: string; status: string }[] };
+    const ready = videos.videos.find((v) => v.status === 'succeeded');
+    expect(ready).toBeDefined();
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${stack.base}/`);
+      await page.evaluate((key) => localStorage.setItem('cmvc-api-key', key), stack.adminKey);
+      await page.goto(`${stack.base}/player.html?v=${ready!.id}&mode=it2v`);
+      await page.waitForSelector('#status[data-ready]', { timeout: 30_000 });
+      expect(await page.$eval('#player', (v) => (v as HTMLVideoElement).poster)).toMatch(/^blob:/);
+      expect(await page.$eval('#player', (v) => (v as HTMLVideoElement).textTracks[0]?.cues?.length ?? 0)).toBeGreaterThan(0);
+      const state = () => page.evaluate(() => { const v = document.getElementById('player') as HTMLVideoElement; return `${document.getElementById('status')?.textContent} src=${v.currentSrc.slice(0, 60)} err=${v.error?.code}:${v.error?.message} ready=${v.readyState} t=${v.currentTime}`; });
+      await page.waitForFunction(() => (document.getElementById('player') as HTMLVideoElement).currentTime > 0.2, undefined, { timeout: 60_000 }).catch(async (err) => { throw new Error(`${err.message}; ${await state()}`); });
+      expect(await page.textContent('#status')).toMatch(/bitstream \d+ bytes/);
+    } finally {
+      await page.close();
+    }
+  });
+});
