@@ -76,7 +76,7 @@ export function openApiDocument(serverUrl = '/'): Json {
           responses: { '202': { description: 'accepted: the video and its encode job', content: json(shapes.UploadAccepted) }, ...errors(400, 401, 403, 413, 415, 429) },
         }),
         get: op('List videos (newest first)', 'videos', KEY, {
-          parameters: [queryParam('limit', '1..100', { type: 'integer' }), queryParam('cursor', 'nextCursor of the previous page', { type: 'string' })],
+          parameters: [queryParam('limit', '1..100', { type: 'integer', minimum: 1, maximum: 100 }), queryParam('cursor', 'nextCursor of the previous page', { type: 'string', pattern: '^[0-9]{1,15}$' })],
           responses: { '200': { description: 'a page of videos', content: json(shapes.VideoList) }, ...errors(400, 401, 403, 429) },
         }),
       },
@@ -123,7 +123,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v1/keys/{id}': { delete: op('Revoke an API key at once (admin)', 'access', KEY, { parameters: [pathParam('id', 'key id')], responses: { '204': { description: 'revoked' }, ...errors(401, 403, 404, 429) } }) },
       '/v1/usage': {
         get: op('Usage per key and UTC day', 'access', KEY, {
-          parameters: [queryParam('from', 'YYYY-MM-DD', { type: 'string' }), queryParam('to', 'YYYY-MM-DD', { type: 'string' }), queryParam('keyId', 'admin only: one key', { type: 'string' })],
+          parameters: [queryParam('from', 'UTC date YYYY-MM-DD', { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }), queryParam('to', 'UTC date YYYY-MM-DD', { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }), queryParam('keyId', 'admin only: one key', { type: 'string' })],
           responses: { '200': { description: 'usage rows', content: json(shapes.UsageReport) }, ...errors(400, 401, 403, 429) },
         }),
       },

@@ -12,7 +12,6 @@ const EVENT_POLL_MS = 500;
 const EVENT_STREAM_MAX_MS = 10 * 60 * 1000;
 
 export const jobs = new Hono<{ Bindings: Env }>();
-jobs.use('*', access('read'));
 
 /** The job if it exists and its video is visible to this principal; otherwise 404. */
 async function visibleJob(db: D1Database, id: string, principal: Principal): Promise<JobRow> {
@@ -25,14 +24,14 @@ async function visibleJob(db: D1Database, id: string, principal: Principal): Pro
 }
 
 /** GET /v1/jobs/{id} — state and progress of an encode job. */
-jobs.get('/:id', async (c) => {
+jobs.get('/:id', access('read'), async (c) => {
   const job = await visibleJob(c.env.DB, c.req.param('id'), c.get('principal'));
   c.header('Cache-Control', 'no-store');
   return c.json(jobView(job));
 });
 
 /** GET /v1/jobs/{id}/events — the same as server-sent events (`event: job`), until the job ends. */
-jobs.get('/:id/events', async (c) => {
+jobs.get('/:id/events', access('read'), async (c) => {
   let job = await visibleJob(c.env.DB, c.req.param('id'), c.get('principal'));
   c.header('Cache-Control', 'no-store');
   return streamSSE(c, async (stream) => {

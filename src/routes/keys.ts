@@ -7,10 +7,9 @@ import { ID_PATTERN } from '../http/ids';
 import { jsonBody } from '../http/json-body';
 
 export const keys = new Hono<{ Bindings: Env }>();
-keys.use('*', access('admin'));
 
 /** POST /v1/keys — create a key; its secret is in this answer only. */
-keys.post('/', async (c) => {
+keys.post('/', access('admin'), async (c) => {
   const body = await jsonBody(c.req.raw, CreateKeyBody);
   const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
   if (expiresAt !== null && expiresAt <= Date.now()) {
@@ -26,13 +25,13 @@ keys.post('/', async (c) => {
 });
 
 /** GET /v1/keys — every key, without secrets. */
-keys.get('/', async (c) => {
+keys.get('/', access('admin'), async (c) => {
   c.header('Cache-Control', 'no-store');
   return c.json({ keys: (await listKeys(c.env.DB)).map(keyView) });
 });
 
 /** DELETE /v1/keys/{id} — revoke at once (every isolate stops trusting it within seconds). */
-keys.delete('/:id', async (c) => {
+keys.delete('/:id', access('admin'), async (c) => {
   const id = c.req.param('id');
   const row = ID_PATTERN.test(id) ? await getKey(c.env.DB, id) : null;
   if (!row) throw notFound('key');

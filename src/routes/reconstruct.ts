@@ -22,7 +22,6 @@ const IMAGE_TYPES = { webp: 'image/webp', jpeg: 'image/jpeg', avif: 'image/avif'
 type AppContext = Context<{ Bindings: Env }>;
 
 export const reconstruct = new Hono<{ Bindings: Env }>();
-reconstruct.use('*', reconstructionAccess());
 
 const cacheControl = (c: AppContext) => (c.get('principal').via === 'signed-url' ? SIGNED_CACHE_CONTROL : KEYED_CACHE_CONTROL);
 const video = (c: AppContext) => visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'));
@@ -56,19 +55,19 @@ function text(c: AppContext, body: string, contentType: string, etag: string): P
 }
 
 /** GET/HEAD /v/{id}/{mode}.mp4 — the whole video reconstructed in `tt2v` or `it2v` mode. */
-reconstruct.get('/:id/:file{(tt2v|it2v)\\.mp4}', async (c) => {
+reconstruct.get('/:id/:file{(tt2v|it2v)\\.mp4}', reconstructionAccess(), async (c) => {
   const mode = c.req.param('file').slice(0, 4) as Mode;
   return serveReconstruction(c, { video: await video(c), mode, segment: null, cacheControl: cacheControl(c) });
 });
 
 /** GET/HEAD /v/{id}/{mode}/{n}.mp4 — segment `n` (0-based) only. */
-reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.mp4}', async (c) => {
+reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.mp4}', reconstructionAccess(), async (c) => {
   const segment = Number(c.req.param('file').slice(0, -4));
   return serveReconstruction(c, { video: await video(c), mode: c.req.param('mode') as Mode, segment, cacheControl: cacheControl(c) });
 });
 
 /** GET /v/{id}/{mode}.m3u8 — HLS master playlist: variants by size and (IT2V) interpolated frame rate. */
-reconstruct.get('/:id/:file{(tt2v|it2v)\\.m3u8}', async (c) => {
+reconstruct.get('/:id/:file{(tt2v|it2v)\\.m3u8}', reconstructionAccess(), async (c) => {
   const mode = c.req.param('file').slice(0, 4) as Mode;
   const ready = await readyVideo(c, await video(c));
   const variants = hlsVariants(mode, ready.options, explicitOptions(c));
@@ -77,7 +76,7 @@ reconstruct.get('/:id/:file{(tt2v|it2v)\\.m3u8}', async (c) => {
 });
 
 /** GET /v/{id}/{mode}/media.m3u8 — HLS VOD media playlist; its MPEG-TS segments are generated lazily. */
-reconstruct.get('/:id/:mode{tt2v|it2v}/media.m3u8', async (c) => {
+reconstruct.get('/:id/:mode{tt2v|it2v}/media.m3u8', reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c));
   const query = new URLSearchParams(explicitOptions(c)).toString();
   const relatives = ready.bitstream.segments.map((_, n) => `${n}.ts${query ? `?${query}` : ''}`);
@@ -86,7 +85,7 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/media.m3u8', async (c) => {
 });
 
 /** GET/HEAD /v/{id}/{mode}/{n}.ts — HLS segment `n`, derived from the cached MP4 segment; the next ones are prefetched. */
-reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', async (c) => {
+reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c));
   const n = Number(c.req.param('file').slice(0, -3));
   checkSegment(ready.bitstream, n);
@@ -99,7 +98,7 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', async (c) => {
 });
 
 /** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */
-reconstruct.get('/:id/poster.webp', async (c) => {
+reconstruct.get('/:id/poster.webp', reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c), new URLSearchParams());
   const keyframe = ready.bitstream.segments.find((s) => s.keyframe)?.keyframe;
   if (!keyframe) throw new ApiError(404, 'no_keyframe', 'this bitstream carries no keyframe (a tt2v-only profile)');
@@ -108,7 +107,7 @@ reconstruct.get('/:id/poster.webp', async (c) => {
 });
 
 /** GET/HEAD /v/{id}/captions.vtt — the content and motion texts as WebVTT cues, one per segment. */
-reconstruct.get('/:id/captions.vtt', async (c) => {
+reconstruct.get('/:id/captions.vtt', reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c), new URLSearchParams());
   return text(c, captionsVtt(ready.bitstream), 'text/vtt; charset=utf-8', `"${ready.video.bitstream_hash}.vtt"`);
 });

@@ -5,13 +5,12 @@ import { badRequest } from '../http/errors';
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export const usage = new Hono<{ Bindings: Env }>();
-usage.use('*', access('read'));
 
 /**
  * GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD[&keyId=…] — requests, bytes served, GPU seconds and
  * generations per key and UTC day. A key sees its own; the admin sees every key (or one by keyId).
  */
-usage.get('/', async (c) => {
+usage.get('/', access('read'), async (c) => {
   const principal = c.get('principal');
   const today = new Date().toISOString().slice(0, 10);
   const from = c.req.query('from') ?? new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);

@@ -33,3 +33,14 @@ describe('OpenAPI coverage', () => {
     expect(html).not.toMatch(/<script|https?:\/\/cdn/);
   });
 });
+
+describe('methods', () => {
+  it('answers 405 with Allow for a documented path asked with another method', async () => {
+    const response = await call('/v1/keys', { method: 'PUT', key: null });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('Allow')).toBe('POST, GET, HEAD, OPTIONS');
+    expect(((await response.json()) as any).error.code).toBe('method_not_allowed');
+    expect((await call('/v/vid_00000000000000000000000000/it2v.mp4', { method: 'DELETE', key: null })).status).toBe(405);
+    expect((await call('/nowhere', { method: 'PUT', key: null })).status).toBe(404);
+  });
+});
