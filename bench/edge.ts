@@ -6,10 +6,9 @@
  */
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startStack, ROOT, type Stack } from '../test/e2e/stack';
+import { resolveSample, startStack, type Stack } from '../test/e2e/stack';
 
-const SAMPLE = join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4');
+const { path: SAMPLE } = resolveSample();
 const DURATION_SECONDS = 8;
 const CONNECTIONS = 16;
 

@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, startStack } from '../test/e2e/stack';
+import { ROOT, startStack, resolveSample } from '../test/e2e/stack';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 90;
 const CONCURRENCY = 8;
 const FAULTS = { latency: 0.2, drop: 0.03, error500: 0.05, garbage: 0.03 };
-const SAMPLE = readFileSync(join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4'));
+const SAMPLE = readFileSync(resolveSample().path);
 
 const freePort = () =>
   new Promise<number>((resolve) => {

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type Stack } from './stack';
+import { ROOT, startStack, type Stack, resolveSample } from './stack';
 
-const SAMPLE = join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4');
+const { path: SAMPLE } = resolveSample();
 const RESULTS = join(ROOT, 'test-results');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
