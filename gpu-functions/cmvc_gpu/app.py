@@ -1,8 +1,15 @@
 """The GPU function HTTP API (FastAPI): the same app locally (uvicorn) and on Modal.
 
-Routes: ``GET /healthz``, ``GET /v1/info``, ``GET /metrics``; ``POST /v1/{function}`` (synchronous),
-``POST /v1/{function}/submit`` and ``GET /v1/calls/{callId}`` (asynchronous). Every request and
-response is validated against ``schemas/gpu``; errors are ``{"error": {"code", "message"}}``.
+Routes (JSON everywhere, shapes in ``schemas/gpu``):
+
+- ``GET /healthz`` → health.response; ``GET /v1/info`` → info.response; ``GET /metrics`` → Prometheus text.
+- ``POST /v1/{function}`` → 200 and the function's response (synchronous).
+- ``POST /v1/{function}/submit`` → 202 ``{"callId"}`` at once; ``GET /v1/calls/{callId}`` → call.status.
+- Errors: ``{"error": {"code", "message", "details"?}}`` with the contract's codes and statuses.
+
+Every request and every response (errors included) is validated against the schemas.
+
+    cd gpu-functions && .venv/bin/uvicorn cmvc_gpu.app:app --host 127.0.0.1 --port 8788
 """
 
 from __future__ import annotations
@@ -10,64 +17,116 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from typing import Any, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import contract
 from .calls import CallRegistry
 from .engines.base import Engine
 from .errors import ContractError
+from .limits import Limits
 from .metrics import FUNCTIONS, Metrics
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = contract.CONTRACT_VERSION
 log = logging.getLogger("cmvc_gpu")
 
+#: Engines this server can build, by ``CMVC_ENGINE`` value.
+ENGINES: dict[str, Callable[[Limits], Engine]] = {}
 
-def engine_from_env() -> Engine:
-    """The engine named by ``CMVC_ENGINE`` (default ``reference``), with limits from the environment."""
+
+def _reference(limits: Limits) -> Engine:
+    from .engines.reference import ReferenceEngine
+
+    return ReferenceEngine(limits)
+
+
+ENGINES["reference"] = _reference
+
+
+def engine_from_env(limits: Optional[Limits] = None) -> Engine:
+    """The engine named by ``CMVC_ENGINE`` (default ``reference``) with ``limits`` (default: from env)."""
     name = os.environ.get("CMVC_ENGINE", "reference")
-    if name == "reference":
-        from .engines.reference import ReferenceEngine
-        from .engines.reference.engine import Limits
-
-        return ReferenceEngine(
-            Limits(
-                max_upload_bytes=int(os.environ.get("CMVC_MAX_UPLOAD_BYTES", 256 * 1024 * 1024)),
-                max_duration_seconds=float(os.environ.get("CMVC_MAX_DURATION_SECONDS", 600)),
-            )
+    factory = ENGINES.get(name)
+    if factory is None:
+        raise RuntimeError(
+            f"CMVC_ENGINE={name!r} is not an engine this server can start; known: {', '.join(sorted(ENGINES))} "
+            "(the model engine is served on Modal by modal_app.py)"
         )
-    if name == "model":
-        from .engines.model.engine import from_env
-
-        return from_env()
-    raise SystemExit(f"CMVC_ENGINE={name!r} is not an engine; use 'reference' (CPU) or 'model' (GPU; see docs/model-engine.md)")
+    return factory(limits if limits is not None else Limits.from_env())
 
 
-def _error(error: ContractError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status)
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else int(raw)
 
 
-def create_app(engine: Optional[Engine] = None, workers: int = 2) -> FastAPI:
-    """The app around ``engine`` (default: from the environment)."""
-    engine = engine or engine_from_env()
+def error_response(error: ContractError) -> JSONResponse:
+    """The JSON error response of ``error``, itself checked against ``error.json``."""
+    body = error.body()
+    if not contract.is_valid("error", body):
+        log.error("error body breaks the contract: %r", body)
+        body = {"error": {"code": "engine_failure", "message": "an internal error occurred"}}
+    return JSONResponse(body, status_code=error.status)
+
+
+def create_app(
+    engine: Optional[Engine] = None,
+    workers: Optional[int] = None,
+    *,
+    limits: Optional[Limits] = None,
+    max_pending: Optional[int] = None,
+    max_sync: Optional[int] = None,
+) -> FastAPI:
+    """The app around ``engine`` (default: from ``CMVC_ENGINE``).
+
+    workers: threads for submitted calls (env ``CMVC_WORKERS``, default 2). max_pending: submitted
+    calls unfinished at once before ``overloaded`` (``CMVC_MAX_PENDING``, 64). max_sync: synchronous
+    calls running at once before ``overloaded`` (``CMVC_MAX_SYNC``, 8). limits: reported by
+    ``/v1/info`` and bound request bodies (default: the engine's, else from the environment).
+    """
+    contract.load_all()
+    if engine is None:
+        limits = limits if limits is not None else Limits.from_env()
+        engine = engine_from_env(limits)
+    elif limits is None:
+        engine_limits = getattr(engine, "limits", None)
+        limits = engine_limits if isinstance(engine_limits, Limits) else Limits.from_env()
     metrics = Metrics()
-    calls = CallRegistry(workers=workers)
+    calls = CallRegistry(
+        workers=workers if workers is not None else _int_env("CMVC_WORKERS", 2),
+        max_pending=max_pending if max_pending is not None else _int_env("CMVC_MAX_PENDING", 64),
+    )
+    sync_capacity = max_sync if max_sync is not None else _int_env("CMVC_MAX_SYNC", 8)
+    sync_running = 0
+    sync_lock = threading.Lock()
+    # A body carries at most one upload as base64 (4/3 of its bytes) plus some JSON around it.
+    max_body_bytes = limits.max_upload_bytes * 4 // 3 + 1024 * 1024
     started_at = time.time()
-    app = FastAPI(title="CMVC GPU functions", version=CONTRACT_VERSION, docs_url=None, redoc_url=None)
+    app = FastAPI(title="CMVC GPU functions", version=CONTRACT_VERSION, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = engine
+    app.state.calls = calls
+    app.state.metrics = metrics
 
-    def run(function: str, request: dict, progress) -> dict:
+    def run(function: str, request: dict, progress: Callable[[float], None]) -> dict:
+        """Runs one call of the engine, counted and timed; the result is checked against the contract."""
         metrics.started(function)
         began = time.perf_counter()
-        code = None
+        code: Optional[str] = None
         try:
             result = getattr(engine, function)(request, progress)
             return contract.check_response(f"{function}.response", result)
         except ContractError as error:
             code = error.code
+            if code == "engine_failure":
+                log.error("%s: %s %r", function, error.message, error.details)
             raise
         except Exception:
             code = "engine_failure"
@@ -76,21 +135,51 @@ def create_app(engine: Optional[Engine] = None, workers: int = 2) -> FastAPI:
         finally:
             metrics.finished(function, time.perf_counter() - began, code)
 
-    async def read_json(request: Request) -> Any:
-        body = await request.body()
+    async def read_request(function: str, request: Request) -> dict:
+        """The validated request body with defaults applied; a rejection is counted as a failed call."""
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ContractError("invalid_request", "the body is not valid JSON") from None
+            if function not in FUNCTIONS:
+                raise ContractError("not_found", f"no function {function!r}; known: {', '.join(FUNCTIONS)}")
+            declared = request.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+                raise ContractError("too_large", f"the request body is larger than {max_body_bytes} bytes")
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body_bytes:
+                    raise ContractError("too_large", f"the request body is larger than {max_body_bytes} bytes")
+            if not body:
+                raise ContractError("invalid_request", "the request body is empty; expected a JSON object", details={"field": "(body)"})
+            try:
+                parsed = json.loads(bytes(body))
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise ContractError("invalid_request", f"the request body is not valid JSON ({error.__class__.__name__})", details={"field": "(body)"}) from None
+            return contract.check_request(function, parsed)
+        except ContractError as error:
+            if function in FUNCTIONS:
+                metrics.rejected(function, error.code)
+            raise
 
     @app.exception_handler(ContractError)
     async def contract_error(_: Request, error: ContractError) -> JSONResponse:
-        return _error(error)
+        return error_response(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return error_response(ContractError("not_found", "no such route"))
+        if error.status_code == 405:
+            return JSONResponse(ContractError("invalid_request", "method not allowed on this route").body(), status_code=405)
+        return error_response(ContractError("invalid_request", str(error.detail)[:200]))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(ContractError("invalid_request", "the request does not match the route"))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _error(ContractError("engine_failure", "an internal error occurred"))
+        return error_response(ContractError("engine_failure", "an internal error occurred"))
 
     @app.get("/healthz")
     async def health() -> dict:
@@ -98,46 +187,47 @@ def create_app(engine: Optional[Engine] = None, workers: int = 2) -> FastAPI:
 
     @app.get("/v1/info")
     async def info() -> dict:
-        limits = getattr(engine, "limits", None)
         return contract.check_response(
             "info.response",
-            {
-                "contractVersion": CONTRACT_VERSION,
-                "engine": engine.info(),
-                "functions": list(FUNCTIONS),
-                "limits": {
-                    "maxUploadBytes": getattr(limits, "max_upload_bytes", 256 * 1024 * 1024),
-                    "maxDurationSeconds": getattr(limits, "max_duration_seconds", 600.0),
-                    "maxWidth": getattr(limits, "max_width", 4096),
-                    "maxHeight": getattr(limits, "max_height", 4096),
-                    "maxFrameCount": getattr(limits, "max_frame_count", 10_000),
-                },
-            },
+            {"contractVersion": CONTRACT_VERSION, "engine": engine.info(), "functions": list(FUNCTIONS), "limits": limits.as_contract()},
         )
 
     @app.get("/metrics")
     async def prometheus() -> PlainTextResponse:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.post("/v1/{function}")
     async def call_sync(function: str, request: Request) -> Any:
-        if function not in FUNCTIONS:
-            raise ContractError("not_found", f"no function {function!r}")
-        body = contract.check_request(function, await read_json(request))
-        return await run_in_threadpool(run, function, body, lambda _p: None)
+        nonlocal sync_running
+        body = await read_request(function, request)
+        with sync_lock:
+            if sync_running >= sync_capacity:
+                metrics.rejected(function, "overloaded")
+                raise ContractError("overloaded", f"{sync_capacity} synchronous calls are already running; retry later or submit")
+            sync_running += 1
+        try:
+            # A JSONResponse directly: the result is plain JSON already (and may hold megabytes of base64).
+            return JSONResponse(await run_in_threadpool(run, function, body, lambda _fraction: None))
+        finally:
+            with sync_lock:
+                sync_running -= 1
 
     @app.post("/v1/{function}/submit", status_code=202)
     async def submit(function: str, request: Request) -> Any:
-        if function not in FUNCTIONS:
-            raise ContractError("not_found", f"no function {function!r}")
-        body = contract.check_request(function, await read_json(request))
-        return {"callId": calls.submit(lambda progress: run(function, body, progress))}
+        body = await read_request(function, request)
+        try:
+            call_id = calls.submit(lambda progress: run(function, body, progress))
+        except ContractError as error:
+            metrics.rejected(function, error.code)
+            raise
+        return contract.check_response("call.submit.response", {"callId": call_id})
 
     @app.get("/v1/calls/{call_id}")
     async def poll(call_id: str) -> Any:
-        return contract.check_response("call.status", calls.status(call_id))
+        return JSONResponse(contract.check_response("call.status", calls.status(call_id)))
 
     return app
 
 
+# ``uvicorn cmvc_gpu.app:app``; CMVC_NO_APP=1 skips it (Modal builds its own app with another engine).
 app = create_app() if os.environ.get("CMVC_NO_APP") != "1" else None

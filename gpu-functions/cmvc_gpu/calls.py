@@ -1,21 +1,28 @@
-"""Asynchronous calls: submit returns a call id at once; polling it returns pending (with progress),
-the result, or a typed failure. Finished calls are kept for ``RETENTION_SECONDS`` (bounded count)."""
+"""Asynchronous calls (Modal's spawn / FunctionCall pattern): ``submit`` queues the work in a bounded
+thread pool and returns a call id at once; ``status`` answers ``pending`` (progress in [0, 1], or
+null while queued), ``succeeded`` with the result, or ``failed`` with a typed error.
+
+Finished calls are kept for ``retention_seconds`` (default one hour) and at most ``max_kept``; a
+call beyond ``max_pending`` unfinished ones is refused with ``overloaded``.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from .errors import ContractError
 
-RETENTION_SECONDS = 3600
-MAX_KEPT = 2000
+log = logging.getLogger("cmvc_gpu")
+
+Progress = Callable[[float], None]
 
 
 @dataclass
@@ -25,48 +32,62 @@ class Call:
     error: Optional[dict] = None
     done: bool = False
     finished_at: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class CallRegistry:
-    def __init__(self, workers: int = 2) -> None:
+    """Submitted calls and their outcomes.
+
+    workers: threads running calls. max_pending: unfinished calls (queued or running) accepted
+    at once. retention_seconds / max_kept: how long and how many finished calls are remembered.
+    """
+
+    def __init__(self, workers: int = 2, max_pending: int = 64, retention_seconds: float = 3600.0, max_kept: int = 256) -> None:
+        if workers < 1 or max_pending < 1:
+            raise ValueError(f"workers and max_pending must be at least 1, got {workers} and {max_pending}")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmvc-call")
         self._calls: OrderedDict[str, Call] = OrderedDict()
         self._lock = threading.Lock()
+        self.max_pending = max_pending
+        self.retention_seconds = retention_seconds
+        self.max_kept = max_kept
 
-    def submit(self, run: Callable[[Callable[[float], None]], Any]) -> str:
-        """Starts ``run(progress)`` in the pool; its ContractError becomes a typed failure."""
+    def submit(self, run: Callable[[Progress], Any]) -> str:
+        """Queues ``run(progress)``; its ``ContractError`` becomes a typed failure, anything else
+        ``engine_failure`` (details stay in the server log). Raises ``overloaded`` when full."""
+        call = Call()
         call_id = f"call-{uuid.uuid4().hex}"
-        call = Call(progress=0.0)
         with self._lock:
             self._evict()
+            if sum(1 for c in self._calls.values() if not c.done) >= self.max_pending:
+                raise ContractError("overloaded", f"{self.max_pending} calls are already waiting; retry later")
             self._calls[call_id] = call
 
         def progress(value: float) -> None:
-            call.progress = max(0.0, min(1.0, value))
+            call.progress = max(0.0, min(1.0, float(value)))
 
         def work() -> None:
+            call.progress = 0.0
             try:
                 call.result = run(progress)
             except ContractError as error:
                 call.error = error.body()["error"]
-            except Exception:  # the message must not leak internals; the server log has them
-                import logging
-
-                logging.getLogger("cmvc_gpu").exception("call %s failed", call_id)
+            except Exception:
+                log.exception("call %s failed", call_id)
                 call.error = {"code": "engine_failure", "message": "the engine failed"}
             finally:
-                call.done = True
                 call.finished_at = time.time()
+                call.done = True
 
         self._pool.submit(work)
         return call_id
 
     def status(self, call_id: str) -> dict:
+        """The contract's ``call.status`` of ``call_id``; ``not_found`` if unknown or expired."""
         with self._lock:
+            self._evict()
             call = self._calls.get(call_id)
         if call is None:
-            raise ContractError("not_found", f"no call {call_id}")
+            raise ContractError("not_found", "no such call (unknown, or its result has expired)", details={"callId": call_id[:200]})
         if not call.done:
             return {"status": "pending", "progress": call.progress}
         if call.error is not None:
@@ -75,7 +96,11 @@ class CallRegistry:
 
     def _evict(self) -> None:
         now = time.time()
-        for call_id in [cid for cid, c in self._calls.items() if c.done and now - c.finished_at > RETENTION_SECONDS]:
+        for call_id in [cid for cid, c in self._calls.items() if c.done and now - c.finished_at > self.retention_seconds]:
             del self._calls[call_id]
-        while len(self._calls) >= MAX_KEPT:
-            self._calls.popitem(last=False)
+        if len(self._calls) >= self.max_kept:
+            for call_id in [cid for cid, c in self._calls.items() if c.done][: len(self._calls) - self.max_kept + 1]:
+                del self._calls[call_id]
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,70 +1,123 @@
-"""Validation against the contract's JSON Schemas in ``schemas/gpu`` (generated from the zod source).
+"""Validation against the contract's JSON Schemas in ``schemas/gpu`` (exported from the zod source
+``src/gpu/contract.ts``).
 
-Requests that break the schema are the client's fault (``invalid_request``, naming the field);
-responses that break it are this server's bug and never leave it.
+The schemas are read once, from ``../schemas/gpu`` relative to ``gpu-functions`` or from the folder
+named by ``CMVC_SCHEMAS_DIR``. Requests that break a schema are the client's fault
+(``invalid_request``, naming the field path); responses that break one are this server's bug
+(``engine_failure``) and never leave it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import ContractError
+from .errors import STATUS_BY_CODE, ContractError
 
+__all__ = ["STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "check_request", "check_response", "apply_defaults", "load_all", "schemas_dir", "validator"]
+
+CONTRACT_VERSION = "1"
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "gpu"
+#: Every schema this server uses, by file name without ``.json``.
+SCHEMA_NAMES = (
+    "encode.request",
+    "encode.response",
+    "generate.request",
+    "generate.response",
+    "interpolate.request",
+    "interpolate.response",
+    "assemble.request",
+    "assemble.response",
+    "call.submit.response",
+    "call.status",
+    "info.response",
+    "health.response",
+    "error",
+)
 
 
 def schemas_dir() -> Path:
+    """The folder the schemas are read from (``CMVC_SCHEMAS_DIR`` or ``../schemas/gpu``)."""
     return Path(os.environ.get("CMVC_SCHEMAS_DIR", DEFAULT_SCHEMAS_DIR))
 
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
-    """The validator of ``schemas/gpu/{name}.json``, loaded once."""
-    with open(schemas_dir() / f"{name}.json", encoding="utf-8") as f:
-        schema = json.load(f)
+    """The validator of ``{schemas_dir}/{name}.json``, loaded and checked once."""
+    path = schemas_dir() / f"{name}.json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            schema = json.load(f)
+    except FileNotFoundError:
+        raise RuntimeError(f"contract schema {name}.json not found in {schemas_dir()} (set CMVC_SCHEMAS_DIR)") from None
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
 
-def _first_error(name: str, value: Any) -> str | None:
-    errors = sorted(validator(name).iter_errors(value), key=lambda e: (len(e.path), str(e.path)))
-    if not errors:
+def load_all() -> None:
+    """Loads every schema now, so a missing or broken schema stops the server at start."""
+    for name in SCHEMA_NAMES:
+        validator(name)
+
+
+def _path(error: ValidationError) -> str:
+    """``options.keyframeCodec`` or ``parts[2].data``; ``(body)`` for the top level."""
+    out = ""
+    for part in error.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(body)"
+
+
+def first_problem(name: str, value: Any) -> Optional[tuple[str, str]]:
+    """``(field path, message)`` of the most relevant violation of schema ``name``, or None."""
+    error = best_match(validator(name).iter_errors(value))
+    if error is None:
         return None
-    error = errors[0]
-    where = ".".join(str(p) for p in error.absolute_path) or "(body)"
-    return f"{where}: {error.message}"
+    return _path(error), error.message
 
 
 def check_request(function: str, body: Any) -> dict:
-    """Validates a request and returns it with the schema's defaults applied (top level and options)."""
-    problem = _first_error(f"{function}.request", body)
+    """Validates a ``{function}.request`` and returns a copy with the schema's defaults applied.
+
+    Raises ``ContractError("invalid_request")`` whose message and ``details.field`` name the path.
+    """
+    problem = first_problem(f"{function}.request", body)
     if problem is not None:
-        raise ContractError("invalid_request", f"the {function} request breaks the contract at {problem}")
+        field, message = problem
+        if len(message) > 300:
+            message = message[:300] + "…"
+        raise ContractError("invalid_request", f"{field}: {message}", details={"field": field})
     return apply_defaults(validator(f"{function}.request").schema, body)
 
 
 def check_response(name: str, body: Any) -> Any:
-    """Asserts a response conforms; a violation is an engine bug, reported as ``engine_failure``."""
-    problem = _first_error(name, body)
+    """Returns ``body`` if it conforms to schema ``name``; otherwise ``ContractError("engine_failure")``."""
+    problem = first_problem(name, body)
     if problem is not None:
-        raise ContractError("engine_failure", "the engine produced an invalid result", details={"at": problem})
+        raise ContractError("engine_failure", "the engine produced a result that breaks the contract", details={"schema": name, "field": problem[0]})
     return body
 
 
+def is_valid(name: str, body: Any) -> bool:
+    return validator(name).is_valid(body)
+
+
 def apply_defaults(schema: dict, value: Any) -> Any:
-    """Fills ``default`` values of object properties, recursively (the schemas carry them)."""
+    """A copy of ``value`` with every missing object property that has a ``default`` filled in,
+    recursively through object properties (the contract's defaults live there)."""
     if not isinstance(value, dict) or schema.get("type") != "object":
         return value
     out = dict(value)
     for key, prop in schema.get("properties", {}).items():
         if key not in out and "default" in prop:
-            out[key] = json.loads(json.dumps(prop["default"]))
+            out[key] = copy.deepcopy(prop["default"])
         if key in out:
             out[key] = apply_defaults(prop, out[key])
     return out

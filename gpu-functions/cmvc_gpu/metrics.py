@@ -1,9 +1,15 @@
-"""Per-function call counts, failures and seconds, in Prometheus text format."""
+"""Per-function call counts, failures by error code, wall seconds and calls in flight, rendered in
+the Prometheus text format (``GET /metrics``).
+
+Every call is counted exactly once: a call that runs (sync or submitted) when it starts, a call
+rejected before running (a bad request, an overloaded server) when it is rejected.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from typing import Optional
 
 FUNCTIONS = ("encode", "generate", "interpolate", "assemble")
 
@@ -17,27 +23,35 @@ class Metrics:
         self.inflight = 0
 
     def started(self, function: str) -> None:
+        """A call of ``function`` begins running."""
         with self._lock:
             self.calls[function] += 1
             self.inflight += 1
 
-    def finished(self, function: str, seconds: float, failure_code: str | None = None) -> None:
+    def finished(self, function: str, seconds: float, failure_code: Optional[str] = None) -> None:
+        """A running call ended after ``seconds`` (wall), failed with ``failure_code`` if not None."""
         with self._lock:
             self.inflight -= 1
             self.seconds[function] += seconds
             if failure_code is not None:
                 self.failures[(function, failure_code)] += 1
 
+    def rejected(self, function: str, code: str) -> None:
+        """A call of ``function`` refused before it ran (counted as a call and a failure)."""
+        with self._lock:
+            self.calls[function] += 1
+            self.failures[(function, code)] += 1
+
     def render(self) -> str:
         with self._lock:
             lines = [
-                "# HELP cmvc_gpu_calls_total GPU function calls, sync and submitted.",
+                "# HELP cmvc_gpu_calls_total GPU function calls, sync and submitted, each counted once.",
                 "# TYPE cmvc_gpu_calls_total counter",
                 *(f'cmvc_gpu_calls_total{{function="{f}"}} {self.calls[f]}' for f in FUNCTIONS),
-                "# HELP cmvc_gpu_failures_total GPU function calls that failed, by error code.",
+                "# HELP cmvc_gpu_failures_total GPU function calls that failed, by contract error code.",
                 "# TYPE cmvc_gpu_failures_total counter",
                 *(f'cmvc_gpu_failures_total{{function="{f}",code="{c}"}} {n}' for (f, c), n in sorted(self.failures.items())),
-                "# HELP cmvc_gpu_seconds_total Wall seconds spent in GPU functions.",
+                "# HELP cmvc_gpu_seconds_total Wall seconds spent running GPU functions.",
                 "# TYPE cmvc_gpu_seconds_total counter",
                 *(f'cmvc_gpu_seconds_total{{function="{f}"}} {self.seconds[f]:.6f}' for f in FUNCTIONS),
                 "# HELP cmvc_gpu_inflight GPU function calls running now.",

@@ -1,8 +1,11 @@
-"""Synthetic clips with exact, known content for the reference engine's tests."""
+"""Synthetic clips with exact, known content for the tests (made with PyAV here, nothing downloaded)."""
+
+from __future__ import annotations
 
 import base64
 import io
 from fractions import Fraction
+from typing import Optional
 
 import av
 import numpy as np
@@ -20,13 +23,17 @@ def smooth_texture(width: int, height: int, seed: int, tint=(1.0, 1.0, 1.0)) -> 
     return np.clip(image * np.array(tint, dtype=np.float32), 0, 255).astype(np.uint8)
 
 
-def encode_frames(frames: list[np.ndarray], fps: int = 24) -> bytes:
+def encode_frames(frames: list[np.ndarray], fps: int = 24, codec: str = "libx264", fmt: str = "mp4", rotation: Optional[int] = None, crf: int = 12) -> bytes:
+    """Frames as a video file in memory (H.264 MP4 by default; ``rotation`` sets a display matrix)."""
     buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=Fraction(fps))
+    with av.open(buffer, mode="w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "12", "preset": "veryfast"}
+        if codec == "libx264":
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 out.mux(packet)
@@ -38,6 +45,16 @@ def encode_frames(frames: list[np.ndarray], fps: int = 24) -> bytes:
 def decode_frames(data: bytes) -> list[np.ndarray]:
     with av.open(io.BytesIO(data)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def duration_seconds(data: bytes) -> float:
+    """End time of the last frame minus start of the first, from the packets (no decoding)."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.size > 0 and p.pts is not None]
+        start = min(p.pts for p in packets)
+        end = max(p.pts + (p.duration or 0) for p in packets)
+        return float((end - start) * stream.time_base)
 
 
 def pan_clip(pixels_per_frame: float, frames: int = 24, width: int = 320, height: int = 240, seed: int = 1) -> tuple[bytes, list[np.ndarray]]:

@@ -1,106 +1,254 @@
 """The HTTP contract: validation both ways, submit/poll, metrics, and typed errors for bad input."""
 
 import base64
+import http.server
+import re
+import threading
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 
-from clips import b64, pan_clip
+from clips import b64, duration_seconds, pan_clip
 from cmvc_gpu import contract
-from cmvc_gpu.app import create_app
-from cmvc_gpu.engines.reference import ReferenceEngine
-from cmvc_gpu.engines.reference.engine import Limits
+from cmvc_gpu.app import create_app, engine_from_env
+from cmvc_gpu.engines.reference import ReferenceEngine, video_io
+from cmvc_gpu.limits import Limits
+
+LIMITS = Limits(max_duration_seconds=4.5, max_upload_bytes=2_000_000)
 
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app(ReferenceEngine(Limits(max_duration_seconds=4.5))))
+    return TestClient(create_app(ReferenceEngine(LIMITS)))
+
+
+@pytest.fixture(scope="module")
+def server(sample_bytes):
+    """A local HTTP server: /cup.mp4, /big (over the upload limit), anything else 404."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = {"/cup.mp4": sample_bytes, "/big": b"\0" * (LIMITS.max_upload_bytes + 1)}.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.end_headers()  # no Content-Length: the limit must hold while streaming
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
 
 
 def wait(client, call_id):
     deadline = time.time() + 60
     while time.time() < deadline:
-        status = client.get(f"/v1/calls/{call_id}").json()
-        contract.check_response("call.status", status)
+        response = client.get(f"/v1/calls/{call_id}")
+        assert response.status_code == 200
+        status = contract.check_response("call.status", response.json())
         if status["status"] != "pending":
             return status
-        time.sleep(0.05)
+        assert status["progress"] is None or 0 <= status["progress"] <= 1
+        time.sleep(0.02)
     raise AssertionError("call did not finish")
 
 
+def calls_total(client, function):
+    return int(re.search(rf'cmvc_gpu_calls_total{{function="{function}"}} (\d+)', client.get("/metrics").text).group(1))
+
+
+def failures_total(client, function, code):
+    found = re.search(rf'cmvc_gpu_failures_total{{function="{function}",code="{code}"}} (\d+)', client.get("/metrics").text)
+    return int(found.group(1)) if found else 0
+
+
 def test_health_info_and_metrics(client):
-    assert client.get("/healthz").json()["ok"] is True
-    info = client.get("/v1/info").json()
-    contract.check_response("info.response", info)
-    assert info["limits"]["maxDurationSeconds"] == 4.5
-    assert 'cmvc_gpu_calls_total{function="generate"}' in client.get("/metrics").text
+    health = client.get("/healthz")
+    assert health.status_code == 200 and contract.check_response("health.response", health.json())["ok"] is True
+    info = contract.check_response("info.response", client.get("/v1/info").json())
+    assert info["limits"] == {"maxUploadBytes": 2_000_000, "maxDurationSeconds": 4.5, "maxWidth": 4096, "maxHeight": 4096, "maxFrameCount": 10_000}
+    assert info["engine"] == {"id": "reference", "version": info["engine"]["version"], "models": {}}
+    assert info["functions"] == ["encode", "generate", "interpolate", "assemble"]
+    text = client.get("/metrics").text
+    for function in ("encode", "generate", "interpolate", "assemble"):
+        assert f'cmvc_gpu_calls_total{{function="{function}"}}' in text and f'cmvc_gpu_seconds_total{{function="{function}"}}' in text
+    assert "cmvc_gpu_inflight 0" in text
 
 
-def test_submit_poll_and_every_response_conforms(client):
-    data, _ = pan_clip(2.0, frames=24)
-    before = client.get("/metrics").text
-    submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(data)}})
+def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes):
+    before = {f: calls_total(client, f) for f in ("encode", "generate", "interpolate", "assemble")}
+    submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(sample_bytes)}})
     assert submitted.status_code == 202
+    contract.check_response("call.submit.response", submitted.json())
     status = wait(client, submitted.json()["callId"])
     assert status["status"] == "succeeded"
     encoded = contract.check_response("encode.response", status["result"])
+    assert encoded["seconds"]["gpu"] == 0 and encoded["seconds"]["cpu"] > 0
+    assert wait(client, submitted.json()["callId"]) == status  # results are kept
     segment = encoded["segments"][0]
-    generated = client.post(
-        "/v1/generate",
-        json={"mode": "it2v", "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframe")}, "width": 160, "height": 120, "fps": 24, "frameCount": 12, "seed": 1},
-    )
-    assert generated.status_code == 200
-    contract.check_response("generate.response", generated.json())
-    assert generated.json()["video"]["frameCount"] == 12
-    after = client.get("/metrics").text
-    count = lambda text, fn: float(text.split(f'cmvc_gpu_calls_total{{function="{fn}"}} ')[1].split()[0])  # noqa: E731
-    assert count(after, "encode") - count(before, "encode") == 1
-    assert count(after, "generate") - count(before, "generate") == 1
+    parts = []
+    for mode in ("it2v", "tt2v"):
+        response = client.post(
+            "/v1/generate",
+            json={"mode": mode, "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframe")}, "width": 160, "height": 120, "fps": 12, "frameCount": 12, "seed": 1},
+        )
+        assert response.status_code == 200, response.text
+        video = contract.check_response("generate.response", response.json())["video"]
+        assert (video["container"], video["mimeType"], video["frameCount"], video["width"]) == ("mp4", "video/mp4", 12, 160)
+        data = base64.b64decode(video["data"])
+        assert data[4:8] == b"ftyp" and data.find(b"moov") < data.find(b"mdat")  # faststart
+        parts.append({"data": video["data"]})
+    interpolated = client.post("/v1/interpolate/submit", json={"video": parts[0], "factor": 3})
+    result = contract.check_response("interpolate.response", wait(client, interpolated.json()["callId"])["result"])
+    assert (result["video"]["frameCount"], result["video"]["fps"]) == (36, 36)
+    joined = client.post("/v1/assemble", json={"parts": parts}).json()
+    contract.check_response("assemble.response", joined)
+    assert joined["video"]["frameCount"] == 24 and abs(duration_seconds(base64.b64decode(joined["video"]["data"])) - 2.0) < 1e-3
+    ts = client.post("/v1/assemble", json={"parts": parts[:1], "container": "mpegts", "timeOffsetSeconds": 2.0}).json()
+    contract.check_response("assemble.response", ts)
+    assert ts["video"]["mimeType"] == "video/mp2t" and base64.b64decode(ts["video"]["data"])[0] == 0x47  # TS sync byte
+    after = {f: calls_total(client, f) for f in before}
+    assert {f: after[f] - before[f] for f in after} == {"encode": 1, "generate": 2, "interpolate": 1, "assemble": 2}
 
 
-def encode_error(client, body, submit=False):
-    response = client.post("/v1/encode/submit" if submit else "/v1/encode", json=body) if not isinstance(body, (bytes, str)) else client.post("/v1/encode", content=body)
-    return response.status_code, response.json()["error"]["code"]
+def test_sources_by_url(client, server):
+    ok = client.post("/v1/encode", json={"video": {"url": f"{server}/cup.mp4"}})
+    assert ok.status_code == 200 and ok.json()["video"]["frameCount"] == 108
+    for url, expected in ((f"{server}/missing", (502, "fetch_failed")), (f"{server}/big", (413, "too_large")), ("http://127.0.0.1:9/x", (502, "fetch_failed"))):
+        response = client.post("/v1/encode", json={"video": {"url": url}})
+        assert (response.status_code, response.json()["error"]["code"]) == expected, url
+
+
+def bad_inputs(sample_bytes):
+    long_data, _ = pan_clip(0.5, frames=24 * 6, width=64, height=48)  # 6 s, over the 4.5 s limit
+    faststart = video_io.encode(pan_clip(2.0, frames=24)[1], 24)  # the index first, then the frames
+    return [
+        ("truncated faststart mp4", {"video": {"data": b64(faststart[: len(faststart) // 2])}}, 422, "undecodable_video"),
+        ("truncated mp4", {"video": {"data": b64(sample_bytes[: len(sample_bytes) // 3])}}, 422, "undecodable_video"),
+        ("truncated tail", {"video": {"data": b64(sample_bytes[len(sample_bytes) // 2 :])}}, 422, "undecodable_video"),
+        ("text file", {"video": {"data": b64(b"hello, I am a text file\n" * 50)}}, 422, "undecodable_video"),
+        ("0-byte video", {"video": {"data": ""}}, 422, "undecodable_video"),
+        ("over the duration limit", {"video": {"data": b64(long_data)}}, 422, "too_long"),
+        ("over the size limit", {"video": {"data": b64(b"\0" * 2_000_001)}}, 413, "too_large"),
+        ("not base64", {"video": {"data": "not base64!"}}, 422, "invalid_request"),
+        ("bad base64 padding", {"video": {"data": "abcde"}}, 422, "invalid_request"),
+        ("bad option", {"video": {"data": b64(sample_bytes)}, "options": {"keyframeCodec": "gif"}}, 422, "invalid_request"),
+        ("unknown field", {"video": {"data": b64(sample_bytes)}, "unknown": 1}, 422, "invalid_request"),
+        ("min above max", {"video": {"data": b64(sample_bytes)}, "options": {"minSegmentSeconds": 5, "maxSegmentSeconds": 2}}, 422, "invalid_request"),
+        ("not a URL scheme we fetch", {"video": {"url": "file:///etc/passwd"}}, 422, "invalid_request"),
+        ("malformed JSON", b"{not json", 422, "invalid_request"),
+        ("0-byte body", b"", 422, "invalid_request"),
+        ("JSON that is no object", b"[1, 2]", 422, "invalid_request"),
+    ]
 
 
 def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample_bytes):
-    long_data, _ = pan_clip(0.5, frames=24 * 6, width=64, height=48)  # 6 s, over the 4.5 s limit
-    cases = [
-        ({"video": {"data": b64(sample_bytes[: len(sample_bytes) // 3])}}, (422, "undecodable_video")),
-        ({"video": {"data": b64(b"hello, I am a text file\n" * 50)}}, (422, "undecodable_video")),
-        ({"video": {"data": ""}}, (422, "undecodable_video")),
-        ({"video": {"data": b64(long_data)}}, (422, "too_long")),
-        ({"video": {"data": "not base64!"}}, (422, "invalid_request")),
-        ({"video": {"data": b64(sample_bytes)}, "options": {"keyframeCodec": "gif"}}, (422, "invalid_request")),
-        ({"video": {"data": b64(sample_bytes)}, "unknown": 1}, (422, "invalid_request")),
-        (b"{not json", (422, "invalid_request")),
-    ]
-    for body, expected in cases:
-        assert encode_error(client, body) == expected, body if isinstance(body, bytes) else str(body)[:80]
-    # Submitted work fails the same way, asynchronously.
+    for name, body, status, code in bad_inputs(sample_bytes):
+        if isinstance(body, bytes):
+            response = client.post("/v1/encode", content=body, headers={"content-type": "application/json"})
+        else:
+            response = client.post("/v1/encode", json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), name
+        contract.check_response("error", response.json())
+        assert "Traceback" not in response.text and "/tmp" not in response.text and "/work" not in response.text
+    schema_error = client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}, "options": {"keyframeCodec": "gif"}}).json()["error"]
+    assert schema_error["details"] == {"field": "options.keyframeCodec"} and "options.keyframeCodec" in schema_error["message"]
+    odd = client.post("/v1/generate", json={"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 33, "height": 32, "fps": 8, "frameCount": 4, "seed": 0}).json()
+    assert odd["error"]["code"] == "invalid_request" and odd["error"]["details"] == {"field": "width"}
+    mixed = client.post("/v1/assemble", json={"parts": [{"data": b64(pan_clip(1, 4, 64, 48)[0])}, {"data": b64(pan_clip(1, 4, 96, 64)[0])}]}).json()
+    assert mixed["error"]["code"] == "invalid_request" and mixed["error"]["details"] == {"field": "parts[1]"}
+    # Submitted work fails the same way, asynchronously; a bad submit is refused at once.
     submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(b"garbage" * 100)}})
-    assert wait(client, submitted.json()["callId"])["error"]["code"] == "undecodable_video"
-    assert client.get("/v1/calls/call-doesnotexist").status_code == 404
+    failed = wait(client, submitted.json()["callId"])
+    assert failed["status"] == "failed" and failed["error"]["code"] == "undecodable_video"
+    refused = client.post("/v1/encode/submit", json={"video": {"data": "not base64!"}})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_request")
+    unknown = client.get("/v1/calls/call-doesnotexist")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
     assert client.post("/v1/nonsense", json={}).json()["error"]["code"] == "not_found"
-    odd = client.post("/v1/generate", json={"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 33, "height": 32, "fps": 8, "frameCount": 4, "seed": 0})
-    assert (odd.status_code, odd.json()["error"]["code"]) == (422, "invalid_request")
+    assert client.get("/nowhere").json()["error"]["code"] == "not_found"
+    assert (client.get("/v1/encode").status_code, client.get("/v1/encode").json()["error"]["code"]) == (405, "invalid_request")
     # Still serving.
     assert client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}}).status_code == 200
 
 
-def test_assemble_concatenates_and_makes_hls_segments(client):
-    data, _ = pan_clip(1.0, frames=12)
-    parts = [{"data": b64(data)}, {"data": b64(data)}]
-    joined = client.post("/v1/assemble", json={"parts": parts}).json()
-    assert joined["video"]["frameCount"] == 24
-    ts = client.post("/v1/assemble", json={"parts": parts[:1], "container": "mpegts", "timeOffsetSeconds": 2.0}).json()
-    assert ts["video"]["mimeType"] == "video/mp2t"
-    assert base64.b64decode(ts["video"]["data"])[0] == 0x47  # MPEG-TS sync byte
+def test_failures_are_counted_once_by_code(client):
+    before_calls, before_failures = calls_total(client, "encode"), failures_total(client, "encode", "invalid_request")
+    client.post("/v1/encode", json={"video": {"data": "not base64!"}})
+    client.post("/v1/encode/submit", json={"unknown": True})
+    assert calls_total(client, "encode") - before_calls == 2
+    assert failures_total(client, "encode", "invalid_request") - before_failures == 2
 
 
-def test_interpolate_multiplies_frames(client):
-    data, _ = pan_clip(2.0, frames=8, width=64, height=48)
-    result = client.post("/v1/interpolate", json={"video": {"data": b64(data)}, "factor": 2}).json()
-    assert result["video"]["frameCount"] == 16
-    assert result["video"]["fps"] == 48
+class SlowEngine:
+    """An engine whose encode waits for a signal: for queueing and overload."""
+
+    limits = LIMITS
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def info(self):
+        return {"id": "slow", "version": "0", "models": {}}
+
+    def encode(self, request, progress=None):
+        progress(0.5)
+        self.release.wait(10)
+        raise RuntimeError("secret internal detail /tmp/x")
+
+
+def test_overload_progress_and_engine_failure_without_internals():
+    engine = SlowEngine()
+    client = TestClient(create_app(engine, workers=1, max_pending=2))
+    body = {"video": {"data": "AAAA"}}
+    first = client.post("/v1/encode/submit", json=body).json()["callId"]
+    second = client.post("/v1/encode/submit", json=body).json()["callId"]
+    over = client.post("/v1/encode/submit", json=body)
+    assert (over.status_code, over.json()["error"]["code"]) == (503, "overloaded")
+    deadline = time.time() + 5
+    while client.get(f"/v1/calls/{first}").json()["progress"] != 0.5 and time.time() < deadline:
+        time.sleep(0.01)
+    assert client.get(f"/v1/calls/{first}").json() == {"status": "pending", "progress": 0.5}
+    assert client.get(f"/v1/calls/{second}").json() == {"status": "pending", "progress": None}  # queued
+    engine.release.set()
+    failed = wait(client, first)
+    assert failed["error"]["code"] == "engine_failure" and "secret" not in str(failed) and "/tmp" not in str(failed)
+    assert failures_total(client, "encode", "overloaded") == 1 and failures_total(client, "encode", "engine_failure") >= 1
+
+
+def test_engine_selection(monkeypatch):
+    monkeypatch.setenv("CMVC_ENGINE", "reference")
+    assert engine_from_env(LIMITS).info()["id"] == "reference"
+    monkeypatch.setenv("CMVC_ENGINE", "magic")
+    with pytest.raises(RuntimeError, match="CMVC_ENGINE='magic'"):
+        engine_from_env(LIMITS)
+
+
+def test_limits_from_env(monkeypatch):
+    monkeypatch.setenv("CMVC_MAX_UPLOAD_BYTES", "1000")
+    monkeypatch.setenv("CMVC_MAX_DURATION_SECONDS", "2.5")
+    monkeypatch.delenv("CMVC_ENGINE", raising=False)
+    client = TestClient(create_app())
+    assert client.get("/v1/info").json()["limits"]["maxUploadBytes"] == 1000
+    response = client.post("/v1/encode", json={"video": {"data": b64(b"\0" * 1001)}})
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "too_large")
+    monkeypatch.setenv("CMVC_MAX_UPLOAD_BYTES", "lots")
+    with pytest.raises(ValueError, match="CMVC_MAX_UPLOAD_BYTES"):
+        Limits.from_env()
+
+
+def test_schema_defaults_are_applied_after_validation():
+    request = contract.check_request("encode", {"video": {"data": ""}, "options": {"keyframeCodec": "jpeg"}})
+    assert request["options"] == {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600}
+    generate = contract.check_request("generate", {"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0})
+    assert generate["container"] == "mp4" and generate["segment"]["keyframe"] is None
+    assemble = contract.check_request("assemble", {"parts": [{"data": ""}]})
+    assert (assemble["container"], assemble["timeOffsetSeconds"]) == ("mp4", 0)
+    interpolate = contract.check_request("interpolate", {"video": {"url": "https://example.com/a.mp4"}, "factor": 2})
+    assert (interpolate["adapterId"], interpolate["container"]) == (None, "mp4")

@@ -5,126 +5,189 @@ import base64
 import numpy as np
 import pytest
 
+from clips import b64, decode_frames, duration_seconds, encode_frames, pan_clip, smooth_texture
 from cmvc_gpu.engines.reference import ReferenceEngine
-from cmvc_gpu.engines.reference.content import PALETTE, describe_content, parse_content
 from cmvc_gpu.engines.reference.engine import frames_psnr
-from cmvc_gpu.engines.reference.motion import Motion, describe_motion, parse_motion
-from cmvc_gpu.engines.reference.render import interpolate
-
-from clips import b64, decode_frames, encode_frames, pan_clip, smooth_texture
+from cmvc_gpu.engines.reference.motion import parse_motion
+from cmvc_gpu.engines.reference.render import interpolate, warp
+from cmvc_gpu.errors import ContractError
 
 OPTIONS = {"minSegmentSeconds": 0.5, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}
 engine = ReferenceEngine()
-noop = lambda _p: None  # noqa: E731
 
 
 def encode(data: bytes, **options):
-    return engine.encode({"video": {"data": b64(data)}, "options": {**OPTIONS, **options}}, noop)
+    return engine.encode({"video": {"data": b64(data)}, "options": {**OPTIONS, **options}})
 
 
-def test_pan_direction_and_speed_within_20_percent():
-    data, _ = pan_clip(pixels_per_frame=2.0, frames=36)
-    result = encode(data)
-    assert len(result["segments"]) == 1
-    text = result["segments"][0]["motionText"]
-    assert "pans right" in text, text
-    truth = 2.0 * 24 / 320 * 100  # % of the width per second
-    measured = parse_motion(text).pan_x
-    assert abs(measured - truth) <= 0.2 * truth, (measured, truth, text)
+def generate(segment: dict, mode: str = "it2v", **fields) -> dict:
+    request = {"mode": mode, "segment": {k: segment.get(k) for k in ("contentText", "motionText", "keyframe")}, "width": 320, "height": 240, "fps": 24, "frameCount": 24, "seed": 0, "container": "mp4"}
+    return engine.generate({**request, **fields})
 
 
-def test_tilt_and_zoom_are_named():
+@pytest.mark.parametrize("pixels_per_frame", [2.0, 0.75, 3.4])
+def test_pan_direction_and_speed_within_20_percent(pixels_per_frame):
+    data, _ = pan_clip(pixels_per_frame, frames=36)
+    segments = encode(data)["segments"]
+    assert len(segments) == 1
+    text = segments[0]["motionText"]
+    assert "pans right" in text and "tilt" not in text and "zoom" not in text, text
+    truth = pixels_per_frame * 24 / 320  # fraction of the width per second
+    assert abs(parse_motion(text).pan_x - truth) <= 0.2 * truth, (text, truth)
+
+
+def test_tilt_diagonal_and_zoom_are_named():
     still = smooth_texture(480, 360, 3)
     tilt = [np.ascontiguousarray(still[i * 2 : i * 2 + 240, 80:400]) for i in range(30)]
-    assert "tilts down" in encode(encode_frames(tilt))["segments"][0]["motionText"]
-    from cmvc_gpu.engines.reference.render import warp
-
+    text = encode(encode_frames(tilt))["segments"][0]["motionText"]
+    assert "tilts down" in text and abs(parse_motion(text).pan_y - 2 * 24 / 240) <= 0.2 * 2 * 24 / 240, text
+    diagonal = [np.ascontiguousarray(still[60 - i : 300 - i, 100 - 2 * i : 420 - 2 * i]) for i in range(30)]
+    text = encode(encode_frames(diagonal))["segments"][0]["motionText"]
+    assert "diagonally, panning left" in text and "tilting up" in text, text
     base = smooth_texture(320, 240, 4)
-    zoom = [warp(base, 0, 0, 1.01**i) for i in range(30)]
-    assert "zooms in" in encode(encode_frames(zoom))["segments"][0]["motionText"]
+    zoom_in = encode(encode_frames([warp(base, 0, 0, 1.01**i) for i in range(30)]))["segments"][0]["motionText"]
+    zoom_out = encode(encode_frames([warp(base, 0, 0, 1.01**-i) for i in range(30)]))["segments"][0]["motionText"]
+    assert "zooms in" in zoom_in and "pans" not in zoom_in, zoom_in
+    assert "zooms out" in zoom_out and "pans" not in zoom_out, zoom_out
+    assert 0.1 < parse_motion(zoom_in).zoom < 0.4  # truth 1.01 ** 24 - 1 = 0.27
 
 
 def test_cut_found_within_two_frames():
     a = smooth_texture(320, 240, 5, tint=(0.4, 0.6, 1.2))
     b = smooth_texture(320, 240, 6, tint=(1.2, 0.5, 0.3))
-    frames = [a] * 30 + [b] * 30
+    frames = [warp(a, i, 0, 1.0) for i in range(30)] + [warp(b, 0, i, 1.0) for i in range(30)]
     segments = encode(encode_frames(frames))["segments"]
-    assert len(segments) == 2
-    assert abs(segments[1]["startFrame"] - 30) <= 2
+    assert [abs(s["startFrame"] - t) <= 2 for s, t in zip(segments, (0, 30))] == [True, True]
+    assert segments[0]["frameCount"] + segments[1]["frameCount"] == 60
+    assert "pans right" in segments[0]["motionText"] and "tilts down" in segments[1]["motionText"]
+    # A minimum segment length longer than either scene keeps them together.
+    assert len(encode(encode_frames(frames), minSegmentSeconds=1.5)["segments"]) == 1
 
 
 def test_max_segment_length_splits_long_scenes():
     data, _ = pan_clip(1.0, frames=48)
     segments = encode(data, maxSegmentSeconds=0.5)["segments"]
     assert [s["frameCount"] for s in segments] == [12, 12, 12, 12]
+    assert [s["startFrame"] for s in segments] == [0, 12, 24, 36]
+
+
+def test_keyframe_meets_its_budget_and_max_width():
+    data, _ = pan_clip(1.0, frames=12, width=640, height=480)
+    for codec, budget in (("webp", 300), ("jpeg", 2000), ("webp", 20_000)):
+        kf = encode(data, keyframeCodec=codec, keyframeBudgetBytes=budget, keyframeMaxWidth=200)["segments"][0]["keyframe"]
+        raw = base64.b64decode(kf["data"])
+        assert len(raw) <= budget and kf["codec"] == codec and kf["width"] <= 200
+        assert raw[:4] == (b"RIFF" if codec == "webp" else b"\xff\xd8\xff\xe0")
+    with pytest.raises(ContractError) as error:
+        encode(data, keyframeCodec="jpeg", keyframeBudgetBytes=64)
+    assert error.value.code == "invalid_request" and "keyframeBudgetBytes" in error.value.message
 
 
 def test_it2v_of_a_pure_pan_reaches_25_db():
-    data, source = pan_clip(pixels_per_frame=1.0, frames=24)
-    result = encode(data, keyframeBudgetBytes=24_000)
-    segment = result["segments"][0]
-    generated = engine.generate(
-        {"mode": "it2v", "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframe")}, "width": 320, "height": 240, "fps": 24, "frameCount": 24, "seed": 0, "container": "mp4"},
-        noop,
-    )
-    frames = decode_frames(base64.b64decode(generated["video"]["data"]))
+    data, source = pan_clip(pixels_per_frame=1.5, frames=24)
+    segment = encode(data, keyframeBudgetBytes=24_000)["segments"][0]
+    frames = decode_frames(base64.b64decode(generate(segment)["video"]["data"]))
     assert len(frames) == 24
     psnr = frames_psnr(frames, source)
     assert psnr >= 25, psnr
 
 
-def test_same_seed_same_frames_and_other_seed_other_frames():
-    request = {
-        "mode": "tt2v",
-        "segment": {"contentText": "a scene 64x48; top-left: blue; centre: white; bottom: dark green; contrast medium", "motionText": "the camera pans left about 5.0% of the width per second; little object motion", "keyframe": None},
-        "width": 64,
-        "height": 48,
-        "fps": 12,
-        "frameCount": 12,
-        "seed": 7,
-        "container": "mp4",
-    }
-    first = decode_frames(base64.b64decode(engine.generate(request, noop)["video"]["data"]))
-    again = decode_frames(base64.b64decode(engine.generate(request, noop)["video"]["data"]))
-    other = decode_frames(base64.b64decode(engine.generate({**request, "seed": 8}, noop)["video"]["data"]))
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
-
-
-def test_interpolation_doubles_frames_and_keeps_originals():
-    frames = [smooth_texture(64, 48, 9)[:, :]] * 1
-    _, shots = pan_clip(2.0, frames=6, width=64, height=48)
-    doubled = interpolate(shots, 2)
-    assert len(doubled) == 12
-    for i, shot in enumerate(shots):
-        assert np.array_equal(doubled[2 * i], shot)
-    middle = doubled[1]
-    assert frames_psnr([middle], [shots[0]]) < frames_psnr([middle], [middle])
-
-
-def test_motion_grammar_round_trips():
-    for m in [Motion(2.1, 0, 3.0, 0.1), Motion(-4.5, -2.0, 0, 0.4), Motion(0, 0, -12.0, 0.8), Motion(0, 0, 0, 0.1)]:
-        text = describe_motion(m)
-        back = parse_motion(text)
-        for field in ("pan_x", "pan_y", "zoom"):
-            assert abs(getattr(back, field) - getattr(m, field)) < 0.06, (text, back)
-    assert describe_motion(Motion(0, 0, 0, 0.1)) == "the camera is static; little object motion"
-
-
-def test_content_text_names_the_colours_it_saw():
-    frame = np.zeros((90, 90, 3), dtype=np.uint8)
-    frame[:30, :30] = PALETTE["blue"]
-    frame[30:60, 30:60] = PALETTE["white"]
-    text = describe_content(frame, 90, 90)
-    assert "top-left: blue" in text and "centre: white" in text
-    parsed = parse_content(text)
-    assert parsed.grid[0] == PALETTE["blue"] and parsed.grid[4] == PALETTE["white"]
-    assert (parsed.width, parsed.height) == (90, 90)
-
-
-def test_sample_clip_encodes_to_a_small_description(sample_bytes):
-    result = encode(sample_bytes)
-    assert result["video"]["width"] == 320 and result["video"]["height"] == 240
-    assert abs(result["video"]["durationSeconds"] - 4.0) < 0.1
-    total = sum(len(s["contentText"]) + len(s["motionText"]) + len(s["keyframe"]["data"]) * 3 // 4 for s in result["segments"])
+def test_sample_clip_reads_as_a_static_camera_with_object_motion(sample_bytes):
+    result = encode(sample_bytes, minSegmentSeconds=1)
+    video = result["video"]
+    assert (video["width"], video["height"], video["frameCount"], video["codec"]) == (320, 240, 108, "h264")
+    assert abs(video["durationSeconds"] - 4.03) < 0.05
+    for segment in result["segments"]:
+        assert segment["motionText"].startswith("the camera is static"), segment["motionText"]
+        assert "object motion" in segment["motionText"] and not segment["motionText"].startswith("the camera is static; no object")
+        assert segment["contentText"].startswith("a scene 320x240; top-left: ")
+    total = sum(len(s["contentText"]) + len(s["motionText"]) + len(base64.b64decode(s["keyframe"]["data"])) for s in result["segments"])
     assert total < 0.02 * len(sample_bytes)
+    # Both modes reconstruct every segment at the source geometry.
+    for mode in ("it2v", "tt2v"):
+        segment = result["segments"][0]
+        frames = decode_frames(base64.b64decode(generate(segment, mode, frameCount=segment["frameCount"], fps=video["fps"])["video"]["data"]))
+        assert len(frames) == segment["frameCount"] and frames[0].shape == (240, 320, 3)
+
+
+def test_same_seed_same_frames_and_other_seed_other_frames():
+    segment = {
+        "contentText": "a scene 64x48; top-left: blue; centre: white; bottom: dark green; contrast medium",
+        "motionText": "the camera pans left about 5.0% of the width per second; little object motion",
+        "keyframe": None,
+    }
+    fields = {"width": 64, "height": 48, "fps": 12, "frameCount": 12, "seed": 7}
+    first = generate(segment, "tt2v", **fields)["video"]["data"]
+    again = generate(segment, "tt2v", **fields)["video"]["data"]
+    other = generate(segment, "tt2v", **{**fields, "seed": 8})["video"]["data"]
+    frames_first, frames_again = decode_frames(base64.b64decode(first)), decode_frames(base64.b64decode(again))
+    assert len(frames_first) == 12 and all(np.array_equal(a, b) for a, b in zip(frames_first, frames_again))
+    assert not np.array_equal(frames_first[0], decode_frames(base64.b64decode(other))[0])
+    # The painted grid shows the named colours: blue top-left, white centre.
+    top_left, centre = frames_first[0][:8, :8].reshape(-1, 3).mean(0), frames_first[0][20:28, 28:36].reshape(-1, 3).mean(0)
+    assert top_left[2] > top_left[0] + 40 and centre.min() > 180
+
+
+def test_generate_checks_its_inputs():
+    segment = {"contentText": "a", "motionText": "b", "keyframe": None}
+    for fields, field in (({"width": 33}, "width"), ({"height": 31}, "height")):
+        with pytest.raises(ContractError) as error:
+            generate(segment, "tt2v", **fields)
+        assert error.value.code == "invalid_request" and error.value.details == {"field": field}
+    with pytest.raises(ContractError) as error:
+        generate(segment, "it2v")
+    assert error.value.details == {"field": "segment.keyframe"}
+    with pytest.raises(ContractError) as error:
+        generate({**segment, "keyframe": {"codec": "webp", "width": 2, "height": 2, "data": b64(b"not an image")}}, "it2v")
+    assert error.value.details == {"field": "segment.keyframe.data"}
+
+
+def test_webm_output_is_vp9():
+    segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera is static", "keyframe": None}
+    video = generate(segment, "tt2v", width=64, height=48, frameCount=6, container="webm")["video"]
+    data = base64.b64decode(video["data"])
+    assert video["mimeType"] == "video/webm" and data[:4] == b"\x1a\x45\xdf\xa3" and len(decode_frames(data)) == 6
+
+
+def test_interpolation_multiplies_frames_and_keeps_originals():
+    _, shots = pan_clip(2.0, frames=6, width=64, height=48)
+    tripled = interpolate(shots, 3)
+    assert len(tripled) == 18
+    for i, shot in enumerate(shots):
+        assert np.array_equal(tripled[3 * i], shot)
+    assert all(np.array_equal(f, shots[-1]) for f in tripled[-3:])  # the last original is held
+    # An in-between of a pan is the pan half-way, closer to it than either neighbour.
+    still = smooth_texture(128, 48, 1)
+    a, b, middle = still[:, 0:64], still[:, 4:68], still[:, 2:66]
+    between = interpolate([a, b], 2)[1]
+    assert frames_psnr([between], [middle]) > max(frames_psnr([a], [middle]), frames_psnr([b], [middle])) + 5
+
+
+def test_interpolate_and_assemble_through_the_engine():
+    data, _ = pan_clip(2.0, frames=8, width=64, height=48)
+    doubled = engine.interpolate({"video": {"data": b64(data)}, "factor": 2, "adapterId": None, "container": "mp4"})["video"]
+    assert (doubled["frameCount"], doubled["fps"]) == (16, 48)
+    assert len(decode_frames(base64.b64decode(doubled["data"]))) == 16
+    segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera pans right about 10.0% of the width per second", "keyframe": None}
+    parts = [generate(segment, "tt2v", width=64, height=48, frameCount=n, seed=n)["video"]["data"] for n in (12, 24, 6)]
+    joined = engine.assemble({"parts": [{"data": p} for p in parts], "container": "mp4", "timeOffsetSeconds": 0})["video"]
+    data = base64.b64decode(joined["data"])
+    assert joined["frameCount"] == 42 and len(decode_frames(data)) == 42
+    assert abs(duration_seconds(data) - 42 / 24) < 1e-3
+    assert abs(duration_seconds(data) - sum(duration_seconds(base64.b64decode(p)) for p in parts)) < 1e-3
+
+
+def test_rotation_metadata_is_applied():
+    frame = np.zeros((32, 64, 3), dtype=np.uint8)
+    frame[:16, :32] = 255  # white top-left
+    result = encode(encode_frames([frame] * 6, rotation=90))
+    assert (result["video"]["width"], result["video"]["height"], result["video"]["rotation"]) == (32, 64, 90)
+    assert result["segments"][0]["contentText"].startswith("a scene 32x64; top-left: black")
+    assert "bottom-left: white" in result["segments"][0]["contentText"]
+
+
+def test_other_containers_and_codecs_decode():
+    _, shots = pan_clip(1.0, frames=12, width=96, height=64)
+    for codec, fmt in (("mpeg4", "avi"), ("libvpx-vp9", "webm")):
+        result = encode(encode_frames(shots, codec=codec, fmt=fmt))
+        assert result["video"]["frameCount"] == 12 and result["video"]["codec"] in ("mpeg4", "vp9", "libvpx-vp9")

@@ -1,22 +1,41 @@
-"""What an engine provides: one method per contract function, taking and returning contract JSON."""
+"""What an engine provides: one method per contract function, taking the validated request (a dict
+with the schema's defaults applied) and returning the contract's response dict.
+
+Each method takes an optional progress callback, called with a fraction in [0, 1]; long work
+should call it now and then (submitted calls report it when polled). Failures the client should
+see are ``cmvc_gpu.errors.ContractError``; anything else is reported as ``engine_failure``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Optional, Protocol
 
 #: Progress callback: a fraction in [0, 1].
 Progress = Callable[[float], None]
 
 
+def no_progress(_fraction: float) -> None:
+    """The progress callback used when the caller passes none."""
+
+
 class Engine(Protocol):
     def info(self) -> dict:
         """``{"id", "version", "models"}``: recorded in every response."""
+        ...
 
-    def encode(self, request: dict, progress: Progress) -> dict: ...
+    def encode(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """encode.request → encode.response."""
+        ...
 
-    def generate(self, request: dict, progress: Progress) -> dict: ...
+    def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """generate.request → generate.response."""
+        ...
 
-    def interpolate(self, request: dict, progress: Progress) -> dict: ...
+    def interpolate(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """interpolate.request → interpolate.response."""
+        ...
 
-    def assemble(self, request: dict, progress: Progress) -> dict: ...
+    def assemble(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """assemble.request → assemble.response."""
+        ...

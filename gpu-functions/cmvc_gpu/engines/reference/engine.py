@@ -1,36 +1,41 @@
-"""The reference engine: the GPU function contract served with classical methods on the CPU.
+"""The reference engine: the GPU function contract served with classical methods on the CPU —
+deterministic, and honest about being no generative model.
 
-encode: decode → scene cuts (histograms) → per segment: first frame as keyframe (coded under the
-byte budget), a content text of its colour layout, a motion text from global motion.
-generate: IT2V warps the keyframe along the motion text; TT2V paints the content text, then
-applies the motion. interpolate: motion-compensated in-betweens. assemble: a remux.
+encode: two streaming decode passes. Pass 1 at ``ANALYSIS_WIDTH`` computes a colour histogram
+per frame and the global motion of each consecutive pair; scene cuts come from histogram change.
+Pass 2 fetches each segment's most representative frame (closest to the segment's mean
+histogram) at ``keyframeMaxWidth``, which becomes the keyframe (coded under the byte budget) and
+the subject of the content text. The motion text summarises the segment's pairs and says where
+the keyframe sits.
+
+generate: IT2V warps the keyframe along the motion text; TT2V paints the content text's colour
+grid with a seeded texture and moves it the same way. interpolate: motion-compensated
+in-betweens. assemble: a remux of the parts' packets.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import time
-from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from ...errors import ContractError
-from ..base import Progress
-from . import content, keyframe, motion, render, scenes, video_io
+from ...limits import Limits
+from ...sources import read_source
+from ..base import Progress, no_progress
+from . import content, decode, keyframe, motion, render, scenes, video_io
+
+__all__ = ["ENGINE_ID", "ENGINE_VERSION", "Limits", "ReferenceEngine", "frames_psnr"]
 
 ENGINE_ID = "reference"
-ENGINE_VERSION = "0.1.0"
-#: Width (pixels) frames are analysed at; keyframes are cut from full-resolution frames.
+ENGINE_VERSION = "0.2.0"
+#: Width (pixels) frames are analysed at during encode.
 ANALYSIS_WIDTH = 160
-
-
-@dataclass
-class Limits:
-    max_upload_bytes: int = 256 * 1024 * 1024
-    max_duration_seconds: float = 600.0
-    max_width: int = 4096
-    max_height: int = 4096
-    max_frame_count: int = 10_000
+#: How often (frames) long loops report progress.
+PROGRESS_EVERY = 16
 
 
 def _seconds(started: float) -> dict:
@@ -38,104 +43,178 @@ def _seconds(started: float) -> dict:
 
 
 class ReferenceEngine:
-    def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
+    """The reference engine with ``limits`` (default: the contract's defaults)."""
+
+    def __init__(self, limits: Optional[Limits] = None) -> None:
+        self.limits = limits if limits is not None else Limits()
 
     def info(self) -> dict:
         return {"id": ENGINE_ID, "version": ENGINE_VERSION, "models": {}}
 
-    def encode(self, request: dict, progress: Progress) -> dict:
+    # --- encode ---------------------------------------------------------------------------------
+
+    def encode(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """encode.request (options filled in) → encode.response. Units: seconds, bytes, pixels."""
+        progress = progress or no_progress
         started = time.perf_counter()
         options = request["options"]
-        data = video_io.read_source(request["video"], self.limits.max_upload_bytes)
+        # 1. check the options against each other
+        if options["minSegmentSeconds"] > options["maxSegmentSeconds"]:
+            raise ContractError(
+                "invalid_request",
+                f"options.minSegmentSeconds={options['minSegmentSeconds']} is above options.maxSegmentSeconds={options['maxSegmentSeconds']}",
+                details={"field": "options.minSegmentSeconds"},
+            )
+        # 2. read and probe the source
+        data = read_source(request["video"], self.limits.max_upload_bytes)
+        info = decode.probe(data, self.limits)
         progress(0.05)
-        decoded = video_io.decode(data, self.limits.max_duration_seconds, self.limits.max_frame_count, analysis_width=ANALYSIS_WIDTH)
-        small, fps = decoded.frames, decoded.fps
-        width, height = self._geometry(data)
-        progress(0.4)
+        # 3. pass 1: histograms and pair motion at the analysis resolution
+        histograms: list[np.ndarray] = []
+        pairs: list[motion.PairMotion] = []
+        previous: Optional[np.ndarray] = None
+        expected = max(1, info.declared_frames)
+        for index, frame in decode.frames(data, self.limits, ANALYSIS_WIDTH, info):
+            histograms.append(scenes.histogram(frame))
+            current = motion.grey(frame)
+            if previous is not None:
+                pairs.append(motion.pair_motion(previous, current))
+            previous = current
+            if index % PROGRESS_EVERY == 0:
+                progress(0.05 + 0.75 * min(1.0, index / expected))
+        assert previous is not None  # decode.frames raises when no frame decodes
+        analysis_h, analysis_w = previous.shape
+        count, fps = len(histograms), info.fps
+        # 4. scene cuts and representative frames
+        distances = [scenes.distance(a, b) for a, b in zip(histograms, histograms[1:])]
         min_frames = max(1, round(options["minSegmentSeconds"] * fps))
         max_frames = max(min_frames, round(options["maxSegmentSeconds"] * fps))
-        starts = scenes.cut_points(small, min_frames, max_frames)
-        ends = starts[1:] + [len(small)]
-        keyframes = video_io.frames_at(data, set(starts), options["keyframeMaxWidth"])
+        starts = scenes.cut_points(distances, min_frames, max_frames)
+        ends = starts[1:] + [count]
+        picks = [start + scenes.representative(histograms[start:end]) for start, end in zip(starts, ends)]
+        # 5. pass 2: the picked frames at keyframe resolution
+        images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(picks)))
+        progress(0.9)
+        # 6. texts and keyframes per segment
         segments = []
-        for index, (start, end) in enumerate(zip(starts, ends)):
-            coded, kw, kh = keyframe.code_keyframe(keyframes[start], options["keyframeCodec"], options["keyframeBudgetBytes"], options["keyframeMaxWidth"])
+        for index, (start, end, pick) in enumerate(zip(starts, ends, picks)):
+            image = images[pick]
+            moved = motion.summarise(pairs[start : end - 1], fps, analysis_w, analysis_h)
+            moved = motion.with_keyframe(moved, (pick - start) / fps)
+            coded, width, height = keyframe.code_keyframe(image, options["keyframeCodec"], options["keyframeBudgetBytes"], options["keyframeMaxWidth"])
             segments.append(
                 {
                     "index": index,
                     "startFrame": start,
                     "frameCount": end - start,
-                    "contentText": content.describe_content(small[start], width, height, options["maxTextChars"]),
-                    "motionText": motion.describe_motion(motion.estimate(small[start:end], fps))[: options["maxTextChars"]],
-                    "keyframe": {"codec": options["keyframeCodec"], "width": kw, "height": kh, "data": base64.b64encode(coded).decode()},
+                    "contentText": content.describe_content(image, info.width, info.height, options["maxTextChars"]),
+                    "motionText": content.shorten(motion.describe_motion(moved).split("; "), options["maxTextChars"]),
+                    "keyframe": {"codec": options["keyframeCodec"], "width": width, "height": height, "data": base64.b64encode(coded).decode("ascii")},
                 }
             )
-            progress(0.4 + 0.6 * (index + 1) / len(starts))
+        progress(1.0)
         return {
             "engine": self.info(),
-            "video": {"width": width, "height": height, "fps": fps, "frameCount": len(small), "durationSeconds": len(small) / fps, "codec": decoded.codec, "rotation": decoded.rotation},
+            "video": {
+                "width": info.width,
+                "height": info.height,
+                "fps": fps,
+                "frameCount": count,
+                "durationSeconds": count / fps,
+                "codec": info.codec[:64],
+                "rotation": info.rotation,
+            },
             "segments": segments,
             "seconds": _seconds(started),
         }
 
-    def _geometry(self, data: bytes) -> tuple[int, int]:
-        """Display width and height of the source in pixels (rotation applied), within the limits."""
-        first = video_io.frames_at(data, {0}, max_width=10**6)[0]
-        height, width = first.shape[:2]
-        if width > self.limits.max_width or height > self.limits.max_height:
-            raise ContractError("too_large", f"the video is {width}x{height}, larger than {self.limits.max_width}x{self.limits.max_height}")
-        return width, height
+    # --- generate -------------------------------------------------------------------------------
 
-    def generate(self, request: dict, progress: Progress) -> dict:
+    def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """generate.request → generate.response: ``frameCount`` frames at ``fps`` of ``width`` x
+        ``height`` pixels (both even), the same bytes for the same request."""
+        progress = progress or no_progress
         started = time.perf_counter()
         width, height, fps, count = request["width"], request["height"], request["fps"], request["frameCount"]
-        if width % 2 or height % 2:
-            raise ContractError("invalid_request", f"width and height must be even for H.264, got {width}x{height}", details={"field": "width" if width % 2 else "height"})
+        # 1. check inputs
+        video_io.check_even(width, height)
+        if count > self.limits.max_frame_count:
+            raise ContractError("too_large", f"frameCount={count} is above the limit of {self.limits.max_frame_count}", details={"field": "frameCount"})
         segment = request["segment"]
         moves = motion.parse_motion(segment["motionText"])
+        # 2. the first image: the keyframe (it2v) or the painted content text (tt2v)
         if request["mode"] == "it2v":
-            if segment.get("keyframe") is None:
-                raise ContractError("invalid_request", "segment.keyframe is required in it2v mode")
-            start = render.resize(keyframe.decode_keyframe(base64.b64decode(segment["keyframe"]["data"])), width, height)
+            coded = segment.get("keyframe")
+            if coded is None:
+                raise ContractError("invalid_request", "segment.keyframe is required in it2v mode", details={"field": "segment.keyframe"})
+            try:
+                raw = base64.b64decode(coded["data"], validate=True)
+            except (binascii.Error, ValueError):
+                raise ContractError("invalid_request", "segment.keyframe.data is not standard base64", details={"field": "segment.keyframe.data"}) from None
+            start = render.resize(keyframe.decode_keyframe(raw), width, height)
         else:
             start = render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"])
-        progress(0.2)
-        frames = render.along_motion(start, moves, fps, count)
-        progress(0.7)
-        data = video_io.encode(frames, fps, request["container"])
-        return self._video(data, request["container"], width, height, fps, count, started)
+        progress(0.1)
+        # 3. move it along the motion and write the video
+        with video_io.VideoWriter(width, height, fps, request["container"]) as writer:
+            for i, frame in enumerate(render.along_motion(start, moves, fps, count)):
+                writer.write(frame)
+                if i % PROGRESS_EVERY == 0:
+                    progress(0.1 + 0.85 * i / count)
+        return self._video(writer.data, request["container"], width, height, fps, writer.frame_count, started)
 
-    def interpolate(self, request: dict, progress: Progress) -> dict:
-        started = time.perf_counter()
-        data = video_io.read_source(request["video"], self.limits.max_upload_bytes)
-        decoded = video_io.decode(data, self.limits.max_duration_seconds, self.limits.max_frame_count)
-        progress(0.3)
-        frames = render.interpolate(decoded.frames, request["factor"])
-        fps = decoded.fps * request["factor"]
-        height, width = frames[0].shape[:2]
-        out = video_io.encode(frames, fps, request["container"])
-        return self._video(out, request["container"], width, height, fps, len(frames), started)
+    # --- interpolate ----------------------------------------------------------------------------
 
-    def assemble(self, request: dict, progress: Progress) -> dict:
+    def interpolate(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """interpolate.request → interpolate.response: ``factor`` times the frames at ``factor``
+        times the frame rate (originals kept at positions 0, f, 2f, …). ``adapterId`` is ignored:
+        the reference engine has no LoRA."""
+        progress = progress or no_progress
         started = time.perf_counter()
-        parts = [video_io.read_source(p, self.limits.max_upload_bytes) for p in request["parts"]]
-        geometry = [video_io.probe(p) for p in parts]
-        if len({(w, h) for w, h, _, _ in geometry}) != 1:
-            raise ContractError("invalid_request", "parts must share one geometry", details={"geometries": [f"{w}x{h}" for w, h, _, _ in geometry]})
-        out = video_io.remux(parts, request["container"], request["timeOffsetSeconds"])
-        width, height, fps, _ = geometry[0]
-        return self._video(out, request["container"], width, height, fps, sum(n for *_, n in geometry), started)
+        factor = request["factor"]
+        data = read_source(request["video"], self.limits.max_upload_bytes)
+        info = decode.probe(data, self.limits)
+        video_io.check_even(info.width, info.height, field="video")
+        expected = max(1, info.declared_frames * factor)
+        fps = info.fps * factor
+        frames = (image for _, image in decode.frames(data, self.limits, None, info))
+        with video_io.VideoWriter(info.width, info.height, fps, request["container"]) as writer:
+            for i, frame in enumerate(render.interpolate_stream(frames, factor)):
+                writer.write(frame)
+                if i % PROGRESS_EVERY == 0:
+                    progress(min(0.95, i / expected))
+        return self._video(writer.data, request["container"], info.width, info.height, fps, writer.frame_count, started)
+
+    # --- assemble -------------------------------------------------------------------------------
+
+    def assemble(self, request: dict, progress: Optional[Progress] = None) -> dict:
+        """assemble.request → assemble.response: the parts' packets concatenated, not re-encoded."""
+        progress = progress or no_progress
+        started = time.perf_counter()
+        parts = []
+        for i, part in enumerate(request["parts"]):
+            parts.append(read_source(part, self.limits.max_upload_bytes, field=f"parts[{i}]"))
+            progress(0.5 * (i + 1) / len(request["parts"]))
+        joined = video_io.remux(parts, request["container"], request["timeOffsetSeconds"])
+        return self._video(joined.data, request["container"], joined.width, joined.height, joined.fps, joined.frame_count, started)
 
     def _video(self, data: bytes, container: str, width: int, height: int, fps: float, count: int, started: float) -> dict:
         return {
             "engine": self.info(),
-            "video": {"container": container, "mimeType": video_io.MIME_TYPES[container], "width": width, "height": height, "fps": fps, "frameCount": count, "data": base64.b64encode(data).decode()},
+            "video": {
+                "container": container,
+                "mimeType": video_io.MIME_TYPES[container],
+                "width": width,
+                "height": height,
+                "fps": fps,
+                "frameCount": count,
+                "data": base64.b64encode(data).decode("ascii"),
+            },
             "seconds": _seconds(started),
         }
 
 
 def frames_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    """PSNR in dB over two frame lists of one geometry."""
-    mse = float(np.mean([(x.astype(np.float32) - y.astype(np.float32)) ** 2 for x, y in zip(a, b)]))
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+    """PSNR in dB over two equally long frame lists of one geometry (RGB, peak 255)."""
+    mse = float(np.mean([np.mean((x.astype(np.float32) - y.astype(np.float32)) ** 2) for x, y in zip(a, b)]))
+    return float("inf") if mse == 0 else float(10 * np.log10(255**2 / mse))

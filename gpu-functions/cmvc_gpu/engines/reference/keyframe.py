@@ -1,5 +1,9 @@
-"""Keyframe coding under a byte budget: the highest WebP (or JPEG) quality that fits, found by
-binary search; if even the lowest quality does not fit, the image is scaled down and searched again."""
+"""Keyframe coding under a byte budget.
+
+The frame is resized to at most ``max_width`` pixels wide (aspect kept, Lanczos), then the highest
+WebP (or JPEG) quality in [1, 95] whose file fits the budget is found by binary search; if even
+quality 1 does not fit, the image is scaled by 3/4 and searched again, down to ``MIN_WIDTH``.
+"""
 
 from __future__ import annotations
 
@@ -10,44 +14,60 @@ from PIL import Image
 
 from ...errors import ContractError
 
+MIN_WIDTH = 16
+MAX_QUALITY = 95
+
 
 def _save(image: Image.Image, codec: str, quality: int) -> bytes:
     buffer = io.BytesIO()
     if codec == "webp":
-        image.save(buffer, format="WEBP", quality=quality, method=4)
-    else:
+        image.save(buffer, format="WEBP", quality=quality, method=6)
+    elif codec == "jpeg":
         image.save(buffer, format="JPEG", quality=quality, optimize=True)
+    else:
+        raise ValueError(f"codec must be 'webp' or 'jpeg', got {codec!r}")
     return buffer.getvalue()
 
 
-def code_keyframe(frame: np.ndarray, codec: str, budget_bytes: int, max_width: int) -> tuple[bytes, int, int]:
-    """``(bytes, width, height)`` of the frame coded in ``codec`` within ``budget_bytes``.
+def _best_quality(image: Image.Image, codec: str, budget_bytes: int) -> bytes | None:
+    low, high, best = 1, MAX_QUALITY, None
+    while low <= high:
+        quality = (low + high) // 2
+        data = _save(image, codec, quality)
+        if len(data) <= budget_bytes:
+            best, low = data, quality + 1
+        else:
+            high = quality - 1
+    return best
 
-    ``max_width`` bounds the stored width in pixels (aspect kept). Raises ``invalid_request`` when
-    no size down to 16 pixels wide fits the budget.
+
+def code_keyframe(frame: np.ndarray, codec: str, budget_bytes: int, max_width: int) -> tuple[bytes, int, int]:
+    """``(file bytes, width, height)`` of an RGB frame coded as ``codec`` in at most ``budget_bytes``.
+
+    max_width: pixels. Raises ``invalid_request`` (naming ``options.keyframeBudgetBytes``) when not
+    even a ``MIN_WIDTH``-pixel-wide image at quality 1 fits.
     """
     image = Image.fromarray(frame)
     if image.width > max_width:
         image = image.resize((max_width, max(1, round(image.height * max_width / image.width))), Image.LANCZOS)
     while True:
-        low, high, best = 1, 95, None
-        while low <= high:
-            quality = (low + high) // 2
-            data = _save(image, codec, quality)
-            if len(data) <= budget_bytes:
-                best = data
-                low = quality + 1
-            else:
-                high = quality - 1
+        best = _best_quality(image, codec, budget_bytes)
         if best is not None:
             return best, image.width, image.height
-        if image.width <= 16:
-            raise ContractError("invalid_request", f"options.keyframeBudgetBytes={budget_bytes} is too small for any keyframe")
-        image = image.resize((max(16, round(image.width * 0.75)), max(1, round(image.height * 0.75))), Image.LANCZOS)
+        if image.width <= MIN_WIDTH:
+            raise ContractError(
+                "invalid_request",
+                f"options.keyframeBudgetBytes={budget_bytes} is too small for any {codec} keyframe",
+                details={"field": "options.keyframeBudgetBytes"},
+            )
+        width = max(MIN_WIDTH, round(image.width * 0.75))
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
 
 
 def decode_keyframe(data: bytes) -> np.ndarray:
+    """The RGB ``uint8`` pixels of a coded keyframe; ``invalid_request`` if it is no image."""
     try:
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    except Exception as error:  # Pillow raises several types for bad images
-        raise ContractError("invalid_request", f"segment.keyframe.data is not a readable image ({type(error).__name__})") from None
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"))
+    except Exception:  # Pillow raises many types for bad images
+        raise ContractError("invalid_request", "segment.keyframe.data is not a readable image", details={"field": "segment.keyframe.data"}) from None

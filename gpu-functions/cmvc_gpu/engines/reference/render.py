@@ -1,73 +1,135 @@
-"""Reconstruction without a generative model: warping an image along a decoded motion, painting a
-content text's colour grid, and motion-compensated frame interpolation."""
+"""Reconstruction without a generative model: an image warped along a decoded motion (IT2V), a
+content text's colour grid painted with a seeded texture (TT2V), and motion-compensated frame
+interpolation. Frames are RGB ``uint8`` arrays ``(height, width, 3)``; everything is deterministic.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from PIL import Image
 
+from . import scenes
 from .content import Content
 from .motion import Motion, frame_motion, grey
 
+#: Frames are analysed for interpolation at most this many pixels wide.
+ANALYSIS_WIDTH = 160
+#: Texture amplitude (grey levels) painted under each contrast word.
+TEXTURE_AMPLITUDE = {"low": 6.0, "medium": 12.0, "high": 20.0}
+
 
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` resampled (bicubic) to ``width`` x ``height`` pixels."""
     if image.shape[1] == width and image.shape[0] == height:
         return image
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BICUBIC))
 
 
+def _reflect(coord: np.ndarray, n: int) -> np.ndarray:
+    """Coordinates folded into [0, n - 1] by mirroring at the borders."""
+    m = n - 1
+    if m <= 0:
+        return np.zeros_like(coord)
+    c = np.abs(coord) % (2 * m)
+    return np.where(c > m, 2 * m - c, c)
+
+
+def _axis(coord: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    c = _reflect(coord, n)
+    i0 = np.floor(c).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n - 1)
+    return i0, i1, (c - i0).astype(np.float32)
+
+
 def warp(image: np.ndarray, shift_x: float, shift_y: float, scale: float) -> np.ndarray:
-    """The image as seen by a camera moved by ``(shift_x, shift_y)`` pixels and zoomed by ``scale``
-    (bilinear sampling about the centre; borders clamped)."""
+    """The image as seen by a camera moved by ``(shift_x, shift_y)`` pixels (positive: right, down;
+    the content moves the other way) and zoomed by ``scale`` about the centre (above 1: zoom in).
+
+    Bilinear sampling, separable per axis; outside the image it is mirrored at the borders.
+    """
     h, w = image.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    cx, cy = (w - 1) / 2, (h - 1) / 2
-    src_x = np.clip((xs - cx) / scale + cx + shift_x, 0, w - 1)
-    src_y = np.clip((ys - cy) / scale + cy + shift_y, 0, h - 1)
-    x0, y0 = np.floor(src_x).astype(np.int32), np.floor(src_y).astype(np.int32)
-    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-    fx, fy = (src_x - x0)[..., None], (src_y - y0)[..., None]
+    xs = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / scale + (w - 1) / 2 + shift_x
+    ys = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / scale + (h - 1) / 2 + shift_y
+    x0, x1, fx = _axis(xs, w)
+    y0, y1, fy = _axis(ys, h)
     img = image.astype(np.float32)
-    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
-    bottom = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
-    return np.clip(top * (1 - fy) + bottom * fy + 0.5, 0, 255).astype(np.uint8)
+    rows = img[y0] * (1 - fy)[:, None, None] + img[y1] * fy[:, None, None]
+    out = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def along_motion(image: np.ndarray, motion: Motion, fps: float, frame_count: int) -> list[np.ndarray]:
-    """``frame_count`` frames starting from ``image`` (the segment's first frame) moving as ``motion``."""
+def along_motion(image: np.ndarray, motion: Motion, fps: float, frame_count: int) -> Iterator[np.ndarray]:
+    """``frame_count`` frames at ``fps`` moving as ``motion``; ``image`` is the view at
+    ``motion.keyframe_seconds`` into the segment (frames before it are warped backwards in time)."""
     h, w = image.shape[:2]
-    frames = []
     for i in range(frame_count):
-        t = i / fps
-        frames.append(warp(image, motion.pan_x / 100 * w * t, motion.pan_y / 100 * h * t, (1 + motion.zoom / 100) ** t))
-    return frames
+        t = i / fps - motion.keyframe_seconds
+        yield warp(image, motion.pan_x * w * t, motion.pan_y * h * t, (1 + motion.zoom) ** t if motion.zoom > -1 else 1.0)
 
 
 def paint(content: Content, width: int, height: int, seed: int) -> np.ndarray:
-    """A frame painted from a content text: the 3x3 grid smoothly interpolated, plus a faint texture
-    drawn from ``seed`` so that motion is visible and the same seed gives the same frame."""
+    """A frame painted from a content text: the 3x3 colour grid upsampled bicubically (cell colours
+    at cell centres) plus a smooth texture drawn from ``seed`` (``numpy`` PCG64), so motion is
+    visible and the same seed gives the same frame. Amplitude by the contrast word."""
     grid = np.array(content.grid, dtype=np.uint8).reshape(3, 3, 3)
     base = np.asarray(Image.fromarray(grid).resize((width, height), Image.BICUBIC)).astype(np.float32)
     rng = np.random.default_rng(seed)
-    noise = rng.normal(0, 1, (max(2, height // 16), max(2, width // 16))).astype(np.float32)
-    texture = np.asarray(Image.fromarray(((noise - noise.min()) / (np.ptp(noise) + 1e-6) * 255).astype(np.uint8)).resize((width, height), Image.BICUBIC))
-    amplitude = {"low": 6.0, "medium": 12.0, "high": 20.0}[content.contrast]
-    return np.clip(base + (texture.astype(np.float32)[..., None] - 127.5) / 127.5 * amplitude, 0, 255).astype(np.uint8)
+    texture = np.zeros((height, width), dtype=np.float32)
+    for cell, weight in ((8, 1.0), (24, 0.5)):
+        noise = rng.standard_normal((max(2, height // cell), max(2, width // cell))).astype(np.float32)
+        texture += weight * np.asarray(Image.fromarray(noise, mode="F").resize((width, height), Image.BICUBIC))
+    texture /= float(np.abs(texture).max()) + 1e-6
+    amplitude = TEXTURE_AMPLITUDE.get(content.contrast, TEXTURE_AMPLITUDE["medium"])
+    return np.clip(base + texture[..., None] * amplitude + 0.5, 0, 255).astype(np.uint8)
+
+
+def analysis_grey(frame: np.ndarray) -> tuple[np.ndarray, int]:
+    """Grey version of ``frame`` at most ``ANALYSIS_WIDTH`` wide by integer box averaging, and the factor."""
+    g = grey(frame)
+    f = max(1, -(-g.shape[1] // ANALYSIS_WIDTH))
+    if f > 1:
+        h, w = (g.shape[0] // f) * f, (g.shape[1] // f) * f
+        g = g[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+    return g, f
+
+
+def in_betweens(a: np.ndarray, b: np.ndarray, factor: int) -> list[np.ndarray]:
+    """The ``factor - 1`` frames between ``a`` and ``b``: both warped along the estimated motion
+    (translation and zoom) to time ``k / factor`` and blended by distance. Across a scene cut
+    (histogram change above ``scenes.MIN_CUT_DISTANCE``) there is nothing to blend: the nearer
+    frame is repeated."""
+    ga, f = analysis_grey(a)
+    gb, _ = analysis_grey(b)
+    if scenes.distance(scenes.histogram(a[::f, ::f]), scenes.histogram(b[::f, ::f])) > scenes.MIN_CUT_DISTANCE:
+        return [a if k / factor < 0.5 else b for k in range(1, factor)]
+    dx, dy, s, _ = frame_motion(ga, gb)
+    dx, dy = dx * f, dy * f
+    out = []
+    for k in range(1, factor):
+        t = k / factor
+        from_a = warp(a, -dx * t, -dy * t, s**t).astype(np.float32)
+        from_b = warp(b, dx * (1 - t), dy * (1 - t), s ** (t - 1)).astype(np.float32)
+        out.append(np.clip(from_a * (1 - t) + from_b * t + 0.5, 0, 255).astype(np.uint8))
+    return out
+
+
+def interpolate_stream(frames: Iterable[np.ndarray], factor: int) -> Iterator[np.ndarray]:
+    """``factor`` frames for each input frame: each original at positions 0, f, 2f, … followed by
+    its in-betweens towards the next; the last original is followed by ``factor - 1`` copies of
+    itself, so the output lasts exactly as long at ``factor`` times the frame rate."""
+    previous = None
+    for frame in frames:
+        if previous is not None:
+            yield previous
+            yield from in_betweens(previous, frame, factor)
+        previous = frame
+    if previous is not None:
+        for _ in range(factor):
+            yield previous
 
 
 def interpolate(frames: list[np.ndarray], factor: int) -> list[np.ndarray]:
-    """``factor`` times the frames: the originals at positions 0, f, 2f… and between each pair,
-    in-betweens warped from both neighbours along their estimated motion and blended. After the
-    last original, its copies fill the last ``factor - 1`` places so the duration is kept."""
-    out: list[np.ndarray] = []
-    for a, b in zip(frames, frames[1:]):
-        tx, ty, s, _ = frame_motion(grey(a), grey(b))
-        out.append(a)
-        for k in range(1, factor):
-            t = k / factor
-            from_a = warp(a, -tx * t, -ty * t, s**t)
-            from_b = warp(b, tx * (1 - t), ty * (1 - t), s ** (t - 1))
-            out.append(((from_a.astype(np.uint16) * (1 - t) + from_b.astype(np.uint16) * t) + 0.5).astype(np.uint8))
-    out.append(frames[-1])
-    out.extend(frames[-1] for _ in range(factor - 1))
-    return out
+    """:func:`interpolate_stream` into a list."""
+    return list(interpolate_stream(frames, factor))
