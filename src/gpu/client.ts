@@ -13,6 +13,7 @@ import {
   type GenerateRequest,
   type InterpolateRequest,
 } from './contract';
+import { breakerFor, CircuitBreaker } from './circuit-breaker';
 import { GpuError, gpuErrorFromBody, gpuErrorFromFailure } from './errors';
 
 export type GpuFunction = 'encode' | 'generate' | 'interpolate' | 'assemble';
@@ -43,6 +44,8 @@ export interface GpuClientConfig {
   /** First backoff delay in milliseconds; doubles per attempt, with full jitter. */
   backoffMs?: number;
   fetch?: typeof fetch;
+  /** Shared per backend by default (breakerFor); a test may pass its own. */
+  breaker?: CircuitBreaker;
 }
 
 export interface RunOptions {
@@ -55,6 +58,9 @@ export interface RunOptions {
   onSubmitted?: (callId: string) => void | Promise<void>;
 }
 
+/** Longest long poll asked of the backend, in seconds; progress is reported at least this often. */
+const LONG_POLL_SECONDS = 5;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One client for the GPU function contract: the local reference server or Modal web endpoints. */
@@ -65,6 +71,7 @@ export class GpuClient {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly breaker: CircuitBreaker;
 
   constructor(config: GpuClientConfig) {
     if (!/^https?:\/\//.test(config.baseUrl)) throw new Error(`GPU backend URL must be http(s): ${config.baseUrl}`);
@@ -74,6 +81,7 @@ export class GpuClient {
     this.attempts = config.attempts ?? 3;
     this.backoffMs = config.backoffMs ?? 250;
     this.fetchImpl = config.fetch ?? ((input, init) => fetch(input, init));
+    this.breaker = config.breaker ?? breakerFor(this.baseUrl);
   }
 
   health(timeoutMs = 3000) {
@@ -94,8 +102,10 @@ export class GpuClient {
     return callId;
   }
 
-  poll(callId: string): Promise<CallStatus> {
-    return this.request('GET', `/v1/calls/${encodeURIComponent(callId)}`, undefined, CallStatus);
+  /** A call's status; `waitSeconds` long-polls (the backend answers when the call ends or after that long). */
+  poll(callId: string, waitSeconds = 0): Promise<CallStatus> {
+    const wait = waitSeconds > 0 ? `?waitSeconds=${waitSeconds}` : '';
+    return this.request('GET', `/v1/calls/${encodeURIComponent(callId)}${wait}`, undefined, CallStatus, { timeoutMs: (waitSeconds + 30) * 1000 });
   }
 
   /** Submits (or resumes) a call and polls it to its end; the result is validated against the contract. */
@@ -108,15 +118,21 @@ export class GpuClient {
     }
     let interval = options.pollIntervalMs ?? 250;
     for (;;) {
-      const status = await this.poll(callId);
+      // Long-poll so the end of the call is seen at once; a backend that answers pending straight
+      // away (no long-poll support) is polled again after a growing interval.
+      const waitSeconds = Math.max(0, Math.min(LONG_POLL_SECONDS, Math.floor((deadline - Date.now()) / 1000)));
+      const asked = Date.now();
+      const status = await this.poll(callId, waitSeconds);
       if (status.status === 'succeeded') return this.validate(RESPONSE_SCHEMAS[fn], status.result, `${fn} result`);
       if (status.status === 'failed') throw gpuErrorFromFailure(status.error);
       await options.onProgress?.(status.progress);
       if (Date.now() + interval > deadline) {
         throw new GpuError('gpu_timeout', `${fn} did not finish within ${options.deadlineMs} ms`, null, true);
       }
-      await sleep(interval);
-      interval = Math.min(interval * 1.5, 2000);
+      if (waitSeconds === 0 || Date.now() - asked < (waitSeconds * 1000) / 2) {
+        await sleep(interval);
+        interval = Math.min(interval * 1.5, 2000);
+      }
     }
   }
 
@@ -151,6 +167,23 @@ export class GpuClient {
   }
 
   private async once<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+    const waitMs = this.breaker.retryInMs();
+    if (waitMs > 0) {
+      throw new GpuError('gpu_circuit_open', `GPU backend failed repeatedly; not calling it for ${Math.ceil(waitMs / 1000)} s`, null, true);
+    }
+    try {
+      const result = await this.attempt(method, path, body, schema, timeoutMs);
+      this.breaker.succeeded();
+      return result;
+    } catch (err) {
+      // Only the backend being down counts: a refused input or a contract violation says it is up.
+      if (err instanceof GpuError && (err.status === null ? err.code !== 'gpu_bad_response' : err.status >= 500)) this.breaker.failed();
+      else this.breaker.succeeded();
+      throw err;
+    }
+  }
+
+  private async attempt<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, {
