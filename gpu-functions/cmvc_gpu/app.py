@@ -223,8 +223,12 @@ def create_app(
         return contract.check_response("call.submit.response", {"callId": call_id})
 
     @app.get("/v1/calls/{call_id}")
-    async def poll(call_id: str) -> Any:
-        return JSONResponse(contract.check_response("call.status", calls.status(call_id)))
+    async def poll(call_id: str, waitSeconds: float = 0.0) -> Any:  # noqa: N803 (the contract's spelling)
+        """``?waitSeconds=N`` long-polls: the answer comes when the call ends or after N seconds."""
+        if not 0 <= waitSeconds <= 60:
+            raise ContractError("invalid_request", "waitSeconds must be within 0..60", details={"field": "waitSeconds"})
+        status = await run_in_threadpool(calls.status, call_id, waitSeconds)
+        return JSONResponse(contract.check_response("call.status", status))
 
     return app
 

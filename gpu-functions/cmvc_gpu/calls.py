@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .errors import ContractError
@@ -25,6 +25,10 @@ log = logging.getLogger("cmvc_gpu")
 Progress = Callable[[float], None]
 
 
+#: Longest long poll of ``status``, in seconds (well under any proxy's idle timeout).
+MAX_WAIT_SECONDS = 20.0
+
+
 @dataclass
 class Call:
     progress: Optional[float] = None
@@ -32,6 +36,7 @@ class Call:
     error: Optional[dict] = None
     done: bool = False
     finished_at: float = 0.0
+    finished: threading.Event = field(default_factory=threading.Event)
 
 
 class CallRegistry:
@@ -77,17 +82,24 @@ class CallRegistry:
             finally:
                 call.finished_at = time.time()
                 call.done = True
+                call.finished.set()
 
         self._pool.submit(work)
         return call_id
 
-    def status(self, call_id: str) -> dict:
-        """The contract's ``call.status`` of ``call_id``; ``not_found`` if unknown or expired."""
+    def status(self, call_id: str, wait_seconds: float = 0.0) -> dict:
+        """The contract's ``call.status`` of ``call_id``; ``not_found`` if unknown or expired.
+
+        ``wait_seconds`` (a long poll, at most ``MAX_WAIT_SECONDS``) holds the answer until the call
+        ends or that time passes, so a poller learns of the end at once rather than at its next poll.
+        """
         with self._lock:
             self._evict()
             call = self._calls.get(call_id)
         if call is None:
             raise ContractError("not_found", "no such call (unknown, or its result has expired)", details={"callId": call_id[:200]})
+        if wait_seconds > 0 and not call.done:
+            call.finished.wait(min(wait_seconds, MAX_WAIT_SECONDS))
         if not call.done:
             return {"status": "pending", "progress": call.progress}
         if call.error is not None:

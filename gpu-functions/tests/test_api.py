@@ -252,3 +252,13 @@ def test_schema_defaults_are_applied_after_validation():
     assert (assemble["container"], assemble["timeOffsetSeconds"]) == ("mp4", 0)
     interpolate = contract.check_request("interpolate", {"video": {"url": "https://example.com/a.mp4"}, "factor": 2})
     assert (interpolate["adapterId"], interpolate["container"]) == (None, "mp4")
+
+
+def test_long_poll_answers_when_the_call_ends(client):
+    data, _ = pan_clip(1.0, frames=12)
+    call_id = client.post("/v1/encode/submit", json={"video": {"data": b64(data)}}).json()["callId"]
+    started = time.time()
+    status = client.get(f"/v1/calls/{call_id}", params={"waitSeconds": 20}).json()
+    assert status["status"] == "succeeded"
+    assert time.time() - started < 15
+    assert client.get(f"/v1/calls/{call_id}", params={"waitSeconds": 99}).status_code == 422

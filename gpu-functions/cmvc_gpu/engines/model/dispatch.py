@@ -147,16 +147,17 @@ class Dispatcher:
         call = self._method(fn).spawn(request)
         return f"{fn}~{call.object_id}"
 
-    def poll(self, call_id: str) -> dict:
+    def poll(self, call_id: str, wait_seconds: float = 0.0) -> dict:
         """The contract ``CallStatus`` of a submitted call; an unknown or expired call id raises
-        ``not_found`` (a call that *failed* with ``not_found`` is a ``failed`` status)."""
+        ``not_found`` (a call that *failed* with ``not_found`` is a ``failed`` status).
+        ``wait_seconds`` long-polls: ``FunctionCall.get`` waits up to that long for the result."""
         match = CALL_ID.match(call_id)
         if match is None:
             raise DispatchError("not_found", f"no call {call_id!r}")
         modal_id = match.group(2)
         try:
             call = self.from_id(modal_id)
-            answer = call.get(timeout=0)
+            answer = call.get(timeout=max(0.0, min(wait_seconds, 20.0)))
         except self.failed_errors as error:
             return failed("engine_failure", f"the call failed: {error}")
         except self.expired_errors:

@@ -78,9 +78,9 @@ def install_call_routes(app: Any, dispatcher: Dispatcher) -> None:
         return JSONResponse({"callId": call_id}, status_code=202)
 
     @router.get(POLL_PATH)
-    async def poll_call(call_id: str) -> Any:
+    async def poll_call(call_id: str, waitSeconds: float = 0.0) -> Any:  # noqa: N803 (the contract's spelling)
         try:
-            status = await run_in_threadpool(dispatcher.poll, call_id)
+            status = await run_in_threadpool(dispatcher.poll, call_id, max(0.0, min(waitSeconds, 60.0)))
         except ContractError as error:
             return error_response(error)
         return JSONResponse(check_response("call.status", status))
