@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { access } from '../auth/access';
+import { flushUsage } from '../auth/usage';
 import { badRequest } from '../http/errors';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -22,6 +23,7 @@ usage.get('/', access('read'), async (c) => {
   const isAdmin = principal.scopes.has('admin');
   const keyId = isAdmin ? (asked ?? null) : principal.keyId;
   if (!isAdmin && asked !== undefined && asked !== principal.keyId) throw badRequest('invalid_option', 'a key may only read its own usage', { option: 'keyId' });
+  await flushUsage(c.env.DB); // this isolate's counts, so a key sees its own latest requests
   const { results } = await c.env.DB.prepare(
     `SELECT key_id AS keyId, day, requests, bytes_served AS bytesServed, gpu_seconds AS gpuSeconds, generations
        FROM usage_daily WHERE day BETWEEN ? AND ? ${keyId === null ? '' : 'AND key_id = ?'} ORDER BY day, key_id`,
