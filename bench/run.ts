@@ -29,10 +29,10 @@ if (wanted('engine')) {
 if (wanted('quality')) {
   const quality = pythonJson('quality_table.py', ['--json']) as { clips: { clip: string; rows: Record<string, { bytes: number; kbps: number; psnr?: number; ssim?: number }> }[] };
   console.log('\nCoding efficiency (reference engine vs x264/x265 asked for the IT2V bitrate):');
-  console.log('clip            codec   bytes     kbps     PSNR dB  SSIM');
+  console.log('clip            codec      bytes     kbps     PSNR dB  SSIM');
   for (const clip of quality.clips) {
     for (const [codec, row] of Object.entries(clip.rows)) {
-      console.log(`${clip.clip.padEnd(16)}${codec.padEnd(8)}${String(row.bytes).padEnd(10)}${row.kbps.toFixed(2).padEnd(9)}${(row.psnr?.toFixed(2) ?? '-').padEnd(9)}${row.ssim?.toFixed(3) ?? '-'}`);
+      console.log(`${clip.clip.padEnd(16)}${codec.padEnd(11)}${String(row.bytes).padEnd(10)}${row.kbps.toFixed(2).padEnd(9)}${(row.psnr?.toFixed(2) ?? '-').padEnd(9)}${row.ssim?.toFixed(3) ?? '-'}`);
     }
   }
   results.quality = quality;
