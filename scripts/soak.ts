@@ -15,6 +15,8 @@ import { ROOT, startStack, resolveSample } from '../test/e2e/stack';
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 90;
 const CONCURRENCY = 8;
+/** Encode jobs in flight at once: uploads beyond this wait, as a real uploader would, so the run measures the stack rather than a queue growing without bound. */
+const MAX_OUTSTANDING_JOBS = 3;
 const FAULTS = { latency: 0.2, drop: 0.03, error500: 0.05, garbage: 0.03 };
 const SAMPLE = readFileSync(resolveSample().path);
 
@@ -39,6 +41,7 @@ function proxy(upstreamPort: number) {
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const path = req.url ?? '/';
+      const pathname = new URL(path, 'http://proxy').pathname;
       const faulty = path.startsWith('/v1/');
       if (faulty && rnd() < FAULTS.latency) {
         faultCounts.latency++;
@@ -65,8 +68,8 @@ function proxy(upstreamPort: number) {
         up.on('data', (c) => out.push(c));
         up.on('end', () => {
           const text = Buffer.concat(out);
-          if (path === '/v1/generate/submit' && up.statusCode === 202) callBodies.set(JSON.parse(text.toString()).callId, createHash('sha256').update(body).digest('hex'));
-          const poll = /^\/v1\/calls\/(.+)$/.exec(path);
+          if (pathname === '/v1/generate/submit' && up.statusCode === 202) callBodies.set(JSON.parse(text.toString()).callId, createHash('sha256').update(body).digest('hex'));
+          const poll = /^\/v1\/calls\/(.+)$/.exec(pathname);
           if (poll && up.statusCode === 200 && callBodies.has(decodeURIComponent(poll[1] as string))) {
             const status = JSON.parse(text.toString()).status;
             if (status === 'succeeded') {
@@ -100,6 +103,8 @@ async function main() {
   const unexpected: string[] = [];
   const jobs = new Set<string>();
   const ready: string[] = [];
+  const settled = new Set<string>();
+  const outstanding = () => jobs.size - settled.size;
 
   async function hit(kind: string, url: string, init: RequestInit = {}, expect4xx = false) {
     const started = performance.now();
@@ -110,7 +115,7 @@ async function main() {
       status = response.status;
       retryAfter = response.headers.get('Retry-After');
       const body = await response.arrayBuffer();
-      if (kind === 'upload' && status === 202) jobs.add(JSON.parse(new TextDecoder().decode(body)).job.id);
+      if (kind === 'upload' && status === 202) jobs.add(JSON.parse(new TextDecoder().decode(body)).video.id);
     } catch {
       status = -1;
     }
@@ -121,7 +126,7 @@ async function main() {
   }
 
   const actions: [number, () => Promise<void>][] = [
-    [1, () => hit('upload', `${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: SAMPLE })],
+    [1, async () => (outstanding() >= MAX_OUTSTANDING_JOBS ? undefined : hit('upload', `${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: SAMPLE }))],
     [6, async () => (ready.length ? hit('hit', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v.mp4`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
     [2, async () => (ready.length ? hit('miss', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/tt2v.mp4?seed=${Math.floor(rnd() * 20)}`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
     [2, async () => (ready.length ? hit('hls', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v/0.ts`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
@@ -135,6 +140,7 @@ async function main() {
   const refresh = setInterval(async () => {
     const list = (await (await fetch(`${stack.base}/v1/videos?limit=100`, { headers: auth })).json().catch(() => ({ videos: [] }))) as any;
     ready.splice(0, ready.length, ...list.videos.filter((v: any) => v.status === 'succeeded').map((v: any) => v.id));
+    for (const v of list.videos) if (v.status === 'succeeded' || v.status === 'failed') settled.add(v.id);
   }, 2000);
 
   await Promise.all(
@@ -149,11 +155,11 @@ async function main() {
   clearInterval(refresh);
 
   // Let queued jobs finish (retries included), then audit.
-  const settleBy = Date.now() + 90_000;
+  const settleBy = Date.now() + 120_000;
   let finished = 0;
   let failed = 0;
   while (Date.now() < settleBy) {
-    const states = await Promise.all([...jobs].map(async (id) => ((await (await fetch(`${stack.base}/v1/jobs/${id}`, { headers: auth })).json()) as any).status));
+    const states = await Promise.all([...jobs].map(async (id) => ((await (await fetch(`${stack.base}/v1/videos/${id}`, { headers: auth })).json()) as any).status));
     finished = states.filter((s) => s === 'succeeded').length;
     failed = states.filter((s) => s === 'failed').length;
     if (finished + failed === jobs.size) break;
