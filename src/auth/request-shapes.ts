@@ -24,7 +24,18 @@ export const MintUrlsBody = z
   .object({
     modes: z.array(Mode).min(1).max(2),
     expiresIn: z.number().int().min(1).max(MAX_SIGNED_URL_SECONDS).describe('seconds'),
-    options: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    options: z
+      .object({
+        w: z.union([z.int(), z.string()]).optional().describe('output width, even, 16..1920'),
+        h: z.union([z.int(), z.string()]).optional().describe('output height, even, 16..1920'),
+        fps: z.union([z.number(), z.string()]).optional().describe('generated frame rate, 1..60'),
+        interp: z.union([z.literal(1), z.literal(2), z.literal(4), z.string()]).optional().describe('frame-rate multiplier by interpolation'),
+        seed: z.union([z.int(), z.string()]).optional().describe('generation seed, 0..4294967295'),
+        format: z.literal('mp4').optional(),
+      })
+      .strict()
+      .optional()
+      .describe('reconstruction options, as in the URL; values are checked as the URL would be'),
     segments: z.array(z.number().int().min(0).max(99_999)).max(1000).optional().describe('segment numbers; omitted: the whole video'),
     bindToKey: z.boolean().default(true).describe('revoking the minting key revokes the URLs'),
   })

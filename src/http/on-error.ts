@@ -19,11 +19,15 @@ const ROUTE_METHODS = Object.entries(openApiDocument().paths as Record<string, R
   methods: Object.keys(ops).map((m) => m.toUpperCase()),
 }));
 
-/** 405 with `Allow` for a known path asked with another method; 404 for an unknown path. */
+/**
+ * 405 with `Allow` for a known path asked with another method; 404 for an unknown path, and for a
+ * documented method on a path whose parameters no route takes (e.g. an unknown mode).
+ */
 export const onNotFound: NotFoundHandler = function onNotFound(c) {
   const path = new URL(c.req.url).pathname;
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
   const route = ROUTE_METHODS.find((r) => r.pattern.test(path));
-  if (route) {
+  if (route && !route.methods.includes(method)) {
     const allow = [...new Set([...route.methods, ...(route.methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(', ');
     return errorResponse(new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${path}; use ${allow}`, { headers: { Allow: allow } }));
   }

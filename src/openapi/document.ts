@@ -32,6 +32,11 @@ const RECONSTRUCTION_OPTIONS = [
 ];
 const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
 
+/** A bitstream upload: `application/vnd.cmvc`, or any binary type (the bytes say what they are). */
+const BITSTREAM_BODY = {
+  'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc', minLength: 1 } },
+  'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream', minLength: 1 } },
+};
 const binary = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string', contentMediaType: type } } } });
 const reconstructionResponses = (type: string) => ({
   '200': { ...binary(type, 'the artifact'), headers: { ETag: { schema: { type: 'string' } } } },
@@ -72,8 +77,22 @@ export function openApiDocument(serverUrl = '/'): Json {
             ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
           ],
-          requestBody: { required: true, content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } }, 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'video/*' } }, required: ['file'] } } } },
-          responses: { '202': { description: 'accepted: the video and its encode job', content: json(shapes.UploadAccepted) }, ...errors(400, 401, 403, 413, 415, 429) },
+          requestBody: {
+            required: true,
+            content: {
+              'video/*': { schema: { type: 'string', contentMediaType: 'video/*', minLength: 1 } },
+              'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'video/*', minLength: 1 } }, required: ['file'] } },
+            },
+          },
+          responses: { '202': {
+              description: 'accepted: the video and its encode job',
+              content: json(shapes.UploadAccepted),
+              links: {
+                video: { operationId: 'getVideo', parameters: { id: '$response.body#/video/id' } },
+                job: { operationId: 'getJob', parameters: { id: '$response.body#/job/id' } },
+                jobEvents: { operationId: 'getJobEvents', parameters: { id: '$response.body#/job/id' } },
+              },
+            }, ...errors(400, 401, 403, 413, 415, 429) },
         }),
         get: op('List videos (newest first)', 'videos', KEY, {
           parameters: [queryParam('limit', '1..100', { type: 'integer', minimum: 1, maximum: 100 }), queryParam('cursor', 'nextCursor of the previous page', { type: 'string', pattern: '^[0-9]{1,15}$' })],
@@ -81,12 +100,12 @@ export function openApiDocument(serverUrl = '/'): Json {
         }),
       },
       '/v1/videos/{id}': {
-        get: op('Describe a video', 'videos', KEY, { parameters: [ID], responses: { '200': { description: 'the video', content: json(shapes.VideoView) }, ...errors(401, 403, 404, 429) } }),
+        get: op('Describe a video', 'videos', KEY, { operationId: 'getVideo', parameters: [ID], responses: { '200': { description: 'the video', content: json(shapes.VideoView) }, ...errors(401, 403, 404, 429) } }),
         delete: op('Delete a video with every derived artifact', 'videos', KEY, { parameters: [ID], responses: { '204': { description: 'deleted' }, ...errors(401, 403, 404, 429) } }),
       },
       '/v1/videos/{id}/bitstream': {
         get: op('The CMVC bitstream, whole or cut', 'bitstreams', KEY, {
-          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] })],
+          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] })],
           responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
         }),
       },
@@ -99,19 +118,19 @@ export function openApiDocument(serverUrl = '/'): Json {
       },
       '/v1/bitstreams': {
         post: op('Import a bitstream made elsewhere', 'bitstreams', KEY, {
-          requestBody: { required: true, content: { 'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc' } } } },
+          requestBody: { required: true, content: BITSTREAM_BODY },
           responses: { '201': { description: 'the new video', content: json(shapes.VideoView) }, ...errors(400, 401, 403, 413, 422, 429) },
         }),
       },
       '/v1/bitstreams/inspect': {
         post: op("A bitstream's structure, storing nothing", 'bitstreams', KEY, {
-          requestBody: { required: true, content: { 'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc' } } } },
+          requestBody: { required: true, content: BITSTREAM_BODY },
           responses: { '200': { description: 'the structure', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 413, 422, 429) },
         }),
       },
-      '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },
+      '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { operationId: 'getJob', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },
       '/v1/jobs/{id}/events': {
-        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 403, 404, 429) } }),
+        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { operationId: 'getJobEvents', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 403, 404, 429) } }),
       },
       '/v1/keys': {
         post: op('Create an API key (admin)', 'access', KEY, {

@@ -91,6 +91,7 @@ videos.get('/', access('read'), async (c) => {
   const limit = Number(c.req.query('limit') ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('invalid_option', 'option "limit" must be an integer in 1..100', { option: 'limit' });
   const cursor = c.req.query('cursor');
+  if (cursor !== undefined && !/^[0-9]{1,15}$/.test(cursor)) throw badRequest('invalid_option', 'option "cursor" is not valid', { option: 'cursor' });
   const before = cursor === undefined ? null : Number(cursor);
   if (before !== null && !Number.isSafeInteger(before)) throw badRequest('invalid_option', 'option "cursor" is not valid', { option: 'cursor' });
   const rows = await listVideos(c.env.DB, principal.scopes.has('admin') ? null : principal.owner, limit, before);

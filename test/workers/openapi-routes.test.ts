@@ -43,4 +43,23 @@ describe('methods', () => {
     expect((await call('/v/vid_00000000000000000000000000/it2v.mp4', { method: 'DELETE', key: null })).status).toBe(405);
     expect((await call('/nowhere', { method: 'PUT', key: null })).status).toBe(404);
   });
+
+  it('answers 404, not 405, for a documented method on a path no route takes (found by Schemathesis)', async () => {
+    for (const path of ['/v/vid_00000000000000000000000000/AAA.mp4', '/v/vid_00000000000000000000000000/tt2v/%C2%84.ts', '/v/vid_00000000000000000000000000/xx.m3u8']) {
+      const response = await call(path, {});
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('Allow'), path).toBeNull();
+    }
+  });
+});
+
+describe('query strictness (found by Schemathesis)', () => {
+  it('refuses an empty or non-numeric list cursor instead of reading it as the first page', async () => {
+    for (const cursor of ['', 'abc', '1e3']) {
+      const response = await call(`/v1/videos?cursor=${cursor}`, {});
+      expect(response.status, cursor).toBe(400);
+      expect(((await response.json()) as any).error.details.option).toBe('cursor');
+    }
+    expect((await call('/v1/videos?cursor=123', {})).status).toBe(200);
+  });
 });
