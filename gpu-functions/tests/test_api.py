@@ -262,3 +262,15 @@ def test_long_poll_answers_when_the_call_ends(client):
     assert status["status"] == "succeeded"
     assert time.time() - started < 15
     assert client.get(f"/v1/calls/{call_id}", params={"waitSeconds": 99}).status_code == 422
+
+
+def test_poll_checks_the_envelope_without_rechecking_the_payload_bytes():
+    from cmvc_gpu.app import without_payload
+
+    finished = {"status": "succeeded", "result": {"video": {"data": "AAAA", "mimeType": "video/mp4"}, "seconds": {"gpu": 0, "cpu": 1}}}
+    elided = without_payload(finished)
+    assert elided["result"]["video"] == {"data": "", "mimeType": "video/mp4"}
+    assert elided["result"]["seconds"] == finished["result"]["seconds"]
+    assert finished["result"]["video"]["data"] == "AAAA"  # the answer itself is untouched
+    pending = {"status": "pending", "progress": 0.5}
+    assert without_payload(pending) is pending
