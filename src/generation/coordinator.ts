@@ -121,11 +121,14 @@ export class GenerationCoordinator extends DurableObject<Env> {
     }
     const spentSeconds = result.seconds.gpu + result.seconds.cpu;
     const bytes = base64ToBytes(result.video.data);
-    const object = await this.env.BUCKET.put(spec.r2Key, bytes, {
-      httpMetadata: { contentType: result.video.mimeType },
-      customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
-    });
-    if (state.chargeTo !== null) await chargeGeneration(this.env, state.chargeTo, spentSeconds);
+    // The GPU seconds are spent whether or not the write succeeds: charge them alongside it.
+    const [object] = await Promise.all([
+      this.env.BUCKET.put(spec.r2Key, bytes, {
+        httpMetadata: { contentType: result.video.mimeType },
+        customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
+      }),
+      state.chargeTo === null ? null : chargeGeneration(this.env, state.chargeTo, spentSeconds),
+    ]);
     return refOf(spec, object);
   }
 
