@@ -5,10 +5,11 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { runBitstreamBench } from './bitstream';
 import { runEdgeBench } from './edge';
+import { sampleClips } from './samples';
 
 const root = join(import.meta.dirname, '..');
 const python = join(root, 'gpu-functions', '.venv', 'bin', 'python');
-const only = new Set(process.argv.slice(2));
+const only = new Set(process.argv.slice(2).filter((a) => !a.startsWith('--')));
 const wanted = (name: string) => only.size === 0 || only.has(name);
 
 function pythonJson(script: string, args: string[] = []): unknown {
@@ -27,7 +28,9 @@ if (wanted('engine')) {
   results.engine = engine;
 }
 if (wanted('quality')) {
-  const quality = pythonJson('quality_table.py', ['--json']) as { clips: { clip: string; rows: Record<string, { bytes: number; kbps: number; psnr?: number; ssim?: number }> }[] };
+  const { clips, note } = sampleClips(process.argv.includes('--all-clips'));
+  if (note) console.log(`\n(${note})`);
+  const quality = pythonJson('quality_table.py', ['--json', ...clips]) as { clips: { clip: string; rows: Record<string, { bytes: number; kbps: number; psnr?: number; ssim?: number }> }[] };
   console.log('\nCoding efficiency (reference engine vs x264/x265 asked for the IT2V bitrate):');
   console.log('clip            codec      bytes     kbps     PSNR dB  SSIM');
   for (const clip of quality.clips) {
