@@ -8,8 +8,8 @@ import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { r2BodySource, responseBodySource, serveBody } from '../cache/serve';
 import type { Mode } from '../gpu/contract';
-import { ApiError } from '../http/errors';
-import type { VideoRow } from '../videos/store';
+import { ApiError, notFound } from '../http/errors';
+import { getVideo, type VideoRow } from '../videos/store';
 import { ensureArtifact, preferWaitSeconds } from './ensure-artifact';
 import { planReconstruction, type GenerationSpec } from './plan';
 
@@ -56,14 +56,14 @@ export async function serveReconstruction(c: AppContext, target: { video: VideoR
     options: ready.options,
     engine: c.env.GPU_ENGINE,
   });
-  return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl });
+  return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
 }
 
 /**
  * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,
  * waiting at most the request's wait budget, else 202 with Retry-After).
  */
-export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string }): Promise<Response> {
+export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
   const headers = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
   const cacheKey = new Request(`${CACHE_ORIGIN}${spec.key}`);
   const cached = await caches.default.match(cacheKey);
@@ -72,6 +72,8 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
   let object = await c.env.BUCKET.head(spec.r2Key);
   let tier = 'hit-r2';
   if (object === null) {
+    // The video may have come from an isolate's memory: before anything is made, D1 must still have it.
+    if ((await getVideo(c.env.DB, how.videoId)) === null) throw notFound('video');
     const principal = c.get('principal');
     await checkGpuQuota(c.env, principal);
     await takeOrThrow(c, GENERATION_COST);
@@ -92,12 +94,13 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
 }
 
 /** Starts generating artifacts a client will likely ask for next (e.g. the next HLS segments), without waiting. */
-export function prefetch(c: AppContext, specs: GenerationSpec[]): void {
+export function prefetch(c: AppContext, videoId: string, specs: GenerationSpec[]): void {
   const principal = c.get('principal');
   for (const spec of specs) {
     c.executionCtx.waitUntil(
       (async () => {
         if ((await c.env.BUCKET.head(spec.r2Key)) !== null) return;
+        if ((await getVideo(c.env.DB, videoId)) === null) return;
         const quota = gpuQuota(c.env, principal);
         if (quota !== null && (await meterFor(c.env, principal.keyId).gpuUsed(utcDay())) >= quota) return;
         await ensureArtifact(c.env, spec, principal.keyId, 0, (p) => c.executionCtx.waitUntil(p));

@@ -41,7 +41,7 @@ const SEGMENTS = /^(\d{1,5})(?:-(\d{1,5}))?$/;
  * `?segments=a-b` (0-based, inclusive) and `?profile=tt2v` (keyframes removed) cut a smaller valid stream.
  */
 videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
-  const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'));
+  const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'), { remembered: true });
   if (video.status !== 'succeeded' || !video.bitstream_key || !video.bitstream_hash) {
     throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; its bitstream exists once it is encoded`, { headers: { 'Retry-After': '5' } });
   }

@@ -24,7 +24,7 @@ type AppContext = Context<{ Bindings: Env }>;
 export const reconstruct = new Hono<{ Bindings: Env }>();
 
 const cacheControl = (c: AppContext) => (c.get('principal').via === 'signed-url' ? SIGNED_CACHE_CONTROL : KEYED_CACHE_CONTROL);
-const video = (c: AppContext) => visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'));
+const video = (c: AppContext) => visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
 
 /** Options the client gave explicitly (not the signature), to carry into child URLs. */
 function explicitOptions(c: AppContext): Record<string, string> {
@@ -93,8 +93,8 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', reconstructionAc
   const spec = await planHlsSegment(input, n);
   const ahead = [];
   for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
-  prefetch(c, ahead);
-  return serveArtifact(c, spec, { contentType: 'video/mp2t', cacheControl: cacheControl(c) });
+  prefetch(c, ready.video.id, ahead);
+  return serveArtifact(c, spec, { contentType: 'video/mp2t', cacheControl: cacheControl(c), videoId: ready.video.id });
 });
 
 /** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */

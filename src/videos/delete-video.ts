@@ -1,4 +1,5 @@
 import { artifactPrefix } from '../storage/keys';
+import { forgetVideo } from './encoded-videos';
 import type { VideoRow } from './store';
 
 /**
@@ -12,6 +13,7 @@ export async function deleteVideo(env: Env, video: VideoRow): Promise<void> {
     env.DB.prepare('DELETE FROM idempotency_keys WHERE video_id = ?').bind(video.id),
     env.DB.prepare('DELETE FROM videos WHERE id = ?').bind(video.id),
   ]);
+  forgetVideo(video.id);
   const keys: string[] = [];
   if (video.source_key) keys.push(video.source_key);
   if (video.bitstream_hash && video.bitstream_key) {

@@ -207,4 +207,17 @@ describe('bitstream routes', () => {
     expect((await call(`/v1/videos/${id}/bitstream`)).status).toBe(404);
     expect(gpu.calls.generate).toBe(1);
   });
+
+  it('never makes anything for a video another isolate deleted while this one still remembers it', async () => {
+    const id = await encodedVideo(3);
+    expect((await call(`/v1/videos/${id}/bitstream`)).status).toBe(200); // now remembered in this isolate
+    // Deleted elsewhere: the rows go, this isolate's memory does not hear of it.
+    await env.DB.prepare('DELETE FROM videos WHERE id = ?').bind(id).run();
+    const miss = await call(`/v/${id}/tt2v.mp4`);
+    expect(miss.status).toBe(404);
+    expect((await call(`/v/${id}/it2v/0.ts`)).status).toBe(404);
+    await new Promise((r) => setTimeout(r, 100)); // let any prefetch run
+    expect(gpu.calls.generate).toBe(0);
+    expect((await env.BUCKET.list({ prefix: 'artifacts/' })).objects).toHaveLength(0);
+  });
 });
