@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { ApiError, badRequest, notFound } from '../http/errors';
 import { newId } from '../http/ids';
+import { fileFromMultipart } from '../uploads/multipart';
 import { storeUpload } from '../uploads/store-upload';
 import { findIdempotent, getJob, getVideo, insertVideoWithJob, jobForVideo, listVideos } from '../videos/store';
 import { parseUploadQuery } from '../videos/upload-options';
@@ -47,15 +48,12 @@ videos.post('/', access('encode'), async (c) => {
     if (declaredLength !== null && declaredLength > maxBytes + 64 * 1024) {
       throw new ApiError(413, 'payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`, { details: { maxBytes } });
     }
-    const form = await c.req.raw.formData().catch(() => {
-      throw badRequest('malformed_multipart', 'the multipart body could not be parsed');
-    });
-    const file = form.get('file');
-    if (!(file instanceof File)) throw badRequest('missing_file', 'the multipart body needs a field "file" holding the video');
-    if (file.size === 0) throw badRequest('empty_body', 'the uploaded file is empty');
-    storedType = file.type || 'application/octet-stream';
-    filename ??= file.name || null;
-    stored = await storeUpload(c.env.BUCKET, key, file.stream(), file.size, maxBytes, storedType);
+    // The boundary is case-sensitive, so the header is read again rather than lower-cased.
+    const file = await fileFromMultipart(c.req.raw.body, c.req.header('Content-Type') ?? '', 'file');
+    storedType = file.contentType;
+    filename ??= file.filename;
+    // The file's length is unknown until its closing delimiter: storeUpload enforces maxBytes while streaming.
+    stored = await storeUpload(c.env.BUCKET, key, file.stream, null, maxBytes, storedType);
   } else {
     throw new ApiError(415, 'unsupported_media_type', 'send the video as a video/* body or as multipart/form-data with a field "file"');
   }

@@ -1,8 +1,8 @@
 import { ApiError } from '../http/errors';
 import { SNIFF_BYTES, sniffContainer, type SniffedContainer } from './sniff';
 
-/** R2 multipart parts must be at least 5 MiB (but the last); we buffer at most one part. */
-const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
+/** R2 multipart parts must be at least 5 MiB and all of one size (but the last); we buffer about one part. */
+export const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
 
 export interface StoredUpload {
   bytes: number;
@@ -103,10 +103,12 @@ async function multipartUpload(
   try {
     for (;;) {
       if (total > maxBytes) throw tooLarge(maxBytes);
-      if (pendingBytes >= MULTIPART_PART_BYTES) {
-        parts.push(await upload.uploadPart(parts.length + 1, concat(pending, pendingBytes)));
-        pending = [];
-        pendingBytes = 0;
+      // R2 wants every part but the last of one size: cut exactly, carry the rest to the next part.
+      while (pendingBytes >= MULTIPART_PART_BYTES) {
+        const joined = concat(pending, pendingBytes);
+        parts.push(await upload.uploadPart(parts.length + 1, joined.subarray(0, MULTIPART_PART_BYTES)));
+        pending = [joined.subarray(MULTIPART_PART_BYTES)];
+        pendingBytes -= MULTIPART_PART_BYTES;
       }
       const { done, value } = await reader.read();
       if (done) break;
@@ -120,7 +122,8 @@ async function multipartUpload(
   } catch (err) {
     await reader.cancel().catch(() => {});
     await upload.abort().catch(() => {});
-    throw err;
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(400, 'truncated_upload', 'the upload did not arrive whole');
   }
 }
 

@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
+import { MULTIPART_PART_BYTES, storeUpload } from '../../src/uploads/store-upload';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env, fakeMp4, upload } from './helpers';
 
@@ -122,5 +123,80 @@ describe('the thin path', () => {
     expect(retried.explicitAcks).toHaveLength(1);
     const jobNow = (await (await call(`/v1/jobs/${json.job.id}`)).json()) as any;
     expect(jobNow).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('streams a multipart upload larger than one R2 part byte for byte, and stores nothing for a truncated one', { timeout: 60_000 }, async () => {
+    const file = fakeMp4(9 * 1024 * 1024 + 123);
+    for (let at = 4096; at < file.byteLength; at += 65536) crypto.getRandomValues(file.subarray(at, Math.min(at + 65536, file.byteLength)));
+    const boundary = '----cmvcBoundary7MA4YWxkTrZu0gW';
+    file.set(new TextEncoder().encode(`\r\n--${boundary.slice(0, -1)}\r\n-${boundary}`), 8 * 1024 * 1024 - 10); // across the R2 part edge
+    const head = new TextEncoder().encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nbefore the file\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big \\"clip\\".mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+    );
+    const tail = new TextEncoder().encode(`\r\n--${boundary}--\r\n`);
+    const body = new Uint8Array(head.byteLength + file.byteLength + tail.byteLength);
+    body.set(head);
+    body.set(file, head.byteLength);
+    body.set(tail, head.byteLength + file.byteLength);
+    const sha256 = async (bytes: ArrayBuffer | Uint8Array) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+    const { response, json } = await upload(body, { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
+    expect(response.status).toBe(202);
+    const stored = await env.BUCKET.get(`sources/${json.video.id}`);
+    expect(stored?.httpMetadata?.contentType).toBe('video/mp4');
+    const storedBytes = await (stored as R2ObjectBody).arrayBuffer();
+    expect(storedBytes.byteLength).toBe(file.byteLength);
+    expect(await sha256(storedBytes)).toBe(await sha256(file));
+    const { results } = await env.DB.prepare('SELECT filename, source_bytes FROM videos WHERE id = ?').bind(json.video.id).all();
+    expect(results).toEqual([{ filename: 'big "clip".mp4', source_bytes: file.byteLength }]);
+    await env.BUCKET.delete(`sources/${json.video.id}`);
+
+    const truncated = await upload(body.slice(0, body.byteLength - tail.byteLength), { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
+    expect(truncated.response.status).toBe(400);
+    expect(truncated.json.error.code).toBe('truncated_upload');
+    expect((await env.BUCKET.list({ prefix: 'sources/' })).objects).toHaveLength(0);
+  });
+});
+
+describe('storing an upload of unknown length', () => {
+  it('sends R2 parts of exactly one size but the last, whatever the chunking', async () => {
+    const sizes: number[] = [];
+    const written: Uint8Array[] = [];
+    const bucket = {
+      createMultipartUpload: async () => ({
+        uploadPart: async (n: number, data: Uint8Array) => {
+          sizes.push(data.byteLength);
+          written.push(data.slice());
+          return { partNumber: n, etag: `p${n}` };
+        },
+        complete: async () => ({}),
+        abort: async () => {},
+      }),
+    } as unknown as R2Bucket;
+    const total = 2 * MULTIPART_PART_BYTES + 12_345;
+    const source = new Uint8Array(total);
+    source.set(fakeMp4().subarray(0, 64));
+    for (let i = 64; i < total; i++) source[i] = (i * 31) & 0xff;
+    // Odd chunk sizes, so the part edges fall inside chunks.
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= total) return controller.close();
+        const size = Math.min(total - at, 1_000_003);
+        controller.enqueue(source.subarray(at, at + size));
+        at += size;
+      },
+    });
+    const stored = await storeUpload(bucket, 'sources/x', body, null, 64 * 1024 * 1024, 'video/mp4');
+    expect(stored.bytes).toBe(total);
+    expect(sizes).toEqual([MULTIPART_PART_BYTES, MULTIPART_PART_BYTES, 12_345]);
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const part of written) {
+      joined.set(part, offset);
+      offset += part.byteLength;
+    }
+    expect(joined).toEqual(source);
   });
 });
