@@ -37,6 +37,12 @@ export const MintUrlsBody = z
       .optional()
       .describe('reconstruction options, as in the URL; values are checked as the URL would be'),
     segments: z.array(z.number().int().min(0).max(99_999)).max(1000).optional().describe('segment numbers; omitted: the whole video'),
+    formats: z
+      .array(z.enum(['mp4', 'hls']))
+      .min(1)
+      .max(2)
+      .default(['mp4'])
+      .describe('mp4: the reconstruction itself; hls: its HLS playlist (every URI inside comes signed); not with segments'),
     bindToKey: z.boolean().default(true).describe('revoking the minting key revokes the URLs'),
   })
   .strict();

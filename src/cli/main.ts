@@ -21,7 +21,7 @@ usage: cmvc <command> [options]
 commands:
   encode FILE [--out FILE.cmvc] [--wait] [--keep-source]   upload a video, follow its encode, save the bitstream
   inspect FILE                                             a bitstream's structure, sizes and bits per second
-  url ID MODE [--exp 1h] [--segment N] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v)
+  url ID MODE [--exp 1h] [--segment N | --hls] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v; --hls: the playlist)
   keys create NAME --scopes a,b [--exp 30d]                create an API key (its secret is shown once)
   keys list                                                list keys (no secrets)
   keys revoke ID                                           revoke a key at once
@@ -129,7 +129,7 @@ async function encode(argv: string[], config: ApiConfig, io: Io, print: (t: stri
 }
 
 async function url(argv: string[], config: ApiConfig, print: (t: string) => void): Promise<number> {
-  const args = parseArgs(argv, new Set(['exp', 'segment', 'option']), new Set(['json']));
+  const args = parseArgs(argv, new Set(['exp', 'segment', 'option']), new Set(['json', 'hls']));
   const [id, mode, extra] = args.positionals;
   if (id === undefined || mode === undefined || extra !== undefined) throw new UsageError('url takes ID MODE');
   if (mode !== 'tt2v' && mode !== 'it2v') throw new UsageError('MODE must be tt2v or it2v');
@@ -144,7 +144,8 @@ async function url(argv: string[], config: ApiConfig, print: (t: string) => void
     }
   }
   const segment = args.options.get('segment');
-  const body = { modes: [mode], expiresIn, options, ...(typeof segment === 'string' ? { segments: [Number(segment)] } : {}) };
+  if (args.options.has('hls') && segment !== undefined) throw new UsageError('--hls is a playlist of the whole video: it does not take --segment');
+  const body = { modes: [mode], expiresIn, options, formats: [args.options.has('hls') ? 'hls' : 'mp4'], ...(typeof segment === 'string' ? { segments: [Number(segment)] } : {}) };
   const minted = (await (await api(config, `/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
   print(args.options.has('json') ? JSON.stringify(minted) : minted.urls[0].url);
   return EXIT.ok;

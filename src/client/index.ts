@@ -7,6 +7,13 @@ import { readBitstream, type Bitstream, type SegmentData } from '../bitstream';
 
 export type { Bitstream, SegmentData };
 export type Mode = 'tt2v' | 'it2v';
+export type UrlFormat = 'mp4' | 'hls';
+export interface SignedUrl {
+  mode: Mode;
+  format: UrlFormat;
+  segment: number | null;
+  url: string;
+}
 
 export interface ReconstructionOptions {
   w?: number;
@@ -62,14 +69,17 @@ export class CmvcClient {
     return `${this.base}/v/${videoId}/${mode}.m3u8${query(options)}`;
   }
 
-  /** Signed URLs a player without a key can use, valid for `expiresIn` seconds. */
-  async signedUrls(videoId: string, modes: Mode[], expiresIn: number, options: ReconstructionOptions = {}): Promise<{ mode: Mode; url: string }[]> {
+  /**
+   * Signed URLs a player without a key can use, valid for `expiresIn` seconds: the MP4 and/or the
+   * HLS playlist (whose URIs come signed too) of each mode.
+   */
+  async signedUrls(videoId: string, modes: Mode[], expiresIn: number, options: ReconstructionOptions = {}, formats: UrlFormat[] = ['mp4']): Promise<SignedUrl[]> {
     const response = await this.request(`/v1/videos/${encodeURIComponent(videoId)}/urls`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ modes, expiresIn, options }),
+      body: JSON.stringify({ modes, expiresIn, options, formats }),
     });
-    return ((await response.json()) as { urls: { mode: Mode; url: string }[] }).urls;
+    return ((await response.json()) as { urls: SignedUrl[] }).urls;
   }
 
   private async request(path: string, init: RequestInit = {}): Promise<Response> {

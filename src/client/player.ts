@@ -1,7 +1,8 @@
 /**
  * A player helper for low-bandwidth pages: shows the poster and captions from the bitstream at once
- * (a few kilobytes), then plays the reconstruction — the MP4 by default, HLS when asked and the browser
- * plays it natively — from signed URLs, so the page itself never holds a long-lived key in a URL.
+ * (a few kilobytes), then plays the reconstruction — the HLS stream where the browser plays HLS
+ * natively (Safari, current Chrome), segment by segment as they are generated, else the MP4 — from
+ * signed URLs, so the page itself never holds a long-lived key in a URL.
  */
 import { captionCues, CmvcClient, posterBlob, type Mode } from './index';
 
@@ -11,10 +12,7 @@ export interface PlayerOptions {
   mode: Mode;
   /** Lifetime of the signed URLs the player asks for, in seconds. */
   expiresIn?: number;
-  /**
-   * Play the HLS playlist where the browser claims native HLS. Off by default: Safari plays our
-   * MPEG-TS segments, but Chromium's native HLS (fMP4 only) reports a demuxer error on them.
-   */
+  /** Play the HLS playlist where the browser plays HLS natively (default true); false: always the MP4. */
   preferHls?: boolean;
 }
 
@@ -34,9 +32,9 @@ export async function attachPlayer(video: HTMLVideoElement, options: PlayerOptio
   for (const cue of captionCues(bitstream)) track.addCue(new VTTCue(cue.start, cue.end, `${cue.content}\n${cue.motion}`));
   track.mode = 'showing';
 
-  const [signed] = await client.signedUrls(videoId, [mode], options.expiresIn ?? 3600);
+  const hls = options.preferHls !== false && video.canPlayType('application/vnd.apple.mpegurl') !== '';
+  const [signed] = await client.signedUrls(videoId, [mode], options.expiresIn ?? 3600, {}, [hls ? 'hls' : 'mp4']);
   if (!signed) throw new Error('no signed URL was minted');
-  const hls = options.preferHls === true && video.canPlayType('application/vnd.apple.mpegurl') !== '';
-  video.src = hls ? signed.url.replace(/\.mp4\?/, '.m3u8?') : signed.url;
+  video.src = signed.url;
   return { bitstreamBytes: bytes.byteLength, segments: bitstream.segments.length, source: hls ? 'hls' : 'mp4' };
 }

@@ -20,14 +20,24 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   if (body.segments && video.segment_count !== null && body.segments.some((n) => n >= (video.segment_count as number))) {
     throw badRequest('invalid_body', `segments: the video has ${video.segment_count} segments`, { field: 'segments' });
   }
+  if (body.segments && body.formats.includes('hls')) {
+    throw badRequest('invalid_body', 'formats: an HLS playlist covers the whole video; ask for it without segments', { field: 'formats' });
+  }
   const expiresAt = Math.floor(Date.now() / 1000) + body.expiresIn;
   const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
   const keyId = body.bindToKey && principal.keyId !== 'admin' ? principal.keyId : undefined;
   const origin = new URL(c.req.url).origin;
   const urls = [];
   for (const mode of body.modes) {
-    const paths = body.segments ? body.segments.map((n) => `/v/${video.id}/${mode}/${n}.mp4`) : [`/v/${video.id}/${mode}.mp4`];
-    for (const path of paths) urls.push({ mode, url: origin + (await signUrl(secret as string, path, options, expiresAt, keyId)) });
+    for (const format of body.formats) {
+      const targets: [number | null, string][] =
+        format === 'hls'
+          ? [[null, `/v/${video.id}/${mode}.m3u8`]]
+          : body.segments
+            ? body.segments.map((n) => [n, `/v/${video.id}/${mode}/${n}.mp4`])
+            : [[null, `/v/${video.id}/${mode}.mp4`]];
+      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(secret as string, path, options, expiresAt, keyId)) });
+    }
   }
   c.header('Cache-Control', 'no-store');
   return c.json({ expiresAt: new Date(expiresAt * 1000).toISOString(), urls });

@@ -156,6 +156,13 @@ describe('end to end: the cmvc CLI', () => {
     const played = await fetch(signed, { headers: { Prefer: 'wait=60' } });
     expect(played.status).toBe(200);
     await played.arrayBuffer();
+
+    const playlist = cli(['url', video.id, 'it2v', '--hls']);
+    expect(playlist.code, playlist.stderr).toBe(0);
+    const master = await fetch(playlist.stdout.trim());
+    expect(master.status).toBe(200);
+    expect(await master.text()).toMatch(/^#EXTM3U\n/);
+    expect(cli(['url', video.id, 'it2v', '--hls', '--segment', '0']).code).toBe(2);
   });
 
   it('creates, lists and revokes keys', () => {

@@ -157,6 +157,29 @@ describe('streaming for low-bandwidth clients', () => {
     const hls = minted.urls[0].url.replace('/tt2v.mp4?', '/tt2v.m3u8?');
     // The mp4 URL's signature does not open the playlist: each path is signed on its own.
     expect((await call(hls.replace(/^https?:\/\/[^/]+/, ''), { key: null })).status).toBe(403);
+
+    // A playlist URL minted as such opens, and so does every URI inside it, with no key.
+    const mint = (body: unknown) => call(`/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const both = (await (await mint({ modes: ['tt2v'], formats: ['mp4', 'hls'], expiresIn: 600 })).json()) as any;
+    expect(both.urls.map((u: any) => [u.format, u.segment])).toEqual([['mp4', null], ['hls', null]]);
+    const playlistUrl = new URL(both.urls[1].url);
+    expect(playlistUrl.pathname).toBe(`/v/${id}/tt2v.m3u8`);
+    const master = await call(playlistUrl.pathname + playlistUrl.search, { key: null });
+    expect(master.status).toBe(200);
+    const mediaUri = (await master.text()).split('\n').find((l) => l && !l.startsWith('#')) as string;
+    expect(mediaUri).toMatch(/[?&]sig=/);
+    const mediaUrl = new URL(mediaUri, playlistUrl);
+    const media = await call(mediaUrl.pathname + mediaUrl.search, { key: null });
+    expect(media.status).toBe(200);
+    const segmentUri = (await media.text()).split('\n').find((l) => l && !l.startsWith('#')) as string;
+    const segmentUrl = new URL(segmentUri, mediaUrl);
+    const segment = await call(segmentUrl.pathname + segmentUrl.search, { key: null });
+    expect(segment.status).toBe(200);
+    expect(segment.headers.get('Content-Type')).toBe('video/mp2t');
+    // An HLS playlist is the whole video: asking for it per segment is refused.
+    const refused = await mint({ modes: ['tt2v'], formats: ['hls'], segments: [0], expiresIn: 600 });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).error.details.field).toBe('formats');
   });
 });
 
