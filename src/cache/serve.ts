@@ -40,15 +40,19 @@ export async function serveBody(request: Request, source: BodySource, headers: R
   return new Response(head ? null : await source.body(range), { status: 206, headers: common });
 }
 
+/** What serving an R2 object needs to know of it: an R2Object, or what a generation reported. */
+export type StoredObject = Pick<R2Object, 'key' | 'size' | 'httpEtag'>;
+
 /** An R2 object as a body source (ranges are read from R2, never the whole object). */
-export function r2BodySource(bucket: R2Bucket, object: R2Object, contentType: string): BodySource {
+export function r2BodySource(bucket: R2Bucket, object: StoredObject, contentType: string): BodySource {
   return {
     size: object.size,
     etag: object.httpEtag,
     contentType,
     async body(range) {
       const got = await bucket.get(object.key, range ? { range } : undefined);
-      return got?.body ?? null;
+      if (got === null) throw new ApiError(503, 'artifact_unavailable', 'the video could not be read back from storage; try again', { headers: { 'Retry-After': '1' } });
+      return got.body;
     },
   };
 }

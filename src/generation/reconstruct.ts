@@ -6,7 +6,7 @@ import { GENERATION_COST, takeOrThrow } from '../auth/rate-limit';
 import type { Bitstream } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
-import { r2BodySource, responseBodySource, serveBody } from '../cache/serve';
+import { r2BodySource, responseBodySource, serveBody, type StoredObject } from '../cache/serve';
 import type { Mode } from '../gpu/contract';
 import { ApiError, notFound } from '../http/errors';
 import { getVideo, type VideoRow } from '../videos/store';
@@ -69,13 +69,14 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
   const cached = await caches.default.match(cacheKey);
   if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
 
-  let object = await c.env.BUCKET.head(spec.r2Key);
+  let object: StoredObject | null = await c.env.BUCKET.head(spec.r2Key);
   let tier = 'hit-r2';
   if (object === null) {
-    // The video may have come from an isolate's memory: before anything is made, D1 must still have it.
-    if ((await getVideo(c.env.DB, how.videoId)) === null) throw notFound('video');
     const principal = c.get('principal');
-    await checkGpuQuota(c.env, principal);
+    // The video may have come from an isolate's memory: before anything is made, D1 must still have it.
+    const [video, overQuota] = await Promise.all([getVideo(c.env.DB, how.videoId), checkGpuQuota(c.env, principal).then(() => null, (err: unknown) => err)]);
+    if (video === null) throw notFound('video');
+    if (overQuota !== null) throw overQuota;
     await takeOrThrow(c, GENERATION_COST);
     const ensured = await ensureArtifact(c.env, spec, principal.keyId, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));
     if (!ensured.ready) {
@@ -85,8 +86,8 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
         Location: c.req.url,
       });
     }
-    object = await c.env.BUCKET.head(spec.r2Key);
-    if (object === null) throw new ApiError(503, 'artifact_unavailable', 'the video was generated but could not be read back; try again', { headers: { 'Retry-After': '1' } });
+    // The coordinator wrote it and says what it wrote: no second look at R2 before serving.
+    object = { key: ensured.artifact.r2Key, size: ensured.artifact.bytes, httpEtag: ensured.artifact.etag };
     tier = 'miss';
   }
   c.executionCtx.waitUntil(putInEdgeCache(c.env.BUCKET, cacheKey, object, how.contentType));
@@ -123,7 +124,7 @@ async function checkGpuQuota(env: Env, principal: Principal): Promise<void> {
   }
 }
 
-async function putInEdgeCache(bucket: R2Bucket, cacheKey: Request, object: R2Object, contentType: string): Promise<void> {
+async function putInEdgeCache(bucket: R2Bucket, cacheKey: Request, object: StoredObject, contentType: string): Promise<void> {
   const body = await bucket.get(object.key);
   if (body === null) return;
   await caches.default.put(
