@@ -10,7 +10,12 @@ export interface UsageDelta {
 
 /** Adds to a principal's usage for today (UTC). */
 export async function recordUsage(db: D1Database, keyId: string, delta: UsageDelta, now = Date.now()): Promise<void> {
-  await db
+  await addToUsage(db, keyId, utcDay(now), delta).run();
+}
+
+/** The upsert that adds `delta` to a key's usage on `day`. */
+function addToUsage(db: D1Database, keyId: string, day: string, delta: UsageDelta): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO usage_daily (key_id, day, requests, bytes_served, gpu_seconds, generations) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (key_id, day) DO UPDATE SET
@@ -19,8 +24,7 @@ export async function recordUsage(db: D1Database, keyId: string, delta: UsageDel
          gpu_seconds = gpu_seconds + excluded.gpu_seconds,
          generations = generations + excluded.generations`,
     )
-    .bind(keyId, utcDay(now), delta.requests ?? 0, delta.bytesServed ?? 0, delta.gpuSeconds ?? 0, delta.generations ?? 0)
-    .run();
+    .bind(keyId, day, delta.requests ?? 0, delta.bytesServed ?? 0, delta.gpuSeconds ?? 0, delta.generations ?? 0);
 }
 
 /** Request counts and bytes per key and day, gathered in this isolate and written in batches. */
@@ -37,16 +41,7 @@ export async function flushUsage(db: D1Database): Promise<void> {
   const rows = [...pending.values()];
   pending.clear();
   try {
-    await db.batch(
-      rows.map((row) =>
-        db
-          .prepare(
-            `INSERT INTO usage_daily (key_id, day, requests, bytes_served) VALUES (?, ?, ?, ?)
-             ON CONFLICT (key_id, day) DO UPDATE SET requests = requests + excluded.requests, bytes_served = bytes_served + excluded.bytes_served`,
-          )
-          .bind(row.keyId, row.day, row.requests, row.bytesServed),
-      ),
-    );
+    await db.batch(rows.map((row) => addToUsage(db, row.keyId, row.day, { requests: row.requests, bytesServed: row.bytesServed })));
   } catch (err) {
     // Put the counts back so the next flush writes them; a failed write loses nothing.
     for (const row of rows) add(row.keyId, row.day, row.requests, row.bytesServed);
