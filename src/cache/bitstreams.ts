@@ -1,6 +1,7 @@
 import { readBitstream, type Bitstream } from '../bitstream';
 import { ApiError } from '../http/errors';
 import { Lru } from './lru';
+import { CACHED_COPY_CONTROL } from './serve';
 
 /** Parsed bitstreams by content hash; a bitstream never changes, so entries never go stale. */
 const parsed = new Lru<string, Bitstream>(256);
@@ -22,7 +23,7 @@ export async function loadBitstream(bucket: R2Bucket, key: string, hash: string)
     const object = await bucket.get(key);
     if (object === null) throw new ApiError(404, 'not_found', 'video not found');
     bytes = new Uint8Array(await object.arrayBuffer());
-    await caches.default.put(cacheKey, new Response(bytes, { headers: { 'Cache-Control': 'public, max-age=31536000, immutable', 'Content-Type': 'application/vnd.cmvc' } }));
+    await caches.default.put(cacheKey, new Response(bytes, { headers: { 'Cache-Control': CACHED_COPY_CONTROL, 'Content-Type': 'application/vnd.cmvc' } }));
   }
   const bitstream = readBitstream(bytes);
   parsed.set(hash, bitstream);

@@ -1,6 +1,9 @@
 import { ApiError } from '../http/errors';
 import { parseRange } from './range';
 
+/** Cache-Control of a copy kept in the Cache API: content-addressed, so it never changes. */
+export const CACHED_COPY_CONTROL = 'public, max-age=31536000, immutable';
+
 export interface BodySource {
   /** Total size in bytes. */
   size: number;

@@ -6,7 +6,7 @@ import { GENERATION_COST, takeOrThrow } from '../auth/rate-limit';
 import type { Bitstream } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
-import { r2BodySource, responseBodySource, serveBody, type StoredObject } from '../cache/serve';
+import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type StoredObject } from '../cache/serve';
 import type { Mode } from '../gpu/contract';
 import { ApiError, notFound } from '../http/errors';
 import { getVideo, type VideoRow } from '../videos/store';
@@ -14,7 +14,6 @@ import { ensureArtifact, preferWaitSeconds } from './ensure-artifact';
 import { planReconstruction, type GenerationSpec } from './plan';
 
 const CACHE_ORIGIN = 'https://artifacts.cmvc.internal/';
-const CACHED_COPY_CONTROL = 'public, max-age=31536000, immutable';
 
 type AppContext = Context<{ Bindings: Env }>;
 
