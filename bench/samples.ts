@@ -1,5 +1,5 @@
 /**
- * The sample clips the coding-efficiency table is measured on: `../shared/samples/cup-4s.mp4` and,
+ * The sample clips the coding-efficiency table is measured on: the committed `test/fixtures/cup-4s.mp4` and,
  * where this machine can fetch Debian's `opencv-doc` package (`apt-get download`, no root needed),
  * its real clips: cup.mp4 (the full clip cup-4s is cut from), Megamind.avi, tree.avi. Kept under
  * `.cache/opencv-doc/` (git-ignored) after the first run. vtest.avi (80 s) is left to
@@ -14,7 +14,7 @@ const cache = join(root, '.cache', 'opencv-doc');
 const DOC = join(cache, 'x', 'usr', 'share', 'doc', 'opencv-doc');
 
 export function sampleClips(all = false): { clips: string[]; note: string | null } {
-  const clips = [join(root, '..', 'shared', 'samples', 'cup-4s.mp4')].filter(existsSync);
+  const clips = [join(root, 'test', 'fixtures', 'cup-4s.mp4')];
   try {
     if (!existsSync(DOC)) {
       mkdirSync(cache, { recursive: true });
@@ -29,6 +29,6 @@ export function sampleClips(all = false): { clips: string[]; note: string | null
     clips.push(cup, join(data, 'Megamind.avi'), join(data, 'tree.avi'), ...(all ? [join(data, 'vtest.avi')] : []));
     return { clips: clips.filter(existsSync), note: null };
   } catch (err) {
-    return { clips, note: `opencv-doc clips unavailable here (${(err as Error).message.split('\n')[0]}); measured on the shared sample only` };
+    return { clips, note: `opencv-doc clips unavailable here (${(err as Error).message.split('\n')[0]}); measured on the committed sample only` };
   }
 }

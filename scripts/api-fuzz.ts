@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, resolveSample, startStack } from '../test/e2e/stack';
+import { ROOT, SAMPLE_CLIP, startStack } from '../test/e2e/stack';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? (args[args.indexOf(name) + 1] ?? fallback) : fallback);
@@ -39,7 +39,7 @@ let status = 1;
 try {
   // A ready video, so the operations that take a video id can also be reached with a real one.
   const auth = { Authorization: `Bearer ${stack.adminKey}` };
-  const upload = (await (await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(resolveSample().path) })).json()) as any;
+  const upload = (await (await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(SAMPLE_CLIP) })).json()) as any;
   for (let i = 0; i < 240; i++) {
     const video = (await (await fetch(`${stack.base}/v1/videos/${upload.video.id}`, { headers: auth })).json()) as any;
     if (video.status === 'succeeded' || video.status === 'failed') break;

@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureFfmpeg } from './system-packages.mjs';
 
 const root = join(import.meta.dirname, '..');
 const gpuDir = join(root, 'gpu-functions');
@@ -12,33 +13,6 @@ const venv = join(gpuDir, '.venv');
 const python = join(venv, 'bin', 'python');
 const quiet = process.argv.includes('--quiet');
 const log = (msg) => quiet || console.log(`[setup] ${msg}`);
-
-function has(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-export function ensureFfmpeg() {
-  if (has('ffmpeg') && has('ffprobe')) return;
-  const isRoot = process.getuid?.() === 0;
-  const debian = existsSync('/etc/debian_version') && has('apt-get');
-  if (isRoot && debian) {
-    log('installing ffmpeg from Debian packages…');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'ffmpeg'], { stdio: quiet ? 'ignore' : 'inherit', env }).status === 0;
-    if (!install()) {
-      execFileSync('apt-get', ['update', '-q'], { stdio: quiet ? 'ignore' : 'inherit', env });
-      if (!install()) throw new Error('apt-get install ffmpeg failed');
-    }
-    return;
-  }
-  console.error(
-    '[setup] FFmpeg is missing. Install it, then run again:\n' +
-      '  Debian/Ubuntu: sudo apt-get install ffmpeg\n' +
-      '  macOS:         brew install ffmpeg\n' +
-      '  other:         https://ffmpeg.org/download.html (ffmpeg and ffprobe on PATH)',
-  );
-  process.exit(1);
-}
 
 function pickPython() {
   for (const candidate of [process.env.PYTHON, 'python3.11', 'python3']) {
@@ -70,7 +44,7 @@ export function ensureVenv({ withModel = false } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  ensureFfmpeg();
+  ensureFfmpeg({ quiet });
   ensureVenv({ withModel: process.argv.includes('--with-model') });
   log('python side ready');
 }

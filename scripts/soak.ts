@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, startStack, resolveSample } from '../test/e2e/stack';
+import { ROOT, startStack, SAMPLE_CLIP } from '../test/e2e/stack';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 90;
@@ -18,7 +18,7 @@ const CONCURRENCY = 8;
 /** Encode jobs in flight at once: uploads beyond this wait, as a real uploader would, so the run measures the stack rather than a queue growing without bound. */
 const MAX_OUTSTANDING_JOBS = 3;
 const FAULTS = { latency: 0.2, drop: 0.03, error500: 0.05, garbage: 0.03 };
-const SAMPLE = readFileSync(resolveSample().path);
+const SAMPLE = readFileSync(SAMPLE_CLIP);
 
 const freePort = () =>
   new Promise<number>((resolve) => {

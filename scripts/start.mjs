@@ -6,7 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DEV_VARS, ensureDevVars } from './dev-vars.mjs';
-import { ensureFfmpeg, ensureVenv } from './setup-python.mjs';
+import { ensureVenv } from './setup-python.mjs';
+import { ensureFfmpeg } from './system-packages.mjs';
 
 const root = join(import.meta.dirname, '..');
 const port = Number(process.env.PORT ?? 8787);
@@ -90,6 +91,6 @@ CMVC Edge starting:
   GPU server  ${gpuUrl}${externalGpu ? ' (external)' : ' (reference engine)'}
   Admin key   in ${DEV_VARS} (ADMIN_API_KEY=${vars.ADMIN_API_KEY.slice(0, 14)}…)
   Try:        curl -H "Authorization: Bearer $(grep ADMIN_API_KEY .dev.vars | cut -d= -f2)" \\
-                   -H "Content-Type: video/mp4" --data-binary @../shared/samples/cup-4s.mp4 http://127.0.0.1:${port}/v1/videos
+                   -H "Content-Type: video/mp4" --data-binary @test/fixtures/cup-4s.mp4 http://127.0.0.1:${port}/v1/videos
 Ctrl-C stops both.
 `);

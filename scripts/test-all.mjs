@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureFfmpeg, ensureVenv } from './setup-python.mjs';
+import { ensureVenv } from './setup-python.mjs';
+import { ensureChromium, ensureFfmpeg } from './system-packages.mjs';
 
 const root = join(import.meta.dirname, '..');
 const reports = mkdtempSync(join(tmpdir(), 'cmvc-test-'));
@@ -46,7 +47,10 @@ function junitCounts(file) {
   return { passed: total - bad - attr('skipped'), failed: bad };
 }
 
+// What the suites need on the machine, installed as `npm start` installs FFmpeg: a plain clone
+// passes `npm install && npm test` with nothing else done by hand.
 ensureFfmpeg();
+if (!only.length || only.includes('e2e')) ensureChromium();
 ensureVenv();
 
 step('typecheck', 'npm', ['run', '-s', 'typecheck'], () => null);

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from cmvc_gpu.engines.reference import ReferenceEngine, video_io  # noqa: E402
 
-SAMPLE = HERE.parents[2] / "shared" / "samples" / "cup-4s.mp4"
+SAMPLE = HERE.parents[1] / "test" / "fixtures" / "cup-4s.mp4"
 OPTIONS = {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}
 
 

@@ -36,7 +36,7 @@ from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
 from cmvc_gpu.engines.reference.video_io import decode  # noqa: E402
 from cmvc_gpu.limits import Limits  # noqa: E402
 
-DEFAULT_CLIPS = [HERE.parents[2] / "shared" / "samples" / "cup-4s.mp4"]
+DEFAULT_CLIPS = [REPO / "test" / "fixtures" / "cup-4s.mp4"]
 OPTIONS = {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}
 HEADER_BYTES = 64
 

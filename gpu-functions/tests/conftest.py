@@ -5,7 +5,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SAMPLE = ROOT.parents[1] / "shared" / "samples" / "cup-4s.mp4"
+# The committed sample clip (see test/fixtures/README.md): nothing outside the repository is read.
+SAMPLE = ROOT.parent / "test" / "fixtures" / "cup-4s.mp4"
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 /** Starts the real stack (`npm start`: wrangler dev + the reference GPU server) for end-to-end tests. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,17 +63,5 @@ export async function startStack(): Promise<Stack> {
   return { base, gpu: `http://127.0.0.1:${gpuPort}`, adminKey, log: () => output, stop };
 }
 
-/**
- * The sample clip: `../shared/samples/cup-4s.mp4` beside the checkout (or CMVC_SAMPLE). Where a
- * machine lacks it, a 4 s 320x240 H.264 clip made by FFmpeg stands in, so the suite still runs;
- * `real` says which one it is (the size ratio is asserted only on the real clip).
- */
-export function resolveSample(): { path: string; real: boolean } {
-  const configured = process.env.CMVC_SAMPLE ?? join(ROOT, '..', 'shared', 'samples', 'cup-4s.mp4');
-  if (existsSync(configured)) return { path: configured, real: true };
-  const path = join(tmpdir(), 'cmvc-synthetic-sample.mp4');
-  if (!existsSync(path)) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=24:duration=4', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-b:v', '400k', path]);
-  }
-  return { path, real: false };
-}
+/** The committed sample clip (4 s, 320x240, H.264; source and licence in `test/fixtures/README.md`). */
+export const SAMPLE_CLIP = join(ROOT, 'test', 'fixtures', 'cup-4s.mp4');
