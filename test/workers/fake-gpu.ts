@@ -57,6 +57,8 @@ export class FakeGpu {
   calls: Record<Fn, number> = { encode: 0, generate: 0, interpolate: 0, assemble: 0 };
   /** Request bodies of every submit, in order (e.g. to see whether a source travelled inline or by URL). */
   submitted: { fn: Fn; body: any }[] = [];
+  /** Sizes in bytes of the sources it fetched by URL. */
+  fetchedSources: number[] = [];
   /** Behaviours consumed one per submit of any function (after the function's own), then `defaultBehaviour`. */
   queue: Behaviour[] = [];
   defaultBehaviour: Behaviour = 'ok';
@@ -112,7 +114,10 @@ export class FakeGpu {
     else if (fn === 'encode' && 'url' in body.video) {
       // Like the real server: fetch the source now; a URL that does not give the bytes fails the call.
       const source = await this.handle(body.video.url);
-      if (source.ok) call.body = this.result(fn, body);
+      if (source.ok) {
+        this.fetchedSources.push((await source.arrayBuffer()).byteLength);
+        call.body = this.result(fn, body);
+      }
       else call.failure = { code: 'fetch_failed', message: `fetching the source answered ${source.status}` };
     } else call.body = this.result(fn, body);
     const callId = `call-${this.nextId++}`;
