@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_ENCODE_ATTEMPTS } from '../../src/jobs/encode-job';
+import { MAX_ENCODE_ATTEMPTS } from '../../src/jobs/attempts';
 
 /** The `[[queues.consumers]]` tables of wrangler.toml, as key → raw value (enough for its flat scalars). */
 function queueConsumers(toml: string): Record<string, string>[] {

@@ -1,7 +1,8 @@
 // The encode job's end of life: retries with back-off, the last attempt failing the job, the
 // dead-letter queue, resuming a timed-out call by its stored id, and a lost call resubmitted.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MAX_ENCODE_ATTEMPTS, runEncodeJob } from '../../src/jobs/encode-job';
+import { MAX_ENCODE_ATTEMPTS } from '../../src/jobs/attempts';
+import { runEncodeJob } from '../../src/jobs/encode-job';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, deliverEncode, env, upload } from './helpers';
 

@@ -42,8 +42,21 @@ export async function callSettled(path: string, init: CallInit = {}, overrides: 
   return response;
 }
 
-export async function upload(body: BodyInit = fakeMp4(), headers: Record<string, string> = { 'Content-Type': 'video/mp4' }) {
-  const response = await call('/v1/videos', { method: 'POST', body, headers });
+/**
+ * An encode queue that only records what is sent to it. Miniflare would deliver a real queue's
+ * messages to the consumer in the background, on its own schedule; tests that use this one deliver
+ * them by hand (`deliverEncode`), so they know when an encode runs and with which GPU behaviour.
+ */
+export function recordingQueue(sent: EncodeMessage[] = []): Queue<EncodeMessage> {
+  return {
+    send: async (message: EncodeMessage) => void sent.push(message),
+    sendBatch: async (messages: Iterable<MessageSendRequest<EncodeMessage>>) => void sent.push(...[...messages].map((m) => m.body)),
+  } as unknown as Queue<EncodeMessage>;
+}
+
+/** Uploads a video; its encode message is recorded, not delivered (see `recordingQueue`). */
+export async function upload(body: BodyInit = fakeMp4(), headers: Record<string, string> = { 'Content-Type': 'video/mp4' }, init: CallInit = {}) {
+  const response = await callSettled('/v1/videos', { method: 'POST', body, headers, ...init }, { ENCODE_QUEUE: recordingQueue() });
   return { response, json: (await response.json()) as any };
 }
 
