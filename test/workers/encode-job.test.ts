@@ -78,6 +78,17 @@ describe('encode job end of life', () => {
     expect((await videoOf(message.videoId)).status).toBe('succeeded');
   });
 
+  it('retries, and writes nothing, when the status of the call breaks the contract', async () => {
+    const message = await uploaded();
+    gpu.on('encode', 'malformed-status');
+    const first = await deliverEncode(message, 1);
+    expect(first.retryMessages).toHaveLength(1);
+    expect(await jobOf(message.jobId)).toMatchObject({ status: 'queued', error: { code: 'gpu_bad_response' } });
+    expect((await env.BUCKET.list({ prefix: 'bitstreams/' })).objects).toHaveLength(0);
+    await deliverEncode(message, 2);
+    expect((await jobOf(message.jobId)).status).toBe('succeeded');
+  });
+
   it('submits again when the backend lost the call', async () => {
     const message = await uploaded();
     gpu.on('encode', 'lose-call');

@@ -101,6 +101,34 @@ describe('a GPU call that fails after it was accepted', () => {
   });
 });
 
+describe('a failure inside the artifact graph', () => {
+  it('keeps the segments made before a failed assemble, and retries only the assemble after its back-off', async () => {
+    const id = await encodedVideo(gpu, 3);
+    const spec = await plannedSpec(id, 'it2v');
+    gpu.on('assemble', 'accept-then-fail');
+    const failed = await call(`/v/${id}/it2v.mp4`);
+    expect(failed.status).toBe(503);
+    expect(await errorOf(failed)).toMatchObject({ code: 'gpu_unavailable', details: { cause: 'engine_failure' } });
+    expect(gpu.calls).toMatchObject({ generate: 3, assemble: 1 });
+    expect(await storedArtifacts()).toBe(3); // the three segments, not the whole video
+
+    await expireBackoff(spec);
+    expect((await call(`/v/${id}/it2v.mp4`)).status).toBe(200);
+    expect(gpu.calls).toMatchObject({ generate: 3, assemble: 2 });
+    expect(await storedArtifacts()).toBe(4);
+  });
+
+  it('does not assemble when a segment fails, and names the segment failure', async () => {
+    const id = await encodedVideo(gpu, 3);
+    gpu.on('generate', 'ok', 'accept-then-reject', 'ok');
+    const failed = await call(`/v/${id}/it2v.mp4`);
+    expect(failed.status).toBe(422);
+    expect(await errorOf(failed)).toMatchObject({ code: 'generation_rejected', details: { cause: 'undecodable_video' } });
+    expect(gpu.calls).toMatchObject({ generate: 3, assemble: 0 });
+    expect(await storedArtifacts()).toBe(2);
+  });
+});
+
 describe('a GPU call that stalls after it was accepted', () => {
   it('answers 202 while it runs, never resubmits, and serves the video once the call ends', { timeout: 30_000 }, async () => {
     const id = await encodedVideo(gpu);
