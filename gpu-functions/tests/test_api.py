@@ -5,6 +5,7 @@ import http.server
 import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +14,10 @@ from clips import b64, duration_seconds, pan_clip
 from cmvc_gpu import contract
 from cmvc_gpu.app import create_app, engine_from_env
 from cmvc_gpu.engines.reference import ReferenceEngine, video_io
+from cmvc_gpu.engines.reference.engine import ENGINE_ID, ENGINE_VERSION
 from cmvc_gpu.limits import Limits
+
+REPO = Path(__file__).resolve().parents[2]
 
 LIMITS = Limits(max_duration_seconds=4.5, max_upload_bytes=2_000_000)
 
@@ -73,7 +77,10 @@ def test_health_info_and_metrics(client):
     assert health.status_code == 200 and contract.check_response("health.response", health.json())["ok"] is True
     info = contract.check_response("info.response", client.get("/v1/info").json())
     assert info["limits"] == {"maxUploadBytes": 2_000_000, "maxDurationSeconds": 4.5, "maxWidth": 4096, "maxHeight": 4096, "maxFrameCount": 10_000}
-    assert info["engine"] == {"id": "reference", "version": info["engine"]["version"], "models": {}}
+    assert info["engine"] == {"id": ENGINE_ID, "version": ENGINE_VERSION, "models": {}}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", ENGINE_VERSION)
+    # The Worker keys every artifact by GPU_ENGINE: it must name the engine that makes them.
+    assert f'GPU_ENGINE = "{ENGINE_ID}@{ENGINE_VERSION}"' in (REPO / "wrangler.toml").read_text()
     assert info["functions"] == ["encode", "generate", "interpolate", "assemble"]
     text = client.get("/metrics").text
     for function in ("encode", "generate", "interpolate", "assemble"):

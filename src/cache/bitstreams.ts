@@ -1,11 +1,11 @@
 import { readBitstream, type Bitstream } from '../bitstream';
 import { ApiError } from '../http/errors';
 import { Lru } from './lru';
+import { bitstreamCacheUrl } from '../storage/keys';
 import { CACHED_COPY_CONTROL } from './serve';
 
 /** Parsed bitstreams by content hash; a bitstream never changes, so entries never go stale. */
 const parsed = new Lru<string, Bitstream>(256);
-const CACHE_ORIGIN = 'https://bitstreams.cmvc.internal/';
 
 /**
  * The parsed bitstream with this hash: from this isolate's memory, else this location's Cache API,
@@ -14,7 +14,7 @@ const CACHE_ORIGIN = 'https://bitstreams.cmvc.internal/';
 export async function loadBitstream(bucket: R2Bucket, key: string, hash: string): Promise<Bitstream> {
   const hit = parsed.get(hash);
   if (hit) return hit;
-  const cacheKey = new Request(`${CACHE_ORIGIN}${hash}`);
+  const cacheKey = new Request(bitstreamCacheUrl(hash));
   const cached = await caches.default.match(cacheKey);
   let bytes: Uint8Array;
   if (cached) {
@@ -28,4 +28,10 @@ export async function loadBitstream(bucket: R2Bucket, key: string, hash: string)
   const bitstream = readBitstream(bytes);
   parsed.set(hash, bitstream);
   return bitstream;
+}
+
+/** Drops a deleted bitstream from this isolate's memory and this location's Cache API. */
+export async function evictBitstream(hash: string): Promise<void> {
+  parsed.delete(hash);
+  await caches.default.delete(bitstreamCacheUrl(hash));
 }

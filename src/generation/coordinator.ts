@@ -12,14 +12,24 @@ export type EnsureResult =
   | { ok: false; error: { code: string; message: string; retryable: boolean; retryAfterSeconds: number } };
 
 type State =
-  | { status: 'running'; spec: GenerationSpec; chargeTo: string | null; callId: string | null; progress: number | null; startedAt: number; attempts: number }
+  | {
+      status: 'running';
+      spec: GenerationSpec;
+      chargeTo: string | null;
+      callId: string | null;
+      /** When `callId` was submitted (Unix ms): its deadline runs from then, across restarts. */
+      submittedAt?: number;
+      progress: number | null;
+      startedAt: number;
+      attempts: number;
+    }
   | { status: 'succeeded'; artifact: ArtifactRef }
   | { status: 'failed'; error: { code: string; message: string; retryable: boolean }; retryAt: number; attempts: number };
 
 const STATE = 'state';
 /** While a generation runs, an alarm this often resumes it if the object was evicted or restarted. */
 const WATCHDOG_MS = 15_000;
-const GENERATION_DEADLINE_MS = 10 * 60_000;
+export const GENERATION_DEADLINE_MS = 10 * 60_000;
 /** A retryable failure is remembered this long (seconds, doubling per attempt up to the cap) before a request may try again. */
 const FAILURE_BACKOFF_SECONDS = 5;
 const FAILURE_BACKOFF_MAX_SECONDS = 300;
@@ -94,10 +104,10 @@ export class GenerationCoordinator extends DurableObject<Env> {
     const gpu = gpuClientFromEnv(this.env);
     const run = async <F extends 'generate' | 'interpolate' | 'assemble'>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
       gpu.run(fn, body, {
-        deadlineMs: GENERATION_DEADLINE_MS,
+        deadlineMs: (state.submittedAt ?? Date.now()) + GENERATION_DEADLINE_MS - Date.now(),
         callId: state.callId ?? undefined,
         onSubmitted: async (callId) => {
-          state = { ...state, callId };
+          state = { ...state, callId, submittedAt: Date.now() };
           save(state);
           await this.ctx.storage.put(STATE, state);
         },

@@ -9,11 +9,10 @@ import { parseReconstructionOptions, type ReconstructionOptions } from '../cache
 import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type StoredObject } from '../cache/serve';
 import type { Mode } from '../gpu/contract';
 import { ApiError, notFound } from '../http/errors';
+import { artifactCacheUrl } from '../storage/keys';
 import { getVideo, type VideoRow } from '../videos/store';
 import { ensureArtifact, preferWaitSeconds } from './ensure-artifact';
 import { planReconstruction, type GenerationSpec } from './plan';
-
-const CACHE_ORIGIN = 'https://artifacts.cmvc.internal/';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -64,7 +63,7 @@ export async function serveReconstruction(c: AppContext, target: { video: VideoR
  */
 export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
   const headers = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
-  const cacheKey = new Request(`${CACHE_ORIGIN}${spec.key}`);
+  const cacheKey = new Request(artifactCacheUrl(spec.key));
   const cached = await caches.default.match(cacheKey);
   if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
 

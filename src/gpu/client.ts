@@ -122,7 +122,11 @@ export class GpuClient {
       // away (no long-poll support) is polled again after a growing interval.
       const waitSeconds = Math.max(0, Math.min(LONG_POLL_SECONDS, Math.floor((deadline - Date.now()) / 1000)));
       const asked = Date.now();
-      const status = await this.poll(callId, waitSeconds);
+      const status = await this.poll(callId, waitSeconds).catch((err: unknown) => {
+        // The backend no longer knows the call (restarted, or its result expired): the work is lost, not refused.
+        if (err instanceof GpuError && err.status === 404) throw new GpuError('gpu_call_lost', `the GPU backend lost ${fn} call ${callId}`, 404, true);
+        throw err;
+      });
       if (status.status === 'succeeded') return this.validate(RESPONSE_SCHEMAS[fn], status.result, `${fn} result`);
       if (status.status === 'failed') throw gpuErrorFromFailure(status.error);
       await options.onProgress?.(status.progress);

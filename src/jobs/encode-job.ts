@@ -6,14 +6,13 @@ import { bytesToBase64 } from '../http/base64';
 import { bitstreamKey } from '../storage/keys';
 import { signSourceUrl } from '../storage/source-url';
 import { getJob, getVideo, updateJob, updateVideo, type VideoRow } from '../videos/store';
+import { MAX_ENCODE_ATTEMPTS } from './attempts';
 import { bitstreamFromEncode } from './bitstream-from-encode';
 
 /** Sources up to this size travel inline to the GPU function; larger ones by a signed URL it fetches. */
 export const INLINE_SOURCE_MAX_BYTES = 8 * 1024 * 1024;
 /** Lifetime of a signed source URL, in seconds. */
 const SOURCE_URL_TTL_SECONDS = 3600;
-/** Attempts of one encode job, the first included (the queue's `max_retries` + 1). */
-export const MAX_ENCODE_ATTEMPTS = 4;
 const PROGRESS_WRITE_INTERVAL_MS = 1000;
 
 export type EncodeOutcome = { kind: 'done' } | { kind: 'retry'; delaySeconds: number } | { kind: 'failed'; code: string };

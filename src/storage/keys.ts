@@ -5,3 +5,9 @@ export const bitstreamKey = (sha256: string) => `bitstreams/${sha256}.cmvc`;
 export const artifactKey = (bitstreamSha256: string, artifactSha256: string, extension: string) =>
   `artifacts/${bitstreamSha256}/${artifactSha256}.${extension}`;
 export const artifactPrefix = (bitstreamSha256: string) => `artifacts/${bitstreamSha256}/`;
+/** The R2 artifact key's own hash: `artifacts/{bitstreamSha256}/{artifactSha256}.{extension}` → artifactSha256. */
+export const artifactHashOf = (r2Key: string) => r2Key.slice(r2Key.lastIndexOf('/') + 1).replace(/\.[^.]*$/, '');
+
+/** Cache API keys (per location): the full response of a ready artifact, and a bitstream's bytes. */
+export const artifactCacheUrl = (artifactSha256: string) => `https://artifacts.cmvc.internal/${artifactSha256}`;
+export const bitstreamCacheUrl = (bitstreamSha256: string) => `https://bitstreams.cmvc.internal/${bitstreamSha256}`;

@@ -1,6 +1,10 @@
-import { artifactPrefix } from '../storage/keys';
+import { evictBitstream } from '../cache/bitstreams';
+import { artifactCacheUrl, artifactHashOf, artifactPrefix } from '../storage/keys';
 import { forgetVideo } from './encoded-videos';
 import type { VideoRow } from './store';
+
+/** Cache API deletions in flight at once. */
+const CACHE_PURGE_BATCH = 50;
 
 /**
  * Deletes a video and everything derived from it: the source, and — unless another video shares the
@@ -29,4 +33,11 @@ export async function deleteVideo(env: Env, video: VideoRow): Promise<void> {
     }
   }
   for (let i = 0; i < keys.length; i += 1000) await env.BUCKET.delete(keys.slice(i, i + 1000));
+  // The Cache API copies of what went, in this location (other locations' copies expire unreachable:
+  // every route finds the video in D1 before it looks in a cache).
+  const artifacts = keys.filter((key) => key.startsWith('artifacts/'));
+  for (let i = 0; i < artifacts.length; i += CACHE_PURGE_BATCH) {
+    await Promise.all(artifacts.slice(i, i + CACHE_PURGE_BATCH).map((key) => caches.default.delete(artifactCacheUrl(artifactHashOf(key)))));
+  }
+  if (video.bitstream_hash && keys.includes(video.bitstream_key as string)) await evictBitstream(video.bitstream_hash);
 }

@@ -2,56 +2,140 @@
  * A FAKE GPU backend for Workers-runtime tests, installed at the fetch boundary. It speaks the
  * contract (submit/poll, schema-valid bodies) but its "videos" are marker bytes, not real MP4s;
  * real video is covered by the Python tests and the end-to-end test against the reference server.
+ *
+ * It can be told how each submitted call behaves, per function (`gpu.on('generate', …)`) or for
+ * any function (`queue`, `defaultBehaviour`): refused at submit, or accepted and then failing,
+ * stalling, answering a malformed status or forgetting its call id — the ways real GPUs fail.
  */
+import { exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
+import { env } from 'cloudflare:test';
 
 export const FAKE_GPU_URL = 'http://gpu.test';
 
-type Fn = 'encode' | 'generate' | 'interpolate' | 'assemble';
-type Behaviour = 'ok' | 'fail-500' | 'fail-input' | 'garbage' | 'stall' | 'down';
+export type Fn = 'encode' | 'generate' | 'interpolate' | 'assemble';
+export type Behaviour =
+  /** Accepted; succeeds after `pendingPolls` pending polls. */
+  | 'ok'
+  /** Refused at submit: 500 engine_failure (retryable). */
+  | 'fail-500'
+  /** Refused at submit: 422 undecodable_video (the input's fault). */
+  | 'fail-input'
+  /** Accepted; succeeds with a result that breaks the contract. */
+  | 'garbage'
+  /** The submit request never answers. */
+  | 'stall'
+  /** Connection refused, for submits and polls alike. */
+  | 'down'
+  /** Accepted; then the call fails as a crashed or out-of-memory GPU reports it (engine_failure, retryable). */
+  | 'accept-then-fail'
+  /** Accepted; then the call fails because of its input (undecodable_video, not retryable). */
+  | 'accept-then-reject'
+  /** Accepted; then pending for ever. */
+  | 'accept-then-stall'
+  /** Accepted; then every poll answers a status outside the contract. */
+  | 'malformed-status'
+  /** Accepted; then the backend no longer knows the call id (404 not_found, as after a restart or expiry). */
+  | 'lose-call';
 
 const ENGINE = { id: 'fake', version: '1', models: {} };
+const FAILURES = {
+  'accept-then-fail': { code: 'engine_failure', message: 'CUDA out of memory' },
+  'accept-then-reject': { code: 'undecodable_video', message: 'cannot decode the source' },
+} as const;
+
+interface Call {
+  fn: Fn;
+  behaviour: Behaviour;
+  polls: number;
+  request: unknown;
+  body?: unknown;
+  failure?: { code: string; message: string };
+}
 
 export class FakeGpu {
   calls: Record<Fn, number> = { encode: 0, generate: 0, interpolate: 0, assemble: 0 };
-  /** Behaviours consumed one per submit, then `defaultBehaviour`. */
+  /** Request bodies of every submit, in order (e.g. to see whether a source travelled inline or by URL). */
+  submitted: { fn: Fn; body: any }[] = [];
+  /** Sizes in bytes of the sources it fetched by URL. */
+  fetchedSources: number[] = [];
+  /** Behaviours consumed one per submit of any function (after the function's own), then `defaultBehaviour`. */
   queue: Behaviour[] = [];
   defaultBehaviour: Behaviour = 'ok';
-  /** Polls a call stays pending before it succeeds. */
+  /** Polls a call stays pending before it ends. */
   pendingPolls = 0;
   segments = 1;
-  private results = new Map<string, { polls: number; body: unknown; fail?: boolean }>();
+  private readonly byFunction: Record<Fn, Behaviour[]> = { encode: [], generate: [], interpolate: [], assemble: [] };
+  private readonly results = new Map<string, Call>();
   private nextId = 1;
+
+  /** Queues behaviours for the next submits of one function, one per submit. */
+  on(fn: Fn, ...behaviours: Behaviour[]): this {
+    this.byFunction[fn].push(...behaviours);
+    return this;
+  }
+
+  /** Ends every call that was stalling: its next poll succeeds (the GPU came back). */
+  finishStalled(): void {
+    for (const call of this.results.values()) {
+      if (call.behaviour !== 'accept-then-stall') continue;
+      call.behaviour = 'ok';
+      call.body = this.result(call.fn, call.request);
+    }
+  }
 
   handle = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const url = new URL(request.url);
+    // The GPU function fetching a large source by its signed URL reaches the Worker itself.
+    if (url.origin === new URL(env.PUBLIC_ORIGIN).origin) return exports.default.fetch(request);
     if (url.origin !== FAKE_GPU_URL) throw new Error(`unexpected outbound fetch to ${url.origin} in a test`);
-    const behaviour = url.pathname.endsWith('/submit') ? (this.queue.shift() ?? this.defaultBehaviour) : this.defaultBehaviour === 'down' ? 'down' : 'ok';
-    if (behaviour === 'down') throw new TypeError('fetch failed: connection refused');
+    if (this.defaultBehaviour === 'down') throw new TypeError('fetch failed: connection refused');
     if (url.pathname === '/healthz') return json({ ok: true, engine: ENGINE, uptimeSeconds: 1 });
     const submit = /^\/v1\/(encode|generate|interpolate|assemble)\/submit$/.exec(url.pathname);
-    if (submit) {
-      const fn = submit[1] as Fn;
-      this.calls[fn] += 1;
-      if (behaviour === 'fail-input') return json({ error: { code: 'undecodable_video', message: 'cannot decode' } }, 422);
-      if (behaviour === 'fail-500') return json({ error: { code: 'engine_failure', message: 'engine crashed' } }, 500);
-      if (behaviour === 'stall') return new Promise<Response>(() => {});
-      const body = behaviour === 'garbage' ? { nonsense: true } : this.result(fn, await request.json());
-      const callId = `call-${this.nextId++}`;
-      this.results.set(callId, { polls: 0, body });
-      return json({ callId }, 202);
-    }
+    if (submit) return this.submit(submit[1] as Fn, request);
     const poll = /^\/v1\/calls\/(.+)$/.exec(url.pathname);
-    if (poll) {
-      const call = this.results.get(decodeURIComponent(poll[1] as string));
-      if (!call) return json({ error: { code: 'not_found', message: 'no such call' } }, 404);
-      call.polls += 1;
-      if (call.polls <= this.pendingPolls) return json({ status: 'pending', progress: call.polls / (this.pendingPolls + 1) });
-      return json({ status: 'succeeded', result: call.body });
-    }
+    if (poll) return this.poll(decodeURIComponent(poll[1] as string));
     return json({ error: { code: 'not_found', message: url.pathname } }, 404);
   };
+
+  private async submit(fn: Fn, request: Request): Promise<Response> {
+    const behaviour = this.byFunction[fn].shift() ?? this.queue.shift() ?? this.defaultBehaviour;
+    if (behaviour === 'down') throw new TypeError('fetch failed: connection refused');
+    this.calls[fn] += 1;
+    const body = (await request.json()) as any;
+    this.submitted.push({ fn, body });
+    if (behaviour === 'fail-input') return json({ error: { code: 'undecodable_video', message: 'cannot decode' } }, 422);
+    if (behaviour === 'fail-500') return json({ error: { code: 'engine_failure', message: 'engine crashed' } }, 500);
+    if (behaviour === 'stall') return new Promise<Response>(() => {});
+    const call: Call = { fn, behaviour, polls: 0, request: body };
+    if (behaviour === 'garbage') call.body = { nonsense: true };
+    else if (behaviour === 'accept-then-fail' || behaviour === 'accept-then-reject') call.failure = FAILURES[behaviour];
+    else if (fn === 'encode' && 'url' in body.video) {
+      // Like the real server: fetch the source now; a URL that does not give the bytes fails the call.
+      const source = await this.handle(body.video.url);
+      if (source.ok) {
+        this.fetchedSources.push((await source.arrayBuffer()).byteLength);
+        call.body = this.result(fn, body);
+      }
+      else call.failure = { code: 'fetch_failed', message: `fetching the source answered ${source.status}` };
+    } else call.body = this.result(fn, body);
+    const callId = `call-${this.nextId++}`;
+    this.results.set(callId, call);
+    return json({ callId }, 202);
+  }
+
+  private poll(callId: string): Response {
+    const call = this.results.get(callId);
+    if (!call || call.behaviour === 'lose-call') return json({ error: { code: 'not_found', message: 'no such call (unknown, or its result has expired)' } }, 404);
+    call.polls += 1;
+    if (call.behaviour === 'malformed-status') return json({ status: 'done', percent: 50 });
+    if (call.behaviour === 'accept-then-stall' || call.polls <= this.pendingPolls) {
+      return json({ status: 'pending', progress: call.behaviour === 'accept-then-stall' ? null : call.polls / (this.pendingPolls + 1) });
+    }
+    if (call.failure) return json({ status: 'failed', error: call.failure });
+    return json({ status: 'succeeded', result: call.body });
+  }
 
   private result(fn: Fn, request: any): unknown {
     const seconds = { gpu: 0, cpu: 0.5 };
