@@ -376,3 +376,49 @@ def test_load_reads_every_model_through_from_pretrained(tmp_path):
     assert isinstance(engine.encoder.describe(moving_square(2), 8.0, "content", 50), str)
     with pytest.raises(ValueError, match="unknown roles"):
         ModelEngine.load(config, roles=("decoder",))
+
+
+def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
+    """``CMVC_STEPS=few`` as served: the distilled LoRA loaded through diffusers on the 14B
+    pipelines next to the bridge adapter, 4 steps, one transformer pass per step (a local folder
+    stands in for the hub repository)."""
+    from dataclasses import replace
+
+    from diffusers import WanImageToVideoPipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    from cmvc_gpu.engines.model.adapters import DISTILL_ADAPTER
+    from cmvc_gpu.engines.model.config import FEW_STEP_SCHEDULE, ModelRef
+    from cmvc_gpu.engines.model.segment_plan import ModelCall, Source
+    from test_model_classes import count_passes
+
+    donor = tiny_wan("i2v")
+    donor.transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_v"], init_lora_weights="gaussian"))
+    WanImageToVideoPipeline.save_lora_weights(
+        str(tmp_path / "distill" / "Lightx2v"), transformer_lora_layers=get_peft_model_state_dict(donor.transformer),
+        weight_name="tiny_distill.safetensors",
+    )
+    for kind in ("i2v", "flf2v"):
+        tiny_wan(kind).save_pretrained(tmp_path / kind)
+    save_tiny_adapter(str(tmp_path / "adapters"), ADAPTER)
+    schedule = replace(
+        FEW_STEP_SCHEDULE, distill_lora=ModelRef(str(tmp_path / "distill"), "0" * 40),
+        distill_lora_file="Lightx2v/tiny_distill.safetensors",
+    )
+    base = tiny_config(str(tmp_path / "adapters"))
+    generator_config = replace(
+        base.generator, schedule=schedule,
+        i2v=ModelRef(str(tmp_path / "i2v"), "0" * 40), flf2v=ModelRef(str(tmp_path / "flf2v"), "0" * 40),
+    )
+    generator = Generator.from_pretrained(generator_config, device="cpu", dtype="float32", models=("i2v", "flf2v"))
+    i2v, flf2v = generator.pipes["i2v"], generator.pipes["flf2v"]
+    assert i2v.get_active_adapters() == [DISTILL_ADAPTER]
+    assert {p.scheduler.config.shift for p in (i2v, flf2v)} == {5.0}
+    passes = count_passes(i2v)
+    key = moving_square(2)
+    generator.run_call(0, ModelCall("i2v", 0, 5, 5, Source("keyframe", 0)), "p", key[0], None, 32, 32, seed=0)
+    assert passes[0] == 4  # 4 steps, guidance off
+    bridge = ModelCall("flf2v", 0, 5, 5, Source("keyframe", 0), Source("keyframe", 1))
+    generator.run_call(0, bridge, "p", key[0], key[1], 32, 32, seed=0, adapter_id=ADAPTER)
+    assert sorted(flf2v.get_active_adapters()) == sorted([DISTILL_ADAPTER, ADAPTER.replace("-", "_")])

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .config import ClipConfig, StepSchedule
-from .segment_plan import ModelCall, native_frame_count, native_keyframes, plan_segment
 from .sampling import keyframe_positions, model_geometry
+from .segment_plan import ModelCall, native_frame_count, native_keyframes, plan_segment
 
 GB = 10**9
 #: The GPU the generation classes are deployed on, and the deployed call limit (s): ``modal_app``
