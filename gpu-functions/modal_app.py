@@ -188,7 +188,8 @@ def _load_generator(models: tuple[str, ...]):
     scaledown_window=ENCODER_SCALING.scaledown_window,
 )
 class Encoder:
-    """``encode``: scenes, keyframes, and the content and motion texts (MLLM + CLIP)."""
+    """The encode's GPU calls: one analysis (decode, CLIP embeddings, scene cuts), then describe
+    calls over groups of segments (keyframes, MLLM texts), each inside ``CALL_TIMEOUT``."""
 
     @modal.enter()
     def load(self) -> None:
@@ -200,8 +201,12 @@ class Encoder:
         self.engine = ModelEngine.load(config, roles=("encoder",))
 
     @modal.method()
-    def encode(self, request: dict) -> dict:
-        return _run(self.engine.encode_json, request)
+    def analyse(self, request: dict) -> dict:
+        return envelope(lambda report: self.engine.analyse_json(request))
+
+    @modal.method()
+    def describe(self, request: dict, analysis: dict, indices: list[int]) -> dict:
+        return envelope(lambda report: self.engine.describe_json(request, analysis, indices))
 
 
 @app.cls(
@@ -222,8 +227,8 @@ class Generator:
         self.generator = _load_generator(("t2v", "i2v"))
 
     @modal.method()
-    def run_call(self, *args, **kwargs):
-        return self.generator.run_call(*args, **kwargs)
+    def run_call(self, *args, **kwargs) -> dict:
+        return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
 @app.cls(
@@ -248,14 +253,35 @@ class Bridge:
         adapter = kwargs.get("adapter_id")
         if adapter is not None and adapter not in self.generator.adapters.loaded:
             adapters_volume.reload()  # see adapters trained since this container started
-        return self.generator.run_call(*args, **kwargs)
+        return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
-# ── CPU functions: a segment fanned out into GPU calls, the frame-rate raise, the remux ────────
+# ── CPU functions: work fanned out into GPU calls, the frame-rate raise, the remux ─────────────
+def _value(answer: dict):
+    """The result inside a GPU method's envelope; its error (code kept) raised here."""
+    from cmvc_gpu.engines.model.dispatch import unwrap_value
+
+    return unwrap_value(answer)
+
+
 def _remote_call(index, call, prompt, first, last, width, height, seed, adapter_id):
     """One planned call as one GPU call on the class that serves its model."""
     target = Bridge() if call.model == "flf2v" else Generator()
-    return target.run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+    return _value(target.run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id))
+
+
+@app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
+def encode(request: dict) -> dict:
+    """``encode``: the analysis and each group of segments as GPU calls of their own (each
+    inside ``CALL_TIMEOUT``); the response is put together here."""
+    from cmvc_gpu.engines.model.engine import ModelEngine
+
+    engine = ModelEngine(
+        ModelEngineConfig.from_env(),
+        run_analyse=lambda r: _value(Encoder().analyse.remote(r)),
+        run_describe=lambda r, analysis, group: _value(Encoder().describe.remote(r, analysis, group)),
+    )
+    return _run(engine.encode_json, request)
 
 
 @app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
@@ -302,7 +328,7 @@ def web():
 
     dispatcher = Dispatcher(
         methods={
-            "encode": Encoder().encode,
+            "encode": encode,
             "generate": generate,
             "interpolate": interpolate,
             "assemble": assemble,
@@ -371,7 +397,7 @@ def train_interpolation_lora(
 
 
 @app.function(image=image, gpu=SMOKE_GPU, volumes=VOLUMES, timeout=CALL_TIMEOUT)
-def smoke(adapter_id: str = "", seconds: float = 2.0) -> list[dict]:
+def smoke(adapter_id: str = "", seconds: float = 2.0, width: int = 832, height: int = 480, fps: float = 16.0) -> list[dict]:
     """The smoke run of ``npm run gpu:smoke`` on the pinned weights: every stage through the
     production classes, with PSNR/SSIM against the source and GPU-seconds per stage."""
     from cmvc_gpu.engines.model.engine import ModelEngine
@@ -381,7 +407,9 @@ def smoke(adapter_id: str = "", seconds: float = 2.0) -> list[dict]:
     config = ModelEngineConfig.from_env()
     check_present(config, config.cache_dir, ("mllm", "embedder", "i2v", "t2v", "flf2v", "distill"))
     engine = ModelEngine.load(config)
-    rows = run_stages(engine, adapter_id=adapter_id or None, seconds=seconds, quality=True)
+    rows = run_stages(
+        engine, adapter_id=adapter_id or None, seconds=seconds, width=width, height=height, fps=fps, quality=True
+    )
     for row in rows:
         print(row)
     return rows

@@ -3,7 +3,8 @@
 with estimated seconds and peak memory (``cmvc_gpu.engines.model.cost``). Exits 1 when any call
 exceeds the call limit or its GPU's memory, 2 on bad arguments.
 
-``--docs`` prints the table of gpu-functions/docs/model-engine.md (a test keeps them equal).
+``--docs`` prints the tables of gpu-functions/docs/model-engine.md and ``--cost-file`` the content
+of schemas/gpu-cost.json (tests keep both equal to these outputs).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--gpu", choices=sorted(GPUS), default=DEFAULT_GPU)
     parser.add_argument("--steps", choices=sorted(SCHEDULES), help="one configuration (default: both)")
     parser.add_argument("--json", action="store_true", help="one JSON object")
-    parser.add_argument("--docs", action="store_true", help="the docs' markdown table")
+    parser.add_argument("--docs", action="store_true", help="the docs' markdown tables")
+    parser.add_argument("--cost-file", action="store_true", help="schemas/gpu-cost.json with this engine's entry")
     args = parser.parse_args(argv)
-    if not args.docs and None in (args.seconds, args.fps, args.width, args.height):
+    if not (args.docs or args.cost_file) and None in (args.seconds, args.fps, args.width, args.height):
         parser.error("--seconds, --fps, --width and --height are required")
     return args
 
@@ -81,7 +83,7 @@ def containers_table() -> str:
                 f"| {container.name} ({', '.join(container.weights)}) | {container.gpu} | {schedule.name} | "
                 f"{container.resident_bytes() / 1e9:.1f} | {peak / 1e9:.1f} | {GPUS[container.gpu][0] / 1e9:.0f} |"
             )
-    encoder = cost.encode_call(1, 24, 832, 480, 1.0)
+    encoder = cost.encode_calls(1, 24, 832, 480, 1.0)[0]
     rows.append(
         f"| Encoder (qwen25_vl_7b, clip_b32) | {cost.ENCODER_GPU[0]} | - | "
         f"{(cost.WEIGHTS['qwen25_vl_7b'] + cost.WEIGHTS['clip_b32']) / 1e9:.1f} | {encoder.peak_memory_bytes / 1e9:.1f} | "
@@ -113,6 +115,10 @@ def docs_table() -> str:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    if args.cost_file:
+        entry = cost.cost_entry(SCHEDULES["default"])
+        print(json.dumps({"version": 1, "engines": {"model": entry}}, indent=2))
+        return 0
     if args.docs:
         print(containers_table())
         print()

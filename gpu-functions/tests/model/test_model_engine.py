@@ -299,6 +299,22 @@ class TestOrchestration:
         assert all(len(t) <= 40 and "*" not in t for t in texts)
         assert response["segments"][0]["contentText"].startswith("Content: word")
 
+    def test_encode_is_an_analysis_then_describe_calls_over_groups(self, monkeypatch):
+        from cmvc_gpu.engines.model import cost
+
+        seen = []
+        analysis = {"video": {"fps": 8.0, "frameCount": 24}, "segments": [[0, 8], [8, 8], [16, 8]]}
+
+        def describe(request, got, indices):
+            seen.append(indices)
+            return [{"index": i} for i in indices]
+
+        monkeypatch.setattr(cost, "encode_groups", lambda segments, frames: [[0, 1], [2]])
+        engine = ModelEngine(tiny_config(), run_analyse=lambda request: analysis, run_describe=describe)
+        response = engine.encode_json({"video": {"data": ""}})
+        assert seen == [[0, 1], [2]] and [s["index"] for s in response["segments"]] == [0, 1, 2]
+        assert response["video"] == analysis["video"]
+
     def test_keyframes_follow_the_exported_contract(self, monkeypatch):
         keyframes = [{"codec": "webp", "width": 8, "height": 8, "data": "", "frameIndex": 0, "priority": 255}]
         monkeypatch.setattr(media, "_segment_properties", lambda schema: {"keyframes": {}})

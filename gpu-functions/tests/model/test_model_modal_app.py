@@ -54,6 +54,7 @@ def test_app_and_its_functions(modal_app):
         "Encoder.*",
         "Generator.*",
         "Bridge.*",
+        "encode",
         "generate",
         "interpolate",
         "assemble",
@@ -74,7 +75,7 @@ def test_classes_load_once_and_check_their_weights_first(modal_app, monkeypatch)
     from cmvc_gpu.engines.model.weights import MissingWeights
 
     monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent-cache")
-    for cls_name, method in (("Encoder", "encode"), ("Generator", "run_call"), ("Bridge", "run_call")):
+    for cls_name, method in (("Encoder", "describe"), ("Generator", "run_call"), ("Bridge", "run_call")):
         user_cls = getattr(modal_app, cls_name)._get_user_cls()
         assert isinstance(getattr(user_cls, method), modal.partial_function.PartialFunction)
         enter = user_cls.load
@@ -102,7 +103,7 @@ def test_gpus_and_volumes(modal_app):
     assert fns["Bridge.*"]._spec_.gpus == "H100"
     assert fns["train_interpolation_lora"]._spec_.gpus == "H100"
     assert fns["smoke"]._spec_.gpus == "H200"
-    for cpu_only in ("web", "generate", "interpolate", "assemble"):
+    for cpu_only in ("web", "encode", "generate", "interpolate", "assemble"):
         assert fns[cpu_only]._spec_.gpus is None, cpu_only
     for name in ("Encoder.*", "Generator.*", "Bridge.*", "download_weights", "train_interpolation_lora", "smoke"):
         volumes = fns[name]._spec_.volumes
@@ -124,7 +125,8 @@ def test_timeouts_and_scaling_from_configuration(modal_app):
     fns = functions(modal_app.app)
     for name in ("Encoder.*", "Generator.*", "Bridge.*", "interpolate", "assemble", "web"):
         assert settings(fns[name])["timeout"] == 10 * 60, name
-    assert settings(fns["generate"])["timeout"] == 60 * 60  # CPU only: waits for the GPU calls
+    for waiting in ("encode", "generate"):  # CPU only: they wait for their GPU calls
+        assert settings(fns[waiting])["timeout"] == 60 * 60, waiting
     generator = settings(fns["Generator.*"])
     assert (generator["min_containers"], generator["scaledown_window"]) == (2, 900)
     encoder = settings(fns["Encoder.*"])
@@ -163,3 +165,23 @@ def test_training_is_runnable_with_modal_run(tmp_path):
     assert out.returncode == 0, out.stderr
     for option in ("--rank INTEGER", "--alpha INTEGER", "--steps INTEGER", "--dataset TEXT", "--width INTEGER"):
         assert option in out.stdout
+
+
+def test_a_new_adapter_reloads_only_the_adapters_volume(modal_app, monkeypatch):
+    """The weights Volume is never reloaded under loaded (memory-mapped) models; an adapter the
+    Bridge has not loaded reloads the adapters Volume first."""
+    from types import SimpleNamespace
+
+    events = []
+    monkeypatch.setattr(modal_app, "adapters_volume", SimpleNamespace(reload=lambda: events.append("adapters")))
+    monkeypatch.setattr(modal_app, "volume", SimpleNamespace(reload=lambda: events.append("weights")))
+    bridge_cls = modal_app.Bridge._get_user_cls()
+    bridge = bridge_cls.__new__(bridge_cls)
+    loaded = {"interp-lora-old": "interp_lora_old"}
+    bridge.generator = SimpleNamespace(
+        adapters=SimpleNamespace(loaded=loaded), run_call=lambda *a, **k: events.append(("call", k["adapter_id"])) or "frames"
+    )
+    run_call = bridge_cls.run_call._get_raw_f()
+    assert run_call(bridge, 0, None, adapter_id="interp-lora-old") == {"ok": True, "result": "frames"}
+    assert run_call(bridge, 0, None, adapter_id="interp-lora-new")["ok"] is True
+    assert events == [("call", "interp-lora-old"), "adapters", ("call", "interp-lora-new")]

@@ -100,6 +100,14 @@ class TestCostModel:
         assert len(generation) >= 24 and all(c.seconds <= cost.CALL_LIMIT_SECONDS for c in generation)
         assert all(c.peak_memory_bytes <= plan.gpu_memory_bytes for c in generation)
 
+    def test_long_encodes_are_split_into_calls_that_fit(self):
+        plan = cost.plan_clip(600, 30, 1920, 1080, [FEW_STEP_SCHEDULE], "H100", cost.CALL_LIMIT_SECONDS)
+        encode = [c for c in plan.calls if c.mode == "encode"]
+        assert [c.function for c in encode[:2]] == ["encode.analyse", "encode.describe"] and len(encode) > 10
+        assert all(c.seconds <= cost.CALL_LIMIT_SECONDS for c in encode)
+        groups = cost.encode_groups(600, 18000)
+        assert sorted(i for g in groups for i in g) == list(range(600))
+
     def test_a_smaller_gpu_or_a_slower_one_is_reported(self):
         plan = cost.plan_clip(4, 24, 832, 480, [DEFAULT_SCHEDULE], "A100", cost.CALL_LIMIT_SECONDS)
         assert plan.too_long()
@@ -129,6 +137,10 @@ class TestPlanCommand:
     def test_exits_one_when_a_call_does_not_fit(self):
         out = plan_cli("--seconds", "4", "--fps", "24", "--width", "832", "--height", "480", "--gpu", "A100")
         assert out.returncode == 1 and "does not fit" in out.stderr
+
+    def test_the_cost_file_is_generated_from_the_model(self):
+        out = plan_cli("--cost-file")
+        assert json.loads(out.stdout) == json.loads((ROOT.parent / "schemas" / "gpu-cost.json").read_text())
 
     def test_usage_errors_exit_two(self):
         assert plan_cli("--seconds", "4").returncode == 2

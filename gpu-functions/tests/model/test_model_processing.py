@@ -8,7 +8,7 @@ import pytest
 
 from cmvc_gpu.engines.model import prompts, sampling
 from cmvc_gpu.engines.model.config import ClipConfig, ModelEngineConfig, ModelRef
-from cmvc_gpu.engines.model.dispatch import Dispatcher, DispatchError, envelope, unwrap
+from cmvc_gpu.engines.model.dispatch import Dispatcher, DispatchError, envelope, unwrap, unwrap_value
 from cmvc_gpu.engines.model.errors import (
     AdapterNotFound,
     AdapterRequired,
@@ -245,6 +245,13 @@ class TestDispatch:
             with pytest.raises(DispatchError) as raised:
                 dispatcher.poll(unknown)
             assert raised.value.code == "not_found"
+
+    def test_unwrap_value_carries_any_result_and_the_error_code(self):
+        frames = np.zeros((2, 2, 2, 3), np.uint8)
+        assert unwrap_value(envelope(lambda report: frames)) is frames
+        with pytest.raises(DispatchError) as caught:
+            unwrap_value(envelope(lambda report: (_ for _ in ()).throw(AdapterNotFound("no adapter 'x'")), log=lambda _: None))
+        assert caught.value.code == "not_found"
 
     def test_unwrap(self):
         with pytest.raises(Exception, match="no envelope"):

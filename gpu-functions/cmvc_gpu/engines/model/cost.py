@@ -208,7 +208,7 @@ def plan_clip(
     frame_count = max(1, int(round(seconds * fps)))
     model_w, model_h = model_geometry(width, height, clip.spatial_multiple, clip.max_area)
     plan = Plan(gpu, GPUS[gpu][0], call_limit_seconds)
-    plan.calls.append(encode_call(frame_count, fps, width, height, min_segment_seconds))
+    plan.calls.extend(encode_calls(frame_count, fps, width, height, min_segment_seconds))
     for schedule in schedules:
         serving = containers(schedule, gpu)
         for mode in ("tt2v", "it2v"):
@@ -221,13 +221,28 @@ def plan_clip(
     return plan
 
 
-def encode_call(frame_count: int, fps: float, width: int, height: int, min_segment_seconds: float) -> PlannedCall:
-    """The ``encode`` call, with as many segments as the shortest segment length allows (scene
-    cuts decide the real count; this is the worst case)."""
+def encode_groups(segments: int, frame_count: int, limit: float = CALL_LIMIT_SECONDS) -> list[list[int]]:
+    """Segment indices per encode describe call: as many as fit in 80% of the call limit, each
+    call decoding (up to) the whole video again."""
+    budget = 0.8 * limit - CALL_OVERHEAD_SECONDS - frame_count * ENCODE_SECONDS_PER_FRAME
+    per_call = max(1, int(budget // (2 * ENCODE_SECONDS_PER_DESCRIPTION)))
+    return [list(range(s, min(segments, s + per_call))) for s in range(0, segments, per_call)]
+
+
+def encode_calls(frame_count: int, fps: float, width: int, height: int, min_segment_seconds: float) -> list[PlannedCall]:
+    """The ``encode`` calls: one analysis (decode + embed every analysed frame), then describe
+    calls over groups of segments, with as many segments as the shortest segment length allows
+    (scene cuts decide the real count; this is the worst case)."""
     segments = max(1, math.ceil(frame_count / fps / min_segment_seconds))
-    seconds = CALL_OVERHEAD_SECONDS + 2 * segments * ENCODE_SECONDS_PER_DESCRIPTION + frame_count * ENCODE_SECONDS_PER_FRAME
     memory = WEIGHTS["qwen25_vl_7b"] + WEIGHTS["clip_b32"] + ENCODE_ACTIVATION_BYTES
-    return PlannedCall("encode", "encode", "mllm", frame_count, width, height, 0, seconds, memory, 0, ENCODER_GPU[0])
+    decode = frame_count * ENCODE_SECONDS_PER_FRAME
+    calls = [PlannedCall("encode", "encode.analyse", "embedder", frame_count, width, height, 0,
+                         CALL_OVERHEAD_SECONDS + decode, memory, 0, ENCODER_GPU[0])]
+    for group in encode_groups(segments, frame_count):
+        seconds = CALL_OVERHEAD_SECONDS + decode + 2 * len(group) * ENCODE_SECONDS_PER_DESCRIPTION
+        calls.append(PlannedCall("encode", "encode.describe", "mllm", frame_count, width, height, 0, seconds, memory,
+                                 group[0], ENCODER_GPU[0]))
+    return calls
 
 
 def _priced(mode: str, segment: int, call: ModelCall, width: int, height: int, schedule: StepSchedule,

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import media, prompts, sampling
+from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
 from .errors import ContractError, ModelCapacityError, ModelInputError, is_out_of_memory
@@ -69,6 +69,8 @@ class ModelEngine:
         generator: a loaded :class:`~.generator.Generator` (or a stand-in with ``run_call``).
         run_call: runs one planned call; default ``generator.run_call`` in this process (the Modal
             app passes one that makes each call a GPU call of its own).
+        run_analyse: the encode's analysis call; default :meth:`analyse_json` in this process.
+        run_describe: one encode describe call; default :meth:`describe_json` in this process.
         clock: seconds, for the response's ``seconds`` (injectable for tests).
     """
 
@@ -81,12 +83,16 @@ class ModelEngine:
         encoder: Any = None,
         generator: Any = None,
         run_call: Optional[RunCall] = None,
+        run_analyse: Optional[Callable[[dict], dict]] = None,
+        run_describe: Optional[Callable[[dict, dict, list[int]], list[dict]]] = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config
         self.encoder = encoder
         self.generator = generator
         self.run_call = run_call
+        self.run_analyse = run_analyse
+        self.run_describe = run_describe
         self.clock = clock
         self.limits = media.LIMITS  # served in /v1/info
 
@@ -149,17 +155,32 @@ class ModelEngine:
 
     # ── encode ───────────────────────────────────────────────────────────────────────────────
     def encode_json(self, request: dict, progress: Progress = _no_progress) -> dict:
-        """``EncodeRequest`` → ``EncodeResponse``.
-
-        1. Decode the video once, embedding frames at ``analysis_fps`` as they stream by (no
-        frame is kept). 2. Cut scenes where the embedding jumps (``sampling.scene_segments``),
-        within the requested segment lengths. 3. Decode again, keeping one segment's frames at a
-        time: its keyframes (its first frame, then one at most every
-        ``ClipConfig.max_keyframe_gap_seconds``, the longest gap one generation call bridges),
-        coded under the byte budget; ``frames_per_segment`` frames sampled uniformly go to the
-        MLLM, with their real timing, once for the content text and once for the motion text.
+        """``EncodeRequest`` → ``EncodeResponse``, as one analysis call and describe calls over
+        groups of segments (``cost.encode_groups``), so that no GPU call outlives the call limit
+        however long the video (on Modal each is a GPU call of its own: ``run_analyse``,
+        ``run_describe``).
         """
         started = self.clock()
+        analyse = self.run_analyse if self.run_analyse is not None else self.analyse_json
+        describe = self.run_describe if self.run_describe is not None else self.describe_json
+        analysis = analyse(request)
+        progress(0.15)
+        groups = cost.encode_groups(len(analysis["segments"]), analysis["video"]["frameCount"])
+        segments: list[dict] = []
+        for done, group in enumerate(groups):
+            segments += describe(request, analysis, group)
+            progress(0.15 + 0.85 * (done + 1) / len(groups))
+        return {
+            "engine": self.engine_info(),
+            "video": analysis["video"],
+            "segments": segments,
+            "seconds": self._seconds(started),
+        }
+
+    def analyse_json(self, request: dict) -> dict:
+        """Decodes once, embedding frames at ``analysis_fps`` as they stream by (no frame is
+        kept), and cuts scenes where the embedding jumps (``sampling.scene_segments``) within the
+        requested segment lengths. Returns ``{"video": VideoMeta, "segments": [[start, count]…]}``."""
         encoder = self._require("encoder")
         options = media.encode_options(request)
         if options["minSegmentSeconds"] > options["maxSegmentSeconds"]:
@@ -171,8 +192,6 @@ class ModelEngine:
         info = media.probe_video(data)
         fps = float(info.fps)
         step = max(1, int(round(fps / self.config.encoder.analysis_fps)))
-
-        # 1. Embed while decoding.
         analysed: list[int] = []
         rows: list[np.ndarray] = []
         batch: list[np.ndarray] = []
@@ -187,13 +206,8 @@ class ModelEngine:
                     batch = []
         if batch:
             rows.append(encoder.embed(np.stack(batch)))
-        embeddings = np.concatenate(rows, axis=0)
-        meta = media.video_meta(info, total)
-        progress(0.1)
-
-        # 2. Scenes.
         segments = sampling.scene_segments(
-            embeddings,
+            np.concatenate(rows, axis=0),
             analysed,
             total,
             fps,
@@ -201,20 +215,30 @@ class ModelEngine:
             options["minSegmentSeconds"],
             options["maxSegmentSeconds"],
         )
-        progress(0.15)
+        return {"video": media.video_meta(info, total), "segments": [list(s) for s in segments]}
 
-        # 3. One segment at a time.
+    def describe_json(self, request: dict, analysis: dict, indices: list[int]) -> list[dict]:
+        """The encoded segments ``indices`` of ``analysis``: decodes again, keeping one segment's
+        frames at a time, its keyframes (its first frame, then one at most every
+        ``ClipConfig.max_keyframe_gap_seconds``, the longest gap one generation call bridges)
+        coded under the byte budget, and ``frames_per_segment`` frames sampled uniformly, given
+        to the MLLM with their real timing for the content and the motion text."""
+        options = media.encode_options(request)
+        data = media.read_source(request["video"])
+        info = media.probe_video(data)
+        fps = float(analysis["video"]["fps"])
         n = self.config.encoder.frames_per_segment
         gap = self.config.generator.clip.max_keyframe_gap_seconds
-        wanted = [
-            (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap))
-            for start, count in segments
-        ]
-        pending = {i for picked, keys in wanted for i in (*picked, *keys)}
-        held: dict[int, np.ndarray] = {}
+        chosen = [(i, *analysis["segments"][i]) for i in indices]
+        wanted = {
+            i: (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap))
+            for i, start, count in chosen
+        }
+        pending = {f for picked, keys in wanted.values() for f in (*picked, *keys)}
         frames_in = media.stream_frames(data, info, pending)
+        held: dict[int, np.ndarray] = {}
         out = []
-        for index, (start, count) in enumerate(segments):
+        for index, start, count in sorted(chosen, key=lambda c: c[1]):
             picked, keys = wanted[index]
             last = max(*picked, *keys)
             while last not in held:
@@ -222,8 +246,7 @@ class ModelEngine:
                 held[frame_index] = frame
             out.append(self._encode_segment(index, start, count, fps, held, picked, keys, options))
             held = {i: f for i, f in held.items() if i > last}
-            progress(0.15 + 0.85 * (index + 1) / len(segments))
-        return {"engine": self.engine_info(), "video": meta, "segments": out, "seconds": self._seconds(started)}
+        return out
 
     def _encode_segment(
         self,
