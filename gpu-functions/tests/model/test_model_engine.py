@@ -405,7 +405,7 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     from peft.utils import get_peft_model_state_dict
 
     from cmvc_gpu.engines.model.adapters import DISTILL_ADAPTER
-    from cmvc_gpu.engines.model.config import FEW_STEP_SCHEDULE, ModelRef
+    from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, ModelRef
     from cmvc_gpu.engines.model.segment_plan import ModelCall, Source
     from test_model_classes import count_passes
 
@@ -438,3 +438,5 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     bridge = ModelCall("flf2v", 0, 5, 5, Source("keyframe", 0), Source("keyframe", 1))
     generator.run_call(0, bridge, "p", key[0], key[1], 32, 32, seed=0, adapter_id=ADAPTER)
     assert sorted(flf2v.get_active_adapters()) == sorted([DISTILL_ADAPTER, ADAPTER.replace("-", "_")])
+    t2v = Generator({"t2v": tiny_wan("t2v")}, generator_config)  # the LoRA is for the 14B models
+    assert t2v.pipes["t2v"].scheduler.config.shift == DEFAULT_SCHEDULE.flow_shift

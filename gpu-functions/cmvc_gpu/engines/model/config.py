@@ -178,6 +178,12 @@ FEW_STEP_SCHEDULE = StepSchedule(
 SCHEDULES = {s.name: s for s in (DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE)}
 
 
+def model_schedule(schedule: StepSchedule, model: str) -> StepSchedule:
+    """The schedule pipeline ``model`` runs under ``schedule``: the distilled LoRA is for the 14B
+    image-conditioned models, so text-to-video (1.3B) keeps the default schedule."""
+    return DEFAULT_SCHEDULE if model == "t2v" and schedule.distill_lora is not None else schedule
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """TT2V and IT2V (Wan 2.1 family through diffusers), all pipelines in one container.

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .config import ClipConfig, StepSchedule
+from .config import ClipConfig, StepSchedule, model_schedule
 from .sampling import keyframe_positions, model_geometry
 from .segment_plan import ModelCall, native_frame_count, native_keyframes, plan_segment
 
@@ -247,9 +247,7 @@ def encode_calls(frame_count: int, fps: float, width: int, height: int, min_segm
 
 def _priced(mode: str, segment: int, call: ModelCall, width: int, height: int, schedule: StepSchedule,
             serving: dict[str, Container], clip: ClipConfig) -> PlannedCall:
-    # The default schedule runs T2V 1.3B at full steps under the few-step schedule too: the
-    # distilled LoRA is for the 14B image-conditioned models.
-    steps = schedule if call.model != "t2v" or schedule.distill_lora is None else StepSchedule()
+    steps = model_schedule(schedule, call.model)
     container = serving[call.model]
     return PlannedCall(
         mode=mode,

@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import prompts, sampling
 from .adapters import DISTILL_ADAPTER, AdapterSet
-from .config import GeneratorConfig, StepSchedule
+from .config import GeneratorConfig, StepSchedule, model_schedule
 from .errors import ModelInputError
 from .runtime import eval_modules, resolve_device, resolve_dtype, seeded
 from .segment_plan import ModelCall, Source
@@ -61,10 +61,10 @@ class Generator:
         self.device = torch.device(device)
         distill = (DISTILL_ADAPTER,) if config.schedule.distill_lora is not None else ()
         self.adapters = AdapterSet(pipes["flf2v"], config.adapters_dir, distill) if "flf2v" in pipes else None
-        for pipe in pipes.values():
+        for name, pipe in pipes.items():
             eval_modules(pipe)
             pipe.set_progress_bar_config(disable=True)
-            apply_schedule(pipe, config.schedule)
+            apply_schedule(pipe, model_schedule(config.schedule, name))
 
     @classmethod
     def from_pretrained(
@@ -156,7 +156,7 @@ class Generator:
             ``uint8`` ``(call.frames, height, width, 3)``.
         """
         self.check_inputs(call.model)
-        schedule = self.config.schedule
+        schedule = model_schedule(self.config.schedule, call.model)
         pipe = self.pipes[call.model]
         common = dict(
             prompt=prompt,
