@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Optional
 
 import numpy as np
 from PIL import Image
 
+from ..engines.model import prompts
 from ..engines.model.config import ClipConfig
 from ..engines.model.sampling import model_geometry
+
+
+def clip_prompt(texts: Optional[dict]) -> str:
+    """A training clip's prompt: with the video's texts, the served bridge prompt
+    (``it2v_prompt(content, motion)``); without, the generic interpolation prompt."""
+    if texts is None:
+        return prompts.INTERPOLATION_PROMPT
+    return prompts.it2v_prompt(str(texts.get("contentText", "")), str(texts.get("motionText", "")))
 
 
 def served_clip_shape(clip: ClipConfig, width: int, height: int) -> tuple[int, int, int]:

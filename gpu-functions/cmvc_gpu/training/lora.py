@@ -29,7 +29,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..engines.model import prompts, sampling
+from ..engines.model import sampling
 from ..engines.model.adapters import LORA_WEIGHTS
 from ..engines.model.config import GeneratorConfig
 from ..engines.model.generator import Generator
@@ -121,14 +121,17 @@ def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str)
 class _Prepared:
     """One clip turned into the transformer's inputs (everything but the noisy latents)."""
 
-    def __init__(self, latents: torch.Tensor, condition: torch.Tensor, image_embeds: torch.Tensor) -> None:
+    def __init__(
+        self, latents: torch.Tensor, condition: torch.Tensor, image_embeds: torch.Tensor, prompt_embeds: torch.Tensor
+    ) -> None:
         self.latents = latents
         self.condition = condition
         self.image_embeds = image_embeds
+        self.prompt_embeds = prompt_embeds
 
 
 @torch.no_grad()
-def _prepare(pipe: Any, clip: np.ndarray, device: torch.device) -> _Prepared:
+def _prepare(pipe: Any, clip: np.ndarray, device: torch.device, prompt_embeds: torch.Tensor) -> _Prepared:
     """The clip's target latents, its first/last-frame condition and image embeddings."""
     from PIL import Image
 
@@ -147,13 +150,12 @@ def _prepare(pipe: Any, clip: np.ndarray, device: torch.device) -> _Prepared:
         image, 1, z_dim, height, width, len(clip), torch.float32, device, None, None, last_image
     )
     image_embeds = pipe.encode_image([first, last], device)
-    return _Prepared(latents, condition.float(), image_embeds)
+    return _Prepared(latents, condition.float(), image_embeds, prompt_embeds)
 
 
 def _flow_loss(
     transformer: Any,
     item: _Prepared,
-    prompt_embeds: torch.Tensor,
     noise: torch.Tensor,
     sigma: torch.Tensor,
 ) -> torch.Tensor:
@@ -163,7 +165,7 @@ def _flow_loss(
     prediction = transformer(
         hidden_states=model_input,
         timestep=training_timestep(sigma),
-        encoder_hidden_states=prompt_embeds.to(dtype),
+        encoder_hidden_states=item.prompt_embeds.to(dtype),
         encoder_hidden_states_image=item.image_embeds.to(dtype),
         return_dict=False,
     )[0]
@@ -176,9 +178,7 @@ def training_timestep(sigma: torch.Tensor) -> torch.Tensor:
     return (sigma.flatten() * 1000.0).to(torch.float32)
 
 
-def _probe_loss(
-    transformer: Any, items: Sequence[_Prepared], prompt_embeds: torch.Tensor, draws: int, seed: int, shift: float
-) -> float:
+def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float) -> float:
     """The mean loss over fixed noise and σ draws: comparable before and after training."""
     generator = torch.Generator().manual_seed(seed + 7919)
     total, count = 0.0, 0
@@ -188,7 +188,7 @@ def _probe_loss(
                 noise = torch.randn(item.latents.shape, generator=generator).to(item.latents.device)
                 u = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1)
                 sigma = sampling.shifted_sigma(u, shift).to(item.latents.device)
-                total += float(_flow_loss(transformer, item, prompt_embeds, noise, sigma))
+                total += float(_flow_loss(transformer, item, noise, sigma))
                 count += 1
     return total / max(count, 1)
 
@@ -201,6 +201,7 @@ def train_interpolation_lora(
     base_model: str,
     generator_config: Optional[GeneratorConfig] = None,
     log: Log = print,
+    texts: Optional[Sequence[Optional[dict]]] = None,
 ) -> TrainingResult:
     """Trains, saves and evaluates a LoRA adapter for the interpolation pipeline.
 
@@ -217,6 +218,9 @@ def train_interpolation_lora(
             schedule whose shift the timesteps follow; its ``adapters_dir`` is replaced by
             ``adapters_dir`` for the evaluation.
         log: receives progress lines.
+        texts: per clip, its ``{"contentText", "motionText"}`` (or ``None``): the clip is then
+            prompted as a served bridge call is (``prompts.it2v_prompt``); without texts the
+            generic ``prompts.INTERPOLATION_PROMPT``.
 
     Returns:
         The adapter's id, path, losses and evaluation.
@@ -241,7 +245,11 @@ def train_interpolation_lora(
             f"clips must have the served shape (frames, height, width) {served} (ClipConfig), got "
             f"{(clip_frames, clip_h, clip_w)}"
         )
+    all_prompts = [data.clip_prompt(t) for t in (texts if texts is not None else [None] * len(clips))]
+    if len(all_prompts) != len(clips):
+        raise ValueError(f"{len(clips)} clips but {len(all_prompts)} texts")
     train_clips, eval_clips = data.split(clips, config.eval_clips)
+    clip_prompts, eval_prompts = all_prompts[: len(train_clips)], all_prompts[len(train_clips) :]
     device = pipe._execution_device
     adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips))
 
@@ -265,16 +273,15 @@ def train_interpolation_lora(
     held = f"{len(eval_clips)} held out"
     log(f"training {adapter_id}: {len(train_clips)} clips ({held}), {trainable_count:,} LoRA parameters")
 
-    # 2. Encode every clip once; the text is the same for all.
+    # 2. Encode every clip and every distinct prompt once.
+    embedded: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        prompt_embeds, _ = pipe.encode_prompt(
-            prompt=prompts.INTERPOLATION_PROMPT,
-            do_classifier_free_guidance=False,
-            device=device,
-            max_sequence_length=base.max_sequence_length,
-        )
-    items = [_prepare(pipe, clip, device) for clip in train_clips]
-    probe_before = _probe_loss(transformer, items, prompt_embeds, config.loss_probe, config.seed, shift)
+        for text in sorted(set(clip_prompts)):
+            embedded[text], _ = pipe.encode_prompt(
+                prompt=text, do_classifier_free_guidance=False, device=device, max_sequence_length=base.max_sequence_length
+            )
+    items = [_prepare(pipe, clip, device, embedded[text]) for clip, text in zip(train_clips, clip_prompts)]
+    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
 
     # 3. The loop.
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -290,7 +297,7 @@ def train_interpolation_lora(
             noise = torch.randn(item.latents.shape, generator=generator).to(device)
             u = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1)
             sigma = sampling.shifted_sigma(u, shift).to(device)
-            loss = _flow_loss(transformer, item, prompt_embeds, noise, sigma) / config.batch_size
+            loss = _flow_loss(transformer, item, noise, sigma) / config.batch_size
             loss.backward()
             batch_loss += loss.detach().item()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -299,7 +306,7 @@ def train_interpolation_lora(
         if step == 0 or (step + 1) % max(1, config.steps // 10) == 0:
             log(f"step {step + 1}/{config.steps} loss {batch_loss:.4f}")
     transformer.eval()
-    probe_after = _probe_loss(transformer, items, prompt_embeds, config.loss_probe, config.seed, shift)
+    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
 
     # 4. Save the adapter (LoRA weights only) and its record.
     folder = Path(adapters_dir) / adapter_id
@@ -327,7 +334,7 @@ def train_interpolation_lora(
     transformer.delete_adapters(["default"])
     if eval_clips:
         served = Generator({"flf2v": pipe}, replace(base, adapters_dir=str(Path(adapters_dir))), device)
-        result.evaluation = evaluate(served, adapter_id, eval_clips, seed=config.seed)
+        result.evaluation = evaluate(served, adapter_id, eval_clips, eval_prompts, seed=config.seed)
     result.seconds = time.monotonic() - started
     (folder / "adapter.json").write_text(
         json.dumps(
@@ -351,15 +358,16 @@ def train_interpolation_lora(
     return result
 
 
-def evaluate(generator: Generator, adapter_id: str, clips: Sequence[np.ndarray], seed: int = 0) -> list[dict[str, float]]:
+def evaluate(
+    generator: Generator, adapter_id: str, clips: Sequence[np.ndarray], clip_prompts: Sequence[str], seed: int = 0
+) -> list[dict[str, float]]:
     """For each clip: the served first/last-frame call's middle frame (given the clip's first and
     last frames) and the plain blend of first and last, each scored by PSNR against the true
-    middle frame."""
+    middle frame. Each clip is prompted as in training (``clip_prompts``)."""
     rows = []
-    for clip in clips:
+    for clip, prompt in zip(clips, clip_prompts):
         frames, height, width = clip.shape[:3]
         call = ModelCall("flf2v", 0, frames, frames, Source("keyframe", 0), Source("keyframe", 1))
-        prompt = prompts.INTERPOLATION_PROMPT
         made = generator.run_call(0, call, prompt, clip[0], clip[-1], width, height, seed, adapter_id)
         middle = (frames - 1) // 2
         baseline = data.blend(clip[0], clip[-1], middle / (frames - 1))

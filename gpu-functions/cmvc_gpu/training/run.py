@@ -3,6 +3,7 @@ directory of videos, cut clips, load the interpolation pipeline, train, save, ev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..engines.model import media
@@ -14,14 +15,17 @@ VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv")
 
 
 def load_videos(dataset_dir: str | Path) -> list[tuple]:
-    """Every video under ``dataset_dir`` (sorted by path): ``(uint8 frames, fps)``."""
+    """Every video under ``dataset_dir`` (sorted by path): ``(uint8 frames, fps, texts)``, where
+    ``texts`` is the ``{"contentText", "motionText"}`` of a ``<video>.json`` beside it, or ``None``."""
     paths = sorted(p for p in Path(dataset_dir).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     if not paths:
         raise FileNotFoundError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) under {dataset_dir}")
     videos = []
     for path in paths:
         frames, meta = media.decode_video(path.read_bytes())
-        videos.append((frames, float(meta["fps"])))
+        sidecar = path.with_suffix(".json")
+        texts = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+        videos.append((frames, float(meta["fps"]), texts))
     return videos
 
 
@@ -47,9 +51,11 @@ def train_from_directory(
 
     clip = config.generator.clip
     frames, height, width = data.served_clip_shape(clip, width, height)
-    clips = []
-    for video, fps in load_videos(dataset_dir):
-        clips += data.make_clips([video], frames, data.native_stride(fps, clip), width, height)
+    clips, texts = [], []
+    for video, fps, video_texts in load_videos(dataset_dir):
+        made = data.make_clips([video], frames, data.native_stride(fps, clip), width, height)
+        clips += made
+        texts += [video_texts] * len(made)
     print(f"{len(clips)} clips of {frames} frames at {width}x{height} from {dataset_dir}")
     served = Generator.from_pretrained(
         config.generator, device=config.device, dtype=config.dtype, cache_dir=config.cache_dir, models=("flf2v",)
@@ -71,5 +77,6 @@ def train_from_directory(
         adapters_dir,
         base_model=config.generator.flf2v.pinned(),
         generator_config=config.generator,
+        texts=texts,
     )
     return result.adapter_id

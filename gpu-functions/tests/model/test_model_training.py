@@ -148,3 +148,21 @@ def test_timesteps_follow_the_serving_schedule_in_float32(tmp_path, monkeypatch)
     assert shifts and set(shifts) == {CONFIG.generator.schedule.flow_shift}
     assert timesteps and all(t.dtype == torch.float32 for t in timesteps)
     assert CONFIG.generator.schedule.flow_shift == 3.0 and real(0.5, 3.0) == pytest.approx(0.75)
+
+
+def test_clips_are_prompted_as_served_bridge_calls(tmp_path):
+    """With a video's texts, training encodes the prompt a served bridge call gets."""
+    from cmvc_gpu.engines.model import prompts
+
+    pipe = tiny_wan("flf2v")
+    seen = []
+    real = pipe.encode_prompt
+    pipe.encode_prompt = lambda prompt, **kwargs: seen.append(prompt) or real(prompt=prompt, **kwargs)
+    clips = data.make_clips([moving_square(20)], SERVED_FRAMES, 1, 32, 32)
+    texts = [{"contentText": "a red square", "motionText": "it moves right"}] * len(clips)
+    train_interpolation_lora(
+        pipe, clips, LoraTrainingConfig(rank=4, alpha=8, steps=1, eval_clips=0, loss_probe=1), tmp_path, "x@y",
+        CONFIG.generator, log=lambda _: None, texts=texts,
+    )
+    assert seen == [prompts.it2v_prompt("a red square", "it moves right")]
+    assert data.clip_prompt(None) == prompts.INTERPOLATION_PROMPT
