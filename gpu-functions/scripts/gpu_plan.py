@@ -55,12 +55,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 
 def table(plan: Plan) -> str:
-    head = f"{'mode':6} {'schedule':8} {'seg':>3} {'function':14} {'gpu':5} {'frames':>6} {'size':>9} {'steps':>5} {'seconds':>8} {'peak GB':>8}"
+    head = f"{'mode':6} {'schedule':8} {'seg':>3} {'function':16} {'gpu':5} {'frames':>6} {'size':>9} {'steps':>5} {'seconds':>8} {'peak GB':>8}"
     rows = [head, "-" * len(head)]
     for c in plan.calls:
         size = f"{c.width}x{c.height}"
         rows.append(
-            f"{c.mode:6} {c.schedule if c.mode != 'encode' else '-':8} {c.segment:>3} {c.function:14} {c.gpu:5} "
+            f"{c.mode:6} {c.schedule if c.mode != 'encode' else '-':8} {c.segment:>3} {c.function:16} {c.gpu:5} "
             f"{c.frames:>6} {size:>9} {c.steps:>5} {c.seconds:>8.1f} {c.peak_memory_bytes / 1e9:>8.1f}"
         )
     rows.append(f"call limit {plan.call_limit_seconds:.0f} s; {plan.gpu} memory {plan.gpu_memory_bytes / 1e9:.0f} GB")
