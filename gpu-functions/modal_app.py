@@ -270,6 +270,13 @@ def _remote_call(index, call, prompt, first, last, width, height, seed, adapter_
     return _value(target.run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id))
 
 
+def _spawn_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+    """Starts one planned call as a GPU call; returns a function waiting for its frames."""
+    target = Bridge() if call.model == "flf2v" else Generator()
+    handle = target.run_call.spawn(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+    return lambda: _value(handle.get())
+
+
 @app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
 def encode(request: dict) -> dict:
     """``encode``: the analysis and each group of segments as GPU calls of their own (each
@@ -287,10 +294,11 @@ def encode(request: dict) -> dict:
 @app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
 def generate(request: dict) -> dict:
     """``generate``: plans the segment's pipeline calls and makes each one GPU call (each inside
-    ``CALL_TIMEOUT``); stitches, resamples and writes the MP4 here."""
+    ``CALL_TIMEOUT``; those conditioned on keyframes only run side by side); stitches, resamples
+    and writes the MP4 here."""
     from cmvc_gpu.engines.model.engine import ModelEngine
 
-    engine = ModelEngine(ModelEngineConfig.from_env(), run_call=_remote_call)
+    engine = ModelEngine(ModelEngineConfig.from_env(), run_call=_remote_call, start_call=_spawn_call)
     return _run(engine.generate_json, request)
 
 

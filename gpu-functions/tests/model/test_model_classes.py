@@ -193,6 +193,30 @@ class TestRunSegment:
         # frames 0-2 hold the first made frame; each call's frames from its start
         assert [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 8 + [102] * 3
 
+    def test_calls_on_keyframes_only_start_side_by_side(self):
+        keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
+        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)
+        events = []
+
+        def make(index, call):
+            clip = np.zeros((call.frames, 2, 2, 3), np.uint8)
+            clip[:] = 100 + index
+            return clip
+
+        def start(index, call, first, last):
+            events.append(("start", index))
+            return lambda: events.append(("wait", index)) or make(index, call)
+
+        def run(index, call, first, last):
+            events.append(("run", index, int(first[0, 0, 0])))
+            return make(index, call)
+
+        parallel = run_segment(calls, keys, [3, 11], 22, run, start)
+        # the bridge (0) and the extrapolation from the last keyframe (1) start together; the
+        # continuation (2) needs call 1's last frame and runs after it
+        assert events == [("start", 0), ("start", 1), ("wait", 0), ("wait", 1), ("run", 2, 101)]
+        np.testing.assert_array_equal(parallel, run_segment(calls, keys, [3, 11], 22, lambda i, c, f, la: make(i, c)))
+
     def test_a_call_that_makes_the_wrong_count_is_an_error(self):
         calls = [ModelCall("t2v", 0, 5, 5)]
         with pytest.raises(RuntimeError, match="made 4 frames, planned 5"):

@@ -351,6 +351,29 @@ class TestOrchestration:
         ]
         assert response["video"]["frameCount"] == 24 and response["video"]["width"] == 64
 
+        started = []
+
+        def start_call(index, call, *rest):
+            started.append((index, call.model, rest[-1]))
+            return lambda: run_call(index, call, *rest)
+
+        seen.clear()
+        spawning = ModelEngine(tiny_config(default_adapter_id="interp-default"), run_call=run_call, start_call=start_call)
+        again = spawning.generate_json(
+            {
+                "mode": "it2v",
+                "segment": {"contentText": "c", "motionText": "m",
+                            "keyframes": [keyframe_at(frames[12], 12), keyframe_at(frames[0], 0)]},
+                "width": 64,
+                "height": 48,
+                "fps": 12.0,
+                "frameCount": 24,
+                "seed": 42,
+            }
+        )
+        assert started == [(0, "flf2v", "interp-default"), (1, "i2v", "interp-default")]
+        assert again["video"]["data"] == response["video"]["data"]
+
 
 def test_load_reads_every_model_through_from_pretrained(tmp_path):
     """The production loading path (`ModelEngine.load` → each class's `from_pretrained`), on tiny

@@ -69,6 +69,9 @@ class ModelEngine:
         generator: a loaded :class:`~.generator.Generator` (or a stand-in with ``run_call``).
         run_call: runs one planned call; default ``generator.run_call`` in this process (the Modal
             app passes one that makes each call a GPU call of its own).
+        start_call: starts one planned call and returns a function waiting for its frames (the
+            Modal app's ``spawn``), so calls independent of each other run side by side; ``None``
+            runs every call in turn.
         run_analyse: the encode's analysis call; default :meth:`analyse_json` in this process.
         run_describe: one encode describe call; default :meth:`describe_json` in this process.
         clock: seconds, for the response's ``seconds`` (injectable for tests).
@@ -83,6 +86,7 @@ class ModelEngine:
         encoder: Any = None,
         generator: Any = None,
         run_call: Optional[RunCall] = None,
+        start_call: Optional[Callable[..., Callable[[], np.ndarray]]] = None,
         run_analyse: Optional[Callable[[dict], dict]] = None,
         run_describe: Optional[Callable[[dict, dict, list[int]], list[dict]]] = None,
         clock: Callable[[], float] = time.perf_counter,
@@ -91,6 +95,7 @@ class ModelEngine:
         self.encoder = encoder
         self.generator = generator
         self.run_call = run_call
+        self.start_call = start_call
         self.run_analyse = run_analyse
         self.run_describe = run_describe
         self.clock = clock
@@ -347,7 +352,14 @@ class ModelEngine:
             progress(0.95 * (index + 1) / max(1, len(calls)))
             return frames
 
-        video = run_segment(calls, images, positions, total, run)
+        start = None
+        if self.start_call is not None:
+            start_call = self.start_call
+
+            def start(index: int, call: Any, first: Optional[np.ndarray], last: Optional[np.ndarray]) -> Any:
+                return start_call(index, call, prompt, first, last, model_w, model_h, seed, adapter_id)
+
+        video = run_segment(calls, images, positions, total, run, start)
 
         # 4. To the request.
         frames = sampling.fit_clip(video, width, height, frame_count)

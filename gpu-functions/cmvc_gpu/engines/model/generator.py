@@ -27,6 +27,9 @@ MODELS = ("t2v", "i2v", "flf2v")
 
 #: ``run(index, call, first, last) -> frames``: one planned call's ``call.frames`` frames.
 CallRunner = Callable[[int, ModelCall, Optional[np.ndarray], Optional[np.ndarray]], np.ndarray]
+#: ``start(index, call, first, last) -> pending``: starts a call elsewhere; ``pending()`` waits
+#: for its frames (on Modal: ``spawn`` and ``FunctionCall.get``).
+CallStarter = Callable[[int, ModelCall, Optional[np.ndarray], Optional[np.ndarray]], Callable[[], np.ndarray]]
 
 
 def call_seed(seed: int, index: int) -> int:
@@ -193,7 +196,12 @@ def _image(frame: Optional[np.ndarray], name: str) -> Image.Image:
 
 
 def run_segment(
-    calls: Sequence[ModelCall], keyframes: Sequence[np.ndarray], positions: Sequence[int], total: int, run: CallRunner
+    calls: Sequence[ModelCall],
+    keyframes: Sequence[np.ndarray],
+    positions: Sequence[int],
+    total: int,
+    run: CallRunner,
+    start: Optional[CallStarter] = None,
 ) -> np.ndarray:
     """Runs a segment's plan and lays the results on the native timeline.
 
@@ -203,6 +211,9 @@ def run_segment(
         positions: their native frame indices.
         total: native frames of the segment.
         run: runs one call (in process, or remotely on Modal).
+        start: when given, every call conditioned on keyframes only (each bridge, the
+            extrapolation from the last keyframe, a TT2V's first call) is started at once, so
+            they run side by side; the calls that continue another call's frames then run in order.
 
     Returns:
         ``uint8`` ``(total, h, w, 3)``: frames before the first keyframe hold the first frame made.
@@ -215,8 +226,18 @@ def run_segment(
             return None
         return keyframes[source.index] if source.kind == "keyframe" else made[source.index][-1]
 
+    independent = {
+        index: call
+        for index, call in enumerate(calls)
+        if all(source is None or source.kind == "keyframe" for source in (call.first, call.last))
+    }
+    pending = (
+        {index: start(index, call, image(call.first), image(call.last)) for index, call in independent.items()}
+        if start is not None
+        else {}
+    )
     for index, call in enumerate(calls):
-        clip = run(index, call, image(call.first), image(call.last))
+        clip = pending[index]() if index in pending else run(index, call, image(call.first), image(call.last))
         if len(clip) != call.frames:
             raise RuntimeError(f"call {index} ({call.model}) made {len(clip)} frames, planned {call.frames}")
         made.append(clip)
