@@ -1,17 +1,23 @@
 """CMVC Edge GPU functions on Modal: the model engine behind the GPU function contract.
 
-Read top to bottom: App → Image → Volume → GPU classes (one per function, models loaded once in
-``@modal.enter``) → the web endpoint (the same FastAPI app as the local server, proxy auth
-required, submit/poll on ``spawn`` and ``FunctionCall``) → one-shot jobs (``download_weights``,
-``train_interpolation_lora``) → helpers.
+Read top to bottom: App → Image → Volumes → GPU classes (models loaded once in ``@modal.enter``,
+offline from the Volume) → the CPU functions that fan a segment out into GPU calls → the web
+endpoint (the same FastAPI app as the local server, proxy auth required, submit/poll on ``spawn``
+and ``FunctionCall``) → one-shot jobs (``download_weights``, ``train_interpolation_lora``,
+``smoke``) → helpers.
 
     modal deploy gpu-functions/modal_app.py                       # the app, named cmvc-gpu
     modal run gpu-functions/modal_app.py::download_weights        # once: weights onto the Volume
-    modal run gpu-functions/modal_app.py::train_interpolation_lora --rank 16 --alpha 16 --steps 500
+    modal run gpu-functions/modal_app.py::train_interpolation_lora --rank 16 --alpha 32 --steps 500
+    modal run gpu-functions/modal_app.py::smoke                   # the whole path on the pinned weights
+
+Every GPU call is one planned pipeline call (``segment_plan``), sized to finish inside
+``CALL_TIMEOUT`` (``npm run gpu:plan`` shows each); the ``generate`` function that waits for a
+segment's calls runs on the CPU and spends no GPU time.
 
 Scaling is configuration read when deploying (see ``Scaling.from_env``):
 ``CMVC_<ROLE>_GPU``, ``CMVC_<ROLE>_MIN_CONTAINERS``, ``CMVC_<ROLE>_MAX_CONTAINERS`` and
-``CMVC_<ROLE>_SCALEDOWN_SECONDS`` for ROLE in ENCODER, GENERATOR, INTERPOLATOR, WEB; at run time
+``CMVC_<ROLE>_SCALEDOWN_SECONDS`` for ROLE in ENCODER, GENERATOR, BRIDGE, WEB; at run time
 ``npx cmvc gpu warm --min N`` changes min containers without a deploy. See docs/model-engine.md.
 
 This module imports with the real ``modal`` package and no credentials (the tests build the app
@@ -35,10 +41,15 @@ APP_NAME = os.environ.get("CMVC_MODAL_APP", "cmvc-gpu")
 VOLUME_NAME = os.environ.get("CMVC_MODAL_VOLUME", "cmvc-gpu-models")
 PROGRESS_DICT_NAME = f"{APP_NAME}-progress"
 VOLUME_PATH = "/vol"
+ADAPTERS_VOLUME_NAME = os.environ.get("CMVC_MODAL_ADAPTERS_VOLUME", "cmvc-gpu-adapters")
 HF_HUB_CACHE = f"{VOLUME_PATH}/hf"
-ADAPTERS_DIR = f"{VOLUME_PATH}/adapters"
+ADAPTERS_DIR = "/adapters"
 DATASETS_DIR = f"{VOLUME_PATH}/datasets"
+# Every GPU call; work is split to fit, never the limit raised. The same figure and GPU type are
+# the time model's (cmvc_gpu/engines/model/cost.py; a test keeps them equal).
 CALL_TIMEOUT = 10 * MINUTES
+DEFAULT_GPU = "H100"
+SEGMENT_TIMEOUT = 60 * MINUTES  # the CPU function waiting for one segment's GPU calls
 STARTUP_TIMEOUT = 20 * MINUTES
 
 
@@ -73,11 +84,13 @@ class Scaling:
         )
 
 
-ENCODER_SCALING = Scaling.from_env("encoder", "L40S")  # Qwen2.5-VL 7B + CLIP in bf16: ~18 GB
-GENERATOR_SCALING = Scaling.from_env("generator", "H100")  # Wan 2.1 I2V 14B + T2V 1.3B, shared T5/VAE: ~50 GB
-INTERPOLATOR_SCALING = Scaling.from_env("interpolator", "H100")  # Wan 2.1 FLF2V 14B + LoRA: ~45 GB
+# Memory per class: docs/model-engine.md (generated from cmvc_gpu/engines/model/cost.py).
+ENCODER_SCALING = Scaling.from_env("encoder", "L40S")  # Qwen2.5-VL 7B + CLIP B/32: ~23 GB peak
+GENERATOR_SCALING = Scaling.from_env("generator", DEFAULT_GPU)  # I2V 14B + T2V 1.3B, one T5/VAE/CLIP: ~75 GB
+BRIDGE_SCALING = Scaling.from_env("bridge", DEFAULT_GPU)  # FLF2V 14B + LoRA, its own T5/VAE/CLIP: ~73 GB
 WEB_SCALING = Scaling.from_env("web", None)
 TRAINING_GPU = os.environ.get("CMVC_TRAINING_GPU", "H100")
+SMOKE_GPU = os.environ.get("CMVC_SMOKE_GPU", "H200")  # every model in one process: ~110 GB
 
 
 # ── App ─────────────────────────────────────────────────────────────────────────────────────────
@@ -101,7 +114,7 @@ def _pinned(*files: str) -> list[str]:
 MODEL_ENV = {
     key: value
     for key, value in sorted(os.environ.items())
-    if key.startswith("CMVC_MODEL_") or key in ("CMVC_DEFAULT_ADAPTER", "CMVC_DTYPE")
+    if key.startswith("CMVC_MODEL_") or key in ("CMVC_DEFAULT_ADAPTER", "CMVC_DTYPE", "CMVC_STEPS")
 }
 
 image = (
@@ -110,6 +123,8 @@ image = (
     .env(
         {
             "HF_HUB_CACHE": HF_HUB_CACHE,
+            "HF_HUB_OFFLINE": "1",  # serving reads the Volume only; download_weights turns this off
+            "TRANSFORMERS_OFFLINE": "1",
             "HF_XET_HIGH_PERFORMANCE": "1",
             "CMVC_ADAPTERS_DIR": ADAPTERS_DIR,
             "CMVC_SCHEMAS_DIR": "/root/schemas/gpu",  # cmvc_gpu.contract validates against these
@@ -127,14 +142,21 @@ with image.imports():
     from cmvc_gpu.engines.model.dispatch import envelope
 
 
-# ── Volume: weights (the Hugging Face cache), LoRA adapters and training videos ────────────────
+# ── Volumes: weights (the Hugging Face cache) and training videos; LoRA adapters on their own ──
+# Adapters are reloaded while a container runs (to see newly trained ones); the weights volume is
+# never reloaded, because its files are memory-mapped by the loaded models.
 volume = modal.Volume.from_name(VOLUME_NAME, create_if_missing=True)
+adapters_volume = modal.Volume.from_name(ADAPTERS_VOLUME_NAME, create_if_missing=True)
 progress = modal.Dict.from_name(PROGRESS_DICT_NAME, create_if_missing=True)
-VOLUMES: dict[str | PurePosixPath, modal.Volume | modal.CloudBucketMount] = {VOLUME_PATH: volume}
+VOLUMES: dict[str | PurePosixPath, modal.Volume | modal.CloudBucketMount] = {
+    VOLUME_PATH: volume,
+    ADAPTERS_DIR: adapters_volume,
+}
+ONLINE = modal.Secret.from_dict({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0"})
 
 
 def _run(engine_call, request: dict) -> dict:
-    """Runs one engine call inside a GPU method: progress to the shared Dict, errors as data."""
+    """Runs one engine call: progress to the shared Dict, errors as data."""
     return envelope(
         lambda report: engine_call(request, report),
         progress_store=progress,
@@ -142,7 +164,19 @@ def _run(engine_call, request: dict) -> dict:
     )
 
 
-# ── GPU classes: one per contract function, each loads its models once ────────────────────────
+def _load_generator(models: tuple[str, ...]):
+    """The Generator with ``models``, after checking every weight file it reads is on the Volume."""
+    from cmvc_gpu.engines.model.generator import Generator
+    from cmvc_gpu.engines.model.weights import check_present
+
+    config = ModelEngineConfig.from_env()
+    check_present(config, config.cache_dir, ("i2v", *models, "distill"))
+    return Generator.from_pretrained(
+        config.generator, device=config.device, dtype=config.dtype, cache_dir=config.cache_dir, models=models
+    )
+
+
+# ── GPU classes: each loads its models once; each method call is one planned pipeline call ────
 @app.cls(
     image=image,
     gpu=ENCODER_SCALING.gpu,
@@ -154,17 +188,25 @@ def _run(engine_call, request: dict) -> dict:
     scaledown_window=ENCODER_SCALING.scaledown_window,
 )
 class Encoder:
-    """``encode``: scenes, keyframes, and the content and motion texts (MLLM + CLIP)."""
+    """The encode's GPU calls: one analysis (decode, CLIP embeddings, scene cuts), then describe
+    calls over groups of segments (keyframes, MLLM texts), each inside ``CALL_TIMEOUT``."""
 
     @modal.enter()
     def load(self) -> None:
         from cmvc_gpu.engines.model.engine import ModelEngine
+        from cmvc_gpu.engines.model.weights import CLASS_ROLES, check_present
 
-        self.engine = ModelEngine.load(ModelEngineConfig.from_env(), roles=("encoder",))
+        config = ModelEngineConfig.from_env()
+        check_present(config, config.cache_dir, CLASS_ROLES["Encoder"])
+        self.engine = ModelEngine.load(config, roles=("encoder",))
 
     @modal.method()
-    def encode(self, request: dict) -> dict:
-        return _run(self.engine.encode_json, request)
+    def analyse(self, request: dict) -> dict:
+        return envelope(lambda report: self.engine.analyse_json(request))
+
+    @modal.method()
+    def describe(self, request: dict, analysis: dict, indices: list[int]) -> dict:
+        return envelope(lambda report: self.engine.describe_json(request, analysis, indices))
 
 
 @app.cls(
@@ -178,57 +220,102 @@ class Encoder:
     scaledown_window=GENERATOR_SCALING.scaledown_window,
 )
 class Generator:
-    """``generate``: TT2V and IT2V (Wan 2.1 T2V 1.3B and I2V 14B)."""
+    """Text-to-video and image-to-video calls (Wan 2.1 T2V 1.3B and I2V 14B, one T5/VAE/CLIP)."""
 
     @modal.enter()
     def load(self) -> None:
-        from cmvc_gpu.engines.model.engine import ModelEngine
-
-        self.engine = ModelEngine.load(ModelEngineConfig.from_env(), roles=("generator",))
+        self.generator = _load_generator(("t2v", "i2v"))
 
     @modal.method()
-    def generate(self, request: dict) -> dict:
-        return _run(self.engine.generate_json, request)
+    def run_call(self, *args, **kwargs) -> dict:
+        return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
 @app.cls(
     image=image,
-    gpu=INTERPOLATOR_SCALING.gpu,
+    gpu=BRIDGE_SCALING.gpu,
     volumes=VOLUMES,
     timeout=CALL_TIMEOUT,
     startup_timeout=STARTUP_TIMEOUT,
-    min_containers=INTERPOLATOR_SCALING.min_containers,
-    max_containers=INTERPOLATOR_SCALING.max_containers,
-    scaledown_window=INTERPOLATOR_SCALING.scaledown_window,
+    min_containers=BRIDGE_SCALING.min_containers,
+    max_containers=BRIDGE_SCALING.max_containers,
+    scaledown_window=BRIDGE_SCALING.scaledown_window,
 )
-class Interpolator:
-    """``interpolate``: Wan 2.1 FLF2V 14B with a LoRA adapter from the Volume."""
+class Bridge:
+    """First/last-frame calls between two keyframes (Wan 2.1 FLF2V 14B + a LoRA adapter)."""
 
     @modal.enter()
     def load(self) -> None:
-        from cmvc_gpu.engines.model.engine import ModelEngine
-
-        self.engine = ModelEngine.load(ModelEngineConfig.from_env(), roles=("interpolator",))
+        self.generator = _load_generator(("flf2v",))
 
     @modal.method()
-    def interpolate(self, request: dict) -> dict:
-        adapter = request.get("adapterId") or os.environ.get("CMVC_DEFAULT_ADAPTER")
-        if adapter not in self.engine.interpolator.loaded:
-            volume.reload()  # a reader: see adapters trained since this container started
-        return _run(self.engine.interpolate_json, request)
+    def run_call(self, *args, **kwargs):
+        adapter = kwargs.get("adapter_id")
+        if adapter is not None and adapter not in self.generator.adapters.loaded:
+            adapters_volume.reload()  # see adapters trained since this container started
+        return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
-@app.function(image=image, volumes=VOLUMES, timeout=CALL_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
+# ── CPU functions: work fanned out into GPU calls, the frame-rate raise, the remux ─────────────
+def _value(answer: dict):
+    """The result inside a GPU method's envelope; its error (code kept) raised here."""
+    from cmvc_gpu.engines.model.dispatch import unwrap_value
+
+    return unwrap_value(answer)
+
+
+def _remote_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+    """One planned call as one GPU call on the class that serves its model."""
+    target = Bridge() if call.model == "flf2v" else Generator()
+    return _value(target.run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id))
+
+
+def _spawn_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+    """Starts one planned call as a GPU call; returns a function waiting for its frames."""
+    target = Bridge() if call.model == "flf2v" else Generator()
+    handle = target.run_call.spawn(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+    return lambda: _value(handle.get())
+
+
+@app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
+def encode(request: dict) -> dict:
+    """``encode``: the analysis and each group of segments as GPU calls of their own (each
+    inside ``CALL_TIMEOUT``); the response is put together here."""
+    from cmvc_gpu.engines.model.engine import ModelEngine
+
+    engine = ModelEngine(
+        ModelEngineConfig.from_env(),
+        run_analyse=lambda r: _value(Encoder().analyse.remote(r)),
+        run_describe=lambda r, analysis, group: _value(Encoder().describe.remote(r, analysis, group)),
+    )
+    return _run(engine.encode_json, request)
+
+
+@app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
+def generate(request: dict) -> dict:
+    """``generate``: plans the segment's pipeline calls and makes each one GPU call (each inside
+    ``CALL_TIMEOUT``; those conditioned on keyframes only run side by side); stitches, resamples
+    and writes the MP4 here."""
+    from cmvc_gpu.engines.model.engine import ModelEngine
+
+    engine = ModelEngine(ModelEngineConfig.from_env(), run_call=_remote_call, start_call=_spawn_call)
+    return _run(engine.generate_json, request)
+
+
+@app.function(image=image, timeout=CALL_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
+def interpolate(request: dict) -> dict:
+    """``interpolate``: blended motion-compensated in-betweens on the CPU (no model)."""
+    from cmvc_gpu.engines.model.engine import ModelEngine
+
+    return _run(ModelEngine(ModelEngineConfig.from_env()).interpolate_json, request)
+
+
+@app.function(image=image, timeout=CALL_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
 def assemble(request: dict) -> dict:
     """``assemble``: a remux on the CPU (no model)."""
     from cmvc_gpu.engines.model.engine import ModelEngine
 
-    engine = ModelEngine(ModelEngineConfig.from_env())
-    return envelope(
-        lambda report: engine.assemble_json(request, report),
-        progress_store=progress,
-        call_id=modal.current_function_call_id(),
-    )
+    return _run(ModelEngine(ModelEngineConfig.from_env()).assemble_json, request)
 
 
 # ── Web endpoint: the same FastAPI app as the local server, forwarding to the classes ──────────
@@ -249,9 +336,9 @@ def web():
 
     dispatcher = Dispatcher(
         methods={
-            "encode": Encoder().encode,
-            "generate": Generator().generate,
-            "interpolate": Interpolator().interpolate,
+            "encode": encode,
+            "generate": generate,
+            "interpolate": interpolate,
             "assemble": assemble,
         },
         from_id=modal.FunctionCall.from_id,
@@ -264,48 +351,39 @@ def web():
 
 
 # ── One-shot jobs ───────────────────────────────────────────────────────────────────────────────
-@app.function(image=image, volumes=VOLUMES, timeout=2 * HOURS)
-def download_weights(roles: str = "all") -> list[str]:
-    """Downloads every pinned model (or ``--roles mllm,t2v,…``) into the Volume's HF cache, once.
+@app.function(image=image, volumes=VOLUMES, timeout=2 * HOURS, secrets=[ONLINE])
+def download_weights(roles: str = "all") -> dict:
+    """Downloads exactly the files the loaders read for every pinned model (or ``--roles
+    mllm,t2v,…``) into the Volume's HF cache, verifies each against the hub's SHA-256, and records
+    the resolved revisions in ``/vol/hf/cmvc-weights.json`` (read at every container start).
 
     Fails when a pinned revision does not exist, so a typo never deploys unnoticed.
     """
-    from huggingface_hub import snapshot_download
+    from cmvc_gpu.engines.model.weights import download
 
-    refs = ModelEngineConfig.from_env().refs()
-    wanted = list(refs) if roles == "all" else [r.strip() for r in roles.split(",") if r.strip()]
-    unknown = sorted(set(wanted) - set(refs))
-    if unknown:
-        raise ValueError(f"unknown roles {unknown}; known: {sorted(refs)}")
-    done = []
-    for role in wanted:
-        ref = refs[role]
-        print(f"{role}: {ref.pinned()}")
-        snapshot_download(ref.id, revision=ref.revision, cache_dir=HF_HUB_CACHE)
-        done.append(ref.pinned())
-    Path(ADAPTERS_DIR).mkdir(parents=True, exist_ok=True)
+    wanted = None if roles == "all" else [r.strip() for r in roles.split(",") if r.strip()]
+    manifest = download(ModelEngineConfig.from_env(), HF_HUB_CACHE, wanted)
     volume.commit()  # a writer: make the weights visible to every container
-    return done
+    return manifest
 
 
 @app.function(image=image, gpu=TRAINING_GPU, volumes=VOLUMES, timeout=6 * HOURS)
 def train_interpolation_lora(
     rank: int = 16,
-    alpha: int = 16,
+    alpha: int = 32,
     steps: int = 500,
     dataset: str = "interpolation",
     learning_rate: float = 1e-4,
-    clip_frames: int = 9,
-    stride: int = 1,
-    width: int = 576,
-    height: int = 320,
+    width: int = 832,
+    height: int = 480,
     eval_clips: int = 4,
     version: str = "v1",
     seed: int = 0,
 ) -> str:
-    """Trains a LoRA adapter for the interpolation model on the videos in
+    """Trains a LoRA adapter for the first/last-frame model on the videos in
     ``/vol/datasets/<dataset>/`` (upload with ``modal volume put cmvc-gpu-models ./clips /datasets/interpolation``),
-    saves it to ``/vol/adapters/<adapter id>/``, prints a short evaluation and returns the id."""
+    on clips of the served shape (``ClipConfig``), saves it to the adapters Volume, prints a short
+    evaluation and returns the id."""
     from cmvc_gpu.training.run import train_from_directory
 
     adapter_id = train_from_directory(
@@ -316,13 +394,30 @@ def train_interpolation_lora(
         alpha=alpha,
         steps=steps,
         learning_rate=learning_rate,
-        clip_frames=clip_frames,
-        stride=stride,
         width=width,
         height=height,
         eval_clips=eval_clips,
         version=version,
         seed=seed,
     )
-    volume.commit()
+    adapters_volume.commit()
     return adapter_id
+
+
+@app.function(image=image, gpu=SMOKE_GPU, volumes=VOLUMES, timeout=CALL_TIMEOUT)
+def smoke(adapter_id: str = "", seconds: float = 2.0, width: int = 832, height: int = 480, fps: float = 16.0) -> list[dict]:
+    """The smoke run of ``npm run gpu:smoke`` on the pinned weights: every stage through the
+    production classes, with PSNR/SSIM against the source and GPU-seconds per stage."""
+    from cmvc_gpu.engines.model.engine import ModelEngine
+    from cmvc_gpu.engines.model.weights import check_present
+    from cmvc_gpu.smoke import run_stages
+
+    config = ModelEngineConfig.from_env()
+    check_present(config, config.cache_dir, ("mllm", "embedder", "i2v", "t2v", "flf2v", "distill"))
+    engine = ModelEngine.load(config)
+    rows = run_stages(
+        engine, adapter_id=adapter_id or None, seconds=seconds, width=width, height=height, fps=fps, quality=True
+    )
+    for row in rows:
+        print(row)
+    return rows

@@ -1,19 +1,47 @@
 """Training data for the interpolation LoRA: short clips cut from a set of videos. Torch-free.
 
-A clip is ``clip_frames`` frames (a ``4k + 1`` count the video model accepts) taken ``stride``
-source frames apart: its first and last frames are the conditions, the frames between them the
-target. With ``clip_frames = 3`` this is the classic frame triplet; larger clips teach the
-model several in-between frames at once. Clips do not overlap, so no target frame of one clip is a
-condition of another.
+A clip is what one served first/last-frame call makes (``served_clip_shape``):
+``ClipConfig.max_frames_per_call`` frames at the native rate (source frames ``stride`` apart,
+``stride`` = source fps / native fps), at a geometry the generator serves. Its first and last
+frames are the conditions (two keyframes as far apart as the encoder places them), the frames
+between them the target. Clips do not overlap, so no target frame of one clip is a condition of
+another.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Optional
 
 import numpy as np
 from PIL import Image
+
+from ..engines.model import prompts
+from ..engines.model.config import ClipConfig
+from ..engines.model.sampling import model_geometry
+
+
+def clip_prompt(texts: Optional[dict]) -> str:
+    """A training clip's prompt: with the video's texts, the served bridge prompt
+    (``it2v_prompt(content, motion)``); without, the generic interpolation prompt."""
+    if texts is None:
+        return prompts.INTERPOLATION_PROMPT
+    return prompts.it2v_prompt(str(texts.get("contentText", "")), str(texts.get("motionText", "")))
+
+
+def served_clip_shape(clip: ClipConfig, width: int, height: int) -> tuple[int, int, int]:
+    """``(frames, height, width)`` of the clip one served first/last-frame call makes for a video
+    of ``width`` x ``height``."""
+    served_w, served_h = model_geometry(width, height, clip.spatial_multiple, clip.max_area)
+    return clip.max_frames_per_call, served_h, served_w
+
+
+def native_stride(fps: float, clip: ClipConfig) -> int:
+    """Source frames between two clip frames, so a clip runs at the native rate."""
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    return max(1, int(round(fps / clip.native_fps)))
 
 
 def clip_windows(frame_count: int, clip_frames: int, stride: int) -> list[list[int]]:

@@ -1,13 +1,17 @@
 """LoRA training of the first/last-frame interpolation model (Wan FLF2V through diffusers + peft).
 
 The objective is the model's own: rectified flow. For a clip ``x0`` (VAE latents), noise ``ε``
-and ``σ ~ U(0, 1)``, the transformer sees ``x_σ = (1 - σ) x0 + σ ε`` next to the first/last-frame
+and ``σ`` drawn as the sampler uses it (``u ~ U(0, 1)`` moved by Wan's timestep shift,
+``sampling.shifted_sigma`` with the serving schedule's ``flow_shift``), the transformer sees ``x_σ = (1 - σ) x0 + σ ε`` next to the first/last-frame
 condition the pipeline builds (mask + condition latents + CLIP embeddings of both frames) and
-learns the velocity ``ε - x0``. Only the LoRA matrices train; the base weights, text encoder,
-image encoder and VAE stay frozen. The adapter is saved as diffusers LoRA weights under a
-versioned id ``interp-lora-<version>-r<rank>-<hash>`` and then evaluated by loading it back
-through :class:`~cmvc_gpu.engines.model.interpolator.Interpolator`: PSNR of each held-out clip's
-middle frame against the plain blend of its first and last frames.
+learns the velocity ``ε - x0``; the timestep ``1000 σ`` goes in as float32, as the pipeline
+passes it at inference. The clips have the served geometry (``ClipConfig``: the frames one call
+bridges between two keyframes, at the native rate and the served size). Only the LoRA matrices train; the base weights, text encoder,
+image encoder and VAE stay frozen. The adapter is saved as diffusers LoRA weights with its LoRA
+config in the file's metadata (so ``lora_alpha`` survives when it differs from the rank) under a
+versioned id ``interp-lora-<version>-r<rank>-<hash>``, and then evaluated by loading it back
+through the serving :class:`~cmvc_gpu.engines.model.generator.Generator`: PSNR of each held-out
+clip's middle frame against the plain blend of its first and last frames.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..engines.model import prompts, sampling
-from ..engines.model.config import InterpolatorConfig
-from ..engines.model.interpolator import LORA_WEIGHTS, Interpolator
+from ..engines.model import sampling
+from ..engines.model.adapters import LORA_WEIGHTS
+from ..engines.model.config import GeneratorConfig
+from ..engines.model.generator import Generator
 from ..engines.model.runtime import seeded
+from ..engines.model.segment_plan import ModelCall, Source
 from . import data
 
 Log = Callable[[str], None]
@@ -115,14 +121,17 @@ def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str)
 class _Prepared:
     """One clip turned into the transformer's inputs (everything but the noisy latents)."""
 
-    def __init__(self, latents: torch.Tensor, condition: torch.Tensor, image_embeds: torch.Tensor) -> None:
+    def __init__(
+        self, latents: torch.Tensor, condition: torch.Tensor, image_embeds: torch.Tensor, prompt_embeds: torch.Tensor
+    ) -> None:
         self.latents = latents
         self.condition = condition
         self.image_embeds = image_embeds
+        self.prompt_embeds = prompt_embeds
 
 
 @torch.no_grad()
-def _prepare(pipe: Any, clip: np.ndarray, device: torch.device) -> _Prepared:
+def _prepare(pipe: Any, clip: np.ndarray, device: torch.device, prompt_embeds: torch.Tensor) -> _Prepared:
     """The clip's target latents, its first/last-frame condition and image embeddings."""
     from PIL import Image
 
@@ -141,13 +150,12 @@ def _prepare(pipe: Any, clip: np.ndarray, device: torch.device) -> _Prepared:
         image, 1, z_dim, height, width, len(clip), torch.float32, device, None, None, last_image
     )
     image_embeds = pipe.encode_image([first, last], device)
-    return _Prepared(latents, condition.float(), image_embeds)
+    return _Prepared(latents, condition.float(), image_embeds, prompt_embeds)
 
 
 def _flow_loss(
     transformer: Any,
     item: _Prepared,
-    prompt_embeds: torch.Tensor,
     noise: torch.Tensor,
     sigma: torch.Tensor,
 ) -> torch.Tensor:
@@ -156,17 +164,21 @@ def _flow_loss(
     model_input = torch.cat([noisy, item.condition], dim=1).to(dtype)
     prediction = transformer(
         hidden_states=model_input,
-        timestep=(sigma.flatten() * 1000.0).to(dtype),
-        encoder_hidden_states=prompt_embeds.to(dtype),
+        timestep=training_timestep(sigma),
+        encoder_hidden_states=item.prompt_embeds.to(dtype),
         encoder_hidden_states_image=item.image_embeds.to(dtype),
         return_dict=False,
     )[0]
     return torch.nn.functional.mse_loss(prediction.float(), (noise - item.latents).float())
 
 
-def _probe_loss(
-    transformer: Any, items: Sequence[_Prepared], prompt_embeds: torch.Tensor, draws: int, seed: int
-) -> float:
+def training_timestep(sigma: torch.Tensor) -> torch.Tensor:
+    """The transformer's timestep for noise level ``sigma``: ``1000 σ`` in float32, as the pipeline
+    passes it (bf16 would round it to steps of 4 near 1000)."""
+    return (sigma.flatten() * 1000.0).to(torch.float32)
+
+
+def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float) -> float:
     """The mean loss over fixed noise and σ draws: comparable before and after training."""
     generator = torch.Generator().manual_seed(seed + 7919)
     total, count = 0.0, 0
@@ -174,8 +186,9 @@ def _probe_loss(
         for item in items:
             for d in range(draws):
                 noise = torch.randn(item.latents.shape, generator=generator).to(item.latents.device)
-                sigma = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1).to(item.latents.device)
-                total += float(_flow_loss(transformer, item, prompt_embeds, noise, sigma))
+                u = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1)
+                sigma = sampling.shifted_sigma(u, shift).to(item.latents.device)
+                total += float(_flow_loss(transformer, item, noise, sigma))
                 count += 1
     return total / max(count, 1)
 
@@ -186,8 +199,9 @@ def train_interpolation_lora(
     config: LoraTrainingConfig,
     adapters_dir: str | Path,
     base_model: str,
-    interpolator_config: Optional[InterpolatorConfig] = None,
+    generator_config: Optional[GeneratorConfig] = None,
     log: Log = print,
+    texts: Optional[Sequence[Optional[dict]]] = None,
 ) -> TrainingResult:
     """Trains, saves and evaluates a LoRA adapter for the interpolation pipeline.
 
@@ -200,9 +214,13 @@ def train_interpolation_lora(
         config: the run's settings.
         adapters_dir: where the adapter's folder is written (a Modal Volume path in production).
         base_model: the base model's ``id@revision``, recorded with the adapter.
-        interpolator_config: settings for the evaluation's interpolator; its ``adapters_dir`` is
-            replaced by ``adapters_dir``.
+        generator_config: the serving settings: the clip geometry the clips must have and the
+            schedule whose shift the timesteps follow; its ``adapters_dir`` is replaced by
+            ``adapters_dir`` for the evaluation.
         log: receives progress lines.
+        texts: per clip, its ``{"contentText", "motionText"}`` (or ``None``): the clip is then
+            prompted as a served bridge call is (``prompts.it2v_prompt``); without texts the
+            generic ``prompts.INTERPOLATION_PROMPT``.
 
     Returns:
         The adapter's id, path, losses and evaluation.
@@ -213,16 +231,25 @@ def train_interpolation_lora(
     from peft.utils import get_peft_model_state_dict
 
     started = time.monotonic()
-    base = interpolator_config if interpolator_config is not None else InterpolatorConfig()
+    base = generator_config if generator_config is not None else GeneratorConfig()
+    shift = base.schedule.flow_shift
     if not clips:
         raise ValueError("no training clips")
     shapes = {clip.shape for clip in clips}
     if len(shapes) != 1:
         raise ValueError(f"clips must share one shape, got {sorted(shapes)}")
-    clip_frames = next(iter(shapes))[0]
-    if (clip_frames - 1) % pipe.vae_scale_factor_temporal:
-        raise ValueError(f"clip_frames must be {pipe.vae_scale_factor_temporal}*k+1, got {clip_frames}")
+    clip_frames, clip_h, clip_w = next(iter(shapes))[:3]
+    served = data.served_clip_shape(base.clip, clip_w, clip_h)
+    if (clip_frames, clip_h, clip_w) != served:
+        raise ValueError(
+            f"clips must have the served shape (frames, height, width) {served} (ClipConfig), got "
+            f"{(clip_frames, clip_h, clip_w)}"
+        )
+    all_prompts = [data.clip_prompt(t) for t in (texts if texts is not None else [None] * len(clips))]
+    if len(all_prompts) != len(clips):
+        raise ValueError(f"{len(clips)} clips but {len(all_prompts)} texts")
     train_clips, eval_clips = data.split(clips, config.eval_clips)
+    clip_prompts, eval_prompts = all_prompts[: len(train_clips)], all_prompts[len(train_clips) :]
     device = pipe._execution_device
     adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips))
 
@@ -246,16 +273,15 @@ def train_interpolation_lora(
     held = f"{len(eval_clips)} held out"
     log(f"training {adapter_id}: {len(train_clips)} clips ({held}), {trainable_count:,} LoRA parameters")
 
-    # 2. Encode every clip once; the text is the same for all.
+    # 2. Encode every clip and every distinct prompt once.
+    embedded: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        prompt_embeds, _ = pipe.encode_prompt(
-            prompt=prompts.INTERPOLATION_PROMPT,
-            do_classifier_free_guidance=False,
-            device=device,
-            max_sequence_length=base.max_sequence_length,
-        )
-    items = [_prepare(pipe, clip, device) for clip in train_clips]
-    probe_before = _probe_loss(transformer, items, prompt_embeds, config.loss_probe, config.seed)
+        for text in sorted(set(clip_prompts)):
+            embedded[text], _ = pipe.encode_prompt(
+                prompt=text, do_classifier_free_guidance=False, device=device, max_sequence_length=base.max_sequence_length
+            )
+    items = [_prepare(pipe, clip, device, embedded[text]) for clip, text in zip(train_clips, clip_prompts)]
+    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
 
     # 3. The loop.
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -269,8 +295,9 @@ def train_interpolation_lora(
         for b in range(config.batch_size):
             item = items[order[(step * config.batch_size + b) % len(order)]]
             noise = torch.randn(item.latents.shape, generator=generator).to(device)
-            sigma = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1).to(device)
-            loss = _flow_loss(transformer, item, prompt_embeds, noise, sigma) / config.batch_size
+            u = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1)
+            sigma = sampling.shifted_sigma(u, shift).to(device)
+            loss = _flow_loss(transformer, item, noise, sigma) / config.batch_size
             loss.backward()
             batch_loss += loss.detach().item()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -279,7 +306,7 @@ def train_interpolation_lora(
         if step == 0 or (step + 1) % max(1, config.steps // 10) == 0:
             log(f"step {step + 1}/{config.steps} loss {batch_loss:.4f}")
     transformer.eval()
-    probe_after = _probe_loss(transformer, items, prompt_embeds, config.loss_probe, config.seed)
+    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
 
     # 4. Save the adapter (LoRA weights only) and its record.
     folder = Path(adapters_dir) / adapter_id
@@ -287,7 +314,13 @@ def train_interpolation_lora(
     state = {
         k: v.detach().to("cpu", torch.float32).contiguous() for k, v in get_peft_model_state_dict(transformer).items()
     }
-    type(pipe).save_lora_weights(str(folder), transformer_lora_layers=state, weight_name=LORA_WEIGHTS)
+    lora_config = transformer.peft_config["default"].to_dict()
+    type(pipe).save_lora_weights(
+        str(folder),
+        transformer_lora_layers=state,
+        weight_name=LORA_WEIGHTS,
+        transformer_lora_adapter_metadata=lora_config,
+    )
     result = TrainingResult(
         adapter_id=adapter_id,
         path=str(folder),
@@ -297,12 +330,11 @@ def train_interpolation_lora(
         trainable_parameters=trainable_count,
     )
 
-    # 5. Take the training adapter off, load the saved one through the Interpolator, evaluate.
+    # 5. Take the training adapter off, load the saved one through the serving Generator, evaluate.
     transformer.delete_adapters(["default"])
     if eval_clips:
-        interpolator = Interpolator(pipe, replace(base, adapters_dir=str(Path(adapters_dir))), device)
-        interpolator.use_adapter(adapter_id)
-        result.evaluation = evaluate(interpolator, eval_clips, seed=config.seed)
+        served = Generator({"flf2v": pipe}, replace(base, adapters_dir=str(Path(adapters_dir))), device)
+        result.evaluation = evaluate(served, adapter_id, eval_clips, eval_prompts, seed=config.seed)
     result.seconds = time.monotonic() - started
     (folder / "adapter.json").write_text(
         json.dumps(
@@ -326,20 +358,22 @@ def train_interpolation_lora(
     return result
 
 
-def evaluate(interpolator: Interpolator, clips: Sequence[np.ndarray], seed: int = 0) -> list[dict[str, float]]:
-    """For each clip: the interpolator's middle frame (given the first and last) and the plain
-    blend of first and last, each scored by PSNR against the true middle frame."""
+def evaluate(
+    generator: Generator, adapter_id: str, clips: Sequence[np.ndarray], clip_prompts: Sequence[str], seed: int = 0
+) -> list[dict[str, float]]:
+    """For each clip: the served first/last-frame call's middle frame (given the clip's first and
+    last frames) and the plain blend of first and last, each scored by PSNR against the true
+    middle frame. Each clip is prompted as in training (``clip_prompts``)."""
     rows = []
-    generator = seeded(seed, interpolator.device)
-    for clip in clips:
-        middle = (len(clip) - 1) // 2
-        between = interpolator.between(clip[0], clip[-1], len(clip) - 2, generator)
-        predicted = between[middle - 1]
-        position = middle / (len(clip) - 1)
-        baseline = data.blend(clip[0], clip[-1], position)
+    for clip, prompt in zip(clips, clip_prompts):
+        frames, height, width = clip.shape[:3]
+        call = ModelCall("flf2v", 0, frames, frames, Source("keyframe", 0), Source("keyframe", 1))
+        made = generator.run_call(0, call, prompt, clip[0], clip[-1], width, height, seed, adapter_id)
+        middle = (frames - 1) // 2
+        baseline = data.blend(clip[0], clip[-1], middle / (frames - 1))
         rows.append(
             {
-                "psnr_lora": _finite(sampling.psnr(predicted, clip[middle])),
+                "psnr_lora": _finite(sampling.psnr(made[middle], clip[middle])),
                 "psnr_blend": _finite(sampling.psnr(baseline, clip[middle])),
             }
         )

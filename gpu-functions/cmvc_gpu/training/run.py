@@ -3,6 +3,7 @@ directory of videos, cut clips, load the interpolation pipeline, train, save, ev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..engines.model import media
@@ -13,12 +14,19 @@ from .lora import LoraTrainingConfig, train_interpolation_lora
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv")
 
 
-def load_videos(dataset_dir: str | Path) -> list:
-    """Every video under ``dataset_dir`` (sorted by path), decoded to ``uint8`` frames."""
+def load_videos(dataset_dir: str | Path) -> list[tuple]:
+    """Every video under ``dataset_dir`` (sorted by path): ``(uint8 frames, fps, texts)``, where
+    ``texts`` is the ``{"contentText", "motionText"}`` of a ``<video>.json`` beside it, or ``None``."""
     paths = sorted(p for p in Path(dataset_dir).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     if not paths:
         raise FileNotFoundError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) under {dataset_dir}")
-    return [media.decode_video(p.read_bytes())[0] for p in paths]
+    videos = []
+    for path in paths:
+        frames, meta = media.decode_video(path.read_bytes())
+        sidecar = path.with_suffix(".json")
+        texts = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+        videos.append((frames, float(meta["fps"]), texts))
+    return videos
 
 
 def train_from_directory(
@@ -29,26 +37,28 @@ def train_from_directory(
     alpha: int,
     steps: int,
     learning_rate: float,
-    clip_frames: int,
-    stride: int,
     width: int,
     height: int,
     eval_clips: int,
     version: str,
     seed: int,
 ) -> str:
-    """Trains an adapter for ``config.interpolator.flf2v`` on the videos in ``dataset_dir``;
-    returns its id. The pipeline is loaded as the Interpolator loads it (pinned revision)."""
-    from ..engines.model.interpolator import Interpolator
+    """Trains an adapter for ``config.generator.flf2v`` on the videos in ``dataset_dir``; returns
+    its id. Clips have the served shape (``ClipConfig``: frames per call at the native rate, the
+    served geometry for ``width`` x ``height``); the pipeline is loaded as the serving Generator
+    loads it (pinned revision, shared components)."""
+    from ..engines.model.generator import Generator
 
-    if width % config.interpolator.spatial_multiple or height % config.interpolator.spatial_multiple:
-        raise ValueError(
-            f"width and height must be multiples of {config.interpolator.spatial_multiple}, got {width}x{height}"
-        )
-    clips = data.make_clips(load_videos(dataset_dir), clip_frames, stride, width, height)
-    print(f"{len(clips)} clips of {clip_frames} frames from {dataset_dir}")
-    interpolator = Interpolator.from_pretrained(
-        config.interpolator, device=config.device, dtype=config.dtype, cache_dir=config.cache_dir
+    clip = config.generator.clip
+    frames, height, width = data.served_clip_shape(clip, width, height)
+    clips, texts = [], []
+    for video, fps, video_texts in load_videos(dataset_dir):
+        made = data.make_clips([video], frames, data.native_stride(fps, clip), width, height)
+        clips += made
+        texts += [video_texts] * len(made)
+    print(f"{len(clips)} clips of {frames} frames at {width}x{height} from {dataset_dir}")
+    served = Generator.from_pretrained(
+        config.generator, device=config.device, dtype=config.dtype, cache_dir=config.cache_dir, models=("flf2v",)
     )
     training = LoraTrainingConfig(
         rank=rank,
@@ -61,11 +71,12 @@ def train_from_directory(
         gradient_checkpointing=True,
     )
     result = train_interpolation_lora(
-        interpolator.pipe,
+        served.pipes["flf2v"],
         clips,
         training,
         adapters_dir,
-        base_model=config.interpolator.flf2v.pinned(),
-        interpolator_config=config.interpolator,
+        base_model=config.generator.flf2v.pinned(),
+        generator_config=config.generator,
+        texts=texts,
     )
     return result.adapter_id

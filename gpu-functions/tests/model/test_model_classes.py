@@ -1,7 +1,9 @@
-"""The model classes through the real libraries with tiny random models (CPU, two steps), and
-their orchestration with injected fakes where a case needs exact control."""
+"""The model classes through the real libraries with tiny random models (CPU, two steps, guidance
+on as served), and their orchestration with injected fakes where a case needs exact control."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,14 +14,14 @@ torch = pytest.importorskip(
 pytest.importorskip("diffusers", reason="the model engine tests need diffusers (requirements-model.txt)")
 pytest.importorskip("transformers", reason="the model engine tests need transformers (requirements-model.txt)")
 
-from PIL import Image  # noqa: E402
-
-from _tiny_models import tiny_clip, tiny_config, tiny_qwen, tiny_wan  # noqa: E402
+from _tiny_models import tiny_clip, tiny_config, tiny_qwen  # noqa: E402
 from cmvc_gpu.engines.model import prompts  # noqa: E402
+from cmvc_gpu.engines.model.adapters import AdapterSet, resolve_adapter  # noqa: E402
 from cmvc_gpu.engines.model.encoder import Encoder  # noqa: E402
 from cmvc_gpu.engines.model.errors import AdapterNotFound, AdapterRequired, ModelInputError  # noqa: E402
-from cmvc_gpu.engines.model.generator import Generator  # noqa: E402
-from cmvc_gpu.engines.model.interpolator import Interpolator  # noqa: E402
+from cmvc_gpu.engines.model.generator import Generator, run_segment  # noqa: E402
+from cmvc_gpu.engines.model.segment_plan import ModelCall, Source, plan_segment  # noqa: E402
+from cmvc_gpu.engines.model.tiny import tiny_pipes, tiny_wan  # noqa: E402
 
 CONFIG = tiny_config()
 
@@ -43,7 +45,7 @@ def encoder() -> Encoder:
 
 @pytest.fixture(scope="module")
 def generator() -> Generator:
-    return Generator(tiny_wan("t2v"), tiny_wan("i2v"), CONFIG.generator)
+    return Generator(tiny_pipes(), CONFIG.generator)
 
 
 class TestEncoder:
@@ -61,6 +63,13 @@ class TestEncoder:
         with pytest.raises(ModelInputError, match="even number >= 2"):
             encoder.describe(moving_square(3), 8.0, "motion", 100)
 
+    @pytest.mark.parametrize("fps", [1.6, 4.0])
+    def test_the_model_sees_the_sampled_frame_rate(self, encoder, fps):
+        """Qwen2.5-VL's temporal positions: each grid step of 2 frames spans 2 / fps seconds at
+        the rate the frames were sampled at (a bare ``fps=`` was ignored: 24 frames/s, 0.083 s)."""
+        inputs = encoder.inputs(moving_square(4), fps, "motion", 100)
+        assert inputs["second_per_grid_ts"].tolist() == pytest.approx([2.0 / fps])
+
     def test_prompts_and_frames_reach_the_model_as_documented(self):
         class FakeInputs(dict):
             def to(self, device):
@@ -74,8 +83,8 @@ class TestEncoder:
                 self.seen.append(("chat", messages, add_generation_prompt, tokenize))
                 return "CHAT"
 
-            def __call__(self, text, videos, fps, do_sample_frames, return_tensors):
-                self.seen.append(("call", text, videos, fps, do_sample_frames))
+            def __call__(self, text, videos, video_metadata, do_sample_frames, return_tensors):
+                self.seen.append(("call", text, videos, video_metadata, do_sample_frames))
                 return FakeInputs(input_ids=torch.zeros((1, 3), dtype=torch.long))
 
             def batch_decode(self, ids, skip_special_tokens):
@@ -93,64 +102,122 @@ class TestEncoder:
         assert encoder.describe(frames, 6.0, "motion", 77) == "decoded 2 tokens"
         chat, call = processor.seen
         assert chat == ("chat", prompts.describe_messages("motion", 77), True, False)
-        assert call[0] == "call" and call[1] == ["CHAT"] and call[3] == 6.0 and call[4] is False
+        assert call[1] == ["CHAT"] and call[4] is False
+        assert call[3] == [{"fps": 6.0, "total_num_frames": 4, "frames_indices": [0, 1, 2, 3]}]
         np.testing.assert_array_equal(call[2][0], frames)
 
 
+def count_passes(pipe) -> list[int]:
+    calls = [0]
+
+    def hook(module, args, kwargs):
+        calls[0] += 1
+
+    pipe.transformer.register_forward_pre_hook(hook, with_kwargs=True)
+    return calls
+
+
 class TestGenerator:
-    def test_tt2v_has_the_asked_geometry_and_frame_count(self, generator):
-        frames = generator.generate("tt2v", "a red square", "moves left", None, 40, 24, 8.0, 7, seed=1)
-        assert frames.shape == (7, 24, 40, 3) and frames.dtype == np.uint8
+    def test_pipelines_share_one_text_encoder_vae_and_image_encoder(self, generator):
+        t2v, i2v, flf2v = (generator.pipes[m] for m in ("t2v", "i2v", "flf2v"))
+        assert t2v.text_encoder is i2v.text_encoder is flf2v.text_encoder
+        assert t2v.vae is i2v.vae is flf2v.vae and i2v.image_encoder is flf2v.image_encoder
 
-    def test_same_seed_same_frames(self, generator):
-        args = ("tt2v", "a red square", "moves left", None, 32, 32, 8.0, 5)
-        a = generator.generate(*args, seed=7)
-        np.testing.assert_array_equal(a, generator.generate(*args, seed=7))
-        assert not np.array_equal(a, generator.generate(*args, seed=8))
+    def test_guidance_runs_the_unconditional_pass(self):
+        """Guidance on (as served): two transformer passes per step; off (few-step): one."""
+        for scale, passes in ((5.0, 4), (1.0, 2)):
+            schedule = replace(CONFIG.generator.schedule, guidance_scale=scale)
+            generator = Generator({"t2v": tiny_wan("t2v")}, replace(CONFIG.generator, schedule=schedule))
+            calls = count_passes(generator.pipes["t2v"])
+            generator.run_call(0, ModelCall("t2v", 0, 5, 5), "a red square", None, None, 32, 32, seed=1)
+            assert calls[0] == passes, scale
 
-    def test_it2v_starts_from_the_keyframe_and_continues_long_segments(self, generator):
-        calls = []
-        real = generator.i2v
+    def test_the_schedule_sets_the_scheduler_shift(self, generator):
+        assert {p.scheduler.config.shift for p in generator.pipes.values()} == {CONFIG.generator.schedule.flow_shift}
 
-        class Spy:
-            def __call__(self, **kwargs):
-                calls.append((kwargs["num_frames"], np.asarray(kwargs["image"]).copy()))
-                return real(**kwargs)
+    def test_calls_make_their_planned_frames_deterministically(self, generator):
+        key = moving_square(1, seed=2)[0]
+        t2v = ModelCall("t2v", 0, 7, 9)
+        a = generator.run_call(0, t2v, "a red square", None, None, 32, 32, seed=7)
+        assert a.shape == (7, 32, 32, 3) and a.dtype == np.uint8
+        np.testing.assert_array_equal(a, generator.run_call(0, t2v, "a red square", None, None, 32, 32, seed=7))
+        assert not np.array_equal(a, generator.run_call(0, t2v, "a red square", None, None, 32, 32, seed=8))
+        assert not np.array_equal(a, generator.run_call(1, t2v, "a red square", None, None, 32, 32, seed=7))
+        i2v = generator.run_call(0, ModelCall("i2v", 0, 6, 9, Source("keyframe", 0)), "p", key, None, 32, 32, 0)
+        assert i2v.shape == (6, 32, 32, 3)
 
-        keyframe = Image.fromarray(moving_square(1, seed=2)[0])
-        generator.i2v = Spy()
-        try:
-            frames = generator.generate("it2v", "a red square", "moves left", keyframe, 32, 32, 8.0, 14, seed=3)
-        finally:
-            generator.i2v = real
-        assert [n for n, _ in calls] == [9, 9]
-        np.testing.assert_array_equal(calls[0][1], np.asarray(keyframe))
-        assert frames.shape == (14, 32, 32, 3)
-
-    def test_check_inputs_names_the_argument(self, generator):
-        with pytest.raises(ModelInputError, match="mode 'it2v' needs the segment's keyframe"):
-            generator.generate("it2v", "c", "m", None, 32, 32, 8.0, 5, seed=0)
-        with pytest.raises(ModelInputError, match="mode must be 'tt2v' or 'it2v', got 'x'"):
-            generator.generate("x", "c", "m", None, 32, 32, 8.0, 5, seed=0)  # type: ignore[arg-type]
-        with pytest.raises(ModelInputError, match="fps must be positive, got 0"):
-            generator.generate("tt2v", "c", "m", None, 32, 32, 0, 5, seed=0)
-        with pytest.raises(ValueError, match="seed must be in"):
-            generator.generate("tt2v", "c", "m", None, 32, 32, 8.0, 5, seed=-1)
-
-    def test_long_tt2v_without_i2v_is_refused(self):
-        only_t2v = Generator(tiny_wan("t2v"), None, CONFIG.generator)
-        with pytest.raises(ModelInputError, match="more than one call"):
-            only_t2v.generate("tt2v", "c", "m", None, 32, 32, 8.0, 30, seed=0)
-
-
-class TestInterpolatorWithoutAdapter:
-    def test_no_adapter_is_an_error_not_a_fallback(self, tmp_path):
-        interpolator = Interpolator(tiny_wan("flf2v"), tiny_config(str(tmp_path)).interpolator)
-        with pytest.raises(AdapterRequired, match="needs a LoRA adapter"):
-            interpolator.interpolate(moving_square(3), 2, None)
+    def test_bridge_calls_need_an_adapter(self, generator, tmp_path):
+        bridge = ModelCall("flf2v", 0, 7, 9, Source("keyframe", 0), Source("keyframe", 1))
+        key = moving_square(2)
+        with pytest.raises(ModelInputError, match="needs an adapter id"):
+            generator.run_call(0, bridge, "p", key[0], key[1], 32, 32, 0)
         with pytest.raises(AdapterNotFound, match="no LoRA adapter 'interp-lora-v1-r4-missing'"):
-            interpolator.interpolate(moving_square(3), 2, "interp-lora-v1-r4-missing")
+            generator.run_call(0, bridge, "p", key[0], key[1], 32, 32, 0, adapter_id="interp-lora-v1-r4-missing")
         with pytest.raises(ModelInputError, match="adapterId must match"):
-            interpolator.interpolate(moving_square(3), 2, "../../etc/passwd")
-        with pytest.raises(ModelInputError, match="factor must be in 2..8, got 9"):
-            interpolator.interpolate(moving_square(3), 9, "x")
+            AdapterSet(generator.pipes["flf2v"], tmp_path).use("../../etc/passwd")
+        with pytest.raises(AdapterRequired, match="needs a LoRA adapter"):
+            resolve_adapter(None, None)
+        assert resolve_adapter(None, "default-one") == "default-one"
+
+    def test_a_pipeline_that_is_not_loaded_is_named(self):
+        only_t2v = Generator({"t2v": tiny_wan("t2v")}, CONFIG.generator)
+        with pytest.raises(ModelInputError, match="no 'i2v' pipeline"):
+            only_t2v.run_call(0, ModelCall("i2v", 0, 5, 5, Source("keyframe", 0)), "p", None, None, 32, 32, 0)
+
+    def test_served_dtypes_run(self):
+        """bf16 transformer and text encoder with a float32 VAE and image encoder, as served."""
+        pipes = tiny_pipes(torch.bfloat16)
+        i2v = pipes["i2v"]
+        assert i2v.transformer.dtype == torch.bfloat16 and i2v.text_encoder.dtype == torch.bfloat16
+        assert i2v.vae.dtype == torch.float32 and i2v.image_encoder.dtype == torch.float32
+        generator = Generator({"i2v": i2v}, CONFIG.generator)
+        out = generator.run_call(0, ModelCall("i2v", 0, 5, 5, Source("keyframe", 0)), "p", moving_square(1)[0], None, 32, 32, 0)
+        assert out.shape == (5, 32, 32, 3)
+
+
+class TestRunSegment:
+    def test_results_are_laid_on_the_timeline_and_sources_resolved(self):
+        keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
+        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)  # at most 9 frames a call
+        seen = []
+
+        def run(index, call, first, last):
+            seen.append((call.model, int(first[0, 0, 0]), None if last is None else int(last[0, 0, 0])))
+            clip = np.zeros((call.frames, 2, 2, 3), np.uint8)
+            clip[:] = 100 + index
+            return clip
+
+        video = run_segment(calls, keys, [3, 11], 22, run)
+        assert seen == [("flf2v", 10, 20), ("i2v", 20, None), ("i2v", 101, None)]
+        assert video.shape == (22, 2, 2, 3)
+        # frames 0-2 hold the first made frame; each call's frames from its start
+        assert [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 8 + [102] * 3
+
+    def test_calls_on_keyframes_only_start_side_by_side(self):
+        keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
+        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)
+        events = []
+
+        def make(index, call):
+            clip = np.zeros((call.frames, 2, 2, 3), np.uint8)
+            clip[:] = 100 + index
+            return clip
+
+        def start(index, call, first, last):
+            events.append(("start", index))
+            return lambda: events.append(("wait", index)) or make(index, call)
+
+        def run(index, call, first, last):
+            events.append(("run", index, int(first[0, 0, 0])))
+            return make(index, call)
+
+        parallel = run_segment(calls, keys, [3, 11], 22, run, start)
+        # the bridge (0) and the extrapolation from the last keyframe (1) start together; the
+        # continuation (2) needs call 1's last frame and runs after it
+        assert events == [("start", 0), ("start", 1), ("wait", 0), ("wait", 1), ("run", 2, 101)]
+        np.testing.assert_array_equal(parallel, run_segment(calls, keys, [3, 11], 22, lambda i, c, f, la: make(i, c)))
+
+    def test_a_call_that_makes_the_wrong_count_is_an_error(self):
+        calls = [ModelCall("t2v", 0, 5, 5)]
+        with pytest.raises(RuntimeError, match="made 4 frames, planned 5"):
+            run_segment(calls, [], [], 5, lambda *a: np.zeros((4, 2, 2, 3), np.uint8))

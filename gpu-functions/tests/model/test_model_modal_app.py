@@ -53,45 +53,63 @@ def test_app_and_its_functions(modal_app):
     assert set(fns) == {
         "Encoder.*",
         "Generator.*",
-        "Interpolator.*",
+        "Bridge.*",
+        "encode",
+        "generate",
+        "interpolate",
         "assemble",
         "web",
         "download_weights",
         "train_interpolation_lora",
+        "smoke",
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert set(app.registered_classes) == {"Encoder", "Generator", "Interpolator"}
+        assert set(app.registered_classes) == {"Encoder", "Generator", "Bridge"}
         assert app.registered_web_endpoints == ["web"]
 
 
-def test_classes_have_a_method_and_load_once(modal_app):
-    for cls_name, method in (("Encoder", "encode"), ("Generator", "generate"), ("Interpolator", "interpolate")):
+def test_classes_load_once_and_check_their_weights_first(modal_app, monkeypatch):
+    """Each class's ``@modal.enter`` runs the offline weight check before loading anything: with
+    an empty cache it fails with the clear error, not a loader's network error."""
+    from cmvc_gpu.engines.model.weights import MissingWeights
+
+    monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent-cache")
+    for cls_name, method in (("Encoder", "describe"), ("Generator", "run_call"), ("Bridge", "run_call")):
         user_cls = getattr(modal_app, cls_name)._get_user_cls()
         assert isinstance(getattr(user_cls, method), modal.partial_function.PartialFunction)
-        assert isinstance(user_cls.load, modal.partial_function.PartialFunction)
-        source = inspect.getsource(user_cls)
-        assert "@modal.enter()" in source and "@modal.method()" in source
+        enter = user_cls.load
+        assert isinstance(enter, modal.partial_function.PartialFunction)
+        instance = user_cls.__new__(user_cls)
+        with pytest.raises(MissingWeights, match="download_weights"):
+            enter._get_raw_f()(instance)
+
+
+def test_modal_app_deploys_what_the_time_model_assumes(modal_app):
+    from cmvc_gpu.engines.model import cost
+    from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE
+
+    assert modal_app.DEFAULT_GPU == cost.DEFAULT_GPU
+    assert modal_app.CALL_TIMEOUT == cost.CALL_LIMIT_SECONDS
+    assert modal_app.BRIDGE_SCALING.gpu == modal_app.GENERATOR_SCALING.gpu == cost.DEFAULT_GPU
+    serving = cost.containers(DEFAULT_SCHEDULE, cost.DEFAULT_GPU)
+    assert {c.name for c in serving.values()} == {"Generator", "Bridge"}
 
 
 def test_gpus_and_volumes(modal_app):
     fns = functions(modal_app.app)
     assert fns["Encoder.*"]._spec_.gpus == "L40S"
     assert fns["Generator.*"]._spec_.gpus == "H100"
-    assert fns["Interpolator.*"]._spec_.gpus == "H100"
+    assert fns["Bridge.*"]._spec_.gpus == "H100"
     assert fns["train_interpolation_lora"]._spec_.gpus == "H100"
-    assert fns["web"]._spec_.gpus is None and fns["assemble"]._spec_.gpus is None
-    for name in (
-        "Encoder.*",
-        "Generator.*",
-        "Interpolator.*",
-        "assemble",
-        "download_weights",
-        "train_interpolation_lora",
-    ):
+    assert fns["smoke"]._spec_.gpus == "H200"
+    for cpu_only in ("web", "encode", "generate", "interpolate", "assemble"):
+        assert fns[cpu_only]._spec_.gpus is None, cpu_only
+    for name in ("Encoder.*", "Generator.*", "Bridge.*", "download_weights", "train_interpolation_lora", "smoke"):
         volumes = fns[name]._spec_.volumes
-        assert list(volumes) == ["/vol"], name
+        assert sorted(volumes) == ["/adapters", "/vol"], name
         assert repr(volumes["/vol"]) == "modal.Volume.from_name('cmvc-gpu-models')", name
+        assert repr(volumes["/adapters"]) == "modal.Volume.from_name('cmvc-gpu-adapters')", name
     assert modal_app.HF_HUB_CACHE.startswith("/vol/")
 
 
@@ -105,13 +123,15 @@ def test_web_endpoint_requires_proxy_auth(modal_app):
 
 def test_timeouts_and_scaling_from_configuration(modal_app):
     fns = functions(modal_app.app)
-    for name in ("Encoder.*", "Generator.*", "Interpolator.*", "assemble", "web"):
+    for name in ("Encoder.*", "Generator.*", "Bridge.*", "interpolate", "assemble", "web"):
         assert settings(fns[name])["timeout"] == 10 * 60, name
+    for waiting in ("encode", "generate"):  # CPU only: they wait for their GPU calls
+        assert settings(fns[waiting])["timeout"] == 60 * 60, waiting
     generator = settings(fns["Generator.*"])
     assert (generator["min_containers"], generator["scaledown_window"]) == (2, 900)
     encoder = settings(fns["Encoder.*"])
     assert (encoder["min_containers"], encoder["scaledown_window"]) == (0, 300)
-    assert settings(fns["Interpolator.*"])["startup_timeout"] == 20 * 60
+    assert settings(fns["Bridge.*"])["startup_timeout"] == 20 * 60
 
 
 def test_scaling_reads_env():
@@ -143,5 +163,25 @@ def test_training_is_runnable_with_modal_run(tmp_path):
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    for option in ("--rank INTEGER", "--alpha INTEGER", "--steps INTEGER", "--dataset TEXT"):
+    for option in ("--rank INTEGER", "--alpha INTEGER", "--steps INTEGER", "--dataset TEXT", "--width INTEGER"):
         assert option in out.stdout
+
+
+def test_a_new_adapter_reloads_only_the_adapters_volume(modal_app, monkeypatch):
+    """The weights Volume is never reloaded under loaded (memory-mapped) models; an adapter the
+    Bridge has not loaded reloads the adapters Volume first."""
+    from types import SimpleNamespace
+
+    events = []
+    monkeypatch.setattr(modal_app, "adapters_volume", SimpleNamespace(reload=lambda: events.append("adapters")))
+    monkeypatch.setattr(modal_app, "volume", SimpleNamespace(reload=lambda: events.append("weights")))
+    bridge_cls = modal_app.Bridge._get_user_cls()
+    bridge = bridge_cls.__new__(bridge_cls)
+    loaded = {"interp-lora-old": "interp_lora_old"}
+    bridge.generator = SimpleNamespace(
+        adapters=SimpleNamespace(loaded=loaded), run_call=lambda *a, **k: events.append(("call", k["adapter_id"])) or "frames"
+    )
+    run_call = bridge_cls.run_call._get_raw_f()
+    assert run_call(bridge, 0, None, adapter_id="interp-lora-old") == {"ok": True, "result": "frames"}
+    assert run_call(bridge, 0, None, adapter_id="interp-lora-new")["ok"] is True
+    assert events == [("call", "interp-lora-old"), "adapters", ("call", "interp-lora-new")]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cmvc_gpu.engines.model import prompts, sampling
-from cmvc_gpu.engines.model.config import GeneratorConfig, ModelEngineConfig, ModelRef
-from cmvc_gpu.engines.model.dispatch import Dispatcher, DispatchError, envelope, unwrap
+from cmvc_gpu.engines.model.config import ClipConfig, ModelEngineConfig, ModelRef
+from cmvc_gpu.engines.model.dispatch import Dispatcher, DispatchError, envelope, unwrap, unwrap_value
 from cmvc_gpu.engines.model.errors import (
     AdapterNotFound,
     AdapterRequired,
@@ -76,11 +76,6 @@ class TestSampling:
 
     def test_frame_counts(self):
         assert [sampling.model_frame_count(n, 4) for n in (1, 2, 5, 6, 9)] == [1, 5, 5, 9, 9]
-        assert sampling.chunk_frame_counts(6, 9, 4) == [9]
-        assert sampling.chunk_frame_counts(20, 9, 4) == [9, 9, 5]
-        assert sum(n - 1 for n in sampling.chunk_frame_counts(20, 9, 4)) + 1 >= 20
-        with pytest.raises(ValueError, match="max_per_call must be 4\\*k\\+1, got 8"):
-            sampling.chunk_frame_counts(20, 8, 4)
 
     def test_resample_and_fit(self):
         assert sampling.resample_indices(9, 5) == [0, 2, 4, 6, 8]
@@ -116,7 +111,6 @@ class TestSampling:
         a = np.zeros((4, 4, 3), np.uint8)
         assert sampling.psnr(a, a) == float("inf")
         assert round(sampling.psnr(a, a + 255), 6) == 0.0
-        assert sampling.interpolated_length(9, 2) == 18
 
 
 class TestPrompts:
@@ -146,6 +140,9 @@ class TestConfig:
         for role, ref in ModelEngineConfig().refs().items():
             assert len(ref.revision) == 40 and all(c in "0123456789abcdef" for c in ref.revision), role
         assert set(ModelEngineConfig().models()) == {"mllm", "embedder", "t2v", "i2v", "flf2v"}
+        few = ModelEngineConfig.from_env({"CMVC_STEPS": "few"})
+        assert few.models()["distill"] == "Kijai/WanVideo_comfy@29d93f7394d49ed7ef070709ff92a316c1a6aa41"
+        assert (few.generator.schedule.num_inference_steps, few.generator.schedule.guided) == (4, False)
 
     def test_from_env(self):
         config = ModelEngineConfig.from_env(
@@ -158,7 +155,7 @@ class TestConfig:
         )
         assert config.generator.t2v == ModelRef("me/t2v", "abc")
         assert config.models()["t2v"] == "me/t2v@abc"
-        assert config.interpolator.default_adapter_id == "interp-lora-v1-r16-x"
+        assert config.generator.default_adapter_id == "interp-lora-v1-r16-x"
         assert (config.device, config.cache_dir) == ("cpu", "/vol/hf")
         assert ModelEngineConfig.from_env({}).generator.t2v == ModelEngineConfig().generator.t2v
 
@@ -166,7 +163,9 @@ class TestConfig:
         with pytest.raises(ValueError, match="'id@revision', got 'no-revision'"):
             ModelRef.parse("no-revision")
         with pytest.raises(ValueError, match="max_frames_per_call must be 4\\*k\\+1, got 80"):
-            GeneratorConfig(max_frames_per_call=80)
+            ClipConfig(max_frames_per_call=80)
+        with pytest.raises(ValueError, match="CMVC_STEPS must be one of \\['default', 'few'\\], got 'fast'"):
+            ModelEngineConfig.from_env({"CMVC_STEPS": "fast"})
 
 
 class TestErrors:
@@ -246,6 +245,13 @@ class TestDispatch:
             with pytest.raises(DispatchError) as raised:
                 dispatcher.poll(unknown)
             assert raised.value.code == "not_found"
+
+    def test_unwrap_value_carries_any_result_and_the_error_code(self):
+        frames = np.zeros((2, 2, 2, 3), np.uint8)
+        assert unwrap_value(envelope(lambda report: frames)) is frames
+        with pytest.raises(DispatchError) as caught:
+            unwrap_value(envelope(lambda report: (_ for _ in ()).throw(AdapterNotFound("no adapter 'x'")), log=lambda _: None))
+        assert caught.value.code == "not_found"
 
     def test_unwrap(self):
         with pytest.raises(Exception, match="no envelope"):

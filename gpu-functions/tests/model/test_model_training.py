@@ -17,10 +17,16 @@ pytest.importorskip("diffusers", reason="the LoRA training tests need diffusers 
 from safetensors.torch import load_file  # noqa: E402
 
 from _tiny_models import tiny_config, tiny_wan  # noqa: E402
-from cmvc_gpu.engines.model.interpolator import LORA_WEIGHTS, Interpolator  # noqa: E402
+from cmvc_gpu.engines.model import sampling  # noqa: E402
+from cmvc_gpu.engines.model.adapters import LORA_WEIGHTS, AdapterSet, peft_name  # noqa: E402
+from cmvc_gpu.engines.model.generator import Generator  # noqa: E402
+from cmvc_gpu.engines.model.segment_plan import ModelCall, Source  # noqa: E402
 from cmvc_gpu.training import data  # noqa: E402
 from cmvc_gpu.training.lora import LoraTrainingConfig, train_interpolation_lora  # noqa: E402
 from test_model_classes import moving_square  # noqa: E402
+
+CONFIG = tiny_config()
+SERVED_FRAMES = CONFIG.generator.clip.max_frames_per_call  # the tiny clip: 9 frames, 32x32
 
 
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -36,16 +42,16 @@ def trained(tmp_path_factory):
     adapters = tmp_path_factory.mktemp("adapters")
     pipe = tiny_wan("flf2v")
     before = {name: snapshot(getattr(pipe, name)) for name in ("transformer", "text_encoder", "vae", "image_encoder")}
-    clips = data.make_clips([moving_square(30, seed=s) for s in range(2)], clip_frames=5, stride=1, width=32, height=32)
+    clips = data.make_clips([moving_square(30, seed=s) for s in range(3)], SERVED_FRAMES, 1, 32, 32)
     lines: list[str] = []
-    config = LoraTrainingConfig(rank=4, alpha=4, steps=30, learning_rate=5e-3, eval_clips=2, loss_probe=2)
+    config = LoraTrainingConfig(rank=4, alpha=8, steps=30, learning_rate=5e-3, eval_clips=2, loss_probe=2)
     result = train_interpolation_lora(
         pipe,
         clips,
         config,
         adapters,
         "tiny/random@" + "0" * 40,
-        tiny_config(str(adapters)).interpolator,
+        tiny_config(str(adapters)).generator,
         log=lines.append,
     )
     return pipe, before, result, adapters, lines
@@ -84,26 +90,79 @@ def test_adapter_saved_under_a_versioned_id_with_its_record(trained):
     assert "PSNR of the middle frame" in lines[-1] and "mean:" in lines[-1]
 
 
-def test_saved_adapter_loads_back_through_the_interpolator(trained):
+def run_bridge(pipe, adapters, adapter_id: str | None, clip: np.ndarray) -> np.ndarray:
+    generator = Generator({"flf2v": pipe}, tiny_config(str(adapters)).generator)
+    call = ModelCall("flf2v", 0, len(clip), len(clip), Source("keyframe", 0), Source("keyframe", 1))
+    if adapter_id is None:  # the un-tuned model, bypassing the adapter requirement
+        generator.adapters.use = lambda _: None
+        adapter_id = "none"
+    return generator.run_call(0, call, "p", clip[0], clip[-1], 32, 32, seed=0, adapter_id=adapter_id)
+
+
+def test_saved_adapter_loads_back_as_served(trained):
     trained_pipe, _, result, adapters, _ = trained
-    config = tiny_config(str(adapters)).interpolator
-    fresh = Interpolator(tiny_wan("flf2v"), config)
-    fresh.use_adapter(result.adapter_id)
-    reference = Interpolator(trained_pipe, config)
-    reference.use_adapter(result.adapter_id)
-    clip = moving_square(5, seed=4)
-    a = fresh.between(clip[0], clip[-1], 3, torch.Generator().manual_seed(0))
-    b = reference.between(clip[0], clip[-1], 3, torch.Generator().manual_seed(0))
+    clip = moving_square(SERVED_FRAMES, seed=4)
+    a = run_bridge(tiny_wan("flf2v"), adapters, result.adapter_id, clip)
+    b = run_bridge(trained_pipe, adapters, result.adapter_id, clip)
     np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, run_bridge(tiny_wan("flf2v"), adapters, None, clip))
 
-    untuned = tiny_wan("flf2v")
-    untuned.set_progress_bar_config(disable=True)
-    plain = Interpolator.__new__(Interpolator)
-    plain.pipe, plain.config, plain.device = untuned, config, torch.device("cpu")
-    c = plain.between(clip[0], clip[-1], 3, torch.Generator().manual_seed(0))
-    assert not np.array_equal(a, c)
 
-    frames = fresh.interpolate(moving_square(3), 3, result.adapter_id, seed=1)
-    assert frames.shape == (9, 32, 32, 3)
-    np.testing.assert_array_equal(frames[0], moving_square(3)[0])
-    np.testing.assert_array_equal(frames[3], moving_square(3)[1])
+def test_alpha_survives_save_and_load(trained):
+    """Trained with r=4, alpha=8: loaded back, every LoRA layer scales its update by 8/4."""
+    _, _, result, adapters, _ = trained
+    pipe = tiny_wan("flf2v")
+    AdapterSet(pipe, adapters).use(result.adapter_id)
+    name = peft_name(result.adapter_id)
+    assert pipe.transformer.peft_config[name].lora_alpha == 8
+    scalings = [m.scaling[name] for m in pipe.transformer.modules() if hasattr(m, "scaling") and name in m.scaling]
+    assert scalings and all(s == 2.0 for s in scalings)
+
+
+def test_training_refuses_clips_that_are_not_the_served_shape(tmp_path):
+    clips = data.make_clips([moving_square(30)], 5, 1, 32, 32)
+    with pytest.raises(ValueError, match=r"served shape \(frames, height, width\) \(9, 32, 32\)"):
+        train_interpolation_lora(
+            tiny_wan("flf2v"), clips, LoraTrainingConfig(rank=4, alpha=8, steps=1, eval_clips=0), tmp_path, "x@y",
+            CONFIG.generator,
+        )
+
+
+def test_timesteps_follow_the_serving_schedule_in_float32(tmp_path, monkeypatch):
+    """Training draws noise levels with the serving scheduler's shift and hands the transformer a
+    float32 timestep even when it runs in bf16 (as the pipeline does at inference)."""
+    shifts = []
+    real = sampling.shifted_sigma
+    monkeypatch.setattr(sampling, "shifted_sigma", lambda u, shift: shifts.append(shift) or real(u, shift))
+    pipe = tiny_wan("flf2v")
+    pipe.transformer.to(torch.bfloat16)
+    timesteps = []
+    pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: timesteps.append(kwargs["timestep"]), with_kwargs=True
+    )
+    clips = data.make_clips([moving_square(20)], SERVED_FRAMES, 1, 32, 32)
+    train_interpolation_lora(
+        pipe, clips, LoraTrainingConfig(rank=4, alpha=8, steps=2, eval_clips=0, loss_probe=1), tmp_path, "x@y",
+        CONFIG.generator, log=lambda _: None,
+    )
+    assert shifts and set(shifts) == {CONFIG.generator.schedule.flow_shift}
+    assert timesteps and all(t.dtype == torch.float32 for t in timesteps)
+    assert CONFIG.generator.schedule.flow_shift == 3.0 and real(0.5, 3.0) == pytest.approx(0.75)
+
+
+def test_clips_are_prompted_as_served_bridge_calls(tmp_path):
+    """With a video's texts, training encodes the prompt a served bridge call gets."""
+    from cmvc_gpu.engines.model import prompts
+
+    pipe = tiny_wan("flf2v")
+    seen = []
+    real = pipe.encode_prompt
+    pipe.encode_prompt = lambda prompt, **kwargs: seen.append(prompt) or real(prompt=prompt, **kwargs)
+    clips = data.make_clips([moving_square(20)], SERVED_FRAMES, 1, 32, 32)
+    texts = [{"contentText": "a red square", "motionText": "it moves right"}] * len(clips)
+    train_interpolation_lora(
+        pipe, clips, LoraTrainingConfig(rank=4, alpha=8, steps=1, eval_clips=0, loss_probe=1), tmp_path, "x@y",
+        CONFIG.generator, log=lambda _: None, texts=texts,
+    )
+    assert seen == [prompts.it2v_prompt("a red square", "it moves right")]
+    assert data.clip_prompt(None) == prompts.INTERPOLATION_PROMPT

@@ -89,70 +89,144 @@ class EncoderConfig:
 
 
 @dataclass(frozen=True)
-class GeneratorConfig:
-    """TT2V and IT2V diffusion pipelines (Wan 2.1 family through diffusers).
-
-    The pipelines generate at their native frame rate and a geometry they accept (multiples of
-    ``spatial_multiple``, at most ``max_area`` pixels, ``temporal_multiple * k + 1`` frames); the
-    result is then resized and resampled in time to the request's exact geometry and frame count.
+class ClipConfig:
+    """The clip one video-model call makes: served by the generator and trained on by the LoRA run,
+    so the adapter learns exactly the configuration it is used in.
 
     Args:
-        t2v: the text-to-video pipeline's weights.
-        i2v: the image-to-video pipeline's weights.
-        native_fps: the frame rate the models were trained at (frames/s).
-        max_frames_per_call: the longest clip one pipeline call makes; longer segments continue
-            from their last frame with the image-to-video pipeline.
-        max_area: largest generated frame, in pixels.
-        spatial_multiple: width and height are multiples of this (VAE factor × patch size).
+        native_fps: the frame rate the Wan 2.1 models were trained at (frames/s).
+        max_frames_per_call: the longest clip one pipeline call makes (``temporal_multiple * k + 1``
+            frames); at ``native_fps`` it is also the longest gap between two keyframes that one
+            first/last-frame call can bridge (81 frames = 5 s).
+        max_area: largest generated frame, in pixels (480p class: 832x480).
+        spatial_multiple: width and height are multiples of this (VAE factor x patch size).
         temporal_multiple: frame counts are ``temporal_multiple * k + 1`` (the VAE's time factor).
-        num_inference_steps: denoising steps per call.
-        guidance_scale: classifier-free guidance; 1.0 disables the unconditional pass.
-        max_sequence_length: text tokens given to the text encoder.
     """
 
-    t2v: ModelRef = WAN21_T2V_1_3B
-    i2v: ModelRef = WAN21_I2V_14B_480P
     native_fps: float = 16.0
     max_frames_per_call: int = 81
     max_area: int = 832 * 480
     spatial_multiple: int = 16
     temporal_multiple: int = 4
-    num_inference_steps: int = 40
-    guidance_scale: float = 5.0
-    max_sequence_length: int = 512
 
     def __post_init__(self) -> None:
         if (self.max_frames_per_call - 1) % self.temporal_multiple:
             raise ValueError(
                 f"max_frames_per_call must be {self.temporal_multiple}*k+1, got {self.max_frames_per_call}"
             )
+        if self.native_fps <= 0:
+            raise ValueError(f"native_fps must be positive, got {self.native_fps}")
+
+    @property
+    def max_keyframe_gap_seconds(self) -> float:
+        """The longest time between two keyframes that one call bridges (s)."""
+        return (self.max_frames_per_call - 1) / self.native_fps
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """The sampler settings of one configuration: steps, guidance and Wan's timestep shift.
+
+    The same ``flow_shift`` maps uniform draws to training timesteps (``sampling.shifted_sigma``),
+    so the adapter is trained where the sampler spends its steps.
+
+    Args:
+        name: ``"default"`` (the models' own 40-step sampling with classifier-free guidance) or
+            ``"few"`` (a step- and guidance-distilled LoRA: 4 steps, guidance off).
+        num_inference_steps: denoising steps per call.
+        guidance_scale: classifier-free guidance; 1.0 disables the unconditional pass.
+        flow_shift: the flow-matching scheduler's shift (3.0 at 480p, 5.0 at 720p per the model cards).
+        distill_lora: the distilled LoRA's repository (``None`` for the default schedule).
+        distill_lora_file: the LoRA's file inside that repository.
+    """
+
+    name: str = "default"
+    num_inference_steps: int = 40
+    guidance_scale: float = 5.0
+    flow_shift: float = 3.0
+    distill_lora: Optional[ModelRef] = None
+    distill_lora_file: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.num_inference_steps < 1:
+            raise ValueError(f"num_inference_steps must be positive, got {self.num_inference_steps}")
+        if self.flow_shift <= 0:
+            raise ValueError(f"flow_shift must be positive, got {self.flow_shift}")
+        if (self.distill_lora is None) != (self.distill_lora_file is None):
+            raise ValueError("distill_lora and distill_lora_file go together")
+
+    @property
+    def guided(self) -> bool:
+        """Whether each step runs the unconditional pass too (two transformer passes per step)."""
+        return self.guidance_scale > 1.0
+
+
+#: LightX2V's step- and CFG-distilled LoRA for Wan 2.1 I2V 14B 480p, as repackaged for diffusers'
+#: ``load_lora_weights`` (diffusers PR #12040). Its H200 figure: 14 s for a 5-s 480p clip.
+LIGHTX2V_REPO = ModelRef("Kijai/WanVideo_comfy", "29d93f7394d49ed7ef070709ff92a316c1a6aa41")
+LIGHTX2V_I2V_480P_FILE = "Lightx2v/lightx2v_I2V_14B_480p_cfg_step_distill_rank128_bf16.safetensors"
+
+DEFAULT_SCHEDULE = StepSchedule()
+FEW_STEP_SCHEDULE = StepSchedule(
+    name="few",
+    num_inference_steps=4,
+    guidance_scale=1.0,
+    flow_shift=5.0,
+    distill_lora=LIGHTX2V_REPO,
+    distill_lora_file=LIGHTX2V_I2V_480P_FILE,
+)
+SCHEDULES = {s.name: s for s in (DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE)}
+
+
+def model_schedule(schedule: StepSchedule, model: str) -> StepSchedule:
+    """The schedule pipeline ``model`` runs under ``schedule``: the distilled LoRA is for the 14B
+    image-conditioned models, so text-to-video (1.3B) keeps the default schedule."""
+    return DEFAULT_SCHEDULE if model == "t2v" and schedule.distill_lora is not None else schedule
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """TT2V and IT2V (Wan 2.1 family through diffusers), all pipelines in one container.
+
+    TT2V: text-to-video for the first clip, continued from each clip's last frame by
+    image-to-video. IT2V: image-to-video from the first keyframe; between consecutive keyframes
+    one first/last-frame call (FLF2V + the LoRA adapter) conditioned on the motion text; after the
+    last keyframe image-to-video from it. The calls are planned by ``calls.plan_segment`` and each
+    makes at most ``clip.max_frames_per_call`` frames, so each fits the call limit.
+
+    Args:
+        t2v: the text-to-video pipeline's weights.
+        i2v: the image-to-video pipeline's weights (its text encoder, VAE and image encoder are
+            shared by every pipeline).
+        flf2v: the first/last-frame pipeline's weights (transformer only; the rest is shared).
+        clip: the clip one call makes (shared with LoRA training).
+        schedule: ``DEFAULT_SCHEDULE`` or ``FEW_STEP_SCHEDULE`` (``CMVC_STEPS=few``).
+        adapters_dir: where FLF2V LoRA adapters live, one folder per adapter id.
+        default_adapter_id: the adapter for keyframe bridging when a request names none; ``None``
+            means IT2V with two or more keyframes needs one.
+        max_sequence_length: text tokens given to the text encoder.
+    """
+
+    t2v: ModelRef = WAN21_T2V_1_3B
+    i2v: ModelRef = WAN21_I2V_14B_480P
+    flf2v: ModelRef = WAN21_FLF2V_14B_720P
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    schedule: StepSchedule = DEFAULT_SCHEDULE
+    adapters_dir: str = "/adapters"
+    default_adapter_id: Optional[str] = None
+    max_sequence_length: int = 512
 
 
 @dataclass(frozen=True)
 class InterpolatorConfig:
-    """First/last-frame conditioned interpolation (Wan 2.1 FLF2V) with a LoRA adapter.
+    """The frame-rate raise after generation: motion-compensated blended in-betweens (the
+    reference engine's method, milliseconds per frame on the CPU; no model).
 
     Args:
-        flf2v: the first/last-frame-to-video pipeline's weights.
-        adapters_dir: where adapters live, one folder per adapter id (on the Modal Volume).
-        default_adapter_id: used when a request names none; ``None`` means requests must name one.
-        max_area: largest generated frame, in pixels.
-        spatial_multiple: as in :class:`GeneratorConfig`.
-        temporal_multiple: as in :class:`GeneratorConfig`.
-        num_inference_steps: denoising steps per frame pair.
-        guidance_scale: classifier-free guidance; 1.0 disables the unconditional pass.
-        max_sequence_length: text tokens given to the text encoder.
+        max_factor: the largest frame-rate multiple.
     """
 
-    flf2v: ModelRef = WAN21_FLF2V_14B_720P
-    adapters_dir: str = "/vol/adapters"
-    default_adapter_id: Optional[str] = None
-    max_area: int = 832 * 480
-    spatial_multiple: int = 16
-    temporal_multiple: int = 4
-    num_inference_steps: int = 30
-    guidance_scale: float = 5.0
-    max_sequence_length: int = 512
+    max_factor: int = 8
 
 
 @dataclass(frozen=True)
@@ -175,54 +249,55 @@ class ModelEngineConfig:
 
     def models(self) -> dict[str, str]:
         """Model role → ``"id@revision"``, as recorded in every response's ``engine.models``."""
-        return {
-            "mllm": self.encoder.mllm.pinned(),
-            "embedder": self.encoder.embedder.pinned(),
-            "t2v": self.generator.t2v.pinned(),
-            "i2v": self.generator.i2v.pinned(),
-            "flf2v": self.interpolator.flf2v.pinned(),
-        }
+        return {role: ref.pinned() for role, ref in self.refs().items()}
 
     def refs(self) -> dict[str, ModelRef]:
-        """Model role → :class:`ModelRef`, e.g. for downloading every weight once."""
-        return {
+        """Model role → :class:`ModelRef`, e.g. for downloading every weight once. The few-step
+        LoRA appears only when the few-step schedule is configured."""
+        refs = {
             "mllm": self.encoder.mllm,
             "embedder": self.encoder.embedder,
             "t2v": self.generator.t2v,
             "i2v": self.generator.i2v,
-            "flf2v": self.interpolator.flf2v,
+            "flf2v": self.generator.flf2v,
         }
+        if self.generator.schedule.distill_lora is not None:
+            refs["distill"] = self.generator.schedule.distill_lora
+        return refs
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ModelEngineConfig":
         """The defaults, overridden by environment variables.
 
         ``CMVC_MODEL_MLLM``, ``CMVC_MODEL_EMBEDDER``, ``CMVC_MODEL_T2V``, ``CMVC_MODEL_I2V`` and
-        ``CMVC_MODEL_FLF2V`` hold ``id@revision``; ``CMVC_ADAPTERS_DIR``, ``CMVC_DEFAULT_ADAPTER``,
-        ``CMVC_DEVICE``, ``CMVC_DTYPE`` and ``HF_HUB_CACHE`` the rest.
+        ``CMVC_MODEL_FLF2V`` hold ``id@revision``; ``CMVC_STEPS`` is ``default`` or ``few``;
+        ``CMVC_ADAPTERS_DIR``, ``CMVC_DEFAULT_ADAPTER``, ``CMVC_DEVICE``, ``CMVC_DTYPE`` and
+        ``HF_HUB_CACHE`` the rest.
         """
         env = os.environ if env is None else env
         config = cls()
-        encoder, generator, interpolator = config.encoder, config.generator, config.interpolator
+        encoder, generator = config.encoder, config.generator
         if env.get("CMVC_MODEL_MLLM"):
             encoder = replace(encoder, mllm=ModelRef.parse(env["CMVC_MODEL_MLLM"]))
         if env.get("CMVC_MODEL_EMBEDDER"):
             encoder = replace(encoder, embedder=ModelRef.parse(env["CMVC_MODEL_EMBEDDER"]))
-        if env.get("CMVC_MODEL_T2V"):
-            generator = replace(generator, t2v=ModelRef.parse(env["CMVC_MODEL_T2V"]))
-        if env.get("CMVC_MODEL_I2V"):
-            generator = replace(generator, i2v=ModelRef.parse(env["CMVC_MODEL_I2V"]))
-        if env.get("CMVC_MODEL_FLF2V"):
-            interpolator = replace(interpolator, flf2v=ModelRef.parse(env["CMVC_MODEL_FLF2V"]))
+        for role in ("t2v", "i2v", "flf2v"):
+            value = env.get(f"CMVC_MODEL_{role.upper()}")
+            if value:
+                generator = replace(generator, **{role: ModelRef.parse(value)})
+        steps = env.get("CMVC_STEPS")
+        if steps:
+            if steps not in SCHEDULES:
+                raise ValueError(f"CMVC_STEPS must be one of {sorted(SCHEDULES)}, got {steps!r}")
+            generator = replace(generator, schedule=SCHEDULES[steps])
         if env.get("CMVC_ADAPTERS_DIR"):
-            interpolator = replace(interpolator, adapters_dir=env["CMVC_ADAPTERS_DIR"])
+            generator = replace(generator, adapters_dir=env["CMVC_ADAPTERS_DIR"])
         if env.get("CMVC_DEFAULT_ADAPTER"):
-            interpolator = replace(interpolator, default_adapter_id=env["CMVC_DEFAULT_ADAPTER"])
+            generator = replace(generator, default_adapter_id=env["CMVC_DEFAULT_ADAPTER"])
         return replace(
             config,
             encoder=encoder,
             generator=generator,
-            interpolator=interpolator,
             device=env.get("CMVC_DEVICE") or None,
             dtype=env.get("CMVC_DTYPE") or None,
             cache_dir=env.get("HF_HUB_CACHE") or None,

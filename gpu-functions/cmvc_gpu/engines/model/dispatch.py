@@ -92,6 +92,14 @@ def envelope(
         return {"ok": False, "error": {"code": code, "message": str(error) or type(error).__name__}}
 
 
+def unwrap_value(answer: Any) -> Any:
+    """The value inside an envelope (any type, e.g. frames), or a :class:`DispatchError`."""
+    if isinstance(answer, Mapping) and answer.get("ok") is True and "result" in answer:
+        return answer["result"]
+    unwrap(answer)  # raises with the error's code
+    raise DispatchError("engine_failure", "the GPU function returned no result")
+
+
 def unwrap(answer: Any) -> dict:
     """The response inside an envelope, or a :class:`DispatchError` with its code."""
     if not isinstance(answer, Mapping) or "ok" not in answer:

@@ -108,6 +108,22 @@ class Encoder:
             rows.append(self.embedder(pixel_values=pixels).image_embeds.float().cpu().numpy())
         return np.concatenate(rows, axis=0)
 
+    def inputs(self, frames: np.ndarray, fps: float, kind: prompts.DescriptionKind, max_chars: int) -> Any:
+        """The processor's model inputs for one description.
+
+        The frames were sampled here, so the processor must not sample again
+        (``do_sample_frames=False``), and their timing goes in as ``video_metadata``: a bare
+        ``fps=`` is ignored on that path and time would be read as 24 frames/s, making a 10-s
+        segment sampled at 1.6 frames/s look 15 times faster. With the metadata, each temporal
+        patch of 2 frames spans ``2 / fps`` seconds (``second_per_grid_ts``).
+        """
+        messages = prompts.describe_messages(kind, max_chars)
+        chat = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        metadata = {"fps": float(fps), "total_num_frames": len(frames), "frames_indices": list(range(len(frames)))}
+        return self.processor(
+            text=[chat], videos=[frames], video_metadata=[metadata], do_sample_frames=False, return_tensors="pt"
+        )
+
     @torch.no_grad()
     def describe(self, frames: np.ndarray, fps: float, kind: prompts.DescriptionKind, max_chars: int) -> str:
         """The MLLM's raw answer for one segment and one kind of text.
@@ -126,12 +142,7 @@ class Encoder:
             raise ModelInputError(f"frames must be an even number >= 2 of (h, w, 3) frames, got {frames.shape}")
         if fps <= 0:
             raise ModelInputError(f"fps must be positive, got {fps}")
-        messages = prompts.describe_messages(kind, max_chars)
-        chat = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        inputs = self.processor(
-            text=[chat], videos=[frames], fps=float(fps), do_sample_frames=False, return_tensors="pt"
-        )
-        inputs = inputs.to(self.device)
+        inputs = self.inputs(frames, fps, kind, max_chars).to(self.device)
         output = self.mllm.generate(**inputs, max_new_tokens=self.config.max_new_tokens, do_sample=False)
         answer = output[:, inputs["input_ids"].shape[1] :]
         return str(self.processor.batch_decode(answer, skip_special_tokens=True)[0])

@@ -1,11 +1,12 @@
 """The model engine: the GPU function contract served with video-generation models.
 
-It orchestrates three model classes, each loaded once: :class:`~.encoder.Encoder` (MLLM + CLIP),
-:class:`~.generator.Generator` (TT2V / IT2V) and :class:`~.interpolator.Interpolator` (FLF2V +
-LoRA). Everything around the models (video decoding and MP4 writing, keyframe coding, fetching
-sources, remuxing) is the reference engine's, through :mod:`.media`, so both engines write the
-same files. A deployment may load only some classes (one Modal class per function); a call
-needing a class that is not loaded fails with ``engine_failure`` naming it.
+It orchestrates two model classes, each loaded once: :class:`~.encoder.Encoder` (MLLM + CLIP) and
+:class:`~.generator.Generator` (the Wan pipelines). A segment's generation is planned as pipeline
+calls (``segment_plan``) that each fit the call limit; they run in process, or one GPU call each
+on Modal (``run_call``). ``interpolate`` raises the frame rate with blended motion-compensated
+in-betweens (no model). Everything around the models (video decoding and MP4 writing, keyframe
+coding, remuxing) is the reference engine's, through :mod:`.media`, so both engines write the same
+files. A call needing a class that is not loaded fails with ``engine_failure`` naming it.
 
 ``*_json`` methods take and return contract JSON (``schemas/gpu``); the Engine protocol methods
 wrap them.
@@ -17,13 +18,20 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
-from . import media, sampling
+import numpy as np
+
+from . import cost, media, prompts, sampling
+from .adapters import resolve_adapter
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
 from .errors import ContractError, ModelCapacityError, ModelInputError, is_out_of_memory
+from .segment_plan import native_frame_count, native_keyframes, plan_segment
 
 Progress = Callable[[float], None]
 
-ROLES = ("encoder", "generator", "interpolator")
+#: ``generator``: T2V + I2V; ``bridge``: FLF2V with its LoRA adapters (one Generator in process).
+ROLES = ("encoder", "generator", "bridge")
+#: ``run_call(index, call, prompt, first, last, width, height, seed, adapter_id) -> frames``.
+RunCall = Callable[..., np.ndarray]
 
 
 def _no_progress(_: float) -> None:
@@ -58,9 +66,14 @@ class ModelEngine:
     Args:
         config: model ids, revisions and settings.
         encoder: a loaded :class:`~.encoder.Encoder` (or a stand-in with ``embed``/``describe``).
-        generator: a loaded :class:`~.generator.Generator` (or a stand-in with ``generate``).
-        interpolator: a loaded :class:`~.interpolator.Interpolator` (or a stand-in with
-            ``interpolate``).
+        generator: a loaded :class:`~.generator.Generator` (or a stand-in with ``run_call``).
+        run_call: runs one planned call; default ``generator.run_call`` in this process (the Modal
+            app passes one that makes each call a GPU call of its own).
+        start_call: starts one planned call and returns a function waiting for its frames (the
+            Modal app's ``spawn``), so calls independent of each other run side by side; ``None``
+            runs every call in turn.
+        run_analyse: the encode's analysis call; default :meth:`analyse_json` in this process.
+        run_describe: one encode describe call; default :meth:`describe_json` in this process.
         clock: seconds, for the response's ``seconds`` (injectable for tests).
     """
 
@@ -72,38 +85,41 @@ class ModelEngine:
         config: ModelEngineConfig,
         encoder: Any = None,
         generator: Any = None,
-        interpolator: Any = None,
+        run_call: Optional[RunCall] = None,
+        start_call: Optional[Callable[..., Callable[[], np.ndarray]]] = None,
+        run_analyse: Optional[Callable[[dict], dict]] = None,
+        run_describe: Optional[Callable[[dict, dict, list[int]], list[dict]]] = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config
         self.encoder = encoder
         self.generator = generator
-        self.interpolator = interpolator
+        self.run_call = run_call
+        self.start_call = start_call
+        self.run_analyse = run_analyse
+        self.run_describe = run_describe
         self.clock = clock
         self.limits = media.LIMITS  # served in /v1/info
 
     @classmethod
     def load(cls, config: ModelEngineConfig, roles: Iterable[str] = ROLES) -> "ModelEngine":
-        """Loads the model classes of ``roles`` (``"encoder"``, ``"generator"``, ``"interpolator"``)."""
+        """Loads the model classes of ``roles`` (``"encoder"``, ``"generator"``, ``"bridge"``)."""
         roles = tuple(roles)
         unknown = set(roles) - set(ROLES)
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}; known: {ROLES}")
         kwargs = dict(device=config.device, dtype=config.dtype, cache_dir=config.cache_dir)
-        encoder = generator = interpolator = None
+        encoder = generator = None
         if "encoder" in roles:
             from .encoder import Encoder
 
             encoder = Encoder.from_pretrained(config.encoder, **kwargs)
-        if "generator" in roles:
+        models = (("t2v", "i2v") if "generator" in roles else ()) + (("flf2v",) if "bridge" in roles else ())
+        if models:
             from .generator import Generator
 
-            generator = Generator.from_pretrained(config.generator, **kwargs)
-        if "interpolator" in roles:
-            from .interpolator import Interpolator
-
-            interpolator = Interpolator.from_pretrained(config.interpolator, **kwargs)
-        return cls(config, encoder=encoder, generator=generator, interpolator=interpolator)
+            generator = Generator.from_pretrained(config.generator, models=models, **kwargs)
+        return cls(config, encoder=encoder, generator=generator)
 
     # ── the Engine protocol: the same methods as the reference engine ───────────────────────────
     def info(self) -> dict:
@@ -144,15 +160,32 @@ class ModelEngine:
 
     # ── encode ───────────────────────────────────────────────────────────────────────────────
     def encode_json(self, request: dict, progress: Progress = _no_progress) -> dict:
-        """``EncodeRequest`` → ``EncodeResponse``.
-
-        1. Decode the video. 2. Embed frames at ``analysis_fps`` and cut scenes where the
-        embedding jumps (``sampling.scene_segments``), within the requested segment lengths.
-        3. Per scene: the keyframe is the frame closest to the scene's mean embedding, coded
-        under the byte budget; ``frames_per_segment`` frames sampled uniformly go to the MLLM
-        once for the content text and once for the motion text.
+        """``EncodeRequest`` → ``EncodeResponse``, as one analysis call and describe calls over
+        groups of segments (``cost.encode_groups``), so that no GPU call outlives the call limit
+        however long the video (on Modal each is a GPU call of its own: ``run_analyse``,
+        ``run_describe``).
         """
         started = self.clock()
+        analyse = self.run_analyse if self.run_analyse is not None else self.analyse_json
+        describe = self.run_describe if self.run_describe is not None else self.describe_json
+        analysis = analyse(request)
+        progress(0.15)
+        groups = cost.encode_groups(len(analysis["segments"]), analysis["video"]["frameCount"])
+        segments: list[dict] = []
+        for done, group in enumerate(groups):
+            segments += describe(request, analysis, group)
+            progress(0.15 + 0.85 * (done + 1) / len(groups))
+        return {
+            "engine": self.engine_info(),
+            "video": analysis["video"],
+            "segments": segments,
+            "seconds": self._seconds(started),
+        }
+
+    def analyse_json(self, request: dict) -> dict:
+        """Decodes once, embedding frames at ``analysis_fps`` as they stream by (no frame is
+        kept), and cuts scenes where the embedding jumps (``sampling.scene_segments``) within the
+        requested segment lengths. Returns ``{"video": VideoMeta, "segments": [[start, count]…]}``."""
         encoder = self._require("encoder")
         options = media.encode_options(request)
         if options["minSegmentSeconds"] > options["maxSegmentSeconds"]:
@@ -160,15 +193,26 @@ class ModelEngine:
                 f"options.minSegmentSeconds ({options['minSegmentSeconds']}) exceeds "
                 f"options.maxSegmentSeconds ({options['maxSegmentSeconds']})"
             )
-        frames, meta = media.decode_video(media.read_source(request["video"]))
-        fps = float(meta["fps"])
-        total = len(frames)
-        progress(0.05)
-
-        analysed = sampling.analysis_indices(total, fps, self.config.encoder.analysis_fps)
-        embeddings = encoder.embed(frames[analysed])
+        data = media.read_source(request["video"])
+        info = media.probe_video(data)
+        fps = float(info.fps)
+        step = max(1, int(round(fps / self.config.encoder.analysis_fps)))
+        analysed: list[int] = []
+        rows: list[np.ndarray] = []
+        batch: list[np.ndarray] = []
+        total = 0
+        for index, frame in media.stream_frames(data, info):
+            total = index + 1
+            if index % step == 0:
+                analysed.append(index)
+                batch.append(frame)
+                if len(batch) == self.config.encoder.embed_batch_size:
+                    rows.append(encoder.embed(np.stack(batch)))
+                    batch = []
+        if batch:
+            rows.append(encoder.embed(np.stack(batch)))
         segments = sampling.scene_segments(
-            embeddings,
+            np.concatenate(rows, axis=0),
             analysed,
             total,
             fps,
@@ -176,85 +220,172 @@ class ModelEngine:
             options["minSegmentSeconds"],
             options["maxSegmentSeconds"],
         )
-        progress(0.15)
+        return {"video": media.video_meta(info, total), "segments": [list(s) for s in segments]}
 
-        out = []
+    def describe_json(self, request: dict, analysis: dict, indices: list[int]) -> list[dict]:
+        """The encoded segments ``indices`` of ``analysis``: decodes again, keeping one segment's
+        frames at a time, its keyframes (its first frame, then one at most every
+        ``ClipConfig.max_keyframe_gap_seconds``, the longest gap one generation call bridges)
+        coded under the byte budget, and ``frames_per_segment`` frames sampled uniformly, given
+        to the MLLM with their real timing for the content and the motion text."""
+        options = media.encode_options(request)
+        data = media.read_source(request["video"])
+        info = media.probe_video(data)
+        fps = float(analysis["video"]["fps"])
         n = self.config.encoder.frames_per_segment
+        gap = self.config.generator.clip.max_keyframe_gap_seconds
+        chosen = [(i, *analysis["segments"][i]) for i in indices]
+        wanted = {
+            i: (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap))
+            for i, start, count in chosen
+        }
+        pending = {f for picked, keys in wanted.values() for f in (*picked, *keys)}
+        frames_in = media.stream_frames(data, info, pending)
+        held: dict[int, np.ndarray] = {}
+        out = []
+        for index, start, count in sorted(chosen, key=lambda c: c[1]):
+            picked, keys = wanted[index]
+            last = max(*picked, *keys)
+            while last not in held:
+                frame_index, frame = next(frames_in)
+                held[frame_index] = frame
+            out.append(self._encode_segment(index, start, count, fps, held, picked, keys, options))
+            held = {i: f for i, f in held.items() if i > last}
+        return out
+
+    def _encode_segment(
+        self,
+        index: int,
+        start: int,
+        count: int,
+        fps: float,
+        held: dict[int, np.ndarray],
+        picked: list[int],
+        keys: list[int],
+        options: dict,
+    ) -> dict:
+        encoder = self._require("encoder")
+        n = len(picked)
+        sampled = np.stack([held[i] for i in picked])
+        sampled_fps = n / (count / fps)
         max_chars = int(options["maxTextChars"])
-        for index, (start, count) in enumerate(segments):
-            members = [i for i, f in enumerate(analysed) if start <= f < start + count]
-            if members:
-                keyframe_index = analysed[members[sampling.representative_index(embeddings[members])]]
-            else:  # a scene between two analysed frames (sparse analysis): its middle frame
-                keyframe_index = start + count // 2
-            picked = sampling.sample_indices(start, count, n)
-            sampled = frames[picked]
-            sampled_fps = n / (count / fps)
-            texts = {}
-            for kind, fallback in (("content", "A video scene."), ("motion", "The camera is static.")):
-                raw = encoder.describe(sampled, sampled_fps, kind, max_chars)
-                texts[kind] = sampling.clean_text(raw, max_chars, fallback)
-            keyframe = media.code_keyframe(
-                frames[keyframe_index],
+        texts = {}
+        for kind, fallback in (("content", "A video scene."), ("motion", "The camera is static.")):
+            raw = encoder.describe(sampled, sampled_fps, kind, max_chars)
+            texts[kind] = sampling.clean_text(raw, max_chars, fallback)
+        keyframes = []
+        for rank, position in enumerate(keys):
+            coded = media.code_keyframe(
+                held[position],
                 budget_bytes=int(options["keyframeBudgetBytes"]),
                 codec=str(options["keyframeCodec"]),
                 max_width=int(options["keyframeMaxWidth"]),
             )
-            out.append(
-                {
-                    "index": index,
-                    "startFrame": start,
-                    "frameCount": count,
-                    "contentText": texts["content"],
-                    "motionText": texts["motion"],
-                    "keyframe": keyframe,
-                }
-            )
-            progress(0.15 + 0.85 * (index + 1) / len(segments))
-        return {"engine": self.engine_info(), "video": meta, "segments": out, "seconds": self._seconds(started)}
+            # The first keyframe starts the segment's generation: kept longest.
+            keyframes.append({**coded, "frameIndex": position - start, "priority": 255 if rank == 0 else max(1, 128 - rank)})
+        return {
+            "index": index,
+            "startFrame": start,
+            "frameCount": count,
+            "contentText": texts["content"],
+            "motionText": texts["motion"],
+            **media.segment_keyframes(keyframes),
+        }
 
     # ── generate ─────────────────────────────────────────────────────────────────────────────
     def generate_json(self, request: dict, progress: Progress = _no_progress) -> dict:
         """``GenerateRequest`` → ``GenerateResponse``: the segment's video at the asked geometry,
-        frame rate and frame count, the same for the same seed."""
+        frame rate and frame count, the same for the same seed.
+
+        1. Check the request. 2. Plan the pipeline calls on the native frame grid
+        (``segment_plan.plan_segment``). 3. Run them (each one GPU call on Modal). 4. Resample
+        to the request's frame count and size.
+        """
         started = self.clock()
-        media.check_even(int(request["width"]), int(request["height"]))
-        generator = self._require("generator")
+        # 1. Check.
+        width, height = int(request["width"]), int(request["height"])
+        fps, frame_count, seed = float(request["fps"]), int(request["frameCount"]), int(request["seed"])
+        mode = request["mode"]
+        media.check_even(width, height)
+        if mode not in ("tt2v", "it2v"):
+            raise ModelInputError(f"mode must be 'tt2v' or 'it2v', got {mode!r}")
+        if width < 16 or height < 16:
+            raise ModelInputError(f"width and height must be at least 16, got {width}x{height}")
+        if fps <= 0 or frame_count < 1:
+            raise ModelInputError(f"fps and frameCount must be positive, got {fps} and {frame_count}")
         segment = request["segment"]
-        keyframe = segment.get("keyframe")
-        image = media.decode_keyframe(keyframe) if keyframe is not None else None
-        frames = generator.generate(
-            mode=request["mode"],
-            content_text=segment["contentText"],
-            motion_text=segment["motionText"],
-            keyframe=image,
-            width=int(request["width"]),
-            height=int(request["height"]),
-            fps=float(request["fps"]),
-            frame_count=int(request["frameCount"]),
-            seed=int(request["seed"]),
-            progress=lambda f: progress(0.95 * f),
+        listed = media.request_keyframes(segment) if mode == "it2v" else []
+        if mode == "it2v" and not listed:
+            raise ModelInputError("mode 'it2v' needs at least one keyframe in segment.keyframes, got none")
+        for keyframe in listed:
+            if int(keyframe.get("frameIndex", 0)) >= frame_count:
+                raise ModelInputError(
+                    f"segment.keyframes[].frameIndex must be < frameCount ({frame_count}), got {keyframe['frameIndex']}"
+                )
+        run_call = self.run_call if self.run_call is not None else self._require("generator").run_call
+
+        # 2. Plan.
+        clip = self.config.generator.clip
+        model_w, model_h = sampling.model_geometry(width, height, clip.spatial_multiple, clip.max_area)
+        total = native_frame_count(frame_count, fps, clip)
+        positions: list[int] = []
+        images: list[np.ndarray] = []
+        for keyframe in listed:
+            position = native_keyframes([int(keyframe.get("frameIndex", 0))], fps, total, clip)[0]
+            if position not in positions:  # two keyframes on one native frame: the first stays
+                positions.append(position)
+                images.append(media.keyframe_array(keyframe, model_w, model_h))
+        calls = plan_segment(mode, total, positions, clip)
+        bridged = any(call.model == "flf2v" for call in calls)
+        adapter_id = (
+            resolve_adapter(request.get("adapterId"), self.config.generator.default_adapter_id) if bridged else None
         )
+
+        # 3. Run.
+        prompt = (prompts.tt2v_prompt if mode == "tt2v" else prompts.it2v_prompt)(
+            segment["contentText"], segment["motionText"]
+        )
+        from .generator import run_segment
+
+        def run(index: int, call: Any, first: Optional[np.ndarray], last: Optional[np.ndarray]) -> np.ndarray:
+            frames = run_call(index, call, prompt, first, last, model_w, model_h, seed, adapter_id)
+            progress(0.95 * (index + 1) / max(1, len(calls)))
+            return frames
+
+        start = None
+        if self.start_call is not None:
+            start_call = self.start_call
+
+            def start(index: int, call: Any, first: Optional[np.ndarray], last: Optional[np.ndarray]) -> Any:
+                return start_call(index, call, prompt, first, last, model_w, model_h, seed, adapter_id)
+
+        video = run_segment(calls, images, positions, total, run, start)
+
+        # 4. To the request.
+        frames = sampling.fit_clip(video, width, height, frame_count)
         container = request.get("container", "mp4")
-        video = media.video_file(frames, float(request["fps"]), container)
+        out = media.video_file(frames, fps, container)
         progress(1.0)
-        return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
+        extra = {"bridgeAdapter": adapter_id} if adapter_id is not None else None
+        return {"engine": self.engine_info(extra), "video": out, "seconds": self._seconds(started)}
 
     # ── interpolate ──────────────────────────────────────────────────────────────────────────
     def interpolate_json(self, request: dict, progress: Progress = _no_progress) -> dict:
         """``InterpolateRequest`` → ``InterpolateResponse``: ``factor`` times the frames at
-        ``factor`` times the rate, made by the LoRA-tuned model (never without an adapter)."""
+        ``factor`` times the rate, by blended motion-compensated in-betweens (no model; the
+        generative work between keyframes is done in ``generate``)."""
         started = self.clock()
-        interpolator = self._require("interpolator")
         factor = int(request["factor"])
-        adapter_id = interpolator.resolve_adapter(request.get("adapterId"))
-        frames, meta = media.decode_video(media.read_source(request["video"]))
-        out = interpolator.interpolate(frames, factor, adapter_id, progress=lambda f: progress(0.95 * f))
+        if not 2 <= factor <= self.config.interpolator.max_factor:
+            raise ModelInputError(f"factor must be in 2..{self.config.interpolator.max_factor}, got {factor}")
+        data = media.read_source(request["video"])
+        info = media.probe_video(data)
+        frames = np.stack([frame for _, frame in media.stream_frames(data, info)])
+        out = np.stack(list(media.in_betweens(frames, factor)))
         container = request.get("container", "mp4")
-        video = media.video_file(out, float(meta["fps"]) * factor, container)
+        video = media.video_file(out, float(info.fps) * factor, container)
         progress(1.0)
-        info = self.engine_info({"interpolationAdapter": adapter_id})
-        return {"engine": info, "video": video, "seconds": self._seconds(started)}
+        return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
 
     # ── assemble ─────────────────────────────────────────────────────────────────────────────
     def assemble_json(self, request: dict, progress: Progress = _no_progress) -> dict:

@@ -1,50 +1,73 @@
-"""The generator: TT2V with a text-to-video pipeline and IT2V with an image-to-video pipeline
-(diffusers, Wan 2.1 family by default), seeded per call.
+"""The generator: the Wan 2.1 pipelines (diffusers) that run the calls of a segment's plan
+(``segment_plan``): text-to-video, image-to-video and first/last-frame with a LoRA adapter.
 
-Both pipelines are loaded once (:meth:`Generator.from_pretrained`); the text-to-video pipeline
-borrows the image-to-video pipeline's text encoder, tokenizer and VAE when they are the same
-(as for Wan 2.1 T2V 1.3B and I2V 14B), so the GPU holds one copy.
+All pipelines in one process share one text encoder (umT5-XXL, 11 GB), one VAE and one CLIP image
+encoder, loaded once from the image-to-video repository (:meth:`Generator.from_pretrained`); a
+deployment may load only some pipelines (``models``). Every call is seeded on its own
+(:func:`call_seed`), so a call gives the same frames wherever and in whatever order it runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal, Optional
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import torch
 from PIL import Image
 
 from . import prompts, sampling
-from .config import GeneratorConfig
+from .adapters import DISTILL_ADAPTER, AdapterSet
+from .config import GeneratorConfig, StepSchedule, model_schedule
 from .errors import ModelInputError
 from .runtime import eval_modules, resolve_device, resolve_dtype, seeded
+from .segment_plan import ModelCall, Source
 
-Progress = Callable[[float], None]
+MODELS = ("t2v", "i2v", "flf2v")
+
+#: ``run(index, call, first, last) -> frames``: one planned call's ``call.frames`` frames.
+CallRunner = Callable[[int, ModelCall, Optional[np.ndarray], Optional[np.ndarray]], np.ndarray]
+#: ``start(index, call, first, last) -> pending``: starts a call elsewhere; ``pending()`` waits
+#: for its frames (on Modal: ``spawn`` and ``FunctionCall.get``).
+CallStarter = Callable[[int, ModelCall, Optional[np.ndarray], Optional[np.ndarray]], Callable[[], np.ndarray]]
+
+
+def call_seed(seed: int, index: int) -> int:
+    """The seed of call ``index`` of a segment generated with ``seed``."""
+    return (seed + 1_000_003 * index) % 2**32
+
+
+def apply_schedule(pipe: Any, schedule: StepSchedule) -> None:
+    """Gives ``pipe`` a scheduler with the schedule's shift (``flow_shift`` for UniPC, ``shift``
+    for flow-matching Euler), the shift LoRA training samples its timesteps with."""
+    config = dict(pipe.scheduler.config)
+    key = "flow_shift" if "flow_shift" in config else "shift"
+    pipe.scheduler = type(pipe.scheduler).from_config(config, **{key: schedule.flow_shift})
 
 
 class Generator:
-    """Makes one segment's video from its texts (TT2V) or its keyframe and texts (IT2V).
+    """Runs planned pipeline calls.
 
     Args:
-        t2v: a text-to-video pipeline (``WanPipeline``), or ``None`` when TT2V is not served.
-        i2v: an image-to-video pipeline (``WanImageToVideoPipeline``), or ``None`` when IT2V is
-            not served (then TT2V segments longer than one call are refused too).
+        pipes: model name (``"t2v"``, ``"i2v"``, ``"flf2v"``) → its pipeline (``WanPipeline`` or
+            ``WanImageToVideoPipeline``); at least one.
         config: the generator settings.
         device: where the pipelines run.
     """
 
-    def __init__(self, t2v: Any, i2v: Any, config: GeneratorConfig, device: torch.device | str = "cpu") -> None:
-        if t2v is None and i2v is None:
-            raise ValueError("a Generator needs at least one pipeline")
-        self.t2v = t2v
-        self.i2v = i2v
+    def __init__(self, pipes: dict[str, Any], config: GeneratorConfig, device: torch.device | str = "cpu") -> None:
+        pipes = {name: pipe for name, pipe in pipes.items() if pipe is not None}
+        if not pipes or set(pipes) - set(MODELS):
+            raise ValueError(f"a Generator needs pipelines among {MODELS}, got {sorted(pipes)}")
+        self.pipes = pipes
         self.config = config
         self.device = torch.device(device)
-        for pipe in (t2v, i2v):
-            if pipe is not None:
-                eval_modules(pipe)
-                pipe.set_progress_bar_config(disable=True)
+        distill = (DISTILL_ADAPTER,) if config.schedule.distill_lora is not None else ()
+        self.adapters = AdapterSet(pipes["flf2v"], config.adapters_dir, distill) if "flf2v" in pipes else None
+        for name, pipe in pipes.items():
+            eval_modules(pipe)
+            pipe.set_progress_bar_config(disable=True)
+            apply_schedule(pipe, model_schedule(config.schedule, name))
 
     @classmethod
     def from_pretrained(
@@ -53,146 +76,179 @@ class Generator:
         device: Optional[str] = None,
         dtype: Optional[str] = None,
         cache_dir: Optional[str] = None,
+        models: Sequence[str] = MODELS,
     ) -> "Generator":
-        """Loads both pipelines at their pinned revisions, sharing the text encoder and VAE."""
+        """Loads the pipelines of ``models`` at their pinned revisions, sharing one text encoder,
+        VAE and image encoder (from ``config.i2v``; Wan 2.1's are the same files in every
+        repository, which ``download_weights`` checks). Offline: everything comes from
+        ``cache_dir`` (see ``weights.py``)."""
         from diffusers import AutoencoderKLWan, WanImageToVideoPipeline, WanPipeline
-        from transformers import CLIPVisionModel
+        from transformers import AutoTokenizer, CLIPImageProcessor, CLIPVisionModel, UMT5EncoderModel
 
+        unknown = set(models) - set(MODELS)
+        if unknown or not models:
+            raise ValueError(f"models must be among {MODELS}, got {list(models)}")
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
         ref = config.i2v
-        # The Wan VAE and image encoder stay float32, as the model card recommends.
-        vae = AutoencoderKLWan.from_pretrained(
-            ref.id, subfolder="vae", revision=ref.revision, cache_dir=cache_dir, dtype=torch.float32
+        where = dict(revision=ref.revision, cache_dir=cache_dir)
+        # The Wan VAE and image encoder stay float32, as the model cards recommend.
+        shared = dict(
+            vae=AutoencoderKLWan.from_pretrained(ref.id, subfolder="vae", dtype=torch.float32, **where),
+            text_encoder=UMT5EncoderModel.from_pretrained(ref.id, subfolder="text_encoder", dtype=torch_dtype, **where),
+            tokenizer=AutoTokenizer.from_pretrained(ref.id, subfolder="tokenizer", **where),
         )
-        image_encoder = CLIPVisionModel.from_pretrained(
-            ref.id, subfolder="image_encoder", revision=ref.revision, cache_dir=cache_dir, dtype=torch.float32
+        image = dict(
+            image_encoder=CLIPVisionModel.from_pretrained(ref.id, subfolder="image_encoder", dtype=torch.float32, **where),
+            image_processor=CLIPImageProcessor.from_pretrained(ref.id, subfolder="image_processor", **where),
         )
-        i2v = WanImageToVideoPipeline.from_pretrained(
-            ref.id,
-            revision=ref.revision,
-            cache_dir=cache_dir,
-            vae=vae,
-            image_encoder=image_encoder,
-            dtype=torch_dtype,
-        ).to(torch_device)
-        t2v = WanPipeline.from_pretrained(
-            config.t2v.id,
-            revision=config.t2v.revision,
-            cache_dir=cache_dir,
-            vae=i2v.vae,
-            text_encoder=i2v.text_encoder,
-            tokenizer=i2v.tokenizer,
-            dtype=torch_dtype,
-        ).to(torch_device)
-        return cls(t2v, i2v, config, torch_device)
+        pipes: dict[str, Any] = {}
+        for name in models:
+            model = getattr(config, name)
+            kind = WanPipeline if name == "t2v" else WanImageToVideoPipeline
+            parts = shared if name == "t2v" else {**shared, **image}
+            pipes[name] = kind.from_pretrained(
+                model.id, revision=model.revision, cache_dir=cache_dir, dtype=torch_dtype, **parts
+            ).to(torch_device)
+        schedule = config.schedule
+        if schedule.distill_lora is not None:
+            for name in ("i2v", "flf2v"):
+                if name in pipes:
+                    pipes[name].load_lora_weights(
+                        schedule.distill_lora.id,
+                        weight_name=schedule.distill_lora_file,
+                        revision=schedule.distill_lora.revision,
+                        cache_dir=cache_dir,
+                        adapter_name=DISTILL_ADAPTER,
+                    )
+                    pipes[name].set_adapters([DISTILL_ADAPTER], adapter_weights=[1.0])
+        return cls(pipes, config, torch_device)
 
-    def check_inputs(
-        self,
-        mode: str,
-        keyframe: Optional[Image.Image],
-        width: int,
-        height: int,
-        fps: float,
-        frame_count: int,
-    ) -> None:
-        """Raises :class:`ModelInputError` naming the first argument this generator cannot take."""
-        if mode not in ("tt2v", "it2v"):
-            raise ModelInputError(f"mode must be 'tt2v' or 'it2v', got {mode!r}")
-        if mode == "it2v" and keyframe is None:
-            raise ModelInputError("mode 'it2v' needs the segment's keyframe, got none")
-        if mode == "tt2v" and self.t2v is None:
-            raise ModelInputError("mode 'tt2v' is not served by this generator (no text-to-video pipeline)")
-        if mode == "it2v" and self.i2v is None:
-            raise ModelInputError("mode 'it2v' is not served by this generator (no image-to-video pipeline)")
-        if width < 16 or height < 16:
-            raise ModelInputError(f"width and height must be at least 16, got {width}x{height}")
-        if fps <= 0:
-            raise ModelInputError(f"fps must be positive, got {fps}")
-        if frame_count < 1:
-            raise ModelInputError(f"frame_count must be positive, got {frame_count}")
-        native = self.native_frames(fps, frame_count)
-        if native > self.config.max_frames_per_call and self.i2v is None:
-            raise ModelInputError(
-                f"frame_count {frame_count} at {fps} fps needs {native} frames, more than one call "
-                f"({self.config.max_frames_per_call}) and there is no image-to-video pipeline to continue"
-            )
-
-    def native_frames(self, fps: float, frame_count: int) -> int:
-        """Frames the models make for ``frame_count`` frames at ``fps``: the same duration at the
-        models' native rate, at least 1."""
-        return max(1, int(round(frame_count / fps * self.config.native_fps)))
+    def check_inputs(self, model: str) -> None:
+        """Raises :class:`ModelInputError` when this generator has no pipeline for ``model``."""
+        if model not in self.pipes:
+            raise ModelInputError(f"this generator has no {model!r} pipeline (loaded: {sorted(self.pipes)})")
 
     @torch.no_grad()
-    def generate(
+    def run_call(
         self,
-        mode: Literal["tt2v", "it2v"],
-        content_text: str,
-        motion_text: str,
-        keyframe: Optional[Image.Image],
+        index: int,
+        call: ModelCall,
+        prompt: str,
+        first: Optional[np.ndarray],
+        last: Optional[np.ndarray],
         width: int,
         height: int,
-        fps: float,
-        frame_count: int,
         seed: int,
-        progress: Optional[Progress] = None,
+        adapter_id: Optional[str] = None,
     ) -> np.ndarray:
-        """One segment's frames.
+        """One planned call.
 
         Args:
-            mode: ``"tt2v"`` (texts only) or ``"it2v"`` (keyframe + texts).
-            content_text: the segment's content description.
-            motion_text: the segment's motion description.
-            keyframe: the decoded keyframe (RGB); required for ``"it2v"``, ignored for ``"tt2v"``.
-            width: output width in pixels.
-            height: output height in pixels.
-            fps: output frame rate (frames/s).
-            frame_count: output frames.
-            seed: the noise seed; the same seed and inputs give the same frames.
-            progress: called with the fraction done (0..1) after each pipeline call.
+            index: the call's position in its segment's plan (part of its seed).
+            call: the call.
+            prompt: the positive prompt.
+            first: ``uint8`` ``(height, width, 3)`` first frame (``i2v``, ``flf2v``).
+            last: ``uint8`` ``(height, width, 3)`` last frame (``flf2v``).
+            width: the model geometry's width in pixels (a multiple of ``spatial_multiple``).
+            height: its height in pixels.
+            seed: the segment's seed.
+            adapter_id: the LoRA adapter for ``flf2v`` calls.
 
         Returns:
-            ``uint8`` ``(frame_count, height, width, 3)`` RGB frames.
+            ``uint8`` ``(call.frames, height, width, 3)``.
         """
-        # 1. Check inputs.
-        self.check_inputs(mode, keyframe, width, height, fps, frame_count)
-        config = self.config
-
-        # 2. The geometry and frame counts the models make.
-        model_w, model_h = sampling.model_geometry(width, height, config.spatial_multiple, config.max_area)
-        native = self.native_frames(fps, frame_count)
-        chunks = sampling.chunk_frame_counts(native, config.max_frames_per_call, config.temporal_multiple)
-
-        # 3. One generator for the whole call: its state carries from chunk to chunk.
-        generator = seeded(seed, self.device)
-        prompt = (prompts.tt2v_prompt if mode == "tt2v" else prompts.it2v_prompt)(content_text, motion_text)
+        self.check_inputs(call.model)
+        schedule = model_schedule(self.config.schedule, call.model)
+        pipe = self.pipes[call.model]
         common = dict(
             prompt=prompt,
             negative_prompt=prompts.NEGATIVE_PROMPT,
-            height=model_h,
-            width=model_w,
-            num_inference_steps=config.num_inference_steps,
-            guidance_scale=config.guidance_scale,
-            generator=generator,
+            height=height,
+            width=width,
+            num_frames=call.num_frames,
+            num_inference_steps=schedule.num_inference_steps,
+            guidance_scale=schedule.guidance_scale,
+            generator=seeded(call_seed(seed, index), self.device),
             output_type="np",
-            max_sequence_length=config.max_sequence_length,
+            max_sequence_length=self.config.max_sequence_length,
         )
+        if call.model == "t2v":
+            result = pipe(**common)
+        elif call.model == "i2v":
+            result = pipe(image=_image(first, "first"), **common)
+        else:
+            assert self.adapters is not None
+            if adapter_id is None:
+                raise ModelInputError("a first/last-frame call needs an adapter id")
+            self.adapters.use(adapter_id)
+            result = pipe(image=_image(first, "first"), last_image=_image(last, "last"), **common)
+        clip = sampling.to_uint8(np.asarray(result.frames[0]))
+        if call.model == "flf2v":  # exactly the frames between the two keyframes
+            return clip[sampling.resample_indices(len(clip), call.frames)]
+        return clip[: call.frames]
 
-        # 4. The first call, then continuations from each call's last frame.
-        clips: list[np.ndarray] = []
-        for i, num_frames in enumerate(chunks):
-            if i == 0 and mode == "tt2v":
-                frames = self.t2v(num_frames=num_frames, **common).frames[0]
-            else:
-                start = keyframe if i == 0 else Image.fromarray(clips[-1][-1])
-                assert start is not None  # check_inputs guarantees a keyframe for it2v
-                image = start.convert("RGB").resize((model_w, model_h), Image.Resampling.LANCZOS)
-                frames = self.i2v(image=image, num_frames=num_frames, **common).frames[0]
-            clip = sampling.to_uint8(np.asarray(frames))
-            clips.append(clip if i == 0 else clip[1:])
-            if progress is not None:
-                progress((i + 1) / len(chunks))
 
-        # 5. To the request's duration, frame count and geometry.
-        video = np.concatenate(clips, axis=0)[:native]
-        return sampling.fit_clip(video, width, height, frame_count)
+def _image(frame: Optional[np.ndarray], name: str) -> Image.Image:
+    if frame is None:
+        raise ModelInputError(f"the call needs its {name} frame")
+    return Image.fromarray(frame)
+
+
+def run_segment(
+    calls: Sequence[ModelCall],
+    keyframes: Sequence[np.ndarray],
+    positions: Sequence[int],
+    total: int,
+    run: CallRunner,
+    start: Optional[CallStarter] = None,
+) -> np.ndarray:
+    """Runs a segment's plan and lays the results on the native timeline.
+
+    Args:
+        calls: the plan (``segment_plan.plan_segment``).
+        keyframes: ``uint8`` ``(h, w, 3)`` keyframes at the model geometry.
+        positions: their native frame indices.
+        total: native frames of the segment.
+        run: runs one call (in process, or remotely on Modal).
+        start: when given, every call conditioned on keyframes only (each bridge, the
+            extrapolation from the last keyframe, a TT2V's first call) is started at once, so
+            they run side by side; the calls that continue another call's frames then run in order.
+
+    Returns:
+        ``uint8`` ``(total, h, w, 3)``: frames before the first keyframe hold the first frame made.
+    """
+    made: list[np.ndarray] = []
+    video: list[Optional[np.ndarray]] = [None] * total
+
+    def image(source: Optional[Source]) -> Optional[np.ndarray]:
+        if source is None:
+            return None
+        return keyframes[source.index] if source.kind == "keyframe" else made[source.index][-1]
+
+    independent = {
+        index: call
+        for index, call in enumerate(calls)
+        if all(source is None or source.kind == "keyframe" for source in (call.first, call.last))
+    }
+    pending = (
+        {index: start(index, call, image(call.first), image(call.last)) for index, call in independent.items()}
+        if start is not None
+        else {}
+    )
+    for index, call in enumerate(calls):
+        clip = pending[index]() if index in pending else run(index, call, image(call.first), image(call.last))
+        if len(clip) != call.frames:
+            raise RuntimeError(f"call {index} ({call.model}) made {len(clip)} frames, planned {call.frames}")
+        made.append(clip)
+        for offset, frame in enumerate(clip):
+            video[call.start + offset] = frame
+    for position, frame in zip(positions, keyframes):
+        if video[position] is None:
+            video[position] = frame
+    following = next(f for f in video if f is not None)
+    filled = []
+    for frame in video:
+        following = frame if frame is not None else following
+        filled.append(following)
+    return np.stack(filled)

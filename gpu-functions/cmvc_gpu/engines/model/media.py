@@ -10,15 +10,17 @@ Frames are RGB; widths and heights written to H.264 must be even (the reference 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
 
 import numpy as np
 from PIL import Image
 
+from ... import contract
 from ...errors import ContractError
+from ..reference import decode as reference_decode
 from ..reference import keyframe as reference_keyframe
-from ..reference import video_io
+from ..reference import render, video_io
 from ..reference.engine import Limits, ReferenceEngine
 
 MIME_TYPES = video_io.MIME_TYPES
@@ -74,6 +76,38 @@ def decode_video(data: bytes, limits: Limits = LIMITS) -> tuple[np.ndarray, dict
     return frames, meta
 
 
+def probe_video(data: bytes, limits: Limits = LIMITS) -> reference_decode.StreamInfo:
+    """The video's stream description from its header (``undecodable_video``, ``too_large`` and
+    ``too_long`` from the header already)."""
+    info = reference_decode.probe(data, limits)
+    if info.width > limits.max_width or info.height > limits.max_height:
+        raise ContractError(
+            "too_large", f"the video is {info.width}x{info.height}, larger than {limits.max_width}x{limits.max_height}"
+        )
+    return info
+
+
+def stream_frames(
+    data: bytes, info: reference_decode.StreamInfo, wanted: Optional[set[int]] = None, limits: Limits = LIMITS
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(index, frame)`` of every frame (or only those in ``wanted``), one at a time, so a long
+    video is never held whole (10,000 frames of 1080p would be 62 GB)."""
+    return reference_decode.frames(data, limits, None, info, wanted)
+
+
+def video_meta(info: reference_decode.StreamInfo, frame_count: int) -> dict:
+    """The contract's ``VideoMeta`` of a video whose frames were counted by decoding."""
+    return {
+        "width": int(info.width),
+        "height": int(info.height),
+        "fps": float(info.fps),
+        "frameCount": int(frame_count),
+        "durationSeconds": float(frame_count / info.fps),
+        "codec": str(info.codec),
+        "rotation": int(info.rotation),
+    }
+
+
 def check_even(width: int, height: int) -> None:
     """H.264 in yuv420p needs even sides; raises ``invalid_request`` naming the odd one."""
     if width % 2 or height % 2:
@@ -107,6 +141,44 @@ def code_keyframe(frame: np.ndarray, budget_bytes: int, codec: str = "webp", max
     return {"codec": codec, "width": width, "height": height, "data": base64.b64encode(data).decode("ascii")}
 
 
+def segment_keyframes(keyframes: list[dict]) -> dict:
+    """The keyframe field(s) of an encoded segment, in the shape the exported contract has: the
+    list ``keyframes`` (each with ``frameIndex`` and ``priority``; contract 2) or, while the
+    schema still has it, the single ``keyframe`` (the first one, without the new fields)."""
+    if "keyframes" in _segment_properties(contract.validator("encode.response").schema):
+        return {"keyframes": keyframes}
+    first = keyframes[0] if keyframes else None
+    return {"keyframe": None if first is None else {k: v for k, v in first.items() if k not in ("frameIndex", "priority")}}
+
+
+def _segment_properties(schema: dict) -> dict:
+    items = schema.get("properties", {}).get("segments", {}).get("items", {})
+    return dict(items.get("properties", {}))
+
+
+def request_keyframes(segment: dict) -> list[dict]:
+    """A ``GenerateRequest.segment``'s keyframes, sorted by ``frameIndex``: the list
+    ``keyframes`` (contract 2) or the single ``keyframe`` of contract 1 (at frame 0). Read
+    defensively: a keyframe without ``frameIndex`` is at frame 0."""
+    if segment.get("keyframes") is not None:
+        listed = list(segment["keyframes"])
+    elif segment.get("keyframe") is not None:
+        listed = [segment["keyframe"]]
+    else:
+        listed = []
+    for keyframe in listed:
+        index = keyframe.get("frameIndex", 0)
+        if not isinstance(index, int) or index < 0:
+            raise ContractError("invalid_request", f"segment.keyframes[].frameIndex must be an integer >= 0, got {index!r}")
+    return sorted(listed, key=lambda k: int(k.get("frameIndex", 0)))
+
+
+def in_betweens(frames: np.ndarray, factor: int) -> Iterator[np.ndarray]:
+    """``frames`` at ``factor`` times the rate: the reference engine's motion-compensated blended
+    in-betweens (tens of milliseconds per frame at 480p on one CPU core; no model)."""
+    return render.interpolate_stream(iter(frames), factor)
+
+
 def decode_keyframe(keyframe: dict) -> Image.Image:
     """The keyframe as an RGB image (``invalid_request`` when it does not decode)."""
     try:
@@ -119,3 +191,9 @@ def decode_keyframe(keyframe: dict) -> Image.Image:
 def assemble(request: dict, progress: Callable[[float], None], limits: Limits = LIMITS) -> dict[str, Any]:
     """The reference engine's ``assemble`` (a remux without re-encoding; no model)."""
     return ReferenceEngine(limits).assemble(request, progress)
+
+
+def keyframe_array(keyframe: dict, width: int, height: int) -> np.ndarray:
+    """The keyframe decoded and resized to ``width`` x ``height`` (the model geometry), ``uint8``."""
+    image = decode_keyframe(keyframe).convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    return np.asarray(image)

@@ -126,24 +126,6 @@ def model_frame_count(frames: int, temporal_multiple: int) -> int:
     return temporal_multiple * math.ceil((frames - 1) / temporal_multiple) + 1
 
 
-def chunk_frame_counts(frames: int, max_per_call: int, temporal_multiple: int) -> list[int]:
-    """How many frames each pipeline call makes for a clip of ``frames`` frames.
-
-    The first call makes up to ``max_per_call``; each further call starts from the previous call's
-    last frame (which it repeats, and which is then dropped), so it adds ``n - 1`` new frames. All
-    counts are ``temporal_multiple * k + 1``.
-    """
-    if (max_per_call - 1) % temporal_multiple:
-        raise ValueError(f"max_per_call must be {temporal_multiple}*k+1, got {max_per_call}")
-    counts = [min(model_frame_count(frames, temporal_multiple), max_per_call)]
-    made = counts[0]
-    while made < frames:
-        n = min(model_frame_count(frames - made + 1, temporal_multiple), max_per_call)
-        counts.append(n)
-        made += n - 1
-    return counts
-
-
 def resample_indices(source_count: int, target_count: int) -> list[int]:
     """For each of ``target_count`` output frames spread over the same duration, the nearest of
     ``source_count`` input frames (first to first, last to last)."""
@@ -208,15 +190,40 @@ def clean_text(text: str, max_chars: int, fallback: str) -> str:
     return (cut[:space] if space > 0 else cut).rstrip(" ,;:")
 
 
-def interpolated_length(frame_count: int, factor: int) -> int:
-    """Frames after interpolating ``frame_count`` frames by ``factor``: every frame becomes
-    ``factor`` frames (the last one held), so the duration stays the same at ``fps * factor``."""
-    return frame_count * factor
-
-
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB of two ``uint8`` images or clips (inf when equal)."""
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def shifted_sigma(u: float, shift: float) -> float:
+    """Wan's timestep shift: a uniform ``u`` in [0, 1] moved to the noise level the flow-matching
+    scheduler uses, ``shift * u / (1 + (shift - 1) * u)`` (the same map as diffusers'
+    ``FlowMatchEulerDiscreteScheduler(shift=...)`` applies to its sigmas)."""
+    if shift <= 0:
+        raise ValueError(f"shift must be positive, got {shift}")
+    return shift * u / (1.0 + (shift - 1.0) * u)
+
+
+def keyframe_positions(start: int, count: int, fps: float, max_gap_seconds: float) -> list[int]:
+    """The frames of a segment ``[start, start + count)`` that get a keyframe: its first frame, then
+    evenly spaced so no two neighbours are more than ``max_gap_seconds`` apart (the longest gap one
+    first/last-frame call bridges); after the last one the generator extrapolates, which needs no
+    keyframe within ``max_gap_seconds`` of the end either (it continues by image-to-video).
+
+    >>> keyframe_positions(0, 240, 24.0, 5.0)
+    [0, 120]
+    >>> keyframe_positions(100, 96, 24.0, 5.0)
+    [100]
+    """
+    if count < 1:
+        raise ValueError(f"count must be positive, got {count}")
+    if fps <= 0 or max_gap_seconds <= 0:
+        raise ValueError(f"fps and max_gap_seconds must be positive, got {fps} and {max_gap_seconds}")
+    max_gap = max(1, int(math.floor(max_gap_seconds * fps)))
+    gaps = max(1, math.ceil((count - 1) / max_gap))
+    step = (count - 1) / gaps if count > 1 else 0
+    positions = sorted({start + int(round(j * step)) for j in range(gaps)})
+    return positions

@@ -1,0 +1,130 @@
+"""The pipeline calls that make one segment, planned before any model runs. torch-free: the generator executes this plan, ``gpu:plan`` prices it, and the Modal app fans it
+out, so all three agree on what a segment costs.
+
+Time runs on the models' native frame grid (``ClipConfig.native_fps``). Every call makes at most
+``ClipConfig.max_frames_per_call`` frames, which is what bounds each GPU call's time:
+
+- ``tt2v``: text-to-video for the first clip, then image-to-video from each clip's last frame.
+- ``it2v``: for each pair of consecutive keyframes one first/last-frame call (FLF2V + LoRA) that
+  spans exactly the frames between them; after the last keyframe image-to-video from it; before
+  the first keyframe (when it is not the segment's first frame) the first keyframe is held. A gap
+  longer than one call is first walked by image-to-video and closed by a first/last-frame call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+from .config import ClipConfig
+from .sampling import model_frame_count
+
+Model = Literal["t2v", "i2v", "flf2v"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a call's first (or last) frame comes from: keyframe ``index`` of the segment, or the
+    last frame made by call ``index``."""
+
+    kind: Literal["keyframe", "call"]
+    index: int
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One pipeline call.
+
+    Args:
+        model: ``"t2v"``, ``"i2v"`` or ``"flf2v"``.
+        start: the native frame its first frame shows.
+        frames: the native frames it covers, from ``start`` (its first and, for ``flf2v``, its last
+            frame are the conditions).
+        num_frames: the frames the pipeline makes (``temporal_multiple * k + 1 >= frames``); an
+            ``flf2v`` result is resampled to ``frames``, the others are cut to ``frames``.
+        first: the image its first frame is (``None`` for ``t2v``).
+        last: the image its last frame is (``flf2v`` only).
+    """
+
+    model: Model
+    start: int
+    frames: int
+    num_frames: int
+    first: Optional[Source] = None
+    last: Optional[Source] = None
+
+
+def native_frame_count(frame_count: int, fps: float, clip: ClipConfig) -> int:
+    """Frames at the native rate for ``frame_count`` frames at ``fps`` (the same duration, >= 1)."""
+    if fps <= 0 or frame_count < 1:
+        raise ValueError(f"fps and frame_count must be positive, got {fps} and {frame_count}")
+    return max(1, int(round(frame_count / fps * clip.native_fps)))
+
+
+def native_keyframes(frame_indices: Sequence[int], fps: float, total: int, clip: ClipConfig) -> list[int]:
+    """Keyframe frame indices at ``fps`` moved onto the native grid (rounded, clamped to the
+    segment); keyframes landing on the same native frame keep the first."""
+    native = [min(total - 1, int(round(i / fps * clip.native_fps))) for i in frame_indices]
+    return sorted(set(native))
+
+
+def _walk(model: Model, first: Source, start: int, end: int, calls: list[ModelCall], clip: ClipConfig) -> Source:
+    """Image-to-video calls from ``start`` until frame ``end`` (inclusive) is made; returns the
+    source of the last frame made."""
+    source = first
+    while start < end:
+        frames = min(end - start + 1, clip.max_frames_per_call)
+        calls.append(
+            ModelCall(model, start, frames, model_frame_count(frames, clip.temporal_multiple), first=source)
+        )
+        source = Source("call", len(calls) - 1)
+        start += frames - 1
+    return source
+
+
+def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConfig) -> list[ModelCall]:
+    """The calls that make a segment of ``total`` native frames.
+
+    Args:
+        mode: ``"tt2v"`` or ``"it2v"``.
+        total: native frames (see :func:`native_frame_count`).
+        keyframes: the keyframes' native frame indices, sorted and unique (see
+            :func:`native_keyframes`); ``it2v`` needs at least one.
+        clip: the call geometry.
+
+    Returns:
+        The calls in an order where every ``Source("call", i)`` comes before its user.
+    """
+    if total < 1:
+        raise ValueError(f"total must be positive, got {total}")
+    if mode not in ("tt2v", "it2v"):
+        raise ValueError(f"mode must be 'tt2v' or 'it2v', got {mode!r}")
+    calls: list[ModelCall] = []
+    if mode == "tt2v":
+        frames = min(total, clip.max_frames_per_call)
+        calls.append(ModelCall("t2v", 0, frames, model_frame_count(frames, clip.temporal_multiple)))
+        _walk("i2v", Source("call", 0), frames - 1, total - 1, calls, clip)
+        return calls
+    if not keyframes:
+        raise ValueError("it2v needs at least one keyframe")
+    if list(keyframes) != sorted(set(keyframes)) or keyframes[0] < 0 or keyframes[-1] >= total:
+        raise ValueError(f"keyframes must be sorted, unique and in [0, {total}), got {list(keyframes)}")
+    for k in range(len(keyframes) - 1):
+        a, b = keyframes[k], keyframes[k + 1]
+        # A gap longer than one call: walk by image-to-video until one call can close it.
+        first = _walk("i2v", Source("keyframe", k), a, b - clip.max_frames_per_call + 1, calls, clip)
+        start = a if first.kind == "keyframe" else calls[first.index].start + calls[first.index].frames - 1
+        frames = b - start + 1
+        calls.append(
+            ModelCall(
+                "flf2v",
+                start,
+                frames,
+                model_frame_count(frames, clip.temporal_multiple),
+                first=first,
+                last=Source("keyframe", k + 1),
+            )
+        )
+    _walk("i2v", Source("keyframe", len(keyframes) - 1), keyframes[-1], total - 1, calls, clip)
+    return calls
