@@ -167,6 +167,8 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
     submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(b"garbage" * 100)}})
     failed = wait(client, submitted.json()["callId"])
     assert failed["status"] == "failed" and failed["error"]["code"] == "undecodable_video"
+    # A failed call says what it spent (the Worker bills it), as the seconds /metrics counts.
+    assert failed["error"]["details"]["seconds"]["gpu"] == 0.0 and failed["error"]["details"]["seconds"]["cpu"] > 0
     refused = client.post("/v1/encode/submit", json={"video": {"data": "not base64!"}})
     assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_request")
     unknown = client.get("/v1/calls/call-doesnotexist")

@@ -4,7 +4,9 @@ import { GpuError } from '../gpu/errors';
 import { base64ToBytes, bytesToBase64 } from '../http/base64';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
-import { chargeGeneration } from '../auth/charge';
+import { meteredGpuCall, QUOTA_EXCEEDED, type HeldReservation, type Payer } from '../auth/gpu-spend';
+import { estimateSpecSeconds } from './gpu-estimate';
+import { mapLimited } from './map-limited';
 
 /** What `ensure` answers: the artifact, or a failure the caller turns into a status code. */
 export type EnsureResult =
@@ -12,7 +14,17 @@ export type EnsureResult =
   | { ok: false; error: { code: string; message: string; retryable: boolean; retryAfterSeconds: number } };
 
 type State =
-  | { status: 'running'; spec: GenerationSpec; chargeTo: string | null; callId: string | null; progress: number | null; startedAt: number; attempts: number }
+  | {
+      status: 'running';
+      spec: GenerationSpec;
+      chargeTo: Payer | null;
+      callId: string | null;
+      /** The GPU seconds reserved for this generation's call, settled when it ends (also after a restart). */
+      reservation?: HeldReservation | null;
+      progress: number | null;
+      startedAt: number;
+      attempts: number;
+    }
   | { status: 'succeeded'; artifact: ArtifactRef }
   | { status: 'failed'; error: { code: string; message: string; retryable: boolean }; retryAt: number; attempts: number };
 
@@ -34,10 +46,10 @@ export class GenerationCoordinator extends DurableObject<Env> {
   private inflight: Promise<EnsureResult> | null = null;
 
   /**
-   * The artifact, made if needed. `chargeTo` (a principal's key) pays the GPU seconds of a generation
-   * this call starts; a call that joins a running generation or finds it done pays nothing.
+   * The artifact, made if needed. `chargeTo` pays the GPU seconds of a generation this call starts
+   * (reserved before, settled after); a call that joins a running generation or finds it done pays nothing.
    */
-  async ensure(spec: GenerationSpec, chargeTo: string | null = null): Promise<EnsureResult> {
+  async ensure(spec: GenerationSpec, chargeTo: Payer | null = null): Promise<EnsureResult> {
     const state = await this.ctx.storage.get<State>(STATE);
     // Only a miss at the edge calls this, so re-check R2: the artifact may have been deleted with its video.
     if (state?.status === 'succeeded' && (await this.env.BUCKET.head(state.artifact.r2Key)) !== null) return { ok: true, artifact: state.artifact };
@@ -59,19 +71,19 @@ export class GenerationCoordinator extends DurableObject<Env> {
     if (state?.status === 'running' && this.inflight === null) await this.start(state.spec, state, state.chargeTo);
   }
 
-  private start(spec: GenerationSpec, previous: State | undefined, chargeTo: string | null): Promise<EnsureResult> {
+  private start(spec: GenerationSpec, previous: State | undefined, chargeTo: Payer | null): Promise<EnsureResult> {
     this.inflight ??= this.generate(spec, previous, chargeTo).finally(() => {
       this.inflight = null;
     });
     return this.inflight;
   }
 
-  private async generate(spec: GenerationSpec, previous: State | undefined, chargeTo: string | null): Promise<EnsureResult> {
+  private async generate(spec: GenerationSpec, previous: State | undefined, chargeTo: Payer | null): Promise<EnsureResult> {
     const attempts = (previous?.status === 'failed' ? previous.attempts : 0) + 1;
     let state: State =
       previous?.status === 'running'
         ? previous
-        : { status: 'running', spec, chargeTo, callId: null, progress: 0, startedAt: Date.now(), attempts };
+        : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
     await this.ctx.storage.put(STATE, state);
     await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
     try {
@@ -82,6 +94,12 @@ export class GenerationCoordinator extends DurableObject<Env> {
       return { ok: true, artifact };
     } catch (err) {
       const error = describeFailure(err);
+      if (error.code === QUOTA_EXCEEDED) {
+        // The payer's budget, not the artifact, is the problem: the next asker (perhaps another key) starts afresh.
+        await this.ctx.storage.delete(STATE);
+        await this.ctx.storage.deleteAlarm();
+        return { ok: false, error: { ...error, retryAfterSeconds: secondsToUtcMidnight() } };
+      }
       const backoff = Math.min(FAILURE_BACKOFF_MAX_SECONDS, FAILURE_BACKOFF_SECONDS * 2 ** (attempts - 1));
       const retryAfterSeconds = error.retryable ? backoff : FAILURE_BACKOFF_MAX_SECONDS;
       await this.ctx.storage.put(STATE, { status: 'failed', error, retryAt: Date.now() + retryAfterSeconds * 1000, attempts } satisfies State);
@@ -93,20 +111,34 @@ export class GenerationCoordinator extends DurableObject<Env> {
   private async make(spec: GenerationSpec, state: Extract<State, { status: 'running' }>, save: (s: State) => void): Promise<ArtifactRef> {
     const gpu = gpuClientFromEnv(this.env);
     const run = async <F extends 'generate' | 'interpolate' | 'assemble'>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
-      gpu.run(fn, body, {
-        deadlineMs: GENERATION_DEADLINE_MS,
-        callId: state.callId ?? undefined,
-        onSubmitted: async (callId) => {
-          state = { ...state, callId };
-          save(state);
-          await this.ctx.storage.put(STATE, state);
+      meteredGpuCall(
+        this.env,
+        state.chargeTo,
+        {
+          estimateSeconds: estimateSpecSeconds(spec, this.env.GPU_ENGINE),
+          held: state.reservation ?? null,
+          onReserved: async (reservation) => {
+            state = { ...state, reservation };
+            save(state);
+            await this.ctx.storage.put(STATE, state);
+          },
         },
-        onProgress: async (progress) => {
-          state = { ...state, progress };
-          save(state);
-          await this.ctx.storage.put(STATE, state);
-        },
-      });
+        () =>
+          gpu.run(fn, body, {
+            deadlineMs: GENERATION_DEADLINE_MS,
+            callId: state.callId ?? undefined,
+            onSubmitted: async (callId) => {
+              state = { ...state, callId };
+              save(state);
+              await this.ctx.storage.put(STATE, state);
+            },
+            onProgress: async (progress) => {
+              state = { ...state, progress };
+              save(state);
+              await this.ctx.storage.put(STATE, state);
+            },
+          }),
+      );
 
     let result;
     if (spec.kind === 'generate') {
@@ -121,20 +153,20 @@ export class GenerationCoordinator extends DurableObject<Env> {
     }
     const spentSeconds = result.seconds.gpu + result.seconds.cpu;
     const bytes = base64ToBytes(result.video.data);
-    // The GPU seconds are spent whether or not the write succeeds: charge them alongside it.
-    const [object] = await Promise.all([
-      this.env.BUCKET.put(spec.r2Key, bytes, {
-        httpMetadata: { contentType: result.video.mimeType },
-        customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
-      }),
-      state.chargeTo === null ? null : chargeGeneration(this.env, state.chargeTo, spentSeconds),
-    ]);
+    const object = await this.env.BUCKET.put(spec.r2Key, bytes, {
+      httpMetadata: { contentType: result.video.mimeType },
+      customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
+    });
     return refOf(spec, object);
   }
 
-  /** Inputs come from their own coordinators, so each is made once however many artifacts need it. */
-  private async ensureInputs(specs: GenerationSpec[], chargeTo: string | null): Promise<ArtifactRef[]> {
-    const results = await Promise.all(specs.map((s) => coordinatorFor(this.env, s.key).ensure(s, chargeTo)));
+  /**
+   * Inputs come from their own coordinators, so each is made once however many artifacts need it;
+   * at most MAX_GENERATIONS_PER_REQUEST of them are asked for at once.
+   */
+  private async ensureInputs(specs: GenerationSpec[], chargeTo: Payer | null): Promise<ArtifactRef[]> {
+    const limit = maxGenerationsPerRequest(this.env);
+    const results = await mapLimited(specs, limit, async (s): Promise<EnsureResult> => coordinatorFor(this.env, s.key).ensure(s, chargeTo));
     return results.map((r) => {
       if (!r.ok) throw new GpuError(r.error.code, r.error.message, null, r.error.retryable);
       return r.artifact;
@@ -156,4 +188,14 @@ function describeFailure(err: unknown): { code: string; message: string; retryab
   if (err instanceof GpuError) return { code: err.code, message: err.message, retryable: err.retryable };
   console.error('generation failed unexpectedly:', err);
   return { code: 'generation_failed', message: 'generation failed unexpectedly; it has been logged', retryable: true };
+}
+
+/** Generations one request keeps running at once (`MAX_GENERATIONS_PER_REQUEST`, default 8). */
+export function maxGenerationsPerRequest(env: Env): number {
+  const n = Number(env.MAX_GENERATIONS_PER_REQUEST);
+  return Number.isInteger(n) && n >= 1 ? n : 8;
+}
+
+function secondsToUtcMidnight(now = Date.now()): number {
+  return Math.max(1, Math.ceil((86_400_000 - (now % 86_400_000)) / 1000));
 }

@@ -1,7 +1,8 @@
 /** Helpers of the GPU-spend tests: keys with limits, encoded videos, signed URLs, error codes. */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import worker from '../../src/index';
+import type { FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
 
 export interface TestKey {
@@ -25,7 +26,8 @@ export async function runEncodeQueue(job: { id: string }, video: { id: string })
 }
 
 /** Uploads with `key` and runs its encode job; returns the video id. */
-export async function encodedVideo(key = ADMIN_KEY): Promise<string> {
+export async function encodedVideo(key = ADMIN_KEY, gpu?: FakeGpu, segments = 1): Promise<string> {
+  if (gpu) gpu.segments = segments;
   const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key });
   expect(response.status).toBe(202);
   const { video, job } = (await response.json()) as any;
@@ -50,4 +52,59 @@ export async function usageOf(key: string, keyId?: string): Promise<any[]> {
   const response = await call(`/v1/usage${keyId ? `?keyId=${keyId}` : ''}`, { key });
   expect(response.status).toBe(200);
   return ((await response.json()) as any).usage;
+}
+
+/** What the instrumented fake GPU saw: calls running at once, and the seconds it reported spending. */
+export interface GpuLedger {
+  /** Seconds every finished call reports (as `gpu`), failed ones included. */
+  reportSeconds: number;
+  /** The next this many submitted calls run, then fail with `engine_failure`, reporting their seconds. */
+  failNext: number;
+  /** Per function: calls submitted and not finished yet, the most at once, and the seconds reported. */
+  running: Record<string, number>;
+  maxRunning: Record<string, number>;
+  reported: Record<string, number>;
+}
+
+/**
+ * Wraps the FAKE GPU's fetch handler: results report `ledger.reportSeconds`, chosen calls fail after
+ * running (a poll answering `failed` with `details.seconds`, as the GPU server does), and calls in
+ * flight are counted per function.
+ */
+export function instrumentGpu(gpu: FakeGpu): GpuLedger {
+  const ledger: GpuLedger = { reportSeconds: 0.5, failNext: 0, running: {}, maxRunning: {}, reported: {} };
+  const calls = new Map<string, { fn: string; fail: boolean }>();
+  const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
+  vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const response = await gpu.handle(request);
+    const submit = /^\/v1\/(\w+)\/submit$/.exec(url.pathname);
+    if (submit && response.status === 202) {
+      const fn = submit[1] as string;
+      const { callId } = (await response.clone().json()) as { callId: string };
+      calls.set(callId, { fn, fail: ledger.failNext > 0 });
+      if (ledger.failNext > 0) ledger.failNext -= 1;
+      ledger.running[fn] = (ledger.running[fn] ?? 0) + 1;
+      ledger.maxRunning[fn] = Math.max(ledger.maxRunning[fn] ?? 0, ledger.running[fn] as number);
+      return response;
+    }
+    const poll = /^\/v1\/calls\/(.+)$/.exec(url.pathname);
+    const call = poll ? calls.get(decodeURIComponent(poll[1] as string)) : undefined;
+    if (!call) return response;
+    const body = (await response.clone().json()) as any;
+    if (body.status !== 'succeeded') return response;
+    calls.delete(decodeURIComponent(poll![1] as string));
+    ledger.running[call.fn] = (ledger.running[call.fn] as number) - 1;
+    ledger.reported[call.fn] = (ledger.reported[call.fn] ?? 0) + ledger.reportSeconds;
+    const seconds = { gpu: ledger.reportSeconds, cpu: 0 };
+    if (call.fail) return json({ status: 'failed', error: { code: 'engine_failure', message: 'the engine crashed mid-call', details: { seconds } } });
+    return json({ ...body, result: { ...body.result, seconds } });
+  });
+  return ledger;
+}
+
+/** Today's GPU seconds in a key's usage rows. */
+export async function gpuSecondsUsed(secret: string): Promise<number> {
+  return (await usageOf(secret)).reduce((sum, row) => sum + row.gpuSeconds, 0);
 }
