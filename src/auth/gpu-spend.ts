@@ -33,7 +33,13 @@ export const spentSeconds = (seconds: { gpu: number; cpu: number }) => seconds.g
 export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: number } }>(
   env: Env,
   payer: Payer | null,
-  call: { estimateSeconds: number; held: HeldReservation | null; onReserved: (held: HeldReservation) => Promise<void> },
+  call: {
+    estimateSeconds: number;
+    held: HeldReservation | null;
+    onReserved: (held: HeldReservation) => Promise<void>;
+    /** Counted in the payer's `generations` (false for an encode). */
+    generation?: boolean;
+  },
   run: () => Promise<T>,
 ): Promise<T> {
   if (payer === null) return run();
@@ -49,16 +55,16 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
   try {
     const result = await run();
     spent = spentSeconds(result.seconds);
-    await settle(env, payer.keyId, held.id, spent);
+    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
     return result;
   } catch (err) {
     spent = err instanceof GpuError && err.spentSeconds !== null ? err.spentSeconds : (Date.now() - held.reservedAt) / 1000;
-    await settle(env, payer.keyId, held.id, spent);
+    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
     throw err;
   }
 }
 
-async function settle(env: Env, keyId: string, id: string, seconds: number): Promise<void> {
+async function settle(env: Env, keyId: string, id: string, seconds: number, generation: boolean): Promise<void> {
   const charged = await meterFor(env, keyId).settleGpu(id, seconds);
-  if (charged !== null) await recordUsage(env.DB, keyId, { gpuSeconds: charged, generations: 1 });
+  if (charged !== null) await recordUsage(env.DB, keyId, { gpuSeconds: charged, generations: generation ? 1 : 0 });
 }

@@ -4,6 +4,7 @@ import { GpuError } from '../gpu/errors';
 import { base64ToBytes, bytesToBase64 } from '../http/base64';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
+import { secondsToUtcMidnight } from '../auth/gpu-budget';
 import { meteredGpuCall, QUOTA_EXCEEDED, type HeldReservation, type Payer } from '../auth/gpu-spend';
 import { estimateSpecSeconds } from './gpu-estimate';
 import { mapLimited } from './map-limited';
@@ -194,8 +195,4 @@ function describeFailure(err: unknown): { code: string; message: string; retryab
 export function maxGenerationsPerRequest(env: Env): number {
   const n = Number(env.MAX_GENERATIONS_PER_REQUEST);
   return Number.isInteger(n) && n >= 1 ? n : 8;
-}
-
-function secondsToUtcMidnight(now = Date.now()): number {
-  return Math.max(1, Math.ceil((86_400_000 - (now % 86_400_000)) / 1000));
 }

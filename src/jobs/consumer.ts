@@ -5,13 +5,13 @@ import { markFailed, runEncodeJob } from './encode-job';
 export async function handleEncodeQueue(batch: MessageBatch<EncodeMessage>, env: Env, _ctx?: ExecutionContext): Promise<void> {
   const deadLetter = batch.queue.endsWith('-dlq');
   for (const message of batch.messages) {
-    const { jobId, videoId } = message.body;
+    const { jobId, videoId, chargeTo } = message.body;
     if (deadLetter) {
       await markFailed(env, jobId, videoId, 'encode_dead_lettered', 'the encode job failed too many times');
       message.ack();
       continue;
     }
-    const outcome = await runEncodeJob(env, jobId, message.attempts);
+    const outcome = await runEncodeJob(env, jobId, message.attempts, undefined, chargeTo);
     if (outcome.kind === 'retry') message.retry({ delaySeconds: outcome.delaySeconds });
     else message.ack();
   }

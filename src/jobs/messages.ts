@@ -2,4 +2,6 @@
 export interface EncodeMessage {
   jobId: string;
   videoId: string;
+  /** The key that uploaded the video and pays its encode; absent in messages sent before it existed (then the video's owner). */
+  chargeTo?: string;
 }

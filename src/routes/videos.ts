@@ -7,6 +7,8 @@ import { storeUpload } from '../uploads/store-upload';
 import { findIdempotent, getJob, getVideo, insertVideoWithJob, jobForVideo, listVideos } from '../videos/store';
 import { parseUploadQuery } from '../videos/upload-options';
 import { jobView, videoView } from '../videos/views';
+import { checkBudget, payerOf } from '../auth/gpu-budget';
+import { estimateEncodeSeconds } from '../jobs/encode-estimate';
 import type { EncodeMessage } from '../jobs/messages';
 import { sourceKey } from '../storage/keys';
 import { visibleVideo } from '../videos/visibility';
@@ -35,6 +37,9 @@ videos.post('/', access('encode'), async (c) => {
   const declaredLength = lengthHeader === undefined ? null : Number(lengthHeader);
   if (declaredLength !== null && !(Number.isSafeInteger(declaredLength) && declaredLength >= 0)) throw badRequest('invalid_content_length', 'Content-Length is not a number');
   if (declaredLength === 0 || c.req.raw.body === null) throw badRequest('empty_body', 'the upload is empty');
+
+  // Encoding spends GPU seconds: refuse before storing anything when the key's budget cannot cover it.
+  await checkBudget(c.env, payerOf(c.env, principal), estimateEncodeSeconds(c.env.GPU_ENGINE, declaredLength ?? 0));
 
   const videoId = newId('vid');
   const key = sourceKey(videoId);
@@ -79,7 +84,7 @@ videos.post('/', access('encode'), async (c) => {
     if (seen) return accepted(c.env, seen.video_id, seen.job_id, true);
     throw err;
   }
-  await c.env.ENCODE_QUEUE.send({ jobId, videoId } satisfies EncodeMessage);
+  await c.env.ENCODE_QUEUE.send({ jobId, videoId, chargeTo: principal.keyId } satisfies EncodeMessage);
   return accepted(c.env, videoId, jobId, false);
 });
 

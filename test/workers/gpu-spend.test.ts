@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { estimateCallSeconds, GPU_COST_MODEL } from '../../src/gpu/cost-model';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { ADMIN_KEY, call, env } from './helpers';
-import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, type GpuLedger } from './spend-helpers';
+import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
+import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, usageOf, type GpuLedger } from './spend-helpers';
 
 let gpu: FakeGpu;
 let ledger: GpuLedger;
@@ -35,10 +35,11 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
   it('charges a failed generation the seconds the GPU function reports it spent', async () => {
     const key = await newKey(SCOPES);
     const id = await encodedVideo(key.secret);
+    const before = await gpuSecondsUsed(key.secret); // the encode's
     ledger.reportSeconds = 0.7;
     ledger.failNext = 1;
     expect((await call(`/v/${id}/tt2v.mp4?seed=5`, { key: key.secret })).status).toBe(503);
-    expect(await gpuSecondsUsed(key.secret)).toBeCloseTo(0.7, 6);
+    expect((await gpuSecondsUsed(key.secret)) - before).toBeCloseTo(0.7, 6);
     const usage = (await (await call('/v1/usage', { key: key.secret })).json()) as any;
     expect(usage.usage[0].generations).toBe(1);
   });
@@ -46,11 +47,12 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
   it('charges a generation once, to what it spent, however many requests join it', async () => {
     const key = await newKey(SCOPES);
     const id = await encodedVideo(key.secret);
+    const before = await gpuSecondsUsed(key.secret);
     ledger.reportSeconds = 0.25;
     gpu.pendingPolls = 1;
     const responses = await Promise.all([0, 1, 2].map(() => call(`/v/${id}/tt2v.mp4?seed=9`, { key: key.secret })));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(await gpuSecondsUsed(key.secret)).toBeCloseTo(0.25, 6);
+    expect((await gpuSecondsUsed(key.secret)) - before).toBeCloseTo(0.25, 6);
   });
 });
 
@@ -58,11 +60,12 @@ describe('fan-out', () => {
   it('refuses, before any GPU call, a whole video whose planned work exceeds the remaining budget', async () => {
     const key = await newKey(SCOPES, { limits: { gpuSecondsPerDay: 5 } });
     const id = await encodedVideo(key.secret, gpu, 80);
+    const encodeSeconds = await gpuSecondsUsed(key.secret);
     const before = { ...gpu.calls };
     const refused = await errorOf(await call(`/v/${id}/tt2v.mp4`, { key: key.secret }));
     expect(refused).toMatchObject({ status: 429, code: 'gpu_quota_exceeded' });
     expect(refused.details.quotaSeconds).toBe(5);
-    expect(refused.details.remainingSeconds).toBe(5);
+    expect(refused.details.remainingSeconds).toBeCloseTo(5 - encodeSeconds, 3);
     expect(refused.details.plannedSeconds).toBeGreaterThan(80 * SEGMENT_ESTIMATE);
     expect(gpu.calls).toEqual(before);
   });
@@ -83,5 +86,26 @@ describe('fan-out', () => {
     expect(response.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(gpu.calls.generate).toBe(1);
+  });
+});
+
+describe('encode', () => {
+  it('refuses an upload from a key without GPU budget, storing nothing and calling no GPU', async () => {
+    const key = await newKey(SCOPES, { limits: { gpuSecondsPerDay: 0 } });
+    const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key: key.secret });
+    const refused = await errorOf(response);
+    expect(refused).toMatchObject({ status: 429, code: 'gpu_quota_exceeded', details: { remainingSeconds: 0, quotaSeconds: 0 } });
+    expect(refused.details.plannedSeconds).toBeGreaterThan(0);
+    expect((await env.BUCKET.list({ prefix: 'sources/' })).objects).toHaveLength(0);
+    expect(gpu.calls.encode).toBe(0);
+  });
+
+  it("charges an encode's seconds to the key that uploaded it, as GPU seconds and not as a generation", async () => {
+    const key = await newKey(SCOPES);
+    ledger.reportSeconds = 0.3;
+    await encodedVideo(key.secret);
+    const [today] = await usageOf(key.secret);
+    expect(today).toMatchObject({ keyId: key.id, generations: 0 });
+    expect(today.gpuSeconds).toBeCloseTo(0.3, 6);
   });
 });
