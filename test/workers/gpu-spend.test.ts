@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { estimateCallSeconds, GPU_COST_MODEL } from '../../src/gpu/cost-model';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
-import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, usageOf, type GpuLedger } from './spend-helpers';
+import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, runEncodeQueue, usageOf, type GpuLedger } from './spend-helpers';
 
 let gpu: FakeGpu;
 let ledger: GpuLedger;
@@ -107,5 +107,26 @@ describe('encode', () => {
     const [today] = await usageOf(key.secret);
     expect(today).toMatchObject({ keyId: key.id, generations: 0 });
     expect(today.gpuSeconds).toBeCloseTo(0.3, 6);
+  });
+});
+
+describe('encode fairness', () => {
+  it("lets another key's waiting encode go before a key's second one, without using up the job's attempts", async () => {
+    const a = await newKey(SCOPES);
+    const b = await newKey(SCOPES);
+    const upload = async (key: string) => (await (await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key })).json()) as any;
+    const burst = [await upload(a.secret), await upload(a.secret), await upload(a.secret)];
+    const other = await upload(b.secret);
+    const status = async (job: { id: string }) => ((await (await call(`/v1/jobs/${job.id}`)).json()) as any).status;
+
+    await runEncodeQueue(burst[0].job, burst[0].video);
+    expect(await status(burst[0].job)).toBe('succeeded');
+    await runEncodeQueue(burst[1].job, burst[1].video); // a has had its turn while b waits: it steps back
+    expect(await status(burst[1].job)).toBe('queued');
+    expect(((await (await call(`/v1/jobs/${burst[1].job.id}`)).json()) as any).attempts ?? 0).toBe(0);
+    await runEncodeQueue(other.job, other.video);
+    expect(await status(other.job)).toBe('succeeded');
+    await runEncodeQueue(burst[1].job, burst[1].video); // nobody else waits now
+    expect(await status(burst[1].job)).toBe('succeeded');
   });
 });
