@@ -74,7 +74,8 @@ if (migrate.status !== 0) {
 if (!externalGpu) {
   run('gpu', join(root, 'gpu-functions', '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'cmvc_gpu.app:app', '--host', '127.0.0.1', '--port', String(gpuPort), '--log-level', 'warning'], {
     cwd: join(root, 'gpu-functions'),
-    env: {},
+    // The GPU server fetches sources by URL only from the Worker (its PUBLIC_ORIGIN below).
+    env: { CMVC_SOURCE_ORIGINS: `http://127.0.0.1:${port}` },
   });
 }
 run(

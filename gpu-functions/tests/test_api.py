@@ -25,10 +25,17 @@ def client():
 
 @pytest.fixture(scope="module")
 def server(sample_bytes):
-    """A local HTTP server: /cup.mp4, /big (over the upload limit), anything else 404."""
+    """A local HTTP server: /cup.mp4, /big (over the upload limit), /hop (302 to /cup.mp4), /away (302
+    to another host), anything else 404."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            redirects = {"/hop": "/cup.mp4", "/away": "http://203.0.113.7/cup.mp4"}
+            if self.path in redirects:
+                self.send_response(302)
+                self.send_header("Location", redirects[self.path])
+                self.end_headers()
+                return
             body = {"/cup.mp4": sample_bytes, "/big": b"\0" * (LIMITS.max_upload_bytes + 1)}.get(self.path)
             if body is None:
                 self.send_error(404)
@@ -117,12 +124,28 @@ def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes):
     assert {f: after[f] - before[f] for f in after} == {"encode": 1, "generate": 2, "interpolate": 1, "assemble": 2}
 
 
-def test_sources_by_url(client, server):
-    ok = client.post("/v1/encode", json={"video": {"url": f"{server}/cup.mp4"}})
-    assert ok.status_code == 200 and ok.json()["video"]["frameCount"] == 108
-    for url, expected in ((f"{server}/missing", (502, "fetch_failed")), (f"{server}/big", (413, "too_large")), ("http://127.0.0.1:9/x", (502, "fetch_failed"))):
+def test_sources_by_url(client, server, monkeypatch):
+    monkeypatch.setenv("CMVC_SOURCE_ORIGINS", f"{server}, http://127.0.0.1:9")
+    for path in ("/cup.mp4", "/hop"):
+        ok = client.post("/v1/encode", json={"video": {"url": f"{server}{path}"}})
+        assert ok.status_code == 200 and ok.json()["video"]["frameCount"] == 108, path
+    cases = (
+        (f"{server}/missing", (502, "fetch_failed")),
+        (f"{server}/big", (413, "too_large")),
+        ("http://127.0.0.1:9/x", (502, "fetch_failed")),
+        (f"{server}/away", (422, "invalid_request")),  # a redirect off the allowed origins is not followed
+        ("http://203.0.113.7/cup.mp4", (422, "invalid_request")),  # another host: not even tried
+        (f"{server.replace('http:', 'ftp:')}/cup.mp4", (422, "invalid_request")),
+    )
+    for url, expected in cases:
         response = client.post("/v1/encode", json={"video": {"url": url}})
         assert (response.status_code, response.json()["error"]["code"]) == expected, url
+
+
+def test_no_url_is_fetched_without_configured_source_origins(client, server, monkeypatch):
+    monkeypatch.delenv("CMVC_SOURCE_ORIGINS", raising=False)
+    response = client.post("/v1/encode", json={"video": {"url": f"{server}/cup.mp4"}})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_request")
 
 
 def bad_inputs(sample_bytes):
