@@ -1,7 +1,8 @@
 """Measures the reference engine's cost model and writes its entry into ``schemas/gpu-cost.json``.
 
 For each function it times calls of several shapes on synthetic clips (made here with NumPy and the
-engine's own H.264 writer, nothing downloaded), takes the best of ``--runs`` of each, and fits
+engine's own H.264 writer, nothing downloaded), takes the median of ``--runs`` of each (not the best:
+a reservation should cover a call on a busy machine too), and fits
 ``seconds = baseSeconds + secondsPerMegapixelFrame × megapixel-frames`` by least squares, where
 megapixel-frames = frames × width × height / 1e6 of the call's output (for ``encode``: of its source).
 The coefficients are rounded up to the next 0.001 s and scaled by ``--margin`` (default 1.25), so the
@@ -42,14 +43,14 @@ def panning_clip(width: int, height: int, frames: int, fps: float = 24.0) -> byt
     return video_io.encode((still[:, i : i + width] for i in range(frames)), fps)
 
 
-def best_of(runs: int, call: Callable[[], object]) -> float:
-    """The shortest wall-clock time of ``runs`` calls, in seconds."""
+def median_of(runs: int, call: Callable[[], object]) -> float:
+    """The median wall-clock time of ``runs`` calls, in seconds."""
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         call()
         times.append(time.perf_counter() - started)
-    return min(times)
+    return float(np.median(times))
 
 
 def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -67,17 +68,17 @@ def measure(engine: ReferenceEngine, runs: int) -> dict[str, list[tuple[float, f
         mpf = frames * width * height / 1e6
         clip = panning_clip(width, height, frames)
         source = {"data": base64.b64encode(clip).decode()}
-        points["encode"].append((mpf, best_of(runs, lambda: engine.encode({"video": source, "options": ENCODE_OPTIONS}))))
+        points["encode"].append((mpf, median_of(runs, lambda: engine.encode({"video": source, "options": ENCODE_OPTIONS}))))
         segment = engine.encode({"video": source, "options": ENCODE_OPTIONS})["segments"][0]
         texts = {k: segment[k] for k in ("contentText", "motionText", "keyframe")}
         request = {"segment": texts, "width": width, "height": height, "fps": 24, "frameCount": frames, "seed": 0, "container": "mp4"}
-        tt2v = best_of(runs, lambda: engine.generate({**request, "mode": "tt2v"}))
-        it2v = best_of(runs, lambda: engine.generate({**request, "mode": "it2v"}))
+        tt2v = median_of(runs, lambda: engine.generate({**request, "mode": "tt2v"}))
+        it2v = median_of(runs, lambda: engine.generate({**request, "mode": "it2v"}))
         points["generate"].append((mpf, max(tt2v, it2v)))
         half = panning_clip(width, height, frames // 2)
-        points["interpolate"].append((mpf, best_of(runs, lambda: engine.interpolate({"video": {"data": base64.b64encode(half).decode()}, "factor": 2, "adapterId": None, "container": "mp4"}))))
+        points["interpolate"].append((mpf, median_of(runs, lambda: engine.interpolate({"video": {"data": base64.b64encode(half).decode()}, "factor": 2, "adapterId": None, "container": "mp4"}))))
         quarter = {"data": base64.b64encode(panning_clip(width, height, frames // 4)).decode()}
-        points["assemble"].append((mpf, best_of(runs, lambda: engine.assemble({"parts": [quarter] * 4, "container": "mpegts", "timeOffsetSeconds": 0}))))
+        points["assemble"].append((mpf, median_of(runs, lambda: engine.assemble({"parts": [quarter] * 4, "container": "mpegts", "timeOffsetSeconds": 0}))))
     return points
 
 

@@ -83,7 +83,7 @@ export class GenerationCoordinator extends DurableObject<Env> {
     const attempts = (previous?.status === 'failed' ? previous.attempts : 0) + 1;
     let state: State =
       previous?.status === 'running'
-        ? previous
+        ? { ...previous, chargeTo: payerOfStored(previous.chargeTo) }
         : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
     await this.ctx.storage.put(STATE, state);
     await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
@@ -179,6 +179,11 @@ export class GenerationCoordinator extends DurableObject<Env> {
     if (object === null) throw new GpuError('artifact_missing', `input artifact ${ref.key} is gone`, null, true);
     return bytesToBase64(new Uint8Array(await object.arrayBuffer()));
   }
+}
+
+/** A running state stored before payers carried their quota named the key alone: resume it without a quota. */
+function payerOfStored(chargeTo: Payer | string | null): Payer | null {
+  return typeof chargeTo === 'string' ? { keyId: chargeTo, quotaSeconds: null } : chargeTo;
 }
 
 function refOf(spec: GenerationSpec, object: R2Object): ArtifactRef {
