@@ -252,7 +252,9 @@ async function main() {
   console.log(`quota overshoot of the ${SMALL_QUOTA_SECONDS}-s key: ${overshoot.toFixed(3)} s (one call's estimate: about ${largestEstimate.toFixed(3)} s at most)`);
   console.log('cost model, estimate ÷ actual per function (finished calls):');
   for (const [fn, e] of [...estimates].sort()) console.log(`  ${fn.padEnd(12)} ${(e.estimate / e.actual).toFixed(2)} over ${e.calls} calls`);
-  const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed;
+  const spendOk = spendGap <= 0.01 && overshoot <= largestEstimate;
+  if (!spendOk) console.log('GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate');
+  const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed && spendOk;
   console.log(ok ? 'all soak targets met' : 'SOAK TARGETS MISSED');
   process.exit(ok ? 0 : 1);
 }
