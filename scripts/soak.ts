@@ -129,6 +129,39 @@ function proxy(upstreamPort: number) {
   });
 }
 
+const FAIRNESS_BURST = 10;
+
+/**
+ * One owner's encode alone, then right after another owner's burst of FAIRNESS_BURST uploads: the
+ * time from upload to a finished job, in milliseconds (the load is over by then).
+ */
+async function measureEncodeFairness(base: string, admin: Record<string, string>): Promise<{ aloneMs: number; behindBurstMs: number }> {
+  const key = async (owner: string) => {
+    const response = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { ...admin, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: owner, scopes: ['encode', 'read'], owner }) });
+    return { Authorization: `Bearer ${((await response.json()) as { secret: string }).secret}` };
+  };
+  const [burster, other] = [await key('soak-burst'), await key('soak-other')];
+  const upload = async (headers: Record<string, string>) =>
+    ((await (await fetch(`${base}/v1/videos`, { method: 'POST', headers: { ...headers, 'Content-Type': 'video/mp4' }, body: SAMPLE })).json()) as any).job.id as string;
+  const finished = async (headers: Record<string, string>, jobId: string) => {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const status = ((await (await fetch(`${base}/v1/jobs/${jobId}`, { headers })).json()) as any).status;
+      if (status === 'succeeded' || status === 'failed') return;
+    }
+  };
+  const timed = async (headers: Record<string, string>) => {
+    const started = performance.now();
+    await finished(headers, await upload(headers));
+    return performance.now() - started;
+  };
+  const aloneMs = await timed(other);
+  const burst = [];
+  for (let i = 0; i < FAIRNESS_BURST; i++) burst.push(await upload(burster));
+  const behindBurstMs = await timed(other);
+  for (const jobId of burst) await finished(burster, jobId);
+  return { aloneMs, behindBurstMs };
+}
+
 async function main() {
   const [gpuPort, proxyPort] = [await freePort(), await freePort()];
   const gpu = spawn(join(ROOT, 'gpu-functions', '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'cmvc_gpu.app:app', '--host', '127.0.0.1', '--port', String(gpuPort), '--log-level', 'warning'], {
@@ -216,6 +249,7 @@ async function main() {
     if (finished + failed === jobs.size) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
+  const fairness = await measureEncodeFairness(stack.base, auth);
   const audit = (await (await fetch(`${stack.base}/v1/admin/consistency`, { headers: auth })).json()) as any;
   // Calls still running settle when they end: wait until the server has none in flight and a usage flush has passed.
   await new Promise((r) => setTimeout(r, 3000));
@@ -254,6 +288,7 @@ async function main() {
   for (const [fn, e] of [...estimates].sort()) console.log(`  ${fn.padEnd(12)} ${(e.estimate / e.actual).toFixed(2)} over ${e.calls} calls`);
   const spendOk = spendGap <= 0.01 && overshoot <= largestEstimate;
   if (!spendOk) console.log('GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate');
+  console.log(`encode fairness: another owner's encode took ${fairness.aloneMs.toFixed(0)} ms alone and ${fairness.behindBurstMs.toFixed(0)} ms uploaded right after a burst of ${FAIRNESS_BURST} by one owner (${(fairness.behindBurstMs / fairness.aloneMs).toFixed(1)}x; in line behind the burst it would wait for all ${FAIRNESS_BURST})`);
   const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed && spendOk;
   console.log(ok ? 'all soak targets met' : 'SOAK TARGETS MISSED');
   process.exit(ok ? 0 : 1);

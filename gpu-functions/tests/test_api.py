@@ -203,6 +203,19 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
     assert client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}}).status_code == 200
 
 
+def seconds_total(client):
+    return sum(float(x) for x in re.findall(r'cmvc_gpu_seconds_total\{function="\w+"\} ([\d.]+)', client.get("/metrics").text))
+
+
+def test_a_call_reports_the_seconds_metrics_counts(client):
+    """The Worker bills what a call reports; the GPU server's /metrics must count the same."""
+    before = seconds_total(client)
+    body = {"mode": "tt2v", "segment": {"contentText": "a scene 64x48; centre: red", "motionText": "static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 16, "seed": 0}
+    reported = client.post("/v1/generate", json=body).json()["seconds"]
+    counted = seconds_total(client) - before
+    assert reported["gpu"] == 0.0 and abs(reported["cpu"] - counted) < 0.0002
+
+
 def test_failures_are_counted_once_by_code(client):
     before_calls, before_failures = calls_total(client, "encode"), failures_total(client, "encode", "invalid_request")
     client.post("/v1/encode", json={"video": {"data": "not base64!"}})

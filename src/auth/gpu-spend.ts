@@ -20,8 +20,12 @@ export const RESERVATION_TTL_MS = 20 * 60_000;
 
 export const QUOTA_EXCEEDED = 'gpu_quota_exceeded';
 
-/** Seconds a finished call reports: accelerator plus CPU wall seconds. */
-export const spentSeconds = (seconds: { gpu: number; cpu: number }) => seconds.gpu + seconds.cpu;
+/**
+ * Seconds a call spent, from what it reports: `gpu` (accelerator seconds) and `cpu` (wall seconds)
+ * measure the same call and overlap (the model engine on a GPU reports its wall time as both), so the
+ * larger one, not their sum.
+ */
+export const spentSeconds = (seconds: { gpu: number; cpu: number }) => Math.max(seconds.gpu, seconds.cpu);
 
 /**
  * Runs one GPU call under a reservation in the payer's meter: `estimateSeconds` is reserved

@@ -5,7 +5,7 @@ import { base64ToBytes, bytesToBase64 } from '../http/base64';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 import { secondsToUtcMidnight } from '../auth/gpu-budget';
-import { meteredGpuCall, QUOTA_EXCEEDED, type HeldReservation, type Payer } from '../auth/gpu-spend';
+import { meteredGpuCall, QUOTA_EXCEEDED, spentSeconds, type HeldReservation, type Payer } from '../auth/gpu-spend';
 import { estimateSpecSeconds } from './gpu-estimate';
 import { mapLimited } from './map-limited';
 
@@ -152,11 +152,11 @@ export class GenerationCoordinator extends DurableObject<Env> {
       const parts = await Promise.all(inputs.map(async (ref) => ({ data: await this.readBase64(ref) })));
       result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds });
     }
-    const spentSeconds = result.seconds.gpu + result.seconds.cpu;
+    const spent = spentSeconds(result.seconds);
     const bytes = base64ToBytes(result.video.data);
     const object = await this.env.BUCKET.put(spec.r2Key, bytes, {
       httpMetadata: { contentType: result.video.mimeType },
-      customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
+      customMetadata: { label: spec.label, spentSeconds: String(spent) },
     });
     return refOf(spec, object);
   }

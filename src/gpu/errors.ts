@@ -37,5 +37,5 @@ export function gpuErrorFromFailure(error: { code: string; message: string; deta
 function reportedSeconds(details: unknown): number | null {
   const seconds = (details as { seconds?: { gpu?: unknown; cpu?: unknown } } | null | undefined)?.seconds;
   if (typeof seconds?.gpu !== 'number' || typeof seconds.cpu !== 'number' || !(seconds.gpu >= 0) || !(seconds.cpu >= 0)) return null;
-  return seconds.gpu + seconds.cpu;
+  return Math.max(seconds.gpu, seconds.cpu); // they overlap: see spentSeconds
 }

@@ -56,7 +56,7 @@ export async function usageOf(key: string, keyId?: string): Promise<any[]> {
 
 /** What the instrumented fake GPU saw: calls running at once, and the seconds it reported spending. */
 export interface GpuLedger {
-  /** Seconds every finished call reports (as `gpu`), failed ones included. */
+  /** Seconds every finished call reports (as both `gpu` and `cpu`), failed ones included. */
   reportSeconds: number;
   /** The next this many submitted calls run, then fail with `engine_failure`, reporting their seconds. */
   failNext: number;
@@ -97,7 +97,8 @@ export function instrumentGpu(gpu: FakeGpu): GpuLedger {
     calls.delete(decodeURIComponent(poll![1] as string));
     ledger.running[call.fn] = (ledger.running[call.fn] as number) - 1;
     ledger.reported[call.fn] = (ledger.reported[call.fn] ?? 0) + ledger.reportSeconds;
-    const seconds = { gpu: ledger.reportSeconds, cpu: 0 };
+    // As the model engine on a GPU reports a call: its wall time as both (they overlap; the bill is one of them).
+    const seconds = { gpu: ledger.reportSeconds, cpu: ledger.reportSeconds };
     if (call.fail) return json({ status: 'failed', error: { code: 'engine_failure', message: 'the engine crashed mid-call', details: { seconds } } });
     return json({ ...body, result: { ...body.result, seconds } });
   });
