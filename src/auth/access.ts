@@ -35,7 +35,7 @@ export const reconstructionAccess = (): MiddlewareHandler<{ Bindings: Env }> =>
     const check = await verifySignedUrl(signingSecrets(c.env.URL_SIGNING_SECRET), url);
     if (!check.ok) throw new ApiError(403, check.code, SIGNATURE_MESSAGES[check.code]);
     const videoId = url.pathname.split('/')[2] as string;
-    const viewerIp = `ip:${c.req.header('CF-Connecting-IP') ?? 'local'}`;
+    const viewerIp = `ip:${viewerAddress(c.env, c.req.header('CF-Connecting-IP'))}`;
     const payer = await signedUrlPayer(c.env, check.mintedBy ?? check.keyId);
     const principal: Principal = {
       ...(payer ?? { keyId: viewerIp, owner: '', limits: { requestsPerMinute: null, gpuSecondsPerDay: null } }),
@@ -65,4 +65,14 @@ async function signedUrlPayer(env: Env, keyId: string | null): Promise<Pick<Prin
   if (row === null) throw new ApiError(403, 'revoked_signature', 'the key that minted this URL has been revoked or has expired');
   const { owner, limits } = principalOf(row);
   return { keyId, owner, limits };
+}
+
+/**
+ * The viewer's address for the per-viewer limit. On Cloudflare, `CF-Connecting-IP` is set from the
+ * connection and cannot be forged. Under `npm start` (`VIEWER_IP_FROM=loopback`) the Worker listens on
+ * 127.0.0.1 only, so every connection is from loopback, and Miniflare would keep a client-sent header.
+ */
+export function viewerAddress(env: Env, header: string | undefined): string {
+  if (env.VIEWER_IP_FROM === 'loopback') return '127.0.0.1';
+  return header ?? 'unknown';
 }

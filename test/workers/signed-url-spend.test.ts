@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { signUrl } from '../../src/auth/signed-url';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { ADMIN_KEY, call } from './helpers';
+import { ADMIN_KEY, call, env } from './helpers';
 import { encodedVideo, errorOf, mintUrls, newKey, pathOf, usageOf } from './spend-helpers';
 
 let gpu: FakeGpu;
@@ -82,5 +82,13 @@ describe('signed URLs are charged to the key that minted them', () => {
     const url = new URL(media, 'http://cmvc.test');
     expect(url.searchParams.get('mk')).toBe(key.id);
     expect(url.searchParams.has('kid')).toBe(false);
+  });
+});
+
+describe("the viewer's address for the per-viewer limit", () => {
+  it('comes from CF-Connecting-IP on Cloudflare, and from the loopback connection under npm start whatever the client sends', async () => {
+    const { viewerAddress } = await import('../../src/auth/access');
+    expect(viewerAddress(env, '203.0.113.9')).toBe('203.0.113.9');
+    expect(viewerAddress({ ...env, VIEWER_IP_FROM: 'loopback' }, '203.0.113.9')).toBe('127.0.0.1');
   });
 });
