@@ -14,6 +14,10 @@ interface __BaseEnv_Env {
 	DEFAULT_REQUESTS_PER_MINUTE: string;
 	DEFAULT_GPU_SECONDS_PER_DAY: string;
 	SIGNED_URL_REQUESTS_PER_MINUTE: string;
+	MAX_GENERATIONS_PER_REQUEST: string;
+	VIEWER_IP_FROM: string;
+	STORAGE_BYTES_PER_OWNER: string;
+	FAILED_SOURCE_GRACE_SECONDS: string;
 	BENCH_ROUTES: string;
 	ADMIN_API_KEY: string;
 	URL_SIGNING_SECRET: string;
@@ -32,7 +36,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "GPU_BACKEND_URL" | "PUBLIC_ORIGIN" | "MAX_UPLOAD_BYTES" | "GPU_TIMEOUT_SECONDS" | "GPU_ENGINE" | "CORS_ORIGINS" | "DEFAULT_REQUESTS_PER_MINUTE" | "DEFAULT_GPU_SECONDS_PER_DAY" | "SIGNED_URL_REQUESTS_PER_MINUTE" | "BENCH_ROUTES" | "ADMIN_API_KEY" | "URL_SIGNING_SECRET">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "GPU_BACKEND_URL" | "PUBLIC_ORIGIN" | "MAX_UPLOAD_BYTES" | "GPU_TIMEOUT_SECONDS" | "GPU_ENGINE" | "CORS_ORIGINS" | "DEFAULT_REQUESTS_PER_MINUTE" | "DEFAULT_GPU_SECONDS_PER_DAY" | "SIGNED_URL_REQUESTS_PER_MINUTE" | "MAX_GENERATIONS_PER_REQUEST" | "VIEWER_IP_FROM" | "STORAGE_BYTES_PER_OWNER" | "FAILED_SOURCE_GRACE_SECONDS" | "BENCH_ROUTES" | "ADMIN_API_KEY" | "URL_SIGNING_SECRET">> {}
 }
 declare module "*.txt" {
 	const value: string;

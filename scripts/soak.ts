@@ -3,6 +3,12 @@
  * against the real stack, with the GPU backend behind a fault-injecting proxy (latency, dropped
  * connections, 500s, garbage). Loopback only; stops by itself. Reports statuses, p99, jobs, duplicate
  * generations and a storage audit; exits non-zero when a target is missed.
+ *
+ * GPU spend: the load runs under three keys (the admin key, a key with the default quota and one with
+ * a small quota). At the end it reports, per key, the GPU seconds charged (GET /v1/usage) against the
+ * seconds the GPU server counted itself (GET /metrics, failed calls included), the quota overshoot of
+ * the small key against one call's estimate, and, per function, estimate ÷ actual of the cost model
+ * over the calls the proxy saw finish.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,7 +16,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, startStack, SAMPLE_CLIP } from '../test/e2e/stack';
+import { ROOT, SAMPLE_CLIP, startStack } from '../test/e2e/stack';
+import { estimateCallSeconds, GPU_COST_MODEL } from '../src/gpu/cost-model';
+import { estimateEncodeSeconds } from '../src/jobs/encode-estimate';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 90;
@@ -33,6 +41,29 @@ const faultCounts = { latency: 0, drop: 0, error500: 0, garbage: 0, passed: 0 };
 /** Artifact request body hash → number of generate calls that succeeded for it. */
 const generateSuccesses = new Map<string, number>();
 const callBodies = new Map<string, string>();
+/** Call id → function and (for encode) source bytes, for the estimate ÷ actual report. */
+const callFunctions = new Map<string, { fn: string; sourceBytes: number }>();
+/** Per function: summed estimates and summed reported seconds of finished calls. */
+const estimates = new Map<string, { estimate: number; actual: number; calls: number }>();
+const SMALL_QUOTA_SECONDS = 4;
+
+function noteFinished(call: { fn: string; sourceBytes: number }, result: any): void {
+  const actual = (result?.seconds?.gpu ?? 0) + (result?.seconds?.cpu ?? 0);
+  const video = result?.video;
+  if (!video || actual <= 0) return;
+  const estimate =
+    call.fn === 'encode'
+      ? estimateEncodeSeconds('reference', call.sourceBytes)
+      : estimateCallSeconds(GPU_COST_MODEL, 'reference', call.fn as 'generate', { frames: video.frameCount, width: video.width, height: video.height });
+  const row = estimates.get(call.fn) ?? { estimate: 0, actual: 0, calls: 0 };
+  estimates.set(call.fn, { estimate: row.estimate + estimate, actual: row.actual + actual, calls: row.calls + 1 });
+}
+
+/** Seconds the GPU server counted per function (its own /metrics, failed calls included). */
+async function metricsSeconds(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return [...text.matchAll(/^cmvc_gpu_seconds_total\{function="\w+"\} ([\d.]+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
 
 function proxy(upstreamPort: number) {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -69,7 +100,18 @@ function proxy(upstreamPort: number) {
         up.on('end', () => {
           const text = Buffer.concat(out);
           if (pathname === '/v1/generate/submit' && up.statusCode === 202) callBodies.set(JSON.parse(text.toString()).callId, createHash('sha256').update(body).digest('hex'));
+          const submitted = /^\/v1\/(\w+)\/submit$/.exec(pathname);
+          if (submitted && up.statusCode === 202) {
+            const data = submitted[1] === 'encode' ? (JSON.parse(body.toString()).video?.data ?? '') : '';
+            callFunctions.set(JSON.parse(text.toString()).callId, { fn: submitted[1] as string, sourceBytes: Math.floor((data.length * 3) / 4) });
+          }
           const poll = /^\/v1\/calls\/(.+)$/.exec(pathname);
+          const finished = poll && up.statusCode === 200 ? callFunctions.get(decodeURIComponent(poll[1] as string)) : undefined;
+          if (finished) {
+            const answer = JSON.parse(text.toString());
+            if (answer.status === 'succeeded') noteFinished(finished, answer.result);
+            if (answer.status !== 'pending') callFunctions.delete(decodeURIComponent(poll![1] as string));
+          }
           if (poll && up.statusCode === 200 && callBodies.has(decodeURIComponent(poll[1] as string))) {
             const status = JSON.parse(text.toString()).status;
             if (status === 'succeeded') {
@@ -87,6 +129,39 @@ function proxy(upstreamPort: number) {
   });
 }
 
+const FAIRNESS_BURST = 10;
+
+/**
+ * One owner's encode alone, then right after another owner's burst of FAIRNESS_BURST uploads: the
+ * time from upload to a finished job, in milliseconds (the load is over by then).
+ */
+async function measureEncodeFairness(base: string, admin: Record<string, string>): Promise<{ aloneMs: number; behindBurstMs: number }> {
+  const key = async (owner: string) => {
+    const response = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { ...admin, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: owner, scopes: ['encode', 'read'], owner }) });
+    return { Authorization: `Bearer ${((await response.json()) as { secret: string }).secret}` };
+  };
+  const [burster, other] = [await key('soak-burst'), await key('soak-other')];
+  const upload = async (headers: Record<string, string>) =>
+    ((await (await fetch(`${base}/v1/videos`, { method: 'POST', headers: { ...headers, 'Content-Type': 'video/mp4' }, body: SAMPLE })).json()) as any).job.id as string;
+  const finished = async (headers: Record<string, string>, jobId: string) => {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const status = ((await (await fetch(`${base}/v1/jobs/${jobId}`, { headers })).json()) as any).status;
+      if (status === 'succeeded' || status === 'failed') return;
+    }
+  };
+  const timed = async (headers: Record<string, string>) => {
+    const started = performance.now();
+    await finished(headers, await upload(headers));
+    return performance.now() - started;
+  };
+  const aloneMs = await timed(other);
+  const burst = [];
+  for (let i = 0; i < FAIRNESS_BURST; i++) burst.push(await upload(burster));
+  const behindBurstMs = await timed(other);
+  for (const jobId of burst) await finished(burster, jobId);
+  return { aloneMs, behindBurstMs };
+}
+
 async function main() {
   const [gpuPort, proxyPort] = [await freePort(), await freePort()];
   const gpu = spawn(join(ROOT, 'gpu-functions', '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'cmvc_gpu.app:app', '--host', '127.0.0.1', '--port', String(gpuPort), '--log-level', 'warning'], {
@@ -98,6 +173,15 @@ async function main() {
   process.env.GPU_BACKEND_URL = `http://127.0.0.1:${proxyPort}`;
   const stack = await startStack();
   const auth = { Authorization: `Bearer ${stack.adminKey}` };
+  const makeKey = async (name: string, limits?: object) => {
+    const response = await fetch(`${stack.base}/v1/keys`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ name, scopes: ['encode', 'read', 'reconstruct'], owner: 'admin', ...(limits ? { limits } : {}) }) });
+    return (await response.json()) as { id: string; secret: string };
+  };
+  const keys = [
+    { id: 'admin', auth },
+    ...(await Promise.all([makeKey('soak-default'), makeKey('soak-small', { gpuSecondsPerDay: SMALL_QUOTA_SECONDS })])).map((k) => ({ id: k.id, auth: { Authorization: `Bearer ${k.secret}` } })),
+  ];
+  const someKey = () => keys[Math.floor(rnd() * keys.length)]!.auth;
   const statuses = new Map<string, number>();
   const latencies: number[] = [];
   const unexpected: string[] = [];
@@ -128,8 +212,8 @@ async function main() {
   const actions: [number, () => Promise<void>][] = [
     [1, async () => (outstanding() >= MAX_OUTSTANDING_JOBS ? undefined : hit('upload', `${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: SAMPLE }))],
     [6, async () => (ready.length ? hit('hit', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v.mp4`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
-    [2, async () => (ready.length ? hit('miss', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/tt2v.mp4?seed=${Math.floor(rnd() * 20)}`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
-    [2, async () => (ready.length ? hit('hls', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v/0.ts`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
+    [2, async () => (ready.length ? hit('miss', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/tt2v.mp4?seed=${Math.floor(rnd() * 20)}`, { headers: { ...someKey(), Prefer: 'wait=20' } }) : undefined)],
+    [2, async () => (ready.length ? hit('hls', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v/0.ts`, { headers: { ...someKey(), Prefer: 'wait=20' } }) : undefined)],
     [1, () => hit('bad', `${stack.base}/v1/videos`, { method: 'POST', headers: { 'Content-Type': 'video/mp4' }, body: 'x' }, true)],
     [1, () => hit('bad', `${stack.base}/v/vid_00000000000000000000000000/it2v.mp4?quality=9`, { headers: auth }, true)],
     [1, () => hit('bad', `${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: 'not a video'.repeat(50) }, true)],
@@ -165,7 +249,14 @@ async function main() {
     if (finished + failed === jobs.size) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
+  const fairness = await measureEncodeFairness(stack.base, auth);
   const audit = (await (await fetch(`${stack.base}/v1/admin/consistency`, { headers: auth })).json()) as any;
+  // Calls still running settle when they end: wait until the server has none in flight and a usage flush has passed.
+  await new Promise((r) => setTimeout(r, 3000));
+  const serverSeconds = await metricsSeconds(gpuPort);
+  const usage = ((await (await fetch(`${stack.base}/v1/usage`, { headers: auth })).json()) as any).usage as { keyId: string; gpuSeconds: number }[];
+  const charged = new Map<string, number>();
+  for (const row of usage) charged.set(row.keyId, (charged.get(row.keyId) ?? 0) + row.gpuSeconds);
   await stack.stop();
   faultProxy.close();
   try {
@@ -184,7 +275,21 @@ async function main() {
   console.log(`storage audit: ${audit.ok ? 'ok' : 'NOT OK'} — ${audit.videos} videos, ${audit.objects} objects, lost ${audit.lostBitstreams.length + audit.lostSources.length}, orphaned ${audit.orphanedObjects.length}`);
   console.log(`unexpected answers (5xx other than 503+Retry-After, network errors, bad input not refused): ${unexpected.length}`);
   for (const u of unexpected.slice(0, 20)) console.log(`  ${u}`);
-  const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed;
+  const totalCharged = [...charged.values()].reduce((a, b) => a + b, 0);
+  const spendGap = serverSeconds > 0 ? Math.abs(totalCharged - serverSeconds) / serverSeconds : 0;
+  console.log('GPU seconds charged per key (GET /v1/usage):');
+  for (const [keyId, seconds] of charged) console.log(`  ${keyId.padEnd(32)} ${seconds.toFixed(3)} s`);
+  console.log(`GPU seconds: charged ${totalCharged.toFixed(3)} s in total, the GPU server counted ${serverSeconds.toFixed(3)} s (/metrics): ${(spendGap * 100).toFixed(2)}% apart`);
+  const small = keys[2]!.id;
+  const largestEstimate = Math.max(0, ...[...estimates.values()].map((e) => e.estimate / e.calls));
+  const overshoot = Math.max(0, (charged.get(small) ?? 0) - SMALL_QUOTA_SECONDS);
+  console.log(`quota overshoot of the ${SMALL_QUOTA_SECONDS}-s key: ${overshoot.toFixed(3)} s (one call's estimate: about ${largestEstimate.toFixed(3)} s at most)`);
+  console.log('cost model, estimate ÷ actual per function (finished calls):');
+  for (const [fn, e] of [...estimates].sort()) console.log(`  ${fn.padEnd(12)} ${(e.estimate / e.actual).toFixed(2)} over ${e.calls} calls`);
+  const spendOk = spendGap <= 0.01 && overshoot <= largestEstimate;
+  if (!spendOk) console.log('GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate');
+  console.log(`encode fairness: another owner's encode took ${fairness.aloneMs.toFixed(0)} ms alone and ${fairness.behindBurstMs.toFixed(0)} ms uploaded right after a burst of ${FAIRNESS_BURST} by one owner (${(fairness.behindBurstMs / fairness.aloneMs).toFixed(1)}x; in line behind the burst it would wait for all ${FAIRNESS_BURST})`);
+  const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed && spendOk;
   console.log(ok ? 'all soak targets met' : 'SOAK TARGETS MISSED');
   process.exit(ok ? 0 : 1);
 }

@@ -75,13 +75,14 @@ if (migrate.status !== 0) {
 if (!externalGpu) {
   run('gpu', join(root, 'gpu-functions', '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'cmvc_gpu.app:app', '--host', '127.0.0.1', '--port', String(gpuPort), '--log-level', 'warning'], {
     cwd: join(root, 'gpu-functions'),
-    env: {},
+    // The GPU server fetches sources by URL only from the Worker (its PUBLIC_ORIGIN below).
+    env: { CMVC_SOURCE_ORIGINS: `http://127.0.0.1:${port}` },
   });
 }
 run(
   'worker',
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : [])],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', 'VIEWER_IP_FROM:loopback', '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : [])],
   { cwd: root, env: {} },
 );
 

@@ -131,19 +131,34 @@ def create_app(
         began = time.perf_counter()
         code: Optional[str] = None
         try:
-            result = getattr(engine, function)(request, progress)
-            return contract.check_response(f"{function}.response", result)
+            result = contract.check_response(f"{function}.response", getattr(engine, function)(request, progress))
+            # Report the whole call's wall time, checking included: the seconds /metrics counts and the Worker bills.
+            result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], time.perf_counter() - began), 6)
+            return result
         except ContractError as error:
             code = error.code
             if code == "engine_failure":
                 log.error("%s: %s %r", function, error.message, error.details)
+            error.spent_seconds = time.perf_counter() - began
             raise
         except Exception:
             code = "engine_failure"
             log.exception("%s failed", function)
-            raise ContractError("engine_failure", f"the engine failed while running {function}") from None
+            failure = ContractError("engine_failure", f"the engine failed while running {function}")
+            failure.spent_seconds = time.perf_counter() - began
+            raise failure from None
         finally:
             metrics.finished(function, time.perf_counter() - began, code)
+
+    def run_reporting_spent(function: str, request: dict, progress: Callable[[float], None]) -> dict:
+        """``run`` for a submitted call: a failure carries the wall seconds it ran in
+        ``details.seconds`` (as ``cpu``; the same seconds ``/metrics`` counts), so the caller can bill it."""
+        try:
+            return run(function, request, progress)
+        except ContractError as error:
+            spent = {"gpu": 0.0, "cpu": round(getattr(error, "spent_seconds", 0.0), 6)}
+            details = error.details if isinstance(error.details, dict) else ({} if error.details is None else {"cause": error.details})
+            raise ContractError(error.code, error.message, details={**details, "seconds": spent}) from None
 
     async def read_request(function: str, request: Request) -> dict:
         """The validated request body with defaults applied; a rejection is counted as a failed call."""
@@ -226,7 +241,7 @@ def create_app(
     async def submit(function: str, request: Request) -> Any:
         body = await read_request(function, request)
         try:
-            call_id = calls.submit(lambda progress: run(function, body, progress))
+            call_id = calls.submit(lambda progress: run_reporting_spent(function, body, progress))
         except ContractError as error:
             metrics.rejected(function, error.code)
             raise

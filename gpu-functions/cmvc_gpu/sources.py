@@ -1,15 +1,19 @@
 """Reading a contract ``VideoSource``: ``{"data": base64}`` or ``{"url": ...}`` fetched with httpx.
 
 Sizes are in bytes; the limit is enforced before decoding base64 and while streaming a download,
-so an oversized source never sits whole in memory.
+so an oversized source never sits whole in memory. URLs are fetched only from the origins in
+``CMVC_SOURCE_ORIGINS`` (comma-separated, e.g. the Worker's ``PUBLIC_ORIGIN``), and a redirect is
+followed only to one of them: the functions never become a proxy to other hosts. Unset, no URL is
+fetched.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -18,6 +22,29 @@ from .errors import ContractError
 #: Seconds to connect, and between bytes, when fetching a source URL.
 FETCH_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 5
+#: Environment variable naming the origins sources may be fetched from.
+SOURCE_ORIGINS_ENV = "CMVC_SOURCE_ORIGINS"
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-cased, with the scheme's default port left out."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    default = {"http": 80, "https": 443}.get(scheme)
+    port = parts.port if parts.port not in (None, default) else None
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def allowed_source_origins() -> frozenset[str]:
+    """The origins in ``CMVC_SOURCE_ORIGINS``, normalised like ``_origin``."""
+    return frozenset(_origin(o.strip()) for o in os.environ.get(SOURCE_ORIGINS_ENV, "").split(",") if o.strip())
+
+
+def _check_origin(url: str, field: str, allowed: frozenset[str]) -> None:
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise ContractError("invalid_request", f"{field}.url must be an http or https URL", details={"field": f"{field}.url"})
+    if _origin(url) not in allowed:
+        raise ContractError("invalid_request", f"{field}.url is not on an origin sources may come from ({SOURCE_ORIGINS_ENV})", details={"field": f"{field}.url"})
 
 
 def read_source(
@@ -51,25 +78,32 @@ def _decode_base64(text: str, max_bytes: int, field: str) -> bytes:
 
 
 def _fetch(url: str, max_bytes: int, timeout_seconds: float, field: str, transport: Optional[httpx.BaseTransport]) -> bytes:
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise ContractError("invalid_request", f"{field}.url must be an http or https URL", details={"field": f"{field}.url"})
+    allowed = allowed_source_origins()
+    _check_origin(url, field, allowed)
     chunks: list[bytes] = []
     total = 0
     try:
-        with httpx.Client(timeout=timeout_seconds, follow_redirects=True, max_redirects=MAX_REDIRECTS, transport=transport) as client:
-            with client.stream("GET", url) as response:
-                if not 200 <= response.status_code < 300:
-                    raise ContractError("fetch_failed", f"{field}.url answered HTTP {response.status_code}", details={"field": f"{field}.url", "status": response.status_code})
-                declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    raise ContractError("too_large", f"{field} is larger than the limit of {max_bytes} bytes", details={"field": f"{field}.url", "limit": max_bytes})
-                for chunk in response.iter_bytes():
-                    total += len(chunk)
-                    if total > max_bytes:
+        with httpx.Client(timeout=timeout_seconds, follow_redirects=False, transport=transport) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                with client.stream("GET", url) as response:
+                    if response.is_redirect:
+                        # Followed by hand, so every hop is held to the allowed origins.
+                        url = urljoin(url, response.headers.get("location", ""))
+                        _check_origin(url, field, allowed)
+                        continue
+                    if not 200 <= response.status_code < 300:
+                        raise ContractError("fetch_failed", f"{field}.url answered HTTP {response.status_code}", details={"field": f"{field}.url", "status": response.status_code})
+                    declared = response.headers.get("content-length")
+                    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                         raise ContractError("too_large", f"{field} is larger than the limit of {max_bytes} bytes", details={"field": f"{field}.url", "limit": max_bytes})
-                    chunks.append(chunk)
+                    for chunk in response.iter_bytes():
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise ContractError("too_large", f"{field} is larger than the limit of {max_bytes} bytes", details={"field": f"{field}.url", "limit": max_bytes})
+                        chunks.append(chunk)
+                    return b"".join(chunks)
+            raise ContractError("fetch_failed", f"{field}.url redirected more than {MAX_REDIRECTS} times", details={"field": f"{field}.url"})
     except httpx.TimeoutException:
         raise ContractError("fetch_failed", f"{field}.url timed out", details={"field": f"{field}.url"}) from None
     except httpx.HTTPError as error:
         raise ContractError("fetch_failed", f"{field}.url could not be fetched ({type(error).__name__})", details={"field": f"{field}.url"}) from None
-    return b"".join(chunks)

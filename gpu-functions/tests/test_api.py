@@ -29,10 +29,17 @@ def client():
 
 @pytest.fixture(scope="module")
 def server(sample_bytes):
-    """A local HTTP server: /cup.mp4, /big (over the upload limit), anything else 404."""
+    """A local HTTP server: /cup.mp4, /big (over the upload limit), /hop (302 to /cup.mp4), /away (302
+    to another host), anything else 404."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            redirects = {"/hop": "/cup.mp4", "/away": "http://203.0.113.7/cup.mp4"}
+            if self.path in redirects:
+                self.send_response(302)
+                self.send_header("Location", redirects[self.path])
+                self.end_headers()
+                return
             body = {"/cup.mp4": sample_bytes, "/big": b"\0" * (LIMITS.max_upload_bytes + 1)}.get(self.path)
             if body is None:
                 self.send_error(404)
@@ -124,12 +131,28 @@ def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes):
     assert {f: after[f] - before[f] for f in after} == {"encode": 1, "generate": 2, "interpolate": 1, "assemble": 2}
 
 
-def test_sources_by_url(client, server):
-    ok = client.post("/v1/encode", json={"video": {"url": f"{server}/cup.mp4"}})
-    assert ok.status_code == 200 and ok.json()["video"]["frameCount"] == 108
-    for url, expected in ((f"{server}/missing", (502, "fetch_failed")), (f"{server}/big", (413, "too_large")), ("http://127.0.0.1:9/x", (502, "fetch_failed"))):
+def test_sources_by_url(client, server, monkeypatch):
+    monkeypatch.setenv("CMVC_SOURCE_ORIGINS", f"{server}, http://127.0.0.1:9")
+    for path in ("/cup.mp4", "/hop"):
+        ok = client.post("/v1/encode", json={"video": {"url": f"{server}{path}"}})
+        assert ok.status_code == 200 and ok.json()["video"]["frameCount"] == 108, path
+    cases = (
+        (f"{server}/missing", (502, "fetch_failed")),
+        (f"{server}/big", (413, "too_large")),
+        ("http://127.0.0.1:9/x", (502, "fetch_failed")),
+        (f"{server}/away", (422, "invalid_request")),  # a redirect off the allowed origins is not followed
+        ("http://203.0.113.7/cup.mp4", (422, "invalid_request")),  # another host: not even tried
+        (f"{server.replace('http:', 'ftp:')}/cup.mp4", (422, "invalid_request")),
+    )
+    for url, expected in cases:
         response = client.post("/v1/encode", json={"video": {"url": url}})
         assert (response.status_code, response.json()["error"]["code"]) == expected, url
+
+
+def test_no_url_is_fetched_without_configured_source_origins(client, server, monkeypatch):
+    monkeypatch.delenv("CMVC_SOURCE_ORIGINS", raising=False)
+    response = client.post("/v1/encode", json={"video": {"url": f"{server}/cup.mp4"}})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_request")
 
 
 def bad_inputs(sample_bytes):
@@ -174,6 +197,8 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
     submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(b"garbage" * 100)}})
     failed = wait(client, submitted.json()["callId"])
     assert failed["status"] == "failed" and failed["error"]["code"] == "undecodable_video"
+    # A failed call says what it spent (the Worker bills it), as the seconds /metrics counts.
+    assert failed["error"]["details"]["seconds"]["gpu"] == 0.0 and failed["error"]["details"]["seconds"]["cpu"] > 0
     refused = client.post("/v1/encode/submit", json={"video": {"data": "not base64!"}})
     assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_request")
     unknown = client.get("/v1/calls/call-doesnotexist")
@@ -183,6 +208,19 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
     assert (client.get("/v1/encode").status_code, client.get("/v1/encode").json()["error"]["code"]) == (405, "invalid_request")
     # Still serving.
     assert client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}}).status_code == 200
+
+
+def seconds_total(client):
+    return sum(float(x) for x in re.findall(r'cmvc_gpu_seconds_total\{function="\w+"\} ([\d.]+)', client.get("/metrics").text))
+
+
+def test_a_call_reports_the_seconds_metrics_counts(client):
+    """The Worker bills what a call reports; the GPU server's /metrics must count the same."""
+    before = seconds_total(client)
+    body = {"mode": "tt2v", "segment": {"contentText": "a scene 64x48; centre: red", "motionText": "static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 16, "seed": 0}
+    reported = client.post("/v1/generate", json=body).json()["seconds"]
+    counted = seconds_total(client) - before
+    assert reported["gpu"] == 0.0 and abs(reported["cpu"] - counted) < 0.0002
 
 
 def test_failures_are_counted_once_by_code(client):

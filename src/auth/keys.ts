@@ -116,19 +116,21 @@ export function principalOf(row: KeyRow): Principal {
     scopes: new Set(JSON.parse(row.scopes) as Scope[]),
     via: 'api-key',
     limits: { requestsPerMinute: row.requests_per_minute, gpuSecondsPerDay: row.gpu_seconds_per_day },
+    keyExpiresAt: row.expires_at,
   };
 }
 
-/** Whether a key id is still usable, for signed URLs bound to one (cached like secret lookups). */
-export async function keyIsActive(db: D1Database, id: string, now = Date.now()): Promise<boolean> {
+/** The key with this id if it is still usable (not revoked, not expired), else null; cached like secret lookups. */
+export async function activeKey(db: D1Database, id: string, now = Date.now()): Promise<KeyRow | null> {
   const cacheKey = `id:${id}`;
   let cached = lookups.get(cacheKey);
   if (!cached || now - cached.at > KEY_CACHE_TTL_MS) {
     cached = { row: await getKey(db, id), at: now };
+    if (lookups.size > 1000) lookups.clear();
     lookups.set(cacheKey, cached);
   }
   const row = cached.row;
-  return row !== null && row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
+  return row !== null && row.revoked_at === null && (row.expires_at === null || row.expires_at > now) ? row : null;
 }
 
 export function keyView(row: KeyRow): z.infer<typeof KeyView> {

@@ -10,15 +10,22 @@ export interface KeyLimits {
 
 /** Who is calling: an API key's id and rights, or the bearer of a signed URL. */
 export interface Principal {
-  /** The key id, 'admin' for the bootstrap key, or 'ip:<address>' for an unbound signed URL. */
+  /**
+   * Who pays: the key id, 'admin' for the bootstrap key, the minting key for a signed URL, or
+   * 'ip:<address>' for a signed URL minted before URLs carried their minting key.
+   */
   keyId: string;
   owner: string;
   scopes: ReadonlySet<Scope>;
   via: 'api-key' | 'signed-url';
   limits: KeyLimits;
+  /** When the API key expires (ms since the epoch); null or absent: never. */
+  keyExpiresAt?: number | null;
   /** For a signed URL: the one video it opens, and until when (unix seconds). */
   videoId?: string;
   signedUntil?: number;
+  /** For a signed URL not bound to a key: the viewer's address, limited per minute on top of the minting key. */
+  viewerIp?: string;
 }
 
 export const ADMIN_PRINCIPAL: Principal = {

@@ -8,7 +8,7 @@ export const REQUEST_COST = 1;
 export const GENERATION_COST = 30;
 
 function perMinute(env: Env, principal: Principal): number | null {
-  if (principal.scopes.has('admin') && principal.keyId === 'admin') return null; // the bootstrap key is the operator's
+  if (principal.keyId === 'admin') return null; // the bootstrap key is the operator's (and so are URLs it mints)
   if (principal.limits.requestsPerMinute !== null) return principal.limits.requestsPerMinute;
   return Number(principal.via === 'signed-url' && principal.keyId.startsWith('ip:') ? env.SIGNED_URL_REQUESTS_PER_MINUTE : env.DEFAULT_REQUESTS_PER_MINUTE);
 }
@@ -22,12 +22,20 @@ function rateLimitHeaders(result: TakeResult): Record<string, string> {
   };
 }
 
-/** Takes `cost` from the principal's bucket, or throws 429 with Retry-After and RateLimit-* headers. */
+/**
+ * Takes `cost` from the principal's bucket, or throws 429 with Retry-After and RateLimit-* headers.
+ * A viewer of an unbound signed URL also takes it from their own address's bucket: the second limit.
+ */
 export async function takeOrThrow(c: Context<{ Bindings: Env }>, cost: number): Promise<Record<string, string>> {
   const principal = c.get('principal');
+  if (principal.viewerIp !== undefined) await takeFrom(c.env, principal.viewerIp, Number(c.env.SIGNED_URL_REQUESTS_PER_MINUTE), cost);
   const limit = perMinute(c.env, principal);
   if (limit === null) return {};
-  const result = await meterFor(c.env, principal.keyId).take(cost, limit);
+  return takeFrom(c.env, principal.keyId, limit, cost);
+}
+
+async function takeFrom(env: Env, meterKey: string, limit: number, cost: number): Promise<Record<string, string>> {
+  const result = await meterFor(env, meterKey).take(cost, limit);
   const headers = rateLimitHeaders(result);
   if (!result.ok) {
     throw new ApiError(429, 'rate_limited', `rate limit of ${limit} request units a minute reached; a generation costs ${GENERATION_COST}`, {

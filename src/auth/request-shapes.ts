@@ -43,7 +43,7 @@ export const MintUrlsBody = z
       .max(2)
       .default(['mp4'])
       .describe('mp4: the reconstruction itself; hls: its HLS playlist (every URI inside comes signed); not with segments'),
-    bindToKey: z.boolean().default(true).describe('revoking the minting key revokes the URLs'),
+    bindToKey: z.boolean().default(true).describe("the URL is for the key's own players: no per-viewer limit on top of the key's. Either way the minting key pays for the URL's GPU time, its limits apply, and revoking it ends the URL"),
   })
   .strict();
 

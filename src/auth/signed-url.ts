@@ -1,7 +1,11 @@
 import { timingSafeEqualBytes } from './timing-safe';
 
 /**
- * Signed reconstruction URLs: `…?{options}&exp={unix seconds}[&kid={key id}]&sig={base64url HMAC-SHA256}`.
+ * Signed reconstruction URLs: `…?{options}&exp={unix seconds}&mk={minting key id}[&kid={key id}]&sig={base64url HMAC-SHA256}`.
+ * `mk` names the key that minted the URL: its GPU time, quota and rate limit pay for the URL, and
+ * revoking it ends the URL. `kid` (bindToKey) marks a URL for the key's own players: no per-viewer
+ * limit on top. URLs minted before `mk` existed carry neither or only `kid` and keep working until
+ * they expire.
  * The MAC covers the method-independent canonical form `{path}\n{query}`, where the query is every
  * parameter but `sig`, sorted by name then value, each percent-encoded as by encodeURIComponent.
  * Verification re-parses the URL structurally and recomputes over the same form; several secrets may
@@ -10,6 +14,7 @@ import { timingSafeEqualBytes } from './timing-safe';
 export const SIGNATURE_PARAM = 'sig';
 export const EXPIRY_PARAM = 'exp';
 export const KEY_ID_PARAM = 'kid';
+export const MINTER_PARAM = 'mk';
 /** Longest lifetime of a signed URL, in seconds (one year). */
 export const MAX_SIGNED_URL_SECONDS = 365 * 24 * 3600;
 
@@ -36,17 +41,24 @@ export function signingSecrets(setting: string): string[] {
   return secrets;
 }
 
-/** Signs `path` with `options`, valid until `expiresAt` (unix seconds), optionally bound to a key id. */
-export async function signUrl(secret: string, path: string, options: Record<string, string>, expiresAt: number, keyId?: string): Promise<string> {
+/** Who a URL is signed for: the key that minted it (pays, can revoke) and, when bound, the key whose players use it. */
+export interface UrlBinding {
+  mintedBy?: string;
+  keyId?: string;
+}
+
+/** Signs `path` with `options`, valid until `expiresAt` (unix seconds), carrying the minting key and an optional binding. */
+export async function signUrl(secret: string, path: string, options: Record<string, string>, expiresAt: number, binding: UrlBinding = {}): Promise<string> {
   const params = new URLSearchParams(options);
   params.set(EXPIRY_PARAM, String(expiresAt));
-  if (keyId !== undefined) params.set(KEY_ID_PARAM, keyId);
+  if (binding.mintedBy !== undefined) params.set(MINTER_PARAM, binding.mintedBy);
+  if (binding.keyId !== undefined) params.set(KEY_ID_PARAM, binding.keyId);
   const sig = toBase64Url(await mac(secret, canonicalSigningInput(path, params)));
   const query = canonicalSigningInput('', params).slice(1);
   return `${path}?${query}&${SIGNATURE_PARAM}=${sig}`;
 }
 
-export type SignatureCheck = { ok: true; expiresAt: number; keyId: string | null } | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
+export type SignatureCheck = { ok: true; expiresAt: number; keyId: string | null; mintedBy: string | null } | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
 
 /** Verifies a signed URL in constant time against every valid secret. */
 export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
@@ -54,7 +66,8 @@ export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = 
   const sigs = params.getAll(SIGNATURE_PARAM);
   const exps = params.getAll(EXPIRY_PARAM);
   const kids = params.getAll(KEY_ID_PARAM);
-  if (sigs.length !== 1 || exps.length !== 1 || kids.length > 1 || !/^\d{1,12}$/.test(exps[0] as string)) return { ok: false, code: 'malformed_signature' };
+  const minters = params.getAll(MINTER_PARAM);
+  if (sigs.length !== 1 || exps.length !== 1 || kids.length > 1 || minters.length > 1 || !/^\d{1,12}$/.test(exps[0] as string)) return { ok: false, code: 'malformed_signature' };
   if (!SIGNATURE_FORM.test(sigs[0] as string)) return { ok: false, code: 'malformed_signature' };
   // Compare the encoded text, not decoded bytes: the last base64url character carries 2 spare bits,
   // and decoding would accept four spellings of one signature.
@@ -65,5 +78,5 @@ export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = 
   if (!valid) return { ok: false, code: 'invalid_signature' };
   const expiresAt = Number(exps[0]);
   if (expiresAt <= nowSeconds) return { ok: false, code: 'expired_signature' };
-  return { ok: true, expiresAt, keyId: kids[0] ?? null };
+  return { ok: true, expiresAt, keyId: kids[0] ?? null, mintedBy: minters[0] ?? null };
 }

@@ -1,7 +1,7 @@
 import { badRequest } from '../http/errors';
 
 /** Query parameters that authenticate a signed URL; they are not reconstruction options. */
-export const SIGNATURE_PARAMS = new Set(['exp', 'sig', 'kid']);
+export const SIGNATURE_PARAMS = new Set(['exp', 'sig', 'kid', 'mk']);
 
 export interface ReconstructionOptions {
   /** Output width and height in pixels (even). */

@@ -4,7 +4,10 @@ import { GpuError } from '../gpu/errors';
 import { base64ToBytes, bytesToBase64 } from '../http/base64';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
-import { chargeGeneration } from '../auth/charge';
+import { secondsToUtcMidnight } from '../auth/gpu-budget';
+import { meteredGpuCall, QUOTA_EXCEEDED, spentSeconds, type HeldReservation, type Payer } from '../auth/gpu-spend';
+import { estimateSpecSeconds } from './gpu-estimate';
+import { mapLimited } from './map-limited';
 
 /** What `ensure` answers: the artifact, or a failure the caller turns into a status code. */
 export type EnsureResult =
@@ -15,10 +18,12 @@ type State =
   | {
       status: 'running';
       spec: GenerationSpec;
-      chargeTo: string | null;
+      chargeTo: Payer | null;
       callId: string | null;
       /** When `callId` was submitted (Unix ms): its deadline runs from then, across restarts. */
       submittedAt?: number;
+      /** The GPU seconds reserved for this generation's call, settled when it ends (also after a restart). */
+      reservation?: HeldReservation | null;
       progress: number | null;
       startedAt: number;
       attempts: number;
@@ -44,10 +49,10 @@ export class GenerationCoordinator extends DurableObject<Env> {
   private inflight: Promise<EnsureResult> | null = null;
 
   /**
-   * The artifact, made if needed. `chargeTo` (a principal's key) pays the GPU seconds of a generation
-   * this call starts; a call that joins a running generation or finds it done pays nothing.
+   * The artifact, made if needed. `chargeTo` pays the GPU seconds of a generation this call starts
+   * (reserved before, settled after); a call that joins a running generation or finds it done pays nothing.
    */
-  async ensure(spec: GenerationSpec, chargeTo: string | null = null): Promise<EnsureResult> {
+  async ensure(spec: GenerationSpec, chargeTo: Payer | null = null): Promise<EnsureResult> {
     const state = await this.ctx.storage.get<State>(STATE);
     // Only a miss at the edge calls this, so re-check R2: the artifact may have been deleted with its video.
     if (state?.status === 'succeeded' && (await this.env.BUCKET.head(state.artifact.r2Key)) !== null) return { ok: true, artifact: state.artifact };
@@ -69,19 +74,19 @@ export class GenerationCoordinator extends DurableObject<Env> {
     if (state?.status === 'running' && this.inflight === null) await this.start(state.spec, state, state.chargeTo);
   }
 
-  private start(spec: GenerationSpec, previous: State | undefined, chargeTo: string | null): Promise<EnsureResult> {
+  private start(spec: GenerationSpec, previous: State | undefined, chargeTo: Payer | null): Promise<EnsureResult> {
     this.inflight ??= this.generate(spec, previous, chargeTo).finally(() => {
       this.inflight = null;
     });
     return this.inflight;
   }
 
-  private async generate(spec: GenerationSpec, previous: State | undefined, chargeTo: string | null): Promise<EnsureResult> {
+  private async generate(spec: GenerationSpec, previous: State | undefined, chargeTo: Payer | null): Promise<EnsureResult> {
     const attempts = (previous?.status === 'failed' ? previous.attempts : 0) + 1;
     let state: State =
       previous?.status === 'running'
-        ? previous
-        : { status: 'running', spec, chargeTo, callId: null, progress: 0, startedAt: Date.now(), attempts };
+        ? { ...previous, chargeTo: payerOfStored(previous.chargeTo) }
+        : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
     await this.ctx.storage.put(STATE, state);
     await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
     try {
@@ -92,6 +97,12 @@ export class GenerationCoordinator extends DurableObject<Env> {
       return { ok: true, artifact };
     } catch (err) {
       const error = describeFailure(err);
+      if (error.code === QUOTA_EXCEEDED) {
+        // The payer's budget, not the artifact, is the problem: the next asker (perhaps another key) starts afresh.
+        await this.ctx.storage.delete(STATE);
+        await this.ctx.storage.deleteAlarm();
+        return { ok: false, error: { ...error, retryAfterSeconds: secondsToUtcMidnight() } };
+      }
       const backoff = Math.min(FAILURE_BACKOFF_MAX_SECONDS, FAILURE_BACKOFF_SECONDS * 2 ** (attempts - 1));
       const retryAfterSeconds = error.retryable ? backoff : FAILURE_BACKOFF_MAX_SECONDS;
       await this.ctx.storage.put(STATE, { status: 'failed', error, retryAt: Date.now() + retryAfterSeconds * 1000, attempts } satisfies State);
@@ -103,20 +114,34 @@ export class GenerationCoordinator extends DurableObject<Env> {
   private async make(spec: GenerationSpec, state: Extract<State, { status: 'running' }>, save: (s: State) => void): Promise<ArtifactRef> {
     const gpu = gpuClientFromEnv(this.env);
     const run = async <F extends 'generate' | 'interpolate' | 'assemble'>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
-      gpu.run(fn, body, {
-        deadlineMs: (state.submittedAt ?? Date.now()) + GENERATION_DEADLINE_MS - Date.now(),
-        callId: state.callId ?? undefined,
-        onSubmitted: async (callId) => {
-          state = { ...state, callId, submittedAt: Date.now() };
-          save(state);
-          await this.ctx.storage.put(STATE, state);
+      meteredGpuCall(
+        this.env,
+        state.chargeTo,
+        {
+          estimateSeconds: estimateSpecSeconds(spec, this.env.GPU_ENGINE),
+          held: state.reservation ?? null,
+          onReserved: async (reservation) => {
+            state = { ...state, reservation };
+            save(state);
+            await this.ctx.storage.put(STATE, state);
+          },
         },
-        onProgress: async (progress) => {
-          state = { ...state, progress };
-          save(state);
-          await this.ctx.storage.put(STATE, state);
-        },
-      });
+        () =>
+          gpu.run(fn, body, {
+            deadlineMs: (state.submittedAt ?? Date.now()) + GENERATION_DEADLINE_MS - Date.now(),
+            callId: state.callId ?? undefined,
+            onSubmitted: async (callId) => {
+              state = { ...state, callId, submittedAt: Date.now() };
+              save(state);
+              await this.ctx.storage.put(STATE, state);
+            },
+            onProgress: async (progress) => {
+              state = { ...state, progress };
+              save(state);
+              await this.ctx.storage.put(STATE, state);
+            },
+          }),
+      );
 
     let result;
     if (spec.kind === 'generate') {
@@ -129,22 +154,22 @@ export class GenerationCoordinator extends DurableObject<Env> {
       const parts = await Promise.all(inputs.map(async (ref) => ({ data: await this.readBase64(ref) })));
       result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds });
     }
-    const spentSeconds = result.seconds.gpu + result.seconds.cpu;
+    const spent = spentSeconds(result.seconds);
     const bytes = base64ToBytes(result.video.data);
-    // The GPU seconds are spent whether or not the write succeeds: charge them alongside it.
-    const [object] = await Promise.all([
-      this.env.BUCKET.put(spec.r2Key, bytes, {
-        httpMetadata: { contentType: result.video.mimeType },
-        customMetadata: { label: spec.label, spentSeconds: String(spentSeconds) },
-      }),
-      state.chargeTo === null ? null : chargeGeneration(this.env, state.chargeTo, spentSeconds),
-    ]);
+    const object = await this.env.BUCKET.put(spec.r2Key, bytes, {
+      httpMetadata: { contentType: result.video.mimeType },
+      customMetadata: { label: spec.label, spentSeconds: String(spent) },
+    });
     return refOf(spec, object);
   }
 
-  /** Inputs come from their own coordinators, so each is made once however many artifacts need it. */
-  private async ensureInputs(specs: GenerationSpec[], chargeTo: string | null): Promise<ArtifactRef[]> {
-    const results = await Promise.all(specs.map((s) => coordinatorFor(this.env, s.key).ensure(s, chargeTo)));
+  /**
+   * Inputs come from their own coordinators, so each is made once however many artifacts need it;
+   * at most MAX_GENERATIONS_PER_REQUEST of them are asked for at once.
+   */
+  private async ensureInputs(specs: GenerationSpec[], chargeTo: Payer | null): Promise<ArtifactRef[]> {
+    const limit = maxGenerationsPerRequest(this.env);
+    const results = await mapLimited(specs, limit, async (s): Promise<EnsureResult> => coordinatorFor(this.env, s.key).ensure(s, chargeTo));
     return results.map((r) => {
       if (!r.ok) throw new GpuError(r.error.code, r.error.message, null, r.error.retryable);
       return r.artifact;
@@ -158,6 +183,11 @@ export class GenerationCoordinator extends DurableObject<Env> {
   }
 }
 
+/** A running state stored before payers carried their quota named the key alone: resume it without a quota. */
+function payerOfStored(chargeTo: Payer | string | null): Payer | null {
+  return typeof chargeTo === 'string' ? { keyId: chargeTo, quotaSeconds: null } : chargeTo;
+}
+
 function refOf(spec: GenerationSpec, object: R2Object): ArtifactRef {
   return { key: spec.key, r2Key: spec.r2Key, bytes: object.size, etag: object.httpEtag };
 }
@@ -166,4 +196,10 @@ function describeFailure(err: unknown): { code: string; message: string; retryab
   if (err instanceof GpuError) return { code: err.code, message: err.message, retryable: err.retryable };
   console.error('generation failed unexpectedly:', err);
   return { code: 'generation_failed', message: 'generation failed unexpectedly; it has been logged', retryable: true };
+}
+
+/** Generations one request keeps running at once (`MAX_GENERATIONS_PER_REQUEST`, default 8). */
+export function maxGenerationsPerRequest(env: Env): number {
+  const n = Number(env.MAX_GENERATIONS_PER_REQUEST);
+  return Number.isInteger(n) && n >= 1 ? n : 8;
 }

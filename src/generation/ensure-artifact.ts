@@ -1,4 +1,5 @@
 import { ApiError } from '../http/errors';
+import { QUOTA_EXCEEDED, type Payer } from '../auth/gpu-spend';
 import type { EnsureResult } from './coordinator';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
@@ -22,7 +23,7 @@ export type Ensured = { ready: true; artifact: ArtifactRef } | { ready: false; p
 export async function ensureArtifact(
   env: Env,
   spec: GenerationSpec,
-  chargeTo: string | null,
+  chargeTo: Payer | null,
   waitSeconds: number,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<Ensured> {
@@ -41,6 +42,7 @@ export async function ensureArtifact(
   if (result.ok) return { ready: true, artifact: result.artifact };
   const { code, message, retryable, retryAfterSeconds } = result.error;
   const headers = { 'Retry-After': String(retryAfterSeconds) };
+  if (code === QUOTA_EXCEEDED) throw new ApiError(429, QUOTA_EXCEEDED, `${message}; cached videos are still served`, { headers });
   if (retryable) throw new ApiError(503, 'gpu_unavailable', `the video could not be generated right now (${code}); try again later`, { headers, details: { cause: code } });
   throw new ApiError(422, 'generation_rejected', `the GPU backend refused this reconstruction: ${message}`, { headers, details: { cause: code } });
 }

@@ -1,7 +1,4 @@
 import type { Context } from 'hono';
-import { meterFor, utcDay } from '../auth/access-meter';
-import { gpuQuota } from '../auth/charge';
-import type { Principal } from '../auth/principal';
 import { GENERATION_COST, takeOrThrow } from '../auth/rate-limit';
 import type { Bitstream } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
@@ -11,6 +8,7 @@ import type { Mode } from '../gpu/contract';
 import { ApiError, notFound } from '../http/errors';
 import { artifactCacheUrl } from '../storage/keys';
 import { getVideo, type VideoRow } from '../videos/store';
+import { checkPlannedWork, payerOf } from './budget-check';
 import { ensureArtifact, preferWaitSeconds } from './ensure-artifact';
 import { planReconstruction, type GenerationSpec } from './plan';
 
@@ -70,13 +68,13 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
   let object: StoredObject | null = await c.env.BUCKET.head(spec.r2Key);
   let tier = 'hit-r2';
   if (object === null) {
-    const principal = c.get('principal');
+    const payer = payerOf(c.env, c.get('principal'));
     // The video may have come from an isolate's memory: before anything is made, D1 must still have it.
-    const [video, overQuota] = await Promise.all([getVideo(c.env.DB, how.videoId), checkGpuQuota(c.env, principal).then(() => null, (err: unknown) => err)]);
+    const [video, overQuota] = await Promise.all([getVideo(c.env.DB, how.videoId), checkPlannedWork(c.env, payer, spec).then(() => null, (err: unknown) => err)]);
     if (video === null) throw notFound('video');
     if (overQuota !== null) throw overQuota;
     await takeOrThrow(c, GENERATION_COST);
-    const ensured = await ensureArtifact(c.env, spec, principal.keyId, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));
+    const ensured = await ensureArtifact(c.env, spec, payer, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));
     if (!ensured.ready) {
       return c.json({ status: 'running', progress: ensured.progress, artifact: spec.key }, 202, {
         'Retry-After': '3',
@@ -92,33 +90,28 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
   return serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, how.contentType), { ...headers, 'X-Cache': tier });
 }
 
-/** Starts generating artifacts a client will likely ask for next (e.g. the next HLS segments), without waiting. */
+/**
+ * Starts generating artifacts a client will likely ask for next (e.g. the next HLS segments), without
+ * waiting. Each costs what a request's generation costs: its rate-limit units and a check of its
+ * planned GPU seconds against the payer's budget; one that does not fit is skipped, not an error.
+ */
 export function prefetch(c: AppContext, videoId: string, specs: GenerationSpec[]): void {
-  const principal = c.get('principal');
+  const payer = payerOf(c.env, c.get('principal'));
   for (const spec of specs) {
     c.executionCtx.waitUntil(
       (async () => {
         if ((await c.env.BUCKET.head(spec.r2Key)) !== null) return;
         if ((await getVideo(c.env.DB, videoId)) === null) return;
-        const quota = gpuQuota(c.env, principal);
-        if (quota !== null && (await meterFor(c.env, principal.keyId).gpuUsed(utcDay())) >= quota) return;
-        await ensureArtifact(c.env, spec, principal.keyId, 0, (p) => c.executionCtx.waitUntil(p));
+        try {
+          await checkPlannedWork(c.env, payer, spec);
+          await takeOrThrow(c, GENERATION_COST);
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 429) return;
+          throw err;
+        }
+        await ensureArtifact(c.env, spec, payer, 0, (p) => c.executionCtx.waitUntil(p));
       })().catch((err) => console.error('prefetch failed:', err)),
     );
-  }
-}
-
-/** A miss would spend GPU time: refuse it once the principal's daily GPU seconds are used up (hits go on). */
-async function checkGpuQuota(env: Env, principal: Principal): Promise<void> {
-  const quota = gpuQuota(env, principal);
-  if (quota === null) return;
-  const used = await meterFor(env, principal.keyId).gpuUsed(utcDay());
-  if (used >= quota) {
-    const tomorrow = new Date(`${utcDay()}T00:00:00Z`).getTime() + 86_400_000;
-    throw new ApiError(429, 'gpu_quota_exceeded', `today's GPU quota of ${quota} s is used up (${used.toFixed(1)} s); cached videos are still served`, {
-      headers: { 'Retry-After': String(Math.ceil((tomorrow - Date.now()) / 1000)) },
-      details: { quotaSeconds: quota, usedSeconds: used },
-    });
   }
 }
 

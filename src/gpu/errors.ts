@@ -1,10 +1,14 @@
-/** A failed GPU function call. `retryable` is true for failures worth trying again later. */
+/**
+ * A failed GPU function call. `retryable` is true for failures worth trying again later;
+ * `spentSeconds` is what the GPU function reports the failed call spent, when it says.
+ */
 export class GpuError extends Error {
   constructor(
     readonly code: string,
     message: string,
     readonly status: number | null,
     readonly retryable: boolean,
+    readonly spentSeconds: number | null = null,
   ) {
     super(message);
     this.name = 'GpuError';
@@ -25,7 +29,13 @@ export function gpuErrorFromBody(status: number, body: unknown): GpuError {
   return new GpuError(code, message, status, !INPUT_CODES.has(code) && isRetryableStatus(status));
 }
 
-/** A call the GPU function ran and reported as failed. */
-export function gpuErrorFromFailure(error: { code: string; message: string }): GpuError {
-  return new GpuError(error.code, error.message, null, !INPUT_CODES.has(error.code));
+/** A call the GPU function ran and reported as failed, with the seconds it spent when `details.seconds` says. */
+export function gpuErrorFromFailure(error: { code: string; message: string; details?: unknown }): GpuError {
+  return new GpuError(error.code, error.message, null, !INPUT_CODES.has(error.code), reportedSeconds(error.details));
+}
+
+function reportedSeconds(details: unknown): number | null {
+  const seconds = (details as { seconds?: { gpu?: unknown; cpu?: unknown } } | null | undefined)?.seconds;
+  if (typeof seconds?.gpu !== 'number' || typeof seconds.cpu !== 'number' || !(seconds.gpu >= 0) || !(seconds.cpu >= 0)) return null;
+  return Math.max(seconds.gpu, seconds.cpu); // they overlap: see spentSeconds
 }

@@ -1,4 +1,6 @@
 import { BitstreamError, sha256Hex, writeBitstream } from '../bitstream';
+import { payerByKeyId } from '../auth/gpu-budget';
+import { meteredGpuCall } from '../auth/gpu-spend';
 import { gpuClientFromEnv, type GpuClient } from '../gpu/client';
 import type { EncodeOptions } from '../gpu/contract';
 import { GpuError } from '../gpu/errors';
@@ -8,6 +10,7 @@ import { signSourceUrl } from '../storage/source-url';
 import { getJob, getVideo, updateJob, updateVideo, type VideoRow } from '../videos/store';
 import { MAX_ENCODE_ATTEMPTS } from './attempts';
 import { bitstreamFromEncode } from './bitstream-from-encode';
+import { estimateEncodeSeconds } from './encode-estimate';
 
 /** Sources up to this size travel inline to the GPU function; larger ones by a signed URL it fetches. */
 export const INLINE_SOURCE_MAX_BYTES = 8 * 1024 * 1024;
@@ -21,7 +24,7 @@ export type EncodeOutcome = { kind: 'done' } | { kind: 'retry'; delaySeconds: nu
  * Runs one encode job: source → GPU encode (submit/poll) → bitstream v1 → R2 (content-addressed) → D1.
  * Returns what the queue should do with the message; never throws for a failure it can name.
  */
-export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu: GpuClient = gpuClientFromEnv(env)): Promise<EncodeOutcome> {
+export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu: GpuClient = gpuClientFromEnv(env), chargeTo?: string): Promise<EncodeOutcome> {
   const job = await getJob(env.DB, jobId);
   if (!job || job.status === 'succeeded' || job.status === 'failed') return { kind: 'done' };
   const video = await getVideo(env.DB, job.video_id);
@@ -35,19 +38,23 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
   try {
     const source = await sourceForGpu(env, video);
     let lastProgressWrite = 0;
-    const result = await gpu.run(
-      'encode',
-      { video: source, options: JSON.parse(video.options) as EncodeOptions },
-      {
-        deadlineMs: Number(env.GPU_TIMEOUT_SECONDS) * 1000,
-        callId: job.gpu_call_id ?? undefined,
-        onSubmitted: (callId) => updateJob(env.DB, job.id, { gpu_call_id: callId }),
-        onProgress: async (progress) => {
-          if (progress === null || Date.now() - lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return;
-          lastProgressWrite = Date.now();
-          await updateJob(env.DB, job.id, { progress: Math.min(0.95, progress) });
+    const payer = await payerByKeyId(env, chargeTo ?? video.owner);
+    const estimateSeconds = estimateEncodeSeconds(env.GPU_ENGINE, video.source_bytes);
+    const result = await meteredGpuCall(env, payer, { estimateSeconds, held: null, onReserved: async () => {}, generation: false }, () =>
+      gpu.run(
+        'encode',
+        { video: source, options: JSON.parse(video.options) as EncodeOptions },
+        {
+          deadlineMs: Number(env.GPU_TIMEOUT_SECONDS) * 1000,
+          callId: job.gpu_call_id ?? undefined,
+          onSubmitted: (callId) => updateJob(env.DB, job.id, { gpu_call_id: callId }),
+          onProgress: async (progress) => {
+            if (progress === null || Date.now() - lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return;
+            lastProgressWrite = Date.now();
+            await updateJob(env.DB, job.id, { progress: Math.min(0.95, progress) });
+          },
         },
-      },
+      ),
     );
     const bytes = writeBitstream(bitstreamFromEncode(result));
     const hash = await sha256Hex(bytes);

@@ -40,11 +40,13 @@ async function signAll(c: AppContext, relatives: string[]): Promise<(relative: s
   if (principal.via !== 'signed-url') return (relative) => relative;
   const base = new URL(c.req.url);
   const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
-  const kid = principal.keyId.startsWith('ip:') ? undefined : principal.keyId;
+  // The same payer and binding as the playlist's own URL (an old unbound URL carries neither).
+  const payer = principal.keyId.startsWith('ip:') ? undefined : principal.keyId;
+  const binding = { mintedBy: payer, keyId: principal.viewerIp === undefined ? payer : undefined };
   const signed = new Map<string, string>();
   for (const relative of relatives) {
     const url = new URL(relative, base);
-    signed.set(relative, await signUrl(secret as string, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, kid));
+    signed.set(relative, await signUrl(secret as string, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, binding));
   }
   return (relative) => signed.get(relative) ?? relative;
 }

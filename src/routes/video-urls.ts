@@ -24,8 +24,13 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
     throw badRequest('invalid_body', 'formats: an HLS playlist covers the whole video; ask for it without segments', { field: 'formats' });
   }
   const expiresAt = Math.floor(Date.now() / 1000) + body.expiresIn;
+  const keyExpiresAt = principal.keyExpiresAt ?? null;
+  if (keyExpiresAt !== null && !principal.scopes.has('admin') && expiresAt * 1000 > keyExpiresAt) {
+    throw badRequest('invalid_body', `expiresIn: a URL cannot outlive the key that mints it, which expires at ${new Date(keyExpiresAt).toISOString()}`, { field: 'expiresIn' });
+  }
   const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
-  const keyId = body.bindToKey && principal.keyId !== 'admin' ? principal.keyId : undefined;
+  // The minting key pays for the URL and revoking it ends the URL; bindToKey only waives the per-viewer limit.
+  const binding = { mintedBy: principal.keyId, keyId: body.bindToKey ? principal.keyId : undefined };
   const origin = new URL(c.req.url).origin;
   const urls = [];
   for (const mode of body.modes) {
@@ -36,7 +41,7 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
           : body.segments
             ? body.segments.map((n) => [n, `/v/${video.id}/${mode}/${n}.mp4`])
             : [[null, `/v/${video.id}/${mode}.mp4`]];
-      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(secret as string, path, options, expiresAt, keyId)) });
+      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(secret as string, path, options, expiresAt, binding)) });
     }
   }
   c.header('Cache-Control', 'no-store');

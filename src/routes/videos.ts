@@ -7,6 +7,9 @@ import { storeUpload } from '../uploads/store-upload';
 import { findIdempotent, getJob, getVideo, insertVideoWithJob, jobForVideo, listVideos } from '../videos/store';
 import { parseUploadQuery } from '../videos/upload-options';
 import { jobView, videoView } from '../videos/views';
+import { checkBudget, payerOf } from '../auth/gpu-budget';
+import { estimateEncodeSeconds } from '../jobs/encode-estimate';
+import { checkStorageQuota } from '../videos/storage-quota';
 import type { EncodeMessage } from '../jobs/messages';
 import { sourceKey } from '../storage/keys';
 import { visibleVideo } from '../videos/visibility';
@@ -36,6 +39,10 @@ videos.post('/', access('encode'), async (c) => {
   if (declaredLength !== null && !(Number.isSafeInteger(declaredLength) && declaredLength >= 0)) throw badRequest('invalid_content_length', 'Content-Length is not a number');
   if (declaredLength === 0 || c.req.raw.body === null) throw badRequest('empty_body', 'the upload is empty');
 
+  // Encoding spends GPU seconds and the source takes room: refuse before storing anything when either quota cannot cover it.
+  await checkBudget(c.env, payerOf(c.env, principal), estimateEncodeSeconds(c.env.GPU_ENGINE, declaredLength ?? 0));
+  await checkStorageQuota(c.env, principal.owner, declaredLength ?? 0);
+
   const videoId = newId('vid');
   const key = sourceKey(videoId);
   let stored: { bytes: number };
@@ -56,6 +63,13 @@ videos.post('/', access('encode'), async (c) => {
     stored = await storeUpload(c.env.BUCKET, key, file.stream, null, maxBytes, storedType);
   } else {
     throw new ApiError(415, 'unsupported_media_type', 'send the video as a video/* body or as multipart/form-data with a field "file"');
+  }
+
+  try {
+    await checkStorageQuota(c.env, principal.owner, stored.bytes); // the length was not known before streaming
+  } catch (err) {
+    await c.env.BUCKET.delete(key);
+    throw err;
   }
 
   const jobId = newId('job');
@@ -79,7 +93,7 @@ videos.post('/', access('encode'), async (c) => {
     if (seen) return accepted(c.env, seen.video_id, seen.job_id, true);
     throw err;
   }
-  await c.env.ENCODE_QUEUE.send({ jobId, videoId } satisfies EncodeMessage);
+  await c.env.ENCODE_QUEUE.send({ jobId, videoId, chargeTo: principal.keyId } satisfies EncodeMessage);
   return accepted(c.env, videoId, jobId, false);
 });
 

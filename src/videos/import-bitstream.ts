@@ -2,6 +2,7 @@ import { BitstreamError, BITSTREAM_MIME, readBitstream, sha256Hex } from '../bit
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../storage/keys';
+import { checkReconstructable } from './import-rules';
 import { getVideo } from './store';
 import { videoView } from './views';
 
@@ -47,6 +48,7 @@ export async function importBitstream(env: Env, bytes: Uint8Array, owner: string
     if (err instanceof BitstreamError) throw bitstreamApiError(err);
     throw err;
   }
+  checkReconstructable(parsed);
   const hash = await sha256Hex(bytes);
   const key = bitstreamKey(hash);
   if ((await env.BUCKET.head(key)) === null) await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: BITSTREAM_MIME }, sha256: hash });

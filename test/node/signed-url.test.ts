@@ -20,7 +20,7 @@ describe('signed URLs (property)', () => {
     await fc.assert(
       fc.asyncProperty(options, fc.array(fc.nat(20), { maxLength: 10 }), fc.nat(), fc.integer({ min: 1, max: 255 }), async (opts, order, at, delta) => {
         const exp = Math.floor(Date.now() / 1000) + 3600;
-        const signed = new URL(`https://cmvc.test${await signUrl(SECRET, '/v/vid_abc/tt2v.mp4', opts, exp, 'key_x')}`);
+        const signed = new URL(`https://cmvc.test${await signUrl(SECRET, '/v/vid_abc/tt2v.mp4', opts, exp, { keyId: 'key_x' })}`);
         expect((await verifySignedUrl([SECRET], shuffledQuery(signed, order))).ok).toBe(true);
 
         const text = signed.pathname + signed.search;

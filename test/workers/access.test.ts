@@ -151,8 +151,10 @@ describe('rate limits and quotas', () => {
   });
 
   it('turns misses into 429 once the daily GPU quota is spent, while hits are still served', async () => {
-    const key = await newKey(['encode', 'read', 'reconstruct'], { limits: { gpuSecondsPerDay: 0.5 } });
-    const id = await encodedVideo(key.secret);
+    // Another key of the same owner uploads: encoding is charged too, to the uploader.
+    const uploader = await newKey(['encode'], { owner: 'quota-owner' });
+    const key = await newKey(['encode', 'read', 'reconstruct'], { owner: 'quota-owner', limits: { gpuSecondsPerDay: 0.5 } });
+    const id = await encodedVideo(uploader.secret);
     expect((await call(`/v/${id}/tt2v.mp4`, { key: key.secret })).status).toBe(200); // the fake spends 0.5 s
     const miss = await call(`/v/${id}/tt2v.mp4?seed=1`, { key: key.secret });
     expect(await errorOf(miss)).toEqual({ status: 429, code: 'gpu_quota_exceeded' });

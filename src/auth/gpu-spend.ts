@@ -1,0 +1,74 @@
+import { GpuError } from '../gpu/errors';
+import { meterFor, utcDay } from './access-meter';
+import { recordUsage } from './usage';
+
+/** Who pays a GPU call: a key (or `ip:…`), and its daily GPU-seconds quota (null: none). */
+export interface Payer {
+  keyId: string;
+  quotaSeconds: number | null;
+}
+
+/** A reservation made for one GPU call, kept by the caller so that a resumed call settles the same one. */
+export interface HeldReservation {
+  id: string;
+  /** When it was made (ms since the epoch): a call that ends without a report is charged the time since. */
+  reservedAt: number;
+}
+
+/** A reservation nobody settled is charged at its estimate after this long (the longest call plus a margin). */
+export const RESERVATION_TTL_MS = 20 * 60_000;
+
+export const QUOTA_EXCEEDED = 'gpu_quota_exceeded';
+
+/**
+ * Seconds a call spent, from what it reports: `gpu` (accelerator seconds) and `cpu` (wall seconds)
+ * measure the same call and overlap (the model engine on a GPU reports its wall time as both), so the
+ * larger one, not their sum.
+ */
+export const spentSeconds = (seconds: { gpu: number; cpu: number }) => Math.max(seconds.gpu, seconds.cpu);
+
+/**
+ * Runs one GPU call under a reservation in the payer's meter: `estimateSeconds` is reserved
+ * atomically before it starts (refused with `gpu_quota_exceeded` when the day's settled and reserved
+ * seconds plus it would pass the quota), and settled when it ends — to the seconds it reports on
+ * success, to the seconds the GPU function reports for a failure, or else to the wall time since the
+ * reservation (a timeout, a lost call). `held` resumes a reservation made before a restart.
+ */
+export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: number } }>(
+  env: Env,
+  payer: Payer | null,
+  call: {
+    estimateSeconds: number;
+    held: HeldReservation | null;
+    onReserved: (held: HeldReservation) => Promise<void>;
+    /** Counted in the payer's `generations` (false for an encode). */
+    generation?: boolean;
+  },
+  run: () => Promise<T>,
+): Promise<T> {
+  if (payer === null) return run();
+  const meter = meterFor(env, payer.keyId);
+  const held = call.held ?? { id: crypto.randomUUID(), reservedAt: Date.now() };
+  const reserved = await meter.reserveGpu(payer.keyId, held.id, utcDay(held.reservedAt), call.estimateSeconds, payer.quotaSeconds, RESERVATION_TTL_MS);
+  if (!reserved.ok) {
+    const remaining = Math.max(0, (payer.quotaSeconds ?? 0) - reserved.usedSeconds - reserved.reservedSeconds);
+    throw new GpuError(QUOTA_EXCEEDED, `this call needs about ${call.estimateSeconds.toFixed(2)} GPU s and only ${remaining.toFixed(2)} s of today's quota are left`, 429, false);
+  }
+  if (call.held === null) await call.onReserved(held);
+  let spent: number;
+  try {
+    const result = await run();
+    spent = spentSeconds(result.seconds);
+    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
+    return result;
+  } catch (err) {
+    spent = err instanceof GpuError && err.spentSeconds !== null ? err.spentSeconds : (Date.now() - held.reservedAt) / 1000;
+    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
+    throw err;
+  }
+}
+
+async function settle(env: Env, keyId: string, id: string, seconds: number, generation: boolean): Promise<void> {
+  const charged = await meterFor(env, keyId).settleGpu(id, seconds);
+  if (charged !== null) await recordUsage(env.DB, keyId, { gpuSeconds: charged, generations: generation ? 1 : 0 });
+}

@@ -1,0 +1,73 @@
+/**
+ * The GPU cost model (`schemas/gpu-cost.json`): per engine and function, seconds =
+ * baseSeconds + secondsPerMegapixelFrame × megapixel-frames, where megapixel-frames =
+ * frames × width × height / 1e6 of the call's output (for `encode`: of its source). The Worker
+ * reserves this estimate before a call; `gpu:plan` reads the same file.
+ */
+import { z } from 'zod';
+import costFile from '../../schemas/gpu-cost.json';
+
+export const GPU_FUNCTIONS = ['encode', 'generate', 'interpolate', 'assemble'] as const;
+export type CostedFunction = (typeof GPU_FUNCTIONS)[number];
+
+const FunctionCost = z
+  .object({
+    baseSeconds: z.number().nonnegative().describe('seconds of a call with no output'),
+    secondsPerMegapixelFrame: z.number().nonnegative().describe('seconds per frames × width × height / 1e6 of the output'),
+  })
+  .strict();
+
+export const GpuCostModel = z
+  .object({
+    version: z.literal(1),
+    engines: z.record(
+      z.string().min(1).max(64).describe('EngineInfo.id'),
+      z
+        .object({
+          encode: FunctionCost.optional(),
+          generate: FunctionCost.optional(),
+          interpolate: FunctionCost.optional(),
+          assemble: FunctionCost.optional(),
+          callLimitSeconds: z.number().positive().optional().describe('longest one GPU call may run on this engine'),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type GpuCostModel = z.infer<typeof GpuCostModel>;
+type FunctionCost = z.infer<typeof FunctionCost>;
+
+/** The cost model shipped in `schemas/gpu-cost.json`, checked once when the module loads. */
+export const GPU_COST_MODEL: GpuCostModel = GpuCostModel.parse(costFile);
+
+/** The smallest estimate of any call: a reservation is never zero. */
+export const MIN_ESTIMATE_SECONDS = 0.001;
+
+/** What a call produces (for `encode`: what it reads). */
+export interface CallShape {
+  frames: number;
+  width: number;
+  height: number;
+}
+
+export const megapixelFrames = (shape: CallShape) => (shape.frames * shape.width * shape.height) / 1e6;
+
+/**
+ * The coefficients for `fn` on `engineId`. An engine without an entry gets the most expensive known
+ * one (the largest base and the largest slope over every engine), never zero.
+ */
+export function functionCost(model: GpuCostModel, engineId: string, fn: CostedFunction): FunctionCost {
+  const own = model.engines[engineId]?.[fn];
+  if (own) return own;
+  const known = Object.values(model.engines).flatMap((engine) => (engine[fn] ? [engine[fn]] : []));
+  return {
+    baseSeconds: Math.max(MIN_ESTIMATE_SECONDS, ...known.map((c) => c.baseSeconds)),
+    secondsPerMegapixelFrame: Math.max(0, ...known.map((c) => c.secondsPerMegapixelFrame)),
+  };
+}
+
+/** Estimated seconds of one call of `fn` with this output shape on `engineId` (`id` or `id@version`). */
+export function estimateCallSeconds(model: GpuCostModel, engine: string, fn: CostedFunction, shape: CallShape): number {
+  const cost = functionCost(model, engine.split('@')[0] as string, fn);
+  return Math.max(MIN_ESTIMATE_SECONDS, cost.baseSeconds + cost.secondsPerMegapixelFrame * megapixelFrames(shape));
+}

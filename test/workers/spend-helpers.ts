@@ -1,0 +1,111 @@
+/** Helpers of the GPU-spend tests: keys with limits, encoded videos, signed URLs, error codes. */
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { expect, vi } from 'vitest';
+import worker from '../../src/index';
+import type { FakeGpu } from './fake-gpu';
+import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
+
+export interface TestKey {
+  id: string;
+  secret: string;
+  owner: string;
+}
+
+export async function newKey(scopes: string[], extra: Record<string, unknown> = {}): Promise<TestKey> {
+  const response = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `k-${scopes.join('-')}`, scopes, ...extra }) });
+  expect(response.status).toBe(201);
+  return (await response.json()) as TestKey;
+}
+
+/** Runs the encode queue consumer on one job, as the queue would. */
+export async function runEncodeQueue(job: { id: string }, video: { id: string }): Promise<void> {
+  const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
+  await getQueueResult(batch, ctx);
+}
+
+/** Uploads with `key` and runs its encode job; returns the video id. */
+export async function encodedVideo(key = ADMIN_KEY, gpu?: FakeGpu, segments = 1): Promise<string> {
+  if (gpu) gpu.segments = segments;
+  const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key });
+  expect(response.status).toBe(202);
+  const { video, job } = (await response.json()) as any;
+  await runEncodeQueue(job, video);
+  return video.id as string;
+}
+
+export async function mintUrls(id: string, key: string, body: Record<string, unknown> = { modes: ['tt2v'], expiresIn: 600 }) {
+  const response = await call(`/v1/videos/${id}/urls`, { method: 'POST', key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as any).urls as { mode: string; url: string }[];
+}
+
+export const pathOf = (url: string) => url.replace(/^https?:\/\/[^/]+/, '');
+
+export async function errorOf(response: Response): Promise<{ status: number; code: string | undefined; details?: any }> {
+  const body = (await response.json()) as any;
+  return { status: response.status, code: body.error?.code, ...(body.error?.details === undefined ? {} : { details: body.error.details }) };
+}
+
+export async function usageOf(key: string, keyId?: string): Promise<any[]> {
+  const response = await call(`/v1/usage${keyId ? `?keyId=${keyId}` : ''}`, { key });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as any).usage;
+}
+
+/** What the instrumented fake GPU saw: calls running at once, and the seconds it reported spending. */
+export interface GpuLedger {
+  /** Seconds every finished call reports (as both `gpu` and `cpu`), failed ones included. */
+  reportSeconds: number;
+  /** The next this many submitted calls run, then fail with `engine_failure`, reporting their seconds. */
+  failNext: number;
+  /** Per function: calls submitted and not finished yet, the most at once, and the seconds reported. */
+  running: Record<string, number>;
+  maxRunning: Record<string, number>;
+  reported: Record<string, number>;
+}
+
+/**
+ * Wraps the FAKE GPU's fetch handler: results report `ledger.reportSeconds`, chosen calls fail after
+ * running (a poll answering `failed` with `details.seconds`, as the GPU server does), and calls in
+ * flight are counted per function.
+ */
+export function instrumentGpu(gpu: FakeGpu): GpuLedger {
+  const ledger: GpuLedger = { reportSeconds: 0.5, failNext: 0, running: {}, maxRunning: {}, reported: {} };
+  const calls = new Map<string, { fn: string; fail: boolean }>();
+  const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
+  vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const response = await gpu.handle(request);
+    const submit = /^\/v1\/(\w+)\/submit$/.exec(url.pathname);
+    if (submit && response.status === 202) {
+      const fn = submit[1] as string;
+      const { callId } = (await response.clone().json()) as { callId: string };
+      calls.set(callId, { fn, fail: ledger.failNext > 0 });
+      if (ledger.failNext > 0) ledger.failNext -= 1;
+      ledger.running[fn] = (ledger.running[fn] ?? 0) + 1;
+      ledger.maxRunning[fn] = Math.max(ledger.maxRunning[fn] ?? 0, ledger.running[fn] as number);
+      return response;
+    }
+    const poll = /^\/v1\/calls\/(.+)$/.exec(url.pathname);
+    const call = poll ? calls.get(decodeURIComponent(poll[1] as string)) : undefined;
+    if (!call) return response;
+    const body = (await response.clone().json()) as any;
+    if (body.status !== 'succeeded') return response;
+    calls.delete(decodeURIComponent(poll![1] as string));
+    ledger.running[call.fn] = (ledger.running[call.fn] as number) - 1;
+    ledger.reported[call.fn] = (ledger.reported[call.fn] ?? 0) + ledger.reportSeconds;
+    // As the model engine on a GPU reports a call: its wall time as both (they overlap; the bill is one of them).
+    const seconds = { gpu: ledger.reportSeconds, cpu: ledger.reportSeconds };
+    if (call.fail) return json({ status: 'failed', error: { code: 'engine_failure', message: 'the engine crashed mid-call', details: { seconds } } });
+    return json({ ...body, result: { ...body.result, seconds } });
+  });
+  return ledger;
+}
+
+/** Today's GPU seconds in a key's usage rows. */
+export async function gpuSecondsUsed(secret: string): Promise<number> {
+  return (await usageOf(secret)).reduce((sum, row) => sum + row.gpuSeconds, 0);
+}
