@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSample, startStack, type Stack } from './stack';
+import { SAMPLE_CLIP as SAMPLE, startStack, type Stack } from './stack';
 
-const { path: SAMPLE } = resolveSample();
 let stack: Stack;
 
 beforeAll(async () => {
