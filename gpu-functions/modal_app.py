@@ -125,6 +125,7 @@ image = (
 with image.imports():
     from cmvc_gpu.engines.model.config import ModelEngineConfig
     from cmvc_gpu.engines.model.dispatch import envelope
+    from cmvc_gpu.outputs import deliver
 
 
 # ── Volume: weights (the Hugging Face cache), LoRA adapters and training videos ────────────────
@@ -134,9 +135,10 @@ VOLUMES: dict[str | PurePosixPath, modal.Volume | modal.CloudBucketMount] = {VOL
 
 
 def _run(engine_call, request: dict) -> dict:
-    """Runs one engine call inside a GPU method: progress to the shared Dict, errors as data."""
+    """Runs one engine call inside a GPU method: progress to the shared Dict, errors as data. The
+    output file is uploaded from here, so its bytes never pass through Modal's result store."""
     return envelope(
-        lambda report: engine_call(request, report),
+        lambda report: deliver(request, engine_call(request, report)),
         progress_store=progress,
         call_id=modal.current_function_call_id(),
     )

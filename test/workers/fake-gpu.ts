@@ -2,13 +2,17 @@
  * A FAKE GPU backend for Workers-runtime tests, installed at the fetch boundary. It speaks the
  * contract (submit/poll, schema-valid bodies) but its "videos" are marker bytes, not real MP4s;
  * real video is covered by the Python tests and the end-to-end test against the reference server.
+ * Like a real GPU function it reads its input videos by URL and PUTs its output to the request's
+ * upload target (the Worker's own signed route), so those routes are exercised too.
  */
+import { exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
 
 export const FAKE_GPU_URL = 'http://gpu.test';
 
 type Fn = 'encode' | 'generate' | 'interpolate' | 'assemble';
-type Behaviour = 'ok' | 'fail-500' | 'fail-input' | 'garbage' | 'stall' | 'down';
+/** skip-upload: reports an output it never uploaded. */
+type Behaviour = 'ok' | 'fail-500' | 'fail-input' | 'garbage' | 'stall' | 'down' | 'skip-upload';
 
 const ENGINE = { id: 'fake', version: '1', models: {} };
 
@@ -37,7 +41,7 @@ export class FakeGpu {
       if (behaviour === 'fail-input') return json({ error: { code: 'undecodable_video', message: 'cannot decode' } }, 422);
       if (behaviour === 'fail-500') return json({ error: { code: 'engine_failure', message: 'engine crashed' } }, 500);
       if (behaviour === 'stall') return new Promise<Response>(() => {});
-      const body = behaviour === 'garbage' ? { nonsense: true } : this.result(fn, await request.json());
+      const body = behaviour === 'garbage' ? { nonsense: true } : await this.result(fn, await request.json(), behaviour !== 'skip-upload');
       const callId = `call-${this.nextId++}`;
       this.results.set(callId, { polls: 0, body });
       return json({ callId }, 202);
@@ -53,7 +57,10 @@ export class FakeGpu {
     return json({ error: { code: 'not_found', message: url.pathname } }, 404);
   };
 
-  private result(fn: Fn, request: any): unknown {
+  /** Status and body of every upload the fake made, in order. */
+  uploads: { status: number; body: unknown }[] = [];
+
+  private async result(fn: Fn, request: any, upload: boolean): Promise<unknown> {
     const seconds = { gpu: 0, cpu: 0.5 };
     if (fn === 'encode') {
       return {
@@ -71,13 +78,42 @@ export class FakeGpu {
       };
     }
     const frames = fn === 'generate' ? request.frameCount : 48;
-    const marker = `${fn}:${JSON.stringify(request).length}:${frames}`;
+    const inputs: { url: string }[] = fn === 'interpolate' ? [request.video] : fn === 'assemble' ? request.parts : [];
+    const inputBytes = await Promise.all(inputs.map(async ({ url }) => (await workerFetch(new Request(url))).arrayBuffer().then((b) => b.byteLength)));
+    const marker = new TextEncoder().encode(`${fn}:${JSON.stringify({ ...request, output: null }).length}:${frames}:${inputBytes.join('+')}`.padEnd(2048, '.'));
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', marker));
+    if (upload) {
+      const put = await workerFetch(
+        new Request(request.output.url, {
+          method: 'PUT',
+          body: marker,
+          headers: { ...request.output.headers, 'Content-Type': 'video/mp4', 'Content-Length': String(marker.byteLength), 'x-amz-checksum-sha256': btoa(String.fromCharCode(...digest)) },
+        }),
+      );
+      this.uploads.push({ status: put.status, body: await put.json() });
+      if (!put.ok) return { nonsense: 'upload failed' };
+    }
     return {
       engine: ENGINE,
-      video: { container: 'mp4', mimeType: 'video/mp4', width: request.width ?? 320, height: request.height ?? 240, fps: request.fps ?? 24, frameCount: frames, data: btoa(marker.padEnd(2048, '.')) },
-      seconds,
+      video: {
+        container: 'mp4',
+        mimeType: 'video/mp4',
+        width: request.width ?? 320,
+        height: request.height ?? 240,
+        fps: request.fps ?? 24,
+        frameCount: frames,
+        bytes: marker.byteLength,
+        sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+      },
+      seconds: { ...seconds, upload: 0.01 },
     };
   }
+}
+
+/** Artifact transfers go to the Worker under test (its signed /internal/artifacts route), never out. */
+function workerFetch(request: Request): Promise<Response> {
+  if (!new URL(request.url).pathname.startsWith('/internal/artifacts/')) throw new Error(`unexpected transfer URL ${request.url} in a test`);
+  return exports.default.fetch(request);
 }
 
 function json(body: unknown, status = 200): Response {
