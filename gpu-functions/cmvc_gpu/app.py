@@ -122,9 +122,11 @@ def create_app(
         """Runs one call of the engine, counted and timed; the result is checked against the contract."""
         metrics.started(function)
         began = time.perf_counter()
+        computed: Optional[float] = None  # when the engine finished and the upload began
         code: Optional[str] = None
         try:
             result = getattr(engine, function)(request, progress)
+            computed = time.perf_counter()
             return contract.check_response(f"{function}.response", deliver(request, result))
         except ContractError as error:
             code = error.code
@@ -136,7 +138,9 @@ def create_app(
             log.exception("%s failed", function)
             raise ContractError("engine_failure", f"the engine failed while running {function}") from None
         finally:
-            metrics.finished(function, time.perf_counter() - began, code)
+            ended = time.perf_counter()
+            compute_end = ended if computed is None else computed
+            metrics.finished(function, compute_end - began, code, upload_seconds=ended - compute_end)
 
     async def read_request(function: str, request: Request) -> dict:
         """The validated request body with defaults applied; a rejection is counted as a failed call."""

@@ -128,6 +128,8 @@ def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes, 
     assert ts["video"]["mimeType"] == "video/mp2t" and store.objects["api/0.ts"][0] == 0x47  # TS sync byte
     after = {f: calls_total(client, f) for f in before}
     assert {f: after[f] - before[f] for f in after} == {"encode": 1, "generate": 2, "interpolate": 1, "assemble": 2}
+    # /metrics counts the uploads' seconds apart from the compute.
+    assert float(re.search(r'cmvc_gpu_upload_seconds_total{function="generate"} ([\d.]+)', client.get("/metrics").text).group(1)) > 0
 
 
 def test_a_retried_call_leaves_one_object_and_a_used_target_refuses_other_bytes(client, store):
