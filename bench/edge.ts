@@ -14,8 +14,13 @@ import { startStack, type Stack } from '../test/e2e/stack';
 
 const DURATION_SECONDS = 8;
 const CONNECTIONS = 16;
-/** Rounds of the hit-path comparison, each a run of both routes, alternating which goes first. */
+/** Rounds of the hit-path comparison, each DURATION_SECONDS of each route. */
 const HOT_PATH_ROUNDS = 5;
+/**
+ * Within a round the two routes take turns in slices (hit, bare, bare, hit, …), so a machine whose
+ * load drifts (this one is shared) weighs on both alike; latencies are pooled over a route's slices.
+ */
+const SLICES_PER_ROUTE = 4;
 /** Misses per artifact size (new seeds), for a median. */
 const MISSES_PER_SIZE = 3;
 /**
@@ -46,6 +51,36 @@ async function load(url: string, headers: Record<string, string>): Promise<LoadR
     non2xx: result.non2xx,
     bytes: result.throughput.total,
   };
+}
+
+/** One slice of load on `url`; every response's latency (ms) is appended to `latencies`. */
+function loadSlice(url: string, headers: Record<string, string>, seconds: number, latencies: number[]): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({ url, headers, connections: CONNECTIONS, duration: seconds }, (err, result) => (err ? reject(err) : resolve(result)));
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  });
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+
+/** `a` and `b` for DURATION_SECONDS each, interleaved in slices (a b b a a b b a …). */
+async function interleaved(a: { url: string; headers: Record<string, string> }, b: { url: string; headers: Record<string, string> }): Promise<[LoadResult, LoadResult]> {
+  const seconds = DURATION_SECONDS / SLICES_PER_ROUTE;
+  const runs = [a, b].map(() => ({ latencies: [] as number[], requests: 0, non2xx: 0, bytes: 0 }));
+  for (let slice = 0; slice < 2 * SLICES_PER_ROUTE; slice++) {
+    const which = [0, 1, 1, 0][slice % 4] as 0 | 1;
+    const target = which === 0 ? a : b;
+    const run = runs[which]!;
+    const result = await loadSlice(target.url, target.headers, seconds, run.latencies);
+    run.requests += result.requests.total;
+    run.non2xx += result.non2xx;
+    run.bytes += result.throughput.total;
+  }
+  const [ra, rb] = runs.map((run) => {
+    const sorted = [...run.latencies].sort((x, y) => x - y);
+    return { requestsPerSecond: run.requests / DURATION_SECONDS, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), non2xx: run.non2xx, bytes: run.bytes };
+  });
+  return [ra as LoadResult, rb as LoadResult];
 }
 
 async function metric(stack: Stack, name: string, fn: string): Promise<number> {
@@ -141,18 +176,10 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     const edgeHitMs = await timed(artifactUrl);
     const bareMs = await timed(bareUrl(r2Key), {});
 
-    // The hit path beside the bare route, interleaved: rounds alternate which route runs first.
+    // The hit path beside the bare route, interleaved.
     const rounds = [];
     for (let round = 0; round < HOT_PATH_ROUNDS; round++) {
-      let hit: LoadResult;
-      let bare: LoadResult;
-      if (round % 2 === 0) {
-        hit = await load(artifactUrl, auth);
-        bare = await load(bareUrl(r2Key), {});
-      } else {
-        bare = await load(bareUrl(r2Key), {});
-        hit = await load(artifactUrl, auth);
-      }
+      const [hit, bare] = await interleaved({ url: artifactUrl, headers: auth }, { url: bareUrl(r2Key), headers: {} });
       rounds.push({ hit, bare, throughput: hit.requestsPerSecond / bare.requestsPerSecond, p99: hit.p99Ms / bare.p99Ms });
     }
     const full = rounds[rounds.length - 1]!.hit;
@@ -165,7 +192,7 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     const generations = (await metric(stack, 'cmvc_gpu_calls_total', 'generate')) - generateBefore;
 
     const cell = (c: string | number, width: number) => (typeof c === 'number' ? c.toFixed(c < 10 ? 2 : 0) : c).toString().padEnd(width);
-    console.log(`\nEdge hot path (${CONNECTIONS} connections, ${DURATION_SECONDS} s per route and round, artifact ${(artifactBytes / 1e6).toFixed(2)} MB, loopback):`);
+    console.log(`\nEdge hot path (${CONNECTIONS} connections, ${DURATION_SECONDS} s per route and round in ${SLICES_PER_ROUTE} interleaved slices, artifact ${(artifactBytes / 1e6).toFixed(2)} MB, loopback):`);
     console.log(['round', 'hit req/s', 'hit p50', 'hit p99', 'bare req/s', 'bare p50', 'bare p99', 'vs bare req/s', 'vs bare p99'].map((c, i) => cell(c, i === 0 ? 8 : 14)).join(''));
     rounds.forEach((r, n) =>
       console.log([n + 1, r.hit.requestsPerSecond, r.hit.p50Ms, r.hit.p99Ms, r.bare.requestsPerSecond, r.bare.p50Ms, r.bare.p99Ms, r.throughput, r.p99].map((c, i) => cell(c, i === 0 ? 8 : 14)).join('')),
