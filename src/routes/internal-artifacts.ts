@@ -13,7 +13,7 @@ export const internalArtifacts = new Hono<{ Bindings: Env }>();
 type AppContext = Context<{ Bindings: Env }>;
 
 async function signedKey(c: AppContext, method: 'GET' | 'PUT'): Promise<string> {
-  const key = c.req.param('key') as string;
+  const key = `artifacts/${c.req.param('bitstream')}/${c.req.param('file')}`;
   const [exp, sig] = [c.req.query('exp'), c.req.query('sig')];
   const valid = ARTIFACT_KEY_PATTERN.test(key) && (await anySecretVerifies(c.env.URL_SIGNING_SECRET, method, key, exp, sig));
   if (!valid) throw new ApiError(403, 'invalid_signature', 'the artifact URL is invalid or expired');
@@ -42,11 +42,11 @@ function declaredSha256(header: string | undefined): string {
 const storedSha256 = (object: R2Object) => (object.checksums.sha256 ? [...new Uint8Array(object.checksums.sha256)].map((b) => b.toString(16).padStart(2, '0')).join('') : null);
 
 /**
- * PUT /internal/artifacts/{r2Key}?exp&sig — a GPU function's output, streamed into R2. Write-once: the
+ * PUT /internal/artifacts/{bitstream}/{file}?exp&sig (the R2 key `artifacts/{bitstream}/{file}`) — a GPU function's output, streamed into R2. Write-once: the
  * same bytes again answer 200 (a retried upload), other bytes 409. R2 checks the SHA-256 the uploader
  * declares while it stores the body, so a truncated or altered upload leaves no object behind.
  */
-internalArtifacts.put('/:key{.+}', async (c) => {
+internalArtifacts.put('/:bitstream/:file', async (c) => {
   const key = await signedKey(c, 'PUT');
   const sha256 = declaredSha256(c.req.header(UPLOAD_CHECKSUM_HEADER));
   const declared = c.req.header('Content-Length');
@@ -82,8 +82,8 @@ function alreadyStored(c: AppContext, existing: R2Object, sha256: string): Respo
   return c.json({ bytes: existing.size, sha256 }, 200, { 'Cache-Control': 'no-store' });
 }
 
-/** GET /internal/artifacts/{r2Key}?exp&sig — an artifact, for a GPU function that derives another from it. */
-internalArtifacts.get('/:key{.+}', async (c) => {
+/** GET /internal/artifacts/{bitstream}/{file}?exp&sig — an artifact, for a GPU function that derives another from it. */
+internalArtifacts.get('/:bitstream/:file', async (c) => {
   const key = await signedKey(c, 'GET');
   const object = await c.env.BUCKET.get(key);
   if (object === null) throw new ApiError(404, 'not_found', 'artifact not found');

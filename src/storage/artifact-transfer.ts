@@ -36,7 +36,8 @@ export function workerTransfer(origin: string, secret: string, ttlSeconds = TRAN
   const sign = async (method: 'GET' | 'PUT', r2Key: string) => {
     const exp = Math.floor(now() / 1000) + ttlSeconds;
     const sig = hex(await hmac(secret, signedMessage(method, r2Key, exp)));
-    return `${base}${ARTIFACT_URL_PATH}${r2Key}?exp=${exp}&sig=${sig}`;
+    // `artifacts/{bitstream}/{file}` is served at `/internal/artifacts/{bitstream}/{file}`.
+    return `${base}${ARTIFACT_URL_PATH}${r2Key.replace(/^artifacts\//, '')}?exp=${exp}&sig=${sig}`;
   };
   return {
     uploadTarget: async (r2Key) => ({ url: await sign('PUT', r2Key), headers: {} }),

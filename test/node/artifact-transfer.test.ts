@@ -32,7 +32,7 @@ describe('presigned R2 transfer (production)', () => {
     const withCredentials = artifactTransferFromEnv({ ...base, R2_ACCOUNT_ID: 'acct', R2_BUCKET_NAME: 'b', R2_ACCESS_KEY_ID: 'k', R2_SECRET_ACCESS_KEY: 's' });
     expect(new URL((await withCredentials.uploadTarget(KEY)).url).host).toBe('acct.r2.cloudflarestorage.com');
     const local = await artifactTransferFromEnv(base).uploadTarget(KEY);
-    expect(local.url.startsWith(`http://127.0.0.1:8787/internal/artifacts/${KEY}?exp=`)).toBe(true);
+    expect(local.url.startsWith(`http://127.0.0.1:8787/internal/${KEY}?exp=`)).toBe(true); // /internal/artifacts/{bitstream}/{file}
     expect(local.headers).toEqual({});
   });
 });
