@@ -13,7 +13,8 @@ import { getVideo, type VideoRow } from '../videos/store';
 import { ensureArtifact, preferWaitSeconds } from './ensure-artifact';
 import { planReconstruction, type GenerationSpec } from './plan';
 
-const CACHE_ORIGIN = 'https://artifacts.cmvc.internal/';
+/** Cache API keys of artifacts: `{CACHE_ORIGIN}{artifactKey}`. */
+export const CACHE_ORIGIN = 'https://artifacts.cmvc.internal/';
 
 type AppContext = Context<{ Bindings: Env }>;
 
