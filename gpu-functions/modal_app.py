@@ -140,6 +140,7 @@ image = (
 with image.imports():
     from cmvc_gpu.engines.model.config import ModelEngineConfig
     from cmvc_gpu.engines.model.dispatch import envelope
+    from cmvc_gpu.outputs import deliver
 
 
 # ── Volumes: weights (the Hugging Face cache) and training videos; LoRA adapters on their own ──
@@ -156,9 +157,14 @@ ONLINE = modal.Secret.from_dict({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": 
 
 
 def _run(engine_call, request: dict) -> dict:
+<<<<<<< HEAD
     """Runs one engine call: progress to the shared Dict, errors as data."""
+=======
+    """Runs one engine call inside a GPU method: progress to the shared Dict, errors as data. The
+    output file is uploaded from here, so its bytes never pass through Modal's result store."""
+>>>>>>> issue-19
     return envelope(
-        lambda report: engine_call(request, report),
+        lambda report: deliver(request, engine_call(request, report)),
         progress_store=progress,
         call_id=modal.current_function_call_id(),
     )

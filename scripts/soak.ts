@@ -59,10 +59,11 @@ function noteFinished(call: { fn: string; sourceBytes: number }, result: any): v
   estimates.set(call.fn, { estimate: row.estimate + estimate, actual: row.actual + actual, calls: row.calls + 1 });
 }
 
-/** Seconds the GPU server counted per function (its own /metrics, failed calls included). */
+/** Seconds the GPU server counted (its own /metrics, failed calls and uploads included). */
 async function metricsSeconds(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return [...text.matchAll(/^cmvc_gpu_seconds_total\{function="\w+"\} ([\d.]+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  // Computing and uploading the output: both are billed (the upload holds the function's container).
+  return [...text.matchAll(/^cmvc_gpu_(?:upload_)?seconds_total\{function="\w+"\} ([\d.]+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 function proxy(upstreamPort: number) {

@@ -6,6 +6,8 @@ Routes (JSON everywhere, shapes in ``schemas/gpu``):
 - ``POST /v1/{function}`` → 200 and the function's response (synchronous).
 - ``POST /v1/{function}/submit`` → 202 ``{"callId"}`` at once; ``GET /v1/calls/{callId}`` → call.status.
 - Errors: ``{"error": {"code", "message", "details"?}}`` with the contract's codes and statuses.
+- ``generate``, ``interpolate`` and ``assemble`` PUT their output file to the request's ``output``
+  target (``outputs.deliver``) and answer its size and SHA-256; their input videos come by URL.
 
 Every request and every response (errors included) is validated against the schemas.
 
@@ -34,6 +36,7 @@ from .engines.base import Engine
 from .errors import ContractError
 from .limits import Limits
 from .metrics import FUNCTIONS, Metrics
+from .outputs import deliver
 
 CONTRACT_VERSION = contract.CONTRACT_VERSION
 log = logging.getLogger("cmvc_gpu")
@@ -77,16 +80,6 @@ def error_response(error: ContractError) -> JSONResponse:
     return JSONResponse(body, status_code=error.status)
 
 
-def without_payload(status: dict) -> dict:
-    """``status`` with its result's video bytes elided, for checking the envelope of a finished call:
-    ``run`` checked the whole result (bytes included) when the call ended, and checking megabytes of
-    base64 again on every poll would cost more than the poll itself."""
-    video = status.get("result", {}).get("video") if status.get("status") == "succeeded" else None
-    if not isinstance(video, dict) or "data" not in video:
-        return status
-    return {**status, "result": {**status["result"], "video": {**video, "data": ""}}}
-
-
 def create_app(
     engine: Optional[Engine] = None,
     workers: Optional[int] = None,
@@ -117,7 +110,7 @@ def create_app(
     sync_capacity = max_sync if max_sync is not None else _int_env("CMVC_MAX_SYNC", 8)
     sync_running = 0
     sync_lock = threading.Lock()
-    # A body carries at most one upload as base64 (4/3 of its bytes) plus some JSON around it.
+    # A body carries at most one encode source as base64 (4/3 of its bytes) plus some JSON around it.
     max_body_bytes = limits.max_upload_bytes * 4 // 3 + 1024 * 1024
     started_at = time.time()
     app = FastAPI(title="CMVC GPU functions", version=CONTRACT_VERSION, docs_url=None, redoc_url=None, openapi_url=None)
@@ -129,12 +122,15 @@ def create_app(
         """Runs one call of the engine, counted and timed; the result is checked against the contract."""
         metrics.started(function)
         began = time.perf_counter()
+        computed: Optional[float] = None  # when the engine finished and the upload began
         code: Optional[str] = None
         try:
-            result = contract.check_response(f"{function}.response", getattr(engine, function)(request, progress))
-            # Report the whole call's wall time, checking included: the seconds /metrics counts and the Worker bills.
-            result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], time.perf_counter() - began), 6)
-            return result
+            result = getattr(engine, function)(request, progress)
+            computed = time.perf_counter()
+            # Report the computation's whole wall time: the seconds /metrics counts and the Worker bills
+            # (the upload that follows is reported apart, as seconds.upload).
+            result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], computed - began), 6)
+            return contract.check_response(f"{function}.response", deliver(request, result))
         except ContractError as error:
             code = error.code
             if code == "engine_failure":
@@ -148,7 +144,9 @@ def create_app(
             failure.spent_seconds = time.perf_counter() - began
             raise failure from None
         finally:
-            metrics.finished(function, time.perf_counter() - began, code)
+            ended = time.perf_counter()
+            compute_end = ended if computed is None else computed
+            metrics.finished(function, compute_end - began, code, upload_seconds=ended - compute_end)
 
     def run_reporting_spent(function: str, request: dict, progress: Callable[[float], None]) -> dict:
         """``run`` for a submitted call: a failure carries the wall seconds it ran in
@@ -231,7 +229,7 @@ def create_app(
                 raise ContractError("overloaded", f"{sync_capacity} synchronous calls are already running; retry later or submit")
             sync_running += 1
         try:
-            # A JSONResponse directly: the result is plain JSON already (and may hold megabytes of base64).
+            # A JSONResponse directly: the result is plain JSON already.
             return JSONResponse(await run_in_threadpool(run, function, body, lambda _fraction: None))
         finally:
             with sync_lock:
@@ -253,7 +251,7 @@ def create_app(
         if not 0 <= waitSeconds <= 60:
             raise ContractError("invalid_request", "waitSeconds must be within 0..60", details={"field": "waitSeconds"})
         status = await run_in_threadpool(calls.status, call_id, waitSeconds)
-        contract.check_response("call.status", without_payload(status))
+        contract.check_response("call.status", status)
         return JSONResponse(status)
 
     return app

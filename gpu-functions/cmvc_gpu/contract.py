@@ -23,7 +23,7 @@ from .errors import STATUS_BY_CODE, ContractError
 
 __all__ = ["STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "check_request", "check_response", "apply_defaults", "load_all", "schemas_dir", "validator"]
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "gpu"
 #: Every schema this server uses, by file name without ``.json``.
 SCHEMA_NAMES = (

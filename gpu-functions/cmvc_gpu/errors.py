@@ -12,6 +12,7 @@ STATUS_BY_CODE = {
     "too_large": 413,
     "too_long": 422,
     "fetch_failed": 502,
+    "upload_failed": 502,
     "not_found": 404,
     "engine_failure": 500,
     "overloaded": 503,

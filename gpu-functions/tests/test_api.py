@@ -1,6 +1,6 @@
 """The HTTP contract: validation both ways, submit/poll, metrics, and typed errors for bad input."""
 
-import base64
+import hashlib
 import http.server
 import re
 import threading
@@ -95,7 +95,7 @@ def test_health_info_and_metrics(client):
     assert "cmvc_gpu_inflight 0" in text
 
 
-def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes):
+def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes, store):
     before = {f: calls_total(client, f) for f in ("encode", "generate", "interpolate", "assemble")}
     submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(sample_bytes)}})
     assert submitted.status_code == 202
@@ -110,25 +110,55 @@ def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes):
     for mode in ("it2v", "tt2v"):
         response = client.post(
             "/v1/generate",
-            json={"mode": mode, "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframe")}, "width": 160, "height": 120, "fps": 12, "frameCount": 12, "seed": 1},
+            json={
+                "mode": mode,
+                "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframe")},
+                "width": 160,
+                "height": 120,
+                "fps": 12,
+                "frameCount": 12,
+                "seed": 1,
+                "output": store.target(f"api/{mode}.mp4"),
+            },
         )
         assert response.status_code == 200, response.text
-        video = contract.check_response("generate.response", response.json())["video"]
+        answer = contract.check_response("generate.response", response.json())
+        video = answer["video"]
         assert (video["container"], video["mimeType"], video["frameCount"], video["width"]) == ("mp4", "video/mp4", 12, 160)
-        data = base64.b64decode(video["data"])
+        # The bytes went to the upload target, not into the JSON: the answer names their size and hash.
+        data = store.objects[f"api/{mode}.mp4"]
+        assert "data" not in video and (video["bytes"], video["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+        assert answer["seconds"]["upload"] > 0 and answer["seconds"]["cpu"] > 0
         assert data[4:8] == b"ftyp" and data.find(b"moov") < data.find(b"mdat")  # faststart
-        parts.append({"data": video["data"]})
-    interpolated = client.post("/v1/interpolate/submit", json={"video": parts[0], "factor": 3})
+        parts.append(store.source(f"api/{mode}.mp4"))
+    interpolated = client.post("/v1/interpolate/submit", json={"video": parts[0], "factor": 3, "output": store.target("api/x3.mp4")})
     result = contract.check_response("interpolate.response", wait(client, interpolated.json()["callId"])["result"])
-    assert (result["video"]["frameCount"], result["video"]["fps"]) == (36, 36)
-    joined = client.post("/v1/assemble", json={"parts": parts}).json()
+    assert (result["video"]["frameCount"], result["video"]["fps"], result["video"]["bytes"]) == (36, 36, len(store.objects["api/x3.mp4"]))
+    joined = client.post("/v1/assemble", json={"parts": parts, "output": store.target("api/joined.mp4")}).json()
     contract.check_response("assemble.response", joined)
-    assert joined["video"]["frameCount"] == 24 and abs(duration_seconds(base64.b64decode(joined["video"]["data"])) - 2.0) < 1e-3
-    ts = client.post("/v1/assemble", json={"parts": parts[:1], "container": "mpegts", "timeOffsetSeconds": 2.0}).json()
+    assert joined["video"]["frameCount"] == 24 and abs(duration_seconds(store.objects["api/joined.mp4"]) - 2.0) < 1e-3
+    ts = client.post("/v1/assemble", json={"parts": parts[:1], "container": "mpegts", "timeOffsetSeconds": 2.0, "output": store.target("api/0.ts")}).json()
     contract.check_response("assemble.response", ts)
-    assert ts["video"]["mimeType"] == "video/mp2t" and base64.b64decode(ts["video"]["data"])[0] == 0x47  # TS sync byte
+    assert ts["video"]["mimeType"] == "video/mp2t" and store.objects["api/0.ts"][0] == 0x47  # TS sync byte
     after = {f: calls_total(client, f) for f in before}
     assert {f: after[f] - before[f] for f in after} == {"encode": 1, "generate": 2, "interpolate": 1, "assemble": 2}
+    # /metrics counts the uploads' seconds apart from the compute.
+    assert float(re.search(r'cmvc_gpu_upload_seconds_total{function="generate"} ([\d.]+)', client.get("/metrics").text).group(1)) > 0
+
+
+def test_a_retried_call_leaves_one_object_and_a_used_target_refuses_other_bytes(client, store):
+    body = {"mode": "tt2v", "segment": {"contentText": "a scene 64x48; centre: red", "motionText": "the camera is static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 4, "seed": 3}
+    first = client.post("/v1/generate", json={**body, "output": store.target("retry/a.mp4")}).json()
+    again = client.post("/v1/generate", json={**body, "output": store.target("retry/a.mp4")}).json()
+    assert first["video"]["sha256"] == again["video"]["sha256"]  # deterministic: the retry's upload is the same bytes
+    assert [status for name, status in store.puts if name == "retry/a.mp4"] == [201, 200]
+    other = client.post("/v1/generate", json={**body, "seed": 4, "output": store.target("retry/a.mp4")})
+    assert (other.status_code, other.json()["error"]["code"]) == (502, "upload_failed")
+    assert hashlib.sha256(store.objects["retry/a.mp4"]).hexdigest() == first["video"]["sha256"]
+    unreachable = client.post("/v1/generate", json={**body, "output": {"url": "http://127.0.0.1:9/nowhere"}})
+    assert (unreachable.status_code, unreachable.json()["error"]["code"]) == (502, "upload_failed")
+    inline = client.post("/v1/interpolate", json={"video": {"data": "AAAA"}, "factor": 2, "output": store.target("retry/b.mp4")}).json()
+    assert inline["error"]["code"] == "invalid_request"  # artifacts never travel inline
 
 
 def test_sources_by_url(client, server, monkeypatch):
@@ -178,7 +208,7 @@ def bad_inputs(sample_bytes):
     ]
 
 
-def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample_bytes):
+def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample_bytes, store):
     for name, body, status, code in bad_inputs(sample_bytes):
         if isinstance(body, bytes):
             response = client.post("/v1/encode", content=body, headers={"content-type": "application/json"})
@@ -189,9 +219,11 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
         assert "Traceback" not in response.text and "/tmp" not in response.text and "/work" not in response.text
     schema_error = client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}, "options": {"keyframeCodec": "gif"}}).json()["error"]
     assert schema_error["details"] == {"field": "options.keyframeCodec"} and "options.keyframeCodec" in schema_error["message"]
-    odd = client.post("/v1/generate", json={"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 33, "height": 32, "fps": 8, "frameCount": 4, "seed": 0}).json()
+    output = {"url": "http://127.0.0.1:9/never-used"}
+    odd = client.post("/v1/generate", json={"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 33, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output}).json()
     assert odd["error"]["code"] == "invalid_request" and odd["error"]["details"] == {"field": "width"}
-    mixed = client.post("/v1/assemble", json={"parts": [{"data": b64(pan_clip(1, 4, 64, 48)[0])}, {"data": b64(pan_clip(1, 4, 96, 64)[0])}]}).json()
+    parts = [store.source("mixed/0.mp4", pan_clip(1, 4, 64, 48)[0]), store.source("mixed/1.mp4", pan_clip(1, 4, 96, 64)[0])]
+    mixed = client.post("/v1/assemble", json={"parts": parts, "output": output}).json()
     assert mixed["error"]["code"] == "invalid_request" and mixed["error"]["details"] == {"field": "parts[1]"}
     # Submitted work fails the same way, asynchronously; a bad submit is refused at once.
     submitted = client.post("/v1/encode/submit", json={"video": {"data": b64(b"garbage" * 100)}})
@@ -210,17 +242,21 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
     assert client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}}).status_code == 200
 
 
-def seconds_total(client):
-    return sum(float(x) for x in re.findall(r'cmvc_gpu_seconds_total\{function="\w+"\} ([\d.]+)', client.get("/metrics").text))
+def seconds_total(client, metric="cmvc_gpu_seconds_total"):
+    return sum(float(x) for x in re.findall(metric + r'\{function="\w+"\} ([\d.]+)', client.get("/metrics").text))
 
 
-def test_a_call_reports_the_seconds_metrics_counts(client):
-    """The Worker bills what a call reports; the GPU server's /metrics must count the same."""
-    before = seconds_total(client)
-    body = {"mode": "tt2v", "segment": {"contentText": "a scene 64x48; centre: red", "motionText": "static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 16, "seed": 0}
+def test_a_call_reports_the_seconds_metrics_counts(client, store):
+    """The Worker bills what a call reports (computing, then uploading its output); the GPU server's
+    /metrics must count the same."""
+    before, before_upload = seconds_total(client), seconds_total(client, "cmvc_gpu_upload_seconds_total")
+    body = {"mode": "tt2v", "segment": {"contentText": "a scene 64x48; centre: red", "motionText": "static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 16, "seed": 0,
+            "output": store.target("api/seconds.mp4")}
     reported = client.post("/v1/generate", json=body).json()["seconds"]
     counted = seconds_total(client) - before
+    uploaded = seconds_total(client, "cmvc_gpu_upload_seconds_total") - before_upload
     assert reported["gpu"] == 0.0 and abs(reported["cpu"] - counted) < 0.0002
+    assert reported["upload"] > 0 and abs(reported["upload"] - uploaded) < 0.0002
 
 
 def test_failures_are_counted_once_by_code(client):
@@ -291,11 +327,12 @@ def test_limits_from_env(monkeypatch):
 def test_schema_defaults_are_applied_after_validation():
     request = contract.check_request("encode", {"video": {"data": ""}, "options": {"keyframeCodec": "jpeg"}})
     assert request["options"] == {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600}
-    generate = contract.check_request("generate", {"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0})
-    assert generate["container"] == "mp4" and generate["segment"]["keyframe"] is None
-    assemble = contract.check_request("assemble", {"parts": [{"data": ""}]})
+    output = {"url": "https://store.example/a.mp4"}
+    generate = contract.check_request("generate", {"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output})
+    assert generate["container"] == "mp4" and generate["segment"]["keyframe"] is None and generate["output"]["headers"] == {}
+    assemble = contract.check_request("assemble", {"parts": [{"url": "https://example.com/a.mp4"}], "output": output})
     assert (assemble["container"], assemble["timeOffsetSeconds"]) == ("mp4", 0)
-    interpolate = contract.check_request("interpolate", {"video": {"url": "https://example.com/a.mp4"}, "factor": 2})
+    interpolate = contract.check_request("interpolate", {"video": {"url": "https://example.com/a.mp4"}, "factor": 2, "output": output})
     assert (interpolate["adapterId"], interpolate["container"]) == (None, "mp4")
 
 
@@ -307,15 +344,3 @@ def test_long_poll_answers_when_the_call_ends(client):
     assert status["status"] == "succeeded"
     assert time.time() - started < 15
     assert client.get(f"/v1/calls/{call_id}", params={"waitSeconds": 99}).status_code == 422
-
-
-def test_poll_checks_the_envelope_without_rechecking_the_payload_bytes():
-    from cmvc_gpu.app import without_payload
-
-    finished = {"status": "succeeded", "result": {"video": {"data": "AAAA", "mimeType": "video/mp4"}, "seconds": {"gpu": 0, "cpu": 1}}}
-    elided = without_payload(finished)
-    assert elided["result"]["video"] == {"data": "", "mimeType": "video/mp4"}
-    assert elided["result"]["seconds"] == finished["result"]["seconds"]
-    assert finished["result"]["video"]["data"] == "AAAA"  # the answer itself is untouched
-    pending = {"status": "pending", "progress": 0.5}
-    assert without_payload(pending) is pending

@@ -86,7 +86,7 @@ def test_keyframe_meets_its_budget_and_max_width():
 def test_it2v_of_a_pure_pan_reaches_25_db():
     data, source = pan_clip(pixels_per_frame=1.5, frames=24)
     segment = encode(data, keyframeBudgetBytes=24_000)["segments"][0]
-    frames = decode_frames(base64.b64decode(generate(segment)["video"]["data"]))
+    frames = decode_frames(generate(segment)["video"]["data"])
     assert len(frames) == 24
     psnr = frames_psnr(frames, source)
     assert psnr >= 25, psnr
@@ -106,7 +106,7 @@ def test_sample_clip_reads_as_a_static_camera_with_object_motion(sample_bytes):
     # Both modes reconstruct every segment at the source geometry.
     for mode in ("it2v", "tt2v"):
         segment = result["segments"][0]
-        frames = decode_frames(base64.b64decode(generate(segment, mode, frameCount=segment["frameCount"], fps=video["fps"])["video"]["data"]))
+        frames = decode_frames(generate(segment, mode, frameCount=segment["frameCount"], fps=video["fps"])["video"]["data"])
         assert len(frames) == segment["frameCount"] and frames[0].shape == (240, 320, 3)
 
 
@@ -120,9 +120,9 @@ def test_same_seed_same_frames_and_other_seed_other_frames():
     first = generate(segment, "tt2v", **fields)["video"]["data"]
     again = generate(segment, "tt2v", **fields)["video"]["data"]
     other = generate(segment, "tt2v", **{**fields, "seed": 8})["video"]["data"]
-    frames_first, frames_again = decode_frames(base64.b64decode(first)), decode_frames(base64.b64decode(again))
+    frames_first, frames_again = decode_frames(first), decode_frames(again)
     assert len(frames_first) == 12 and all(np.array_equal(a, b) for a, b in zip(frames_first, frames_again))
-    assert not np.array_equal(frames_first[0], decode_frames(base64.b64decode(other))[0])
+    assert not np.array_equal(frames_first[0], decode_frames(other)[0])
     # The painted grid shows the named colours: blue top-left, white centre.
     top_left, centre = frames_first[0][:8, :8].reshape(-1, 3).mean(0), frames_first[0][20:28, 28:36].reshape(-1, 3).mean(0)
     assert top_left[2] > top_left[0] + 40 and centre.min() > 180
@@ -145,7 +145,7 @@ def test_generate_checks_its_inputs():
 def test_webm_output_is_vp9():
     segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera is static", "keyframe": None}
     video = generate(segment, "tt2v", width=64, height=48, frameCount=6, container="webm")["video"]
-    data = base64.b64decode(video["data"])
+    data = video["data"]
     assert video["mimeType"] == "video/webm" and data[:4] == b"\x1a\x45\xdf\xa3" and len(decode_frames(data)) == 6
 
 
@@ -163,18 +163,19 @@ def test_interpolation_multiplies_frames_and_keeps_originals():
     assert frames_psnr([between], [middle]) > max(frames_psnr([a], [middle]), frames_psnr([b], [middle])) + 5
 
 
-def test_interpolate_and_assemble_through_the_engine():
+def test_interpolate_and_assemble_through_the_engine(store):
     data, _ = pan_clip(2.0, frames=8, width=64, height=48)
-    doubled = engine.interpolate({"video": {"data": b64(data)}, "factor": 2, "adapterId": None, "container": "mp4"})["video"]
+    doubled = engine.interpolate({"video": store.source("engine/pan.mp4", data), "factor": 2, "adapterId": None, "container": "mp4"})["video"]
     assert (doubled["frameCount"], doubled["fps"]) == (16, 48)
-    assert len(decode_frames(base64.b64decode(doubled["data"]))) == 16
+    assert len(decode_frames(doubled["data"])) == 16
     segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera pans right about 10.0% of the width per second", "keyframe": None}
     parts = [generate(segment, "tt2v", width=64, height=48, frameCount=n, seed=n)["video"]["data"] for n in (12, 24, 6)]
-    joined = engine.assemble({"parts": [{"data": p} for p in parts], "container": "mp4", "timeOffsetSeconds": 0})["video"]
-    data = base64.b64decode(joined["data"])
+    sources = [store.source(f"engine/part-{i}.mp4", p) for i, p in enumerate(parts)]
+    joined = engine.assemble({"parts": sources, "container": "mp4", "timeOffsetSeconds": 0})["video"]
+    data = joined["data"]
     assert joined["frameCount"] == 42 and len(decode_frames(data)) == 42
     assert abs(duration_seconds(data) - 42 / 24) < 1e-3
-    assert abs(duration_seconds(data) - sum(duration_seconds(base64.b64decode(p)) for p in parts)) < 1e-3
+    assert abs(duration_seconds(data) - sum(duration_seconds(p) for p in parts)) < 1e-3
 
 
 def test_rotation_metadata_is_applied():

@@ -22,10 +22,11 @@ export const QUOTA_EXCEEDED = 'gpu_quota_exceeded';
 
 /**
  * Seconds a call spent, from what it reports: `gpu` (accelerator seconds) and `cpu` (wall seconds)
- * measure the same call and overlap (the model engine on a GPU reports its wall time as both), so the
- * larger one, not their sum.
+ * measure the same computation and overlap (the model engine on a GPU reports its wall time as both),
+ * so the larger one, not their sum; plus `upload`, the wall seconds the function then spent writing
+ * its output file, during which its (GPU) container is still held.
  */
-export const spentSeconds = (seconds: { gpu: number; cpu: number }) => Math.max(seconds.gpu, seconds.cpu);
+export const spentSeconds = (seconds: { gpu: number; cpu: number; upload?: number }) => Math.max(seconds.gpu, seconds.cpu) + (seconds.upload ?? 0);
 
 /**
  * Runs one GPU call under a reservation in the payer's meter: `estimateSeconds` is reserved

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { gpuClientFromEnv } from '../gpu/client';
 import { GpuError } from '../gpu/errors';
-import { base64ToBytes, bytesToBase64 } from '../http/base64';
+import { artifactTransferFromEnv } from '../storage/artifact-transfer';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 import { secondsToUtcMidnight } from '../auth/gpu-budget';
@@ -143,23 +143,28 @@ export class GenerationCoordinator extends DurableObject<Env> {
           }),
       );
 
+    // The GPU function PUTs its output straight into R2 (write-once, checksummed by the store) and
+    // reads its inputs by URL: no artifact byte passes through this object.
+    const transfer = artifactTransferFromEnv(this.env);
+    const output = await transfer.uploadTarget(spec.r2Key);
     let result;
     if (spec.kind === 'generate') {
-      result = await run('generate', spec.request);
+      result = await run('generate', { ...spec.request, output });
     } else if (spec.kind === 'interpolate') {
       const [input] = await this.ensureInputs([spec.input], state.chargeTo);
-      result = await run('interpolate', { video: { data: await this.readBase64(input as ArtifactRef) }, factor: spec.factor, container: 'mp4' });
+      const video = { url: await transfer.downloadUrl((input as ArtifactRef).r2Key) };
+      result = await run('interpolate', { video, factor: spec.factor, container: 'mp4', output });
     } else {
       const inputs = await this.ensureInputs(spec.inputs, state.chargeTo);
-      const parts = await Promise.all(inputs.map(async (ref) => ({ data: await this.readBase64(ref) })));
-      result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds });
+      const parts = await Promise.all(inputs.map(async (ref) => ({ url: await transfer.downloadUrl(ref.r2Key) })));
+      result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds, output });
     }
-    const spent = spentSeconds(result.seconds);
-    const bytes = base64ToBytes(result.video.data);
-    const object = await this.env.BUCKET.put(spec.r2Key, bytes, {
-      httpMetadata: { contentType: result.video.mimeType },
-      customMetadata: { label: spec.label, spentSeconds: String(spent) },
-    });
+    const object = await this.env.BUCKET.head(spec.r2Key);
+    if (object === null) throw new GpuError('upload_missing', `the GPU function reported ${spec.label} uploaded, but storage does not have it`, null, true);
+    if (object.size !== result.video.bytes) {
+      // Write-once: an earlier attempt's upload (checked by the store as it landed) stays the artifact.
+      console.warn(`artifact ${spec.key}: kept the stored ${object.size} bytes, the call reported ${result.video.bytes}`);
+    }
     return refOf(spec, object);
   }
 
@@ -174,12 +179,6 @@ export class GenerationCoordinator extends DurableObject<Env> {
       if (!r.ok) throw new GpuError(r.error.code, r.error.message, null, r.error.retryable);
       return r.artifact;
     });
-  }
-
-  private async readBase64(ref: ArtifactRef): Promise<string> {
-    const object = await this.env.BUCKET.get(ref.r2Key);
-    if (object === null) throw new GpuError('artifact_missing', `input artifact ${ref.key} is gone`, null, true);
-    return bytesToBase64(new Uint8Array(await object.arrayBuffer()));
   }
 }
 

@@ -15,7 +15,7 @@ interface SpecBase {
 
 /** One node of the artifact graph, and everything needed to make it. */
 export type GenerationSpec =
-  | (SpecBase & { kind: 'generate'; request: GenerateRequest })
+  | (SpecBase & { kind: 'generate'; request: Omit<GenerateRequest, 'output'> })
   | (SpecBase & { kind: 'interpolate'; factor: number; input: GenerationSpec })
   | (SpecBase & { kind: 'assemble'; inputs: GenerationSpec[]; container: 'mp4' | 'mpegts'; timeOffsetSeconds: number });
 

@@ -4,15 +4,18 @@
  * the Python side validates against; a test fails when the two drift apart.
  *
  * Units: frame rates in frames per second, durations in seconds, sizes in bytes, geometry in pixels.
- * Binary payloads travel as standard base64 strings.
+ * Videos a function makes or reads travel as bytes over HTTP, never inside JSON: it PUTs its output
+ * to the single-use upload target of the request and GETs its input videos from short-lived URLs.
+ * Only small payloads (keyframes, an encode source sent inline) travel as standard base64 strings.
  */
 import { z } from 'zod';
 
-export const CONTRACT_VERSION = '1';
+export const CONTRACT_VERSION = '2';
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'standard base64').describe('standard base64');
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex SHA-256');
 
 export const Mode = z.enum(['tt2v', 'it2v']).describe('tt2v: texts only; it2v: keyframe + motion text');
 export type Mode = z.infer<typeof Mode>;
@@ -35,6 +38,26 @@ export const Seconds = z
     cpu: z.number().nonnegative().describe('CPU wall seconds spent'),
   })
   .strict();
+
+/** Seconds of a call that writes an output file: the upload is reported apart from the compute. */
+export const OutputSeconds = Seconds.extend({
+  upload: z.number().nonnegative().describe('wall seconds spent uploading the output file to its target'),
+}).strict();
+
+/** Header carrying the base64 SHA-256 of an uploaded body; the store refuses a body that does not match it. */
+export const UPLOAD_CHECKSUM_HEADER = 'x-amz-checksum-sha256';
+
+export const UploadTarget = z
+  .object({
+    url: z.url().max(8192).describe('where the function PUTs its output file (single-use, short-lived)'),
+    headers: z.record(z.string().max(256), z.string().max(4096)).default({}).describe('extra headers the PUT must carry'),
+  })
+  .strict()
+  .describe(`the function PUTs its whole output file here with Content-Length and ${UPLOAD_CHECKSUM_HEADER} (base64 SHA-256 of the body)`);
+export type UploadTarget = z.infer<typeof UploadTarget>;
+
+/** An input video that a function GETs by URL: artifacts never travel inline. */
+export const VideoUrl = z.object({ url: z.url().max(8192).describe('a short-lived URL the function may GET') }).strict();
 
 export const Keyframe = z
   .object({
@@ -121,6 +144,7 @@ export const GenerateRequest = z
     frameCount: positiveInt.max(10_000),
     seed: nonNegativeInt.max(2 ** 32 - 1),
     container: Container.default('mp4'),
+    output: UploadTarget,
   })
   .strict();
 export type GenerateRequest = z.input<typeof GenerateRequest>;
@@ -133,25 +157,28 @@ export const VideoFile = z
     height: positiveInt,
     fps: z.number().positive(),
     frameCount: positiveInt,
-    data: base64,
+    bytes: positiveInt.describe('size of the uploaded file'),
+    sha256: sha256Hex.describe('SHA-256 of the uploaded file, as the store checked it on upload'),
   })
-  .strict();
+  .strict()
+  .describe('the output file, already uploaded to the request\'s target');
 
 export const GenerateResponse = z
   .object({
     engine: EngineInfo,
     video: VideoFile,
-    seconds: Seconds,
+    seconds: OutputSeconds,
   })
   .strict();
 export type GenerateResponse = z.infer<typeof GenerateResponse>;
 
 export const InterpolateRequest = z
   .object({
-    video: VideoSource,
+    video: VideoUrl,
     factor: z.number().int().min(2).max(8),
     adapterId: z.string().max(200).nullable().default(null),
     container: Container.default('mp4'),
+    output: UploadTarget,
   })
   .strict();
 export type InterpolateRequest = z.input<typeof InterpolateRequest>;
@@ -159,9 +186,10 @@ export const InterpolateResponse = GenerateResponse;
 
 export const AssembleRequest = z
   .object({
-    parts: z.array(VideoSource).min(1).max(1000),
+    parts: z.array(VideoUrl).min(1).max(1000),
     container: z.enum(['mp4', 'webm', 'mpegts']).default('mp4').describe('mpegts: an HLS media segment'),
     timeOffsetSeconds: z.number().nonnegative().max(86_400).default(0).describe('added to every timestamp, so HLS segments continue each other'),
+    output: UploadTarget,
   })
   .strict()
   .describe('concatenate segment videos of one geometry without re-encoding (a remux), optionally into MPEG-TS');
@@ -170,7 +198,7 @@ export const AssembleResponse = z
   .object({
     engine: EngineInfo,
     video: VideoFile.extend({ container: z.enum(['mp4', 'webm', 'mpegts']) }),
-    seconds: Seconds,
+    seconds: OutputSeconds,
   })
   .strict();
 
@@ -181,6 +209,7 @@ export const ErrorCode = z.enum([
   'too_large',
   'too_long',
   'fetch_failed',
+  'upload_failed',
   'not_found',
   'engine_failure',
   'overloaded',

@@ -30,6 +30,13 @@ const RECONSTRUCTION_OPTIONS = [
   queryParam('kid', 'signed URLs: the key the URL is bound to', { type: 'string' }),
   queryParam('sig', 'signed URLs: base64url HMAC-SHA256 over the canonical path and query', { type: 'string' }),
 ];
+/** `/internal/artifacts/{bitstream}/{file}`: the R2 key `artifacts/{bitstream}/{file}`, signed for one method. */
+const ARTIFACT_TRANSFER_PARAMS = [
+  pathParam('bitstream', 'SHA-256 of the bitstream (hex)', { pattern: '^[0-9a-f]{64}$' }),
+  pathParam('file', 'the artifact: its SHA-256 (hex) and extension', { pattern: '^[0-9a-f]{64}\\.(mp4|webm|ts)$' }),
+  queryParam('exp', 'unix seconds', { type: 'integer' }),
+  queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
+];
 const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
 
 /** A bitstream upload: `application/vnd.cmvc`, or any binary type (the bytes say what they are). */
@@ -162,6 +169,21 @@ export function openApiDocument(serverUrl = '/'): Json {
         get: op('An uploaded source, for the GPU function (signed, short-lived)', 'internal', [], {
           parameters: [ID, queryParam('exp', 'unix seconds', { type: 'integer' }), queryParam('sig', 'hex HMAC', { type: 'string' })],
           responses: { '200': binary('video/*', 'the source'), ...errors(403, 404) },
+        }),
+      },
+      '/internal/artifacts/{bitstream}/{file}': {
+        put: op('A GPU function uploads its output (signed, short-lived, write-once; checked against x-amz-checksum-sha256)', 'internal', [], {
+          parameters: ARTIFACT_TRANSFER_PARAMS,
+          requestBody: { required: true, content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } } } },
+          responses: {
+            '201': { description: 'stored: {"bytes", "sha256"}' },
+            '200': { description: 'the same bytes were already stored (a retried upload)' },
+            ...errors(400, 403, 409, 411, 413, 503),
+          },
+        }),
+        get: op('An artifact, for a GPU function that derives another from it (signed, short-lived)', 'internal', [], {
+          parameters: ARTIFACT_TRANSFER_PARAMS,
+          responses: { '200': binary('video/*', 'the artifact'), ...errors(403, 404) },
         }),
       },
     },

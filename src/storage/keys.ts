@@ -11,3 +11,5 @@ export const artifactHashOf = (r2Key: string) => r2Key.slice(r2Key.lastIndexOf('
 /** Cache API keys (per location): the full response of a ready artifact, and a bitstream's bytes. */
 export const artifactCacheUrl = (artifactSha256: string) => `https://artifacts.cmvc.internal/${artifactSha256}`;
 export const bitstreamCacheUrl = (bitstreamSha256: string) => `https://bitstreams.cmvc.internal/${bitstreamSha256}`;
+/** What `artifactKey` makes, and nothing else: the only keys the artifact transfer route touches. */
+export const ARTIFACT_KEY_PATTERN = /^artifacts\/[0-9a-f]{64}\/[0-9a-f]{64}\.(mp4|webm|ts)$/;

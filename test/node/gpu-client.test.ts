@@ -4,8 +4,8 @@ import { CircuitBreaker } from '../../src/gpu/circuit-breaker';
 import { GpuError } from '../../src/gpu/errors';
 
 const ENGINE = { id: 'fake', version: '1', models: {} };
-const generated = { engine: ENGINE, video: { container: 'mp4', mimeType: 'video/mp4', width: 32, height: 32, fps: 8, frameCount: 8, data: 'AAAA' }, seconds: { gpu: 0, cpu: 0.1 } };
-const request = { mode: 'tt2v' as const, segment: { contentText: 'a', motionText: 'b' }, width: 32, height: 32, fps: 8, frameCount: 8, seed: 1 };
+const generated = { engine: ENGINE, video: { container: 'mp4', mimeType: 'video/mp4', width: 32, height: 32, fps: 8, frameCount: 8, bytes: 3, sha256: 'ab'.repeat(32) }, seconds: { gpu: 0, cpu: 0.1, upload: 0.01 } };
+const request = { mode: 'tt2v' as const, segment: { contentText: 'a', motionText: 'b' }, width: 32, height: 32, fps: 8, frameCount: 8, seed: 1, output: { url: 'http://store/artifacts/a.mp4?sig=x' } };
 
 /** A scripted backend: each call takes the next answer. */
 function scripted(answers: (() => Response | Promise<Response>)[]) {

@@ -160,7 +160,8 @@ describe('rate limits and quotas', () => {
     expect(await errorOf(miss)).toEqual({ status: 429, code: 'gpu_quota_exceeded' });
     expect((await call(`/v/${id}/tt2v.mp4`, { key: key.secret })).status).toBe(200);
     const usage = (await (await call('/v1/usage', { key: key.secret })).json()) as any;
-    expect(usage.usage[0]).toMatchObject({ keyId: key.id, gpuSeconds: 0.5, generations: 1 });
+    // The fake spends 0.5 s computing and 0.01 s uploading the output; both are billed.
+    expect(usage.usage[0]).toMatchObject({ keyId: key.id, gpuSeconds: 0.51, generations: 1 });
     expect(usage.usage[0].bytesServed).toBeGreaterThan(0);
   });
 });

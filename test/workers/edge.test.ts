@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { coordinatorFor } from '../../src/generation/stub';
+import { artifactTransferFromEnv } from '../../src/storage/artifact-transfer';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, encodedVideo as encodedVideoOn, env, plannedSpec } from './helpers';
 
@@ -71,7 +72,9 @@ describe('single flight', () => {
     const spec = await plannedSpec(id, 'tt2v');
     // A generation was submitted before the restart: its call id is all that survives, in storage.
     gpu.pendingPolls = 2;
-    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body: JSON.stringify(spec.kind === 'generate' ? spec.request : {}) })).json()) as any;
+    const output = await artifactTransferFromEnv(env).uploadTarget(spec.r2Key);
+    const body = JSON.stringify(spec.kind === 'generate' ? { ...spec.request, output } : {});
+    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body })).json()) as any;
     const stub = coordinatorFor(env, spec.key);
     await runInDurableObject(stub, async (_instance, state) => {
       await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, progress: 0.1, startedAt: Date.now(), attempts: 1 });

@@ -6,6 +6,9 @@
  * It can be told how each submitted call behaves, per function (`gpu.on('generate', …)`) or for
  * any function (`queue`, `defaultBehaviour`): refused at submit, or accepted and then failing,
  * stalling, answering a malformed status or forgetting its call id — the ways real GPUs fail.
+ *
+ * Like a real GPU function it reads its input videos by URL and PUTs its output to the request's
+ * upload target (the Worker's own signed route), so those routes are exercised too.
  */
 import { exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
@@ -36,7 +39,9 @@ export type Behaviour =
   /** Accepted; then every poll answers a status outside the contract. */
   | 'malformed-status'
   /** Accepted; then the backend no longer knows the call id (404 not_found, as after a restart or expiry). */
-  | 'lose-call';
+  | 'lose-call'
+  /** Accepted; succeeds reporting an output it never uploaded. */
+  | 'skip-upload';
 
 const ENGINE = { id: 'fake', version: '1', models: {} };
 const FAILURES = {
@@ -76,11 +81,11 @@ export class FakeGpu {
   }
 
   /** Ends every call that was stalling: its next poll succeeds (the GPU came back). */
-  finishStalled(): void {
+  async finishStalled(): Promise<void> {
     for (const call of this.results.values()) {
       if (call.behaviour !== 'accept-then-stall') continue;
       call.behaviour = 'ok';
-      call.body = this.result(call.fn, call.request);
+      call.body = await this.result(call.fn, call.request, true);
     }
   }
 
@@ -116,10 +121,10 @@ export class FakeGpu {
       const source = await this.handle(body.video.url);
       if (source.ok) {
         this.fetchedSources.push((await source.arrayBuffer()).byteLength);
-        call.body = this.result(fn, body);
+        call.body = await this.result(fn, body, behaviour !== 'skip-upload');
       }
       else call.failure = { code: 'fetch_failed', message: `fetching the source answered ${source.status}` };
-    } else call.body = this.result(fn, body);
+    } else call.body = await this.result(fn, body, behaviour !== 'skip-upload');
     const callId = `call-${this.nextId++}`;
     this.results.set(callId, call);
     return json({ callId }, 202);
@@ -137,7 +142,10 @@ export class FakeGpu {
     return json({ status: 'succeeded', result: call.body });
   }
 
-  private result(fn: Fn, request: any): unknown {
+  /** Status and body of every upload the fake made, in order. */
+  uploads: { status: number; body: unknown }[] = [];
+
+  private async result(fn: Fn, request: any, upload: boolean): Promise<unknown> {
     const seconds = { gpu: 0, cpu: 0.5 };
     if (fn === 'encode') {
       return {
@@ -155,13 +163,42 @@ export class FakeGpu {
       };
     }
     const frames = fn === 'generate' ? request.frameCount : 48;
-    const marker = `${fn}:${JSON.stringify(request).length}:${frames}`;
+    const inputs: { url: string }[] = fn === 'interpolate' ? [request.video] : fn === 'assemble' ? request.parts : [];
+    const inputBytes = await Promise.all(inputs.map(async ({ url }) => (await workerFetch(new Request(url))).arrayBuffer().then((b) => b.byteLength)));
+    const marker = new TextEncoder().encode(`${fn}:${JSON.stringify({ ...request, output: null }).length}:${frames}:${inputBytes.join('+')}`.padEnd(2048, '.'));
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', marker));
+    if (upload) {
+      const put = await workerFetch(
+        new Request(request.output.url, {
+          method: 'PUT',
+          body: marker,
+          headers: { ...request.output.headers, 'Content-Type': 'video/mp4', 'Content-Length': String(marker.byteLength), 'x-amz-checksum-sha256': btoa(String.fromCharCode(...digest)) },
+        }),
+      );
+      this.uploads.push({ status: put.status, body: await put.json() });
+      if (!put.ok) return { nonsense: 'upload failed' };
+    }
     return {
       engine: ENGINE,
-      video: { container: 'mp4', mimeType: 'video/mp4', width: request.width ?? 320, height: request.height ?? 240, fps: request.fps ?? 24, frameCount: frames, data: btoa(marker.padEnd(2048, '.')) },
-      seconds,
+      video: {
+        container: 'mp4',
+        mimeType: 'video/mp4',
+        width: request.width ?? 320,
+        height: request.height ?? 240,
+        fps: request.fps ?? 24,
+        frameCount: frames,
+        bytes: marker.byteLength,
+        sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+      },
+      seconds: { ...seconds, upload: 0.01 },
     };
   }
+}
+
+/** Artifact transfers go to the Worker under test (its signed /internal/artifacts route), never out. */
+function workerFetch(request: Request): Promise<Response> {
+  if (!new URL(request.url).pathname.startsWith('/internal/artifacts/')) throw new Error(`unexpected transfer URL ${request.url} in a test`);
+  return exports.default.fetch(request);
 }
 
 function json(body: unknown, status = 200): Response {

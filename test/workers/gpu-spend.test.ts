@@ -44,6 +44,16 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
     expect(usage.usage[0].generations).toBe(1);
   });
 
+  it('charges the seconds a generation spent uploading its output on top of its computing', async () => {
+    const key = await newKey(SCOPES);
+    const id = await encodedVideo(key.secret);
+    const before = await gpuSecondsUsed(key.secret);
+    ledger.reportSeconds = 0.25;
+    ledger.reportUploadSeconds = 0.125;
+    expect((await call(`/v/${id}/tt2v.mp4?seed=13`, { key: key.secret })).status).toBe(200);
+    expect((await gpuSecondsUsed(key.secret)) - before).toBeCloseTo(0.375, 6);
+  });
+
   it('charges a generation once, to what it spent, however many requests join it', async () => {
     const key = await newKey(SCOPES);
     const id = await encodedVideo(key.secret);

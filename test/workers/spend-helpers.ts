@@ -58,6 +58,8 @@ export async function usageOf(key: string, keyId?: string): Promise<any[]> {
 export interface GpuLedger {
   /** Seconds every finished call reports (as both `gpu` and `cpu`), failed ones included. */
   reportSeconds: number;
+  /** Seconds every finished call that writes an output file reports spending on its upload. */
+  reportUploadSeconds: number;
   /** The next this many submitted calls run, then fail with `engine_failure`, reporting their seconds. */
   failNext: number;
   /** Per function: calls submitted and not finished yet, the most at once, and the seconds reported. */
@@ -72,7 +74,7 @@ export interface GpuLedger {
  * flight are counted per function.
  */
 export function instrumentGpu(gpu: FakeGpu): GpuLedger {
-  const ledger: GpuLedger = { reportSeconds: 0.5, failNext: 0, running: {}, maxRunning: {}, reported: {} };
+  const ledger: GpuLedger = { reportSeconds: 0.5, reportUploadSeconds: 0, failNext: 0, running: {}, maxRunning: {}, reported: {} };
   const calls = new Map<string, { fn: string; fail: boolean }>();
   const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
   vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -96,9 +98,11 @@ export function instrumentGpu(gpu: FakeGpu): GpuLedger {
     if (body.status !== 'succeeded') return response;
     calls.delete(decodeURIComponent(poll![1] as string));
     ledger.running[call.fn] = (ledger.running[call.fn] as number) - 1;
-    ledger.reported[call.fn] = (ledger.reported[call.fn] ?? 0) + ledger.reportSeconds;
-    // As the model engine on a GPU reports a call: its wall time as both (they overlap; the bill is one of them).
-    const seconds = { gpu: ledger.reportSeconds, cpu: ledger.reportSeconds };
+    // As the model engine on a GPU reports a call: its wall time as both (they overlap; the bill is one
+    // of them), and apart from them the upload of its output file, when it writes one.
+    const uploads = body.result?.seconds?.upload !== undefined;
+    const seconds = { gpu: ledger.reportSeconds, cpu: ledger.reportSeconds, ...(uploads ? { upload: ledger.reportUploadSeconds } : {}) };
+    ledger.reported[call.fn] = (ledger.reported[call.fn] ?? 0) + ledger.reportSeconds + (uploads ? ledger.reportUploadSeconds : 0);
     if (call.fail) return json({ status: 'failed', error: { code: 'engine_failure', message: 'the engine crashed mid-call', details: { seconds } } });
     return json({ ...body, result: { ...body.result, seconds } });
   });

@@ -26,6 +26,7 @@ from cmvc_gpu.engines.model.engine import ModelEngine  # noqa: E402
 from cmvc_gpu.engines.model.generator import Generator  # noqa: E402
 from cmvc_gpu.engines.model.tiny import save_tiny_adapter, tiny_pipes  # noqa: E402
 from cmvc_gpu.engines.reference import video_io  # noqa: E402
+from cmvc_gpu.outputs import deliver  # noqa: E402
 from test_model_classes import moving_square  # noqa: E402
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "gpu"
@@ -38,9 +39,9 @@ def validate(name: str, body: dict) -> None:
     jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(body)
 
 
-def probe(data_b64: str, tmp_path: Path) -> dict:
+def probe(data: bytes, tmp_path: Path) -> dict:
     path = tmp_path / "probe.mp4"
-    path.write_bytes(base64.b64decode(data_b64))
+    path.write_bytes(data)
     out = subprocess.run(
         [
             FFPROBE,
@@ -110,7 +111,7 @@ class TestEndToEnd:
             assert keyframes[0]["codec"] == "webp" and len(base64.b64decode(keyframes[0]["data"])) <= 2048
         assert progress[-1] == 1.0 and progress == sorted(progress)
 
-    def test_generate_returns_a_playable_mp4_of_the_asked_geometry(self, engine, tmp_path):
+    def test_generate_returns_a_playable_mp4_of_the_asked_geometry(self, engine, tmp_path, store):
         request = {
             "mode": "tt2v",
             "segment": {"contentText": "a red square", "motionText": "moves left"},
@@ -119,13 +120,14 @@ class TestEndToEnd:
             "fps": 8,
             "frameCount": 11,
             "seed": 5,
+            "output": store.target("model/generate.mp4"),
         }
         validate("generate.request", request)
-        response = engine.generate_json(request)
+        response = deliver(request, engine.generate_json(request))
         validate("generate.response", response)
         video = response["video"]
         assert (video["width"], video["height"], video["frameCount"], video["fps"]) == (48, 32, 11, 8.0)
-        stream = probe(video["data"], tmp_path)
+        stream = probe(store.objects["model/generate.mp4"], tmp_path)
         assert (stream["codec_name"], stream["width"], stream["height"], int(stream["nb_read_frames"])) == (
             "h264",
             48,
@@ -145,9 +147,10 @@ class TestEndToEnd:
                    "seed": 11, "adapterId": ADAPTER}
         response = engine.generate_json(request)
         assert response["engine"]["models"]["bridgeAdapter"] == ADAPTER
-        a = media.decode_video(base64.b64decode(response["video"]["data"]))[0]
-        b = media.decode_video(base64.b64decode(engine.generate_json(request)["video"]["data"]))[0]
-        c = media.decode_video(base64.b64decode(engine.generate_json({**request, "seed": 12})["video"]["data"]))[0]
+        # The engine hands back the file's bytes; the app uploads them to the request's target.
+        a = media.decode_video(response["video"]["data"])[0]
+        b = media.decode_video(engine.generate_json(request)["video"]["data"])[0]
+        c = media.decode_video(engine.generate_json({**request, "seed": 12})["video"]["data"])[0]
         assert a.shape == (16, 32, 32, 3)
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
@@ -163,16 +166,16 @@ class TestEndToEnd:
             "frameCount": 6,
             "seed": 11,
         }
-        validate("generate.request", request)
         assert engine.generate_json(request)["video"]["frameCount"] == 6
 
-    def test_interpolate_raises_the_frame_rate_without_a_model(self, engine, tmp_path):
-        request = {"video": data_source(moving_square(4), 4.0), "factor": 2}
+    def test_interpolate_raises_the_frame_rate_without_a_model(self, engine, tmp_path, store):
+        square = video_io.encode(list(moving_square(4)), 4.0)
+        request = {"video": store.source("model/square.mp4", square), "factor": 2, "output": store.target("model/x2.mp4")}
         validate("interpolate.request", request)
-        response = engine.interpolate_json(request)
+        response = deliver(request, engine.interpolate_json(request))
         validate("interpolate.response", response)
         assert (response["video"]["frameCount"], response["video"]["fps"]) == (8, 8.0)
-        assert int(probe(response["video"]["data"], tmp_path)["nb_read_frames"]) == 8
+        assert int(probe(store.objects["model/x2.mp4"], tmp_path)["nb_read_frames"]) == 8
 
     def test_errors_become_contract_codes(self, engine):
         def run(call, request):

@@ -306,11 +306,13 @@ class TestWebRoutes:
             "fps": 8,
             "frameCount": 4,
             "seed": 1,
+            "output": {"url": "https://store.example/a.mp4"},
         }
         answer = client.post("/v1/generate/submit", json=body)
         assert (answer.status_code, answer.json()) == (202, {"callId": "generate~fc-abc123"})
         # spawned with the contract's defaults applied
-        assert method.spawned == [{**body, "segment": {**body["segment"], "keyframe": None}, "container": "mp4"}]
+        defaults = {"segment": {**body["segment"], "keyframe": None}, "container": "mp4", "output": {**body["output"], "headers": {}}}
+        assert method.spawned == [{**body, **defaults}]
         bad = client.post("/v1/generate/submit", json={**body, "width": 8})
         assert bad.status_code == 422
         assert bad.json()["error"]["code"] == "invalid_request" and "width" in bad.json()["error"]["message"]
@@ -347,9 +349,10 @@ class TestModalWebApp:
                 "height": 32,
                 "fps": 8.0,
                 "frameCount": 4,
-                "data": "AAAA",
+                "bytes": 3,
+                "sha256": "ab" * 32,
             },
-            "seconds": {"gpu": 1.0, "cpu": 1.0},
+            "seconds": {"gpu": 1.0, "cpu": 1.0, "upload": 0.1},
         }
         calls = {}
         method = FakeMethod(lambda request: {"ok": True, "result": result})
@@ -371,9 +374,13 @@ class TestModalWebApp:
             "fps": 8,
             "frameCount": 4,
             "seed": 1,
+            "output": {"url": "https://store.example/a.mp4"},
         }
         assert client.post("/v1/generate", json=body).json() == result
-        missing = client.post("/v1/interpolate", json={"video": {"data": "AAAA"}, "factor": 2, "adapterId": "x"})
+        missing = client.post(
+            "/v1/interpolate",
+            json={"video": {"url": "https://store.example/b.mp4"}, "factor": 2, "adapterId": "x", "output": body["output"]},
+        )
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
         submitted = client.post("/v1/generate/submit", json=body)
         assert submitted.status_code == 202 and submitted.json()["callId"] == "generate~fc-abc123"

@@ -120,7 +120,8 @@ def check_even(width: int, height: int) -> None:
 
 
 def video_file(frames: np.ndarray, fps: float, container: str = "mp4") -> dict:
-    """A contract ``VideoFile`` of ``frames`` written by the reference writer."""
+    """A contract ``VideoFile`` of ``frames`` written by the reference writer, its file still as raw
+    ``bytes`` in ``data`` (``outputs.deliver`` uploads it to the request's target)."""
     height, width = frames.shape[1:3]
     check_even(width, height)
     data = video_io.encode(list(frames), fps, container)
@@ -131,7 +132,7 @@ def video_file(frames: np.ndarray, fps: float, container: str = "mp4") -> dict:
         "height": int(height),
         "fps": float(fps),
         "frameCount": int(len(frames)),
-        "data": base64.b64encode(data).decode("ascii"),
+        "data": data,
     }
 
 

@@ -208,7 +208,7 @@ class ReferenceEngine:
                 "height": height,
                 "fps": fps,
                 "frameCount": count,
-                "data": base64.b64encode(data).decode("ascii"),
+                "data": data,  # raw bytes: delivered to the request's upload target by the app
             },
             "seconds": _seconds(started),
         }

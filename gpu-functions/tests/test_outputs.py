@@ -1,0 +1,36 @@
+"""Delivering an output file to its upload target: checksum header, size and hash in the answer, and
+nothing uploaded twice when the GPU container already delivered it (Modal)."""
+
+import hashlib
+
+import pytest
+
+from cmvc_gpu.errors import ContractError
+from cmvc_gpu.outputs import deliver
+
+ENGINE = {"id": "t", "version": "0", "models": {}}
+
+
+def made(data: bytes) -> dict:
+    video = {"container": "mp4", "mimeType": "video/mp4", "width": 2, "height": 2, "fps": 1.0, "frameCount": 1, "data": data}
+    return {"engine": ENGINE, "video": video, "seconds": {"gpu": 0.0, "cpu": 0.5}}
+
+
+def test_deliver_uploads_once_and_reports_size_hash_and_seconds(store):
+    data = b"\x00\x00\x00\x18ftyp" + bytes(range(256)) * 40
+    request = {"output": store.target("outputs/one.mp4")}
+    delivered = deliver(request, made(data))
+    assert store.objects["outputs/one.mp4"] == data
+    assert delivered["video"]["bytes"] == len(data) and delivered["video"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert "data" not in delivered["video"] and delivered["seconds"]["cpu"] == 0.5 and delivered["seconds"]["upload"] >= 0
+    puts = len(store.puts)
+    assert deliver(request, delivered) is delivered  # already delivered: passed through, not uploaded again
+    assert len(store.puts) == puts
+
+
+def test_a_refused_upload_is_an_upload_failed_error(store):
+    store.objects["outputs/taken.mp4"] = b"other bytes"
+    with pytest.raises(ContractError) as error:
+        deliver({"output": store.target("outputs/taken.mp4")}, made(b"mine"))
+    assert error.value.code == "upload_failed" and error.value.details == {"field": "output.url", "status": 409}
+    assert store.objects["outputs/taken.mp4"] == b"other bytes"

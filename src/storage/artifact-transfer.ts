@@ -1,0 +1,109 @@
+import { AwsClient } from 'aws4fetch';
+import { signingSecrets } from '../auth/signed-url';
+import { timingSafeEqualBytes } from '../auth/timing-safe';
+import type { UploadTarget } from '../gpu/contract';
+
+/**
+ * How GPU functions move artifact bytes without the Worker in the way: they PUT their output to an
+ * upload target and GET their input videos from short-lived URLs. In production these are R2's own
+ * S3 endpoint (presigned with aws4fetch); locally, where Miniflare has no S3 endpoint, the Worker's
+ * `/internal/artifacts/…` route, signed with HMAC over the method, the key and the expiry.
+ */
+export interface ArtifactTransfer {
+  /** Where the artifact `r2Key` is uploaded: write-once, so a retried upload cannot replace it. */
+  uploadTarget(r2Key: string): Promise<UploadTarget>;
+  /** A URL from which the artifact `r2Key` can be read until it expires. */
+  downloadUrl(r2Key: string): Promise<string>;
+}
+
+/** Lifetime of an upload target or download URL, in seconds: a generation's deadline with a margin. */
+export const TRANSFER_TTL_SECONDS = 15 * 60;
+export const ARTIFACT_URL_PATH = '/internal/artifacts/';
+
+const encoder = new TextEncoder();
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+async function hmac(secret: string, message: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(message)));
+}
+
+const signedMessage = (method: 'GET' | 'PUT', r2Key: string, exp: number | string) => `artifact:${method}:${r2Key}:${exp}`;
+
+/** The Worker's own signed route (local development and tests). */
+export function workerTransfer(origin: string, secret: string, ttlSeconds = TRANSFER_TTL_SECONDS, now = () => Date.now()): ArtifactTransfer {
+  const base = origin.replace(/\/+$/, '');
+  const sign = async (method: 'GET' | 'PUT', r2Key: string) => {
+    const exp = Math.floor(now() / 1000) + ttlSeconds;
+    const sig = hex(await hmac(secret, signedMessage(method, r2Key, exp)));
+    // `artifacts/{bitstream}/{file}` is served at `/internal/artifacts/{bitstream}/{file}`.
+    return `${base}${ARTIFACT_URL_PATH}${r2Key.replace(/^artifacts\//, '')}?exp=${exp}&sig=${sig}`;
+  };
+  return {
+    uploadTarget: async (r2Key) => ({ url: await sign('PUT', r2Key), headers: {} }),
+    downloadUrl: (r2Key) => sign('GET', r2Key),
+  };
+}
+
+/** Whether `sig` signs `method` on `r2Key` until `exp` (unix seconds, not yet past). */
+export async function verifyArtifactUrl(
+  secret: string,
+  method: 'GET' | 'PUT',
+  r2Key: string,
+  exp: string | undefined,
+  sig: string | undefined,
+  now = Date.now(),
+): Promise<boolean> {
+  if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig)) return false;
+  if (Number(exp) < now / 1000) return false;
+  const expected = await hmac(secret, signedMessage(method, r2Key, exp));
+  const given = new Uint8Array(sig.match(/../g)!.map((h) => parseInt(h, 16)));
+  return timingSafeEqualBytes(expected, given);
+}
+
+export interface R2S3Credentials {
+  accountId: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * R2's S3 endpoint, presigned (SigV4 in the query). The PUT carries `If-None-Match: *`, signed, so R2
+ * refuses to replace an object that exists: the target is single-use.
+ */
+export function presignedTransfer(credentials: R2S3Credentials, ttlSeconds = TRANSFER_TTL_SECONDS): ArtifactTransfer {
+  const client = new AwsClient({ accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, service: 's3', region: 'auto' });
+  const objectUrl = (r2Key: string) =>
+    `https://${credentials.accountId}.r2.cloudflarestorage.com/${credentials.bucket}/${r2Key.split('/').map(encodeURIComponent).join('/')}?X-Amz-Expires=${ttlSeconds}`;
+  return {
+    async uploadTarget(r2Key) {
+      const headers = { 'If-None-Match': '*' };
+      const signed = await client.sign(objectUrl(r2Key), { method: 'PUT', headers, aws: { signQuery: true } });
+      return { url: signed.url, headers };
+    },
+    async downloadUrl(r2Key) {
+      return (await client.sign(objectUrl(r2Key), { method: 'GET', aws: { signQuery: true } })).url;
+    },
+  };
+}
+
+export interface TransferSettings {
+  PUBLIC_ORIGIN: string;
+  URL_SIGNING_SECRET: string;
+  R2_ACCOUNT_ID?: string;
+  R2_BUCKET_NAME?: string;
+  R2_ACCESS_KEY_ID?: string;
+  R2_SECRET_ACCESS_KEY?: string;
+}
+
+/** Presigned R2 URLs when R2 S3 credentials are configured, else the Worker's own signed route. */
+export function artifactTransferFromEnv(env: TransferSettings): ArtifactTransfer {
+  const { R2_ACCOUNT_ID, R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY } = env;
+  if (R2_ACCOUNT_ID && R2_BUCKET_NAME && R2_ACCESS_KEY_ID && R2_SECRET_ACCESS_KEY) {
+    return presignedTransfer({ accountId: R2_ACCOUNT_ID, bucket: R2_BUCKET_NAME, accessKeyId: R2_ACCESS_KEY_ID, secretAccessKey: R2_SECRET_ACCESS_KEY });
+  }
+  // The first secret signs, as for every other signed URL of this Worker; all of them verify.
+  const [secret] = signingSecrets(env.URL_SIGNING_SECRET);
+  return workerTransfer(env.PUBLIC_ORIGIN, secret as string);
+}
