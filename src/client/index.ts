@@ -103,7 +103,7 @@ function query(options: ReconstructionOptions): string {
 
 /** The poster (first keyframe) as a Blob, straight from the parsed bitstream; null for a TT2V-only stream. */
 export function posterBlob(bitstream: Bitstream): Blob | null {
-  const keyframe = bitstream.segments.find((s) => s.keyframe)?.keyframe;
+  const keyframe = bitstream.segments.find((s) => s.keyframes.length > 0)?.keyframes[0];
   if (!keyframe) return null;
   return new Blob([keyframe.data as Uint8Array<ArrayBuffer>], { type: `image/${keyframe.codec}` });
 }

@@ -1,9 +1,9 @@
 import type { Bitstream } from '../bitstream';
 import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import type { GenerateRequest, Mode } from '../gpu/contract';
-import { bytesToBase64 } from '../http/base64';
 import { ApiError } from '../http/errors';
 import { artifactKey } from '../storage/keys';
+import { keyframesOnGrid } from './keyframe-grid';
 
 interface SpecBase {
   /** sha256 hex of the artifact's canonical description: its identity and cache key. */
@@ -91,8 +91,8 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
   const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
   const baseOptions = { ...options, interp: 1 as const };
   const baseKey = await sha256Hex(describe({ ...input, options: baseOptions }, n, 'generate'));
-  const keyframe = mode === 'it2v' && segment.keyframe ? segment.keyframe : null;
-  if (mode === 'it2v' && !keyframe) {
+  const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount) : [];
+  if (mode === 'it2v' && keyframes.length === 0) {
     throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
   }
   const base: GenerationSpec = {
@@ -105,7 +105,7 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
       segment: {
         contentText: segment.contentText,
         motionText: segment.motionText,
-        keyframe: keyframe && { codec: keyframe.codec as 'webp' | 'jpeg', width: keyframe.width, height: keyframe.height, data: bytesToBase64(keyframe.data) },
+        keyframes,
       },
       width: options.w,
       height: options.h,
