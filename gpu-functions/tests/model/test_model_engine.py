@@ -118,8 +118,9 @@ class TestEndToEnd:
         assert sum(s["frameCount"] for s in response["segments"]) == 16
         for segment in response["segments"]:
             assert 1 <= len(segment["contentText"]) <= 120 and 1 <= len(segment["motionText"]) <= 120
-            assert segment["keyframe"]["codec"] == "webp"
-            assert len(base64.b64decode(segment["keyframe"]["data"])) <= 2048
+            [keyframe] = segment["keyframes"]
+            assert keyframe["codec"] == "webp" and 0 <= keyframe["frameIndex"] < segment["frameCount"]
+            assert len(base64.b64decode(keyframe["data"])) <= 2048
         assert progress[-1] == 1.0 and progress == sorted(progress)
 
     def test_generate_returns_a_playable_mp4_of_the_asked_geometry(self, engine, tmp_path):
@@ -150,7 +151,7 @@ class TestEndToEnd:
         keyframe = media.code_keyframe(moving_square(1)[0], 4096)
         request = {
             "mode": "it2v",
-            "segment": {"contentText": "a red square", "motionText": "moves left", "keyframe": keyframe},
+            "segment": {"contentText": "a red square", "motionText": "moves left", "keyframes": [{**keyframe, "frameIndex": 0, "priority": 255}]},
             "width": 32,
             "height": 32,
             "fps": 8,
@@ -187,7 +188,7 @@ class TestEndToEnd:
         )
         it2v = {
             "mode": "it2v",
-            "segment": {"contentText": "c", "motionText": "m", "keyframe": None},
+            "segment": {"contentText": "c", "motionText": "m", "keyframes": []},
             "width": 32,
             "height": 32,
             "fps": 8,
@@ -281,7 +282,7 @@ class TestOrchestration:
         response = engine.generate_json(
             {
                 "mode": "it2v",
-                "segment": {"contentText": "c", "motionText": "m", "keyframe": keyframe},
+                "segment": {"contentText": "c", "motionText": "m", "keyframes": [{**keyframe, "frameIndex": 0, "priority": 255}]},
                 "width": 64,
                 "height": 48,
                 "fps": 12.5,

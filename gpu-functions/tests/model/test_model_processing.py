@@ -304,7 +304,7 @@ class TestWebRoutes:
         answer = client.post("/v1/generate/submit", json=body)
         assert (answer.status_code, answer.json()) == (202, {"callId": "generate~fc-abc123"})
         # spawned with the contract's defaults applied
-        assert method.spawned == [{**body, "segment": {**body["segment"], "keyframe": None}, "container": "mp4"}]
+        assert method.spawned == [{**body, "segment": {**body["segment"], "keyframes": []}, "container": "mp4"}]
         bad = client.post("/v1/generate/submit", json={**body, "width": 8})
         assert bad.status_code == 422
         assert bad.json()["error"]["code"] == "invalid_request" and "width" in bad.json()["error"]["message"]

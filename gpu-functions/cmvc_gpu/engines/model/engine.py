@@ -207,7 +207,7 @@ class ModelEngine:
                     "frameCount": count,
                     "contentText": texts["content"],
                     "motionText": texts["motion"],
-                    "keyframe": keyframe,
+                    "keyframes": [{**keyframe, "frameIndex": keyframe_index - start, "priority": 255}],
                 }
             )
             progress(0.15 + 0.85 * (index + 1) / len(segments))
@@ -221,8 +221,9 @@ class ModelEngine:
         media.check_even(int(request["width"]), int(request["height"]))
         generator = self._require("generator")
         segment = request["segment"]
-        keyframe = segment.get("keyframe")
-        image = media.decode_keyframe(keyframe) if keyframe is not None else None
+        # contract v2 carries several keyframes; this engine still conditions on the first (issue 13 rewrites it)
+        keyframes = segment.get("keyframes") or []
+        image = media.decode_keyframe(keyframes[0]) if keyframes else None
         frames = generator.generate(
             mode=request["mode"],
             content_text=segment["contentText"],
