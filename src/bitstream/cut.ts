@@ -20,6 +20,8 @@ export interface CutOptions {
 
 export interface CutResult {
   bytes: Uint8Array;
+  /** The whole input as read. */
+  parsed: Bitstream;
   /** The rate plan, when `maxKbps` was given (its `kbps` is the cut's achieved rate). */
   rate?: RatePlan;
 }
@@ -80,10 +82,10 @@ export function cutBitstreamWithPlan(bytes: Uint8Array, opts: CutOptions = {}, o
       limits,
     );
   const whole = build();
-  if (opts.maxKbps === undefined || profile === 'tt2v') return { bytes: whole };
+  if (opts.maxKbps === undefined || profile === 'tt2v') return { bytes: whole, parsed };
   const selected: Bitstream = { header: parsed.header, segments: parsed.segments.slice(first, last + 1) };
   const rate = planRateCut(selected, whole.length, opts.maxKbps);
-  return { bytes: rate.dropped === 0 ? whole : build(rate.kept), rate };
+  return { bytes: rate.dropped === 0 ? whole : build(rate.kept), parsed, rate };
 }
 
 /** The frame index of a segment's KFRM: from its kpos, or (v1.0) the one keyframe the reader placed. */

@@ -13,6 +13,8 @@ export interface RatePlan {
   kept: number[][];
   /** Keyframes dropped (a prefix of the drop order: equal counts mean equal cuts). */
   dropped: number;
+  /** Per segment of the input, how many of its keyframes were dropped. */
+  droppedPerSegment: number[];
   /** Bytes of the cut, at most (exact for v1.1 streams; a v1.0 keyframe is counted with a kpos it lacks). */
   bytes: number;
   /** Seconds the segments cover (frames ÷ frame rate). */
@@ -58,7 +60,8 @@ export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): 
     dropped++;
   }
   const kept = keepSets.map((set) => [...set].sort((x, y) => x - y));
-  return { kept, dropped, bytes, seconds, kbps: kbpsOf(bytes, seconds), floorKbps: kbpsOf(floorBytes, seconds) };
+  const droppedPerSegment = b.segments.map((s, n) => s.keyframes.length - kept[n]!.length);
+  return { kept, dropped, droppedPerSegment, bytes, seconds, kbps: kbpsOf(bytes, seconds), floorKbps: kbpsOf(floorBytes, seconds) };
 }
 
 /** `b` with only the keyframes `plan` keeps (the content of the cut stream). */

@@ -21,6 +21,8 @@ export interface ReconstructionOptions {
   fps?: number;
   seed?: number;
   interp?: 1 | 2 | 4;
+  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first). */
+  maxKbps?: number;
 }
 
 export interface ClientConfig {

@@ -1,4 +1,4 @@
-import { BitstreamError, sha256Hex, writeBitstream } from '../bitstream';
+import { BitstreamError, cutBitstream, sha256Hex, writeBitstream } from '../bitstream';
 import { gpuClientFromEnv, type GpuClient } from '../gpu/client';
 import type { EncodeOptions } from '../gpu/contract';
 import { GpuError } from '../gpu/errors';
@@ -62,6 +62,7 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
       bitstream_key: key,
       bitstream_hash: hash,
       bitstream_bytes: bytes.byteLength,
+      rate_floor_bytes: cutBitstream(bytes, { profile: 'tt2v' }).byteLength,
       width: result.video.width,
       height: result.video.height,
       fps: result.video.fps,

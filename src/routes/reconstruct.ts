@@ -89,7 +89,7 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', reconstructionAc
   const ready = await readyVideo(c, await video(c));
   const n = Number(c.req.param('file').slice(0, -3));
   checkSegment(ready.bitstream, n);
-  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: c.req.param('mode') as Mode, options: ready.options, engine: c.env.GPU_ENGINE };
+  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: c.req.param('mode') as Mode, options: ready.options, rateCut: ready.rateCut, engine: c.env.GPU_ENGINE };
   const spec = await planHlsSegment(input, n);
   const ahead = [];
   for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
