@@ -1,16 +1,18 @@
 """The reference engine: the GPU function contract served with classical methods on the CPU —
 deterministic, and honest about being no generative model.
 
-encode: two streaming decode passes. Pass 1 at ``ANALYSIS_WIDTH`` computes a colour histogram
-per frame and the global motion of each consecutive pair; scene cuts come from histogram change.
-Pass 2 fetches each segment's most representative frame (closest to the segment's mean
-histogram) at ``keyframeMaxWidth``, which becomes the keyframe (coded under the byte budget) and
-the subject of the content text. The motion text summarises the segment's pairs and says where
-the keyframe sits.
+encode: streaming decode passes. Pass 1 at ``ANALYSIS_WIDTH`` computes a colour histogram per frame
+and the global motion of each consecutive pair; scene cuts come from histogram change. Each
+segment's most representative frame (closest to its mean histogram) is the subject of the content
+text; the motion text summarises the segment's pairs. Keyframes: without ``targetKbps``, that frame,
+one per segment, under ``keyframeBudgetBytes``; with it, as many as the rate pays for, where the
+frames are least predictable, sized and scaled by :mod:`.rate`. Their frame indices travel in the
+contract (not in the motion text).
 
-generate: IT2V warps the keyframe along the motion text; TT2V paints the content text's colour
-grid with a seeded texture and moves it the same way. interpolate: motion-compensated
-in-betweens. assemble: a remux of the parts' packets.
+generate: IT2V puts each keyframe at its frame and fills the rest by in-betweening from both
+neighbouring keyframes along the motion between them (extrapolating along the motion text outside
+them); TT2V paints the content text's colour grid with a seeded texture and moves it along the
+motion text. interpolate: motion-compensated in-betweens. assemble: a remux of the parts' packets.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class ReferenceEngine:
         progress(0.8)
         # 6. keyframes: where, how many, how big (one per segment under keyframeBudgetBytes without a target rate)
         if rate_controlled:
-            chosen, budget, width = self._rate_plan(data, info, options, greys, pairs, starts, ends, picks, texts, representatives)
+            chosen, budget, width = self._rate_plan(info, options, greys, pairs, starts, ends, picks, texts, representatives)
         else:
             chosen, budget, width = picks, options["keyframeBudgetBytes"], options["keyframeMaxWidth"]
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
@@ -137,7 +139,18 @@ class ReferenceEngine:
             "seconds": _seconds(started),
         }
 
-    def _rate_plan(self, data: bytes, info, options: dict, greys, pairs, starts, ends, picks, texts, representatives) -> tuple[list[int], int, int]:
+    def _rate_plan(
+        self,
+        info: decode.StreamInfo,
+        options: dict,
+        greys: list[np.ndarray],
+        pairs: list[motion.PairMotion],
+        starts: list[int],
+        ends: list[int],
+        picks: list[int],
+        texts: list[tuple[str, str]],
+        representatives: dict[int, np.ndarray],
+    ) -> tuple[list[int], int, int]:
         """``(keyframe frames in priority order, budget bytes each, width)`` for ``options.targetKbps``
         (see :mod:`.rate`); no keyframe when the target is at or below the texts-only floor."""
         seconds = len(greys) / info.fps
@@ -146,7 +159,7 @@ class ReferenceEngine:
         if keyframe_bytes < rate.ANCHOR_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES:
             return [], 0, 0
         max_count = min(len(greys), len(starts) * rate.MAX_KEYFRAMES_PER_SEGMENT, keyframe_bytes // (rate.EXTRA_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES))
-        predictor = rate.Predictor(greys, pairs, ANALYSIS_WIDTH)
+        predictor = rate.Predictor(greys, pairs)
         order, distortion = rate.keyframe_order(predictor, starts, ends, picks, max(1, max_count))
         overheads = [rate.ANCHOR_OVERHEAD_BYTES if n < len(starts) else rate.EXTRA_OVERHEAD_BYTES for n in range(len(order))]
         longest = max(range(len(starts)), key=lambda n: ends[n] - starts[n])

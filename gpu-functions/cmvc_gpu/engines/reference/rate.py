@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from ...contract import bitstream_file
+from ...errors import ContractError
 from . import keyframe as keyframe_coding
 from .motion import PairMotion, grey
 from .render import warp
@@ -97,7 +98,7 @@ class Predictor:
     two keyframes is both of them moved along the measured motion and blended by distance; outside
     them, the nearest one moved."""
 
-    def __init__(self, greys: list[np.ndarray], pairs: list[PairMotion], analysis_width: int) -> None:
+    def __init__(self, greys: list[np.ndarray], pairs: list[PairMotion]) -> None:
         step = max(1, -(-greys[0].shape[1] // PREDICTION_WIDTH))
         self.frames = [g[::step, ::step, None].astype(np.uint8) for g in greys]
         self.x, self.y, self.z = positions(pairs, 1.0 / step)
@@ -174,7 +175,7 @@ def coding_ladder(frame: np.ndarray, codec: str, budgets: list[int], max_width: 
             w = max(keyframe_coding.MIN_WIDTH, round(min(max_width, width) * fraction))
             try:
                 data, _, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
-            except Exception:  # noqa: BLE001 - too small a budget for this size: try the next
+            except ContractError:  # not even the smallest image fits this budget
                 continue
             decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((width, height), Image.BICUBIC))
             mse = _luma_mse(decoded, frame)
