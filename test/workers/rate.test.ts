@@ -1,7 +1,7 @@
 /** One rate knob at upload (targetKbps) and cuts by rate at the edge (maxKbps on the bitstream and on IT2V reconstructions). */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { cutBitstream, readBitstream, writeBitstream, type Bitstream, type Keyframe } from '../../src/bitstream';
+import { crc32, cutBitstream, readBitstream, walkChunks, writeBitstream, type Bitstream, type Keyframe } from '../../src/bitstream';
 import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
@@ -146,5 +146,22 @@ describe('maxKbps as an IT2V reconstruction option', () => {
     const ok = await call(`/v1/videos/${id}/urls`, { method: 'POST', body: JSON.stringify({ modes: ['it2v'], expiresIn: 60, options: { maxKbps: 2 } }), headers: { 'Content-Type': 'application/json' } });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as any).urls[0].url).toContain('maxKbps=2');
+  });
+});
+
+describe('v1.1 keyframe indices at import and inspect', () => {
+  it('a kfrx out of order or out of range is a typed 4xx naming the chunk, and inspect reports it', async () => {
+    for (const frameIndex of [5, 48]) {
+      const bad = BYTES.slice();
+      const kfrx = walkChunks(bad).chunks.filter((c) => c.type === 'kfrx')[1]!; // segment 0's second kfrx (frame 47)
+      const view = new DataView(bad.buffer);
+      view.setUint32(kfrx.offset + 8, frameIndex); // below the previous kfrx's 24, or past the segment's 48 frames
+      view.setUint32(kfrx.offset + 8 + kfrx.length, crc32(bad.subarray(kfrx.offset + 8, kfrx.offset + 8 + kfrx.length), crc32(new TextEncoder().encode('kfrx'))));
+      const imported = await call('/v1/bitstreams', { method: 'POST', body: bad });
+      expect(imported.status).toBe(422);
+      expect(((await imported.json()) as any).error).toMatchObject({ code: 'bitstream_malformed_chunk', details: { chunk: 'kfrx', offset: kfrx.offset + 8 } });
+      const inspected = (await (await call('/v1/bitstreams/inspect', { method: 'POST', body: bad })).json()) as any;
+      expect(inspected).toMatchObject({ valid: false, error: { code: 'malformed_chunk', chunk: 'kfrx' } });
+    }
   });
 });
