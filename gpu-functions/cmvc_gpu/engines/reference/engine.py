@@ -159,7 +159,10 @@ class ReferenceEngine:
         if keyframe_bytes < rate.ANCHOR_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES:
             return [], 0, 0
         max_count = min(len(greys), len(starts) * rate.MAX_KEYFRAMES_PER_SEGMENT, keyframe_bytes // (rate.EXTRA_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES))
-        predictor = rate.Predictor(greys, pairs)
+        predictor = rate.Predictor(greys, info.fps)
+        analysis_h, analysis_w = greys[0].shape
+        for start, end in zip(starts, ends):
+            predictor.set_motion(start, end, motion.summarise(pairs[start : end - 1], info.fps, analysis_w, analysis_h))
         order, distortion = rate.keyframe_order(predictor, starts, ends, picks, max(1, max_count))
         overheads = [rate.ANCHOR_OVERHEAD_BYTES if n < len(starts) else rate.EXTRA_OVERHEAD_BYTES for n in range(len(order))]
         longest = max(range(len(starts)), key=lambda n: ends[n] - starts[n])

@@ -26,8 +26,8 @@ from PIL import Image
 from ...contract import bitstream_file
 from ...errors import ContractError
 from . import keyframe as keyframe_coding
-from .motion import PairMotion, grey
-from .render import warp
+from .motion import Motion, frame_motion, grey, phase_shift
+from .render import MIN_MATCH_PEAK, in_between, warp
 
 #: Chunk framing: length, type, CRC.
 CHUNK_BYTES = 12
@@ -84,27 +84,40 @@ class Plan:
     floor_bytes: int
 
 
-def positions(pairs: list[PairMotion], scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cumulative content position (x, y in pixels at ``scale`` times the analysis resolution) and
-    zoom of every frame relative to frame 0, from the consecutive pairs' motion."""
-    x = np.concatenate([[0.0], np.cumsum([p.dx * scale for p in pairs])])
-    y = np.concatenate([[0.0], np.cumsum([p.dy * scale for p in pairs])])
-    z = np.concatenate([[1.0], np.cumprod([p.scale for p in pairs])])
-    return x, y, z
-
-
 class Predictor:
-    """Prediction errors of frames from chosen keyframes, at ``PREDICTION_WIDTH``: a frame between
-    two keyframes is both of them moved along the measured motion and blended by distance; outside
-    them, the nearest one moved."""
+    """Prediction errors of frames from chosen keyframes at ``PREDICTION_WIDTH``, made the way
+    reconstruction makes them (:func:`render.from_keyframes`): a frame between two keyframes is both
+    of them moved along the motion estimated between those two and blended by distance; outside
+    them, the nearest one moves along the segment's summarised motion (its motion text)."""
 
-    def __init__(self, greys: list[np.ndarray], pairs: list[PairMotion]) -> None:
-        step = max(1, -(-greys[0].shape[1] // PREDICTION_WIDTH))
-        self.frames = [g[::step, ::step, None].astype(np.uint8) for g in greys]
-        self.x, self.y, self.z = positions(pairs, 1.0 / step)
+    def __init__(self, greys: list[np.ndarray], fps: float) -> None:
+        """greys: luma frames at the analysis resolution; fps: frames per second."""
+        self.step = max(1, -(-greys[0].shape[1] // PREDICTION_WIDTH))
+        self.greys = greys
+        self.frames = [g[:: self.step, :: self.step, None].astype(np.uint8) for g in greys]
+        self.fps = fps
+        self.motions: dict[int, Motion] = {}
+        self._shifts: dict[tuple[int, int], tuple[float, float, float]] = {}
 
-    def _moved(self, k: int, j: int) -> np.ndarray:
-        return warp(self.frames[k], -(self.x[j] - self.x[k]), -(self.y[j] - self.y[k]), self.z[j] / self.z[k]).astype(np.float32)
+    def set_motion(self, start: int, end: int, m: Motion) -> None:
+        """The summarised motion of frames ``[start, end)``."""
+        for j in range(start, end):
+            self.motions[j] = m
+
+    def _extrapolated(self, k: int, j: int) -> np.ndarray:
+        m, (h, w) = self.motions[k], self.frames[k].shape[:2]
+        t = (j - k) / self.fps
+        return warp(self.frames[k], m.pan_x * w * t, m.pan_y * h * t, (1 + m.zoom) ** t if m.zoom > -1 else 1.0).astype(np.float32)
+
+    def _shift(self, a: int, b: int) -> tuple[float, float, float]:
+        if (a, b) not in self._shifts:
+            ga, gb = self.greys[a], self.greys[b]
+            if phase_shift(ga, gb)[2] < MIN_MATCH_PEAK:
+                self._shifts[(a, b)] = (0.0, 0.0, 1.0)
+            else:
+                dx, dy, scale, _ = frame_motion(ga, gb)
+                self._shifts[(a, b)] = (dx / self.step, dy / self.step, scale)
+        return self._shifts[(a, b)]
 
     def errors(self, start: int, end: int, keys: list[int]) -> np.ndarray:
         """Mean squared error of each frame in ``[start, end)`` predicted from ``keys`` (sorted);
@@ -119,11 +132,10 @@ class Predictor:
             if r > 0 and keys[r - 1] == j:
                 continue
             if r == 0 or r == len(keys):
-                predicted = self._moved(keys[0] if r == 0 else keys[-1], j)
+                predicted = self._extrapolated(keys[0] if r == 0 else keys[-1], j)
             else:
                 a, b = keys[r - 1], keys[r]
-                t = (j - a) / (b - a)
-                predicted = self._moved(a, j) * (1 - t) + self._moved(b, j) * t
+                predicted = in_between(self.frames[a], self.frames[b], self._shift(a, b), (j - a) / (b - a)).astype(np.float32)
             out[j - start] = float(np.mean((predicted - actual) ** 2))
         return out
 
