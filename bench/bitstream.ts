@@ -84,7 +84,7 @@ function streamWith(texts: CorpusText[], segments: number, keyframeBytes: number
       frameCount: 48,
       contentText: content[i % content.length]!.text,
       motionText: motion[i % motion.length]!.text,
-      ...(keyframeBytes > 0 ? { keyframe: { codec: 'webp' as const, width: 1280, height: 720, data: pseudoRandomBytes(keyframeBytes, i + 1) } } : {}),
+      keyframes: keyframeBytes > 0 ? [{ codec: 'webp' as const, width: 1280, height: 720, data: pseudoRandomBytes(keyframeBytes, i + 1), frameIndex: 0, priority: 255 }] : [],
     })),
   };
 }
@@ -129,7 +129,7 @@ export async function runBitstreamBench(): Promise<Record<string, unknown>> {
   // 2. A typical stream: 8 segments of texts, 2 KB keyframes on every other one.
   const typical = streamWith(corpus, 8, 0);
   typical.segments.forEach((s, i) => {
-    if (i % 2 === 0) s.keyframe = { codec: 'webp', width: 320, height: 180, data: pseudoRandomBytes(2048, i + 9) };
+    if (i % 2 === 0) s.keyframes = [{ codec: 'webp', width: 320, height: 180, data: pseudoRandomBytes(2048, i + 9), frameIndex: 0, priority: 255 }];
   });
   const typicalBytes = writeBitstream(typical);
   const small: [string, () => unknown][] = [

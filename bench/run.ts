@@ -30,14 +30,21 @@ if (wanted('engine')) {
 if (wanted('quality')) {
   const { clips, note } = sampleClips(process.argv.includes('--all-clips'));
   if (note) console.log(`\n(${note})`);
-  const quality = pythonJson('quality_table.py', ['--json', ...clips]) as { clips: { clip: string; rows: Record<string, { bytes: number; kbps: number; psnr?: number; ssim?: number }> }[] };
-  console.log('\nCoding efficiency (reference engine vs x264/x265 asked for the IT2V bitrate):');
-  console.log('clip            codec      bytes     kbps     PSNR dB  SSIM');
+  type Point = { bytes: number; kbps: number; psnr: number; ssim: number; crf?: number; targetKbps?: number };
+  const png = join(root, 'bench', 'results', 'rd-curves.png');
+  const quality = pythonJson('quality_table.py', ['--json', '--png', png, ...clips]) as { clips: { clip: string; points: Record<string, Point[]>; bdRate: { vsX265: number | null; vsAv1: number | null } }[] };
+  console.log('\nRate–distortion (CMVC IT2V by targetKbps; x264/x265/AV1 by CRF; AV1 also downscaled):');
+  console.log('clip            coding     setting     bytes     kbps     PSNR dB  SSIM');
   for (const clip of quality.clips) {
-    for (const [codec, row] of Object.entries(clip.rows)) {
-      console.log(`${clip.clip.padEnd(16)}${codec.padEnd(11)}${String(row.bytes).padEnd(10)}${row.kbps.toFixed(2).padEnd(9)}${(row.psnr?.toFixed(2) ?? '-').padEnd(9)}${row.ssim?.toFixed(3) ?? '-'}`);
+    for (const [coding, points] of Object.entries(clip.points)) {
+      for (const p of points) {
+        const setting = p.targetKbps !== undefined ? `target ${p.targetKbps}` : `CRF ${p.crf}`;
+        console.log(`${clip.clip.padEnd(16)}${coding.padEnd(11)}${setting.padEnd(12)}${String(p.bytes).padEnd(10)}${p.kbps.toFixed(2).padEnd(9)}${p.psnr.toFixed(2).padEnd(9)}${p.ssim.toFixed(3)}`);
+      }
     }
+    console.log(`${clip.clip}: BD-rate of CMVC IT2V ${clip.bdRate.vsX265}% vs x265, ${clip.bdRate.vsAv1}% vs AV1`);
   }
+  console.log(`curves: ${png}`);
   results.quality = quality;
 }
 if (wanted('client')) {

@@ -1,9 +1,9 @@
 /**
- * The sample clips the coding-efficiency table is measured on: the committed `test/fixtures/cup-4s.mp4` and,
- * where this machine can fetch Debian's `opencv-doc` package (`apt-get download`, no root needed),
- * its real clips: cup.mp4 (the full clip cup-4s is cut from), Megamind.avi, tree.avi. Kept under
- * `.cache/opencv-doc/` (git-ignored) after the first run. vtest.avi (80 s) is left to
- * `--all-clips`, as it alone takes minutes.
+ * The sample clips the rate–distortion table is measured on (each cut to its first 4 s there):
+ * the committed `test/fixtures/cup-4s.mp4` and, where this machine can fetch Debian's `opencv-doc` package
+ * (`apt-get download`, no root needed), its real clips that are not cuts of it: tree.avi (slow motion),
+ * vtest.avi (people, static camera), box.mp4 (hand-held). Kept under `.cache/opencv-doc/` (git-ignored)
+ * after the first run. Megamind.avi is left to `--all-clips`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -23,10 +23,10 @@ export function sampleClips(all = false): { clips: string[]; note: string | null
       if (!deb) throw new Error('no .deb downloaded');
       execFileSync('dpkg-deb', ['-x', deb, 'x'], { cwd: cache });
     }
-    const cup = join(DOC, 'opencv4', 'html', 'cup.mp4');
-    if (!existsSync(cup)) execFileSync('gunzip', ['-k', `${cup}.gz`]);
+    const box = join(DOC, 'opencv4', 'html', 'box.mp4');
+    if (!existsSync(box)) execFileSync('gunzip', ['-k', `${box}.gz`]);
     const data = join(DOC, 'examples', 'data');
-    clips.push(cup, join(data, 'Megamind.avi'), join(data, 'tree.avi'), ...(all ? [join(data, 'vtest.avi')] : []));
+    clips.push(join(data, 'tree.avi'), join(data, 'vtest.avi'), box, ...(all ? [join(data, 'Megamind.avi')] : []));
     return { clips: clips.filter(existsSync), note: null };
   } catch (err) {
     return { clips, note: `opencv-doc clips unavailable here (${(err as Error).message.split('\n')[0]}); measured on the committed sample only` };

@@ -46,8 +46,8 @@ export function seedStreams(): Uint8Array[] {
   const extra: Bitstream = {
     header: { ...ONE_SEGMENT.header, models: {}, frameCount: 10 },
     segments: [
-      { startFrame: 0, frameCount: 3, contentText: '', motionText: 'the camera is static', seed: 0xffff_ffff },
-      { startFrame: 5, frameCount: 5, contentText: 'ünïcödé 🎥 caption; '.repeat(20), motionText: 'x', keyframe: { codec: 'jpeg', width: 2, height: 2, data: Uint8Array.of(0xff, 0xd8, 0xff, 0xd9) } },
+      { startFrame: 0, frameCount: 3, contentText: '', motionText: 'the camera is static', seed: 0xffff_ffff, keyframes: [] },
+      { startFrame: 5, frameCount: 5, contentText: 'ünïcödé 🎥 caption; '.repeat(20), motionText: 'x', keyframes: [{ codec: 'jpeg', width: 2, height: 2, data: Uint8Array.of(0xff, 0xd8, 0xff, 0xd9), frameIndex: 4, priority: 0 }] },
     ],
   };
   const many: Bitstream = {
@@ -57,7 +57,8 @@ export function seedStreams(): Uint8Array[] {
       frameCount: 30,
       contentText: MULTI_SEGMENT.segments[i % 3]!.contentText,
       motionText: MULTI_SEGMENT.segments[(i + 1) % 3]!.motionText,
-      ...(i % 4 === 0 ? { keyframe: { codec: 'webp' as const, width: 1, height: 1, data: WEBP_1X1 } } : {}),
+      // v1.1: several keyframes with frame indices and priorities (ties included) in some segments
+      keyframes: Array.from({ length: i % 4 }, (_, j) => ({ codec: 'webp' as const, width: 1, height: 1, data: WEBP_1X1, frameIndex: j * 9 + (i % 3), priority: (i * 37 + j * 101) % 256 })),
     })),
   };
   return [...Object.values(buildVectors()), writeBitstream(extra), writeBitstream(many)];
@@ -90,7 +91,7 @@ export function mutate(r: () => number, seeds: readonly Uint8Array[]): { bytes: 
   const kinds: string[] = [];
   const rounds = 1 + int(3);
   for (let round = 0; round < rounds; round++) {
-    const kind = pick(['flip', 'set', 'truncate', 'length', 'duplicate', 'junk', 'delete', 'swap', 'u32', 'splice']);
+    const kind = pick(['flip', 'set', 'truncate', 'length', 'duplicate', 'junk', 'delete', 'swap', 'u32', 'splice', 'keyframe', 'keyframe']);
     kinds.push(kind);
     const cs = chunks();
     switch (kind) {
@@ -148,6 +149,20 @@ export function mutate(r: () => number, seeds: readonly Uint8Array[]): { bytes: 
         new DataView(bytes.buffer).setUint32(int(bytes.length - 3), pick(INTERESTING_U32));
         break;
       }
+      case 'keyframe': {
+        // v1.1 fields: a kpos/kfrx frame index out of order, out of range or duplicated; any priority
+        const ks = cs.filter((c) => c.type === 'kpos' || c.type === 'kfrx');
+        if (ks.length === 0) break;
+        const c = pick(ks);
+        const view = new DataView(bytes.buffer);
+        if (r() < 0.6) {
+          const current = view.getUint32(c.offset + 8);
+          view.setUint32(c.offset + 8, pick([0, current - 1, current + 1, current + 30, 29, 30, 31, ...INTERESTING_U32]) >>> 0);
+        } else {
+          bytes[c.offset + 12] = pick([0, 1, 254, 255, int(256)]);
+        }
+        break;
+      }
       case 'splice': {
         const other = pick(seeds);
         const at = int(bytes.length);
@@ -182,7 +197,7 @@ export interface FuzzReport {
   largestAllocation: Record<AllocationKind, number>;
 }
 
-const TIGHT_LIMITS: BitstreamLimits = { maxTotalBytes: 2048, maxChunkBytes: 512, maxSegments: 4, maxTextBytes: 96, maxKeyframeBytes: 40 };
+const TIGHT_LIMITS: BitstreamLimits = { maxTotalBytes: 2048, maxChunkBytes: 512, maxSegments: 4, maxTextBytes: 96, maxKeyframeBytes: 40, maxKeyframesPerSegment: 2 };
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -258,6 +273,8 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
         const again = readBitstream(writeBitstream(parsed, limits), limits);
         if (JSON.stringify(again, replacer) !== JSON.stringify(parsed, replacer)) fail('write(read(x)) does not read back equal');
         readBitstream(cutBitstream(bytes, { profile: 'tt2v', segments: [0, 0] }, limits), limits);
+        // a rate cut at any rate is a valid stream too
+        readBitstream(cutBitstream(bytes, { maxKbps: 0.05 + r() * 4 }, limits), limits);
       } catch (err) {
         fail(`round trip of an accepted input threw ${describe(err)}`);
       }

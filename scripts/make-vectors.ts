@@ -4,7 +4,7 @@
  * change to the writer's output (the format, the text dictionary, the deflate settings) fails loudly; rerun
  * this script only for an intended, versioned change.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zlibSync } from 'fflate';
@@ -67,6 +67,7 @@ export const ONE_SEGMENT: Bitstream = {
       contentText:
         'a scene 320x240, mostly dark grey and brown; top-left: dark blue-grey; top: grey; top-right: light grey; left: brown; centre: white cup; right: brown; bottom-left: dark brown; bottom: brown table; bottom-right: dark grey; brightness medium, contrast low, dominant hues orange and blue',
       motionText: 'the camera pans right about 2.1% of the width per second and slowly zooms in; little object motion',
+      keyframes: [],
     },
   ],
 };
@@ -95,14 +96,14 @@ export const MULTI_SEGMENT: Bitstream = {
       frameCount: 120,
       contentText: 'A white ceramic cup sits on a wooden table next to a laptop, soft daylight from a window on the left, shallow depth of field.',
       motionText: 'The camera slowly pushes in towards the cup while steam rises gently; nothing else moves.',
-      keyframe: { codec: 'png', width: 8, height: 6, data: tinyPng() },
+      keyframes: [{ codec: 'png', width: 8, height: 6, data: tinyPng(), frameIndex: 0, priority: 255 }],
     },
     {
       startFrame: 120,
       frameCount: 150,
       contentText: 'A woman with curly hair speaks to the camera in a home office, bookshelves behind her, a ring light reflected in her glasses.',
       motionText: 'the camera is static; moderate object motion',
-      keyframe: { codec: 'webp', width: 1, height: 1, data: WEBP_1X1 },
+      keyframes: [{ codec: 'webp', width: 1, height: 1, data: WEBP_1X1, frameIndex: 0, priority: 255 }],
       seed: 7,
     },
     {
@@ -110,17 +111,54 @@ export const MULTI_SEGMENT: Bitstream = {
       frameCount: 90,
       contentText: 'a scene 1280x720, mostly pale blue and white; top: light blue sky; centre: white building; bottom: grey road; brightness high, contrast medium, dominant hues blue and yellow',
       motionText: 'the camera tilts up about 4% of the height per second',
+      keyframes: [],
     },
   ],
 };
 
-/** name → bytes of every golden vector. */
+/**
+ * v1.1: several keyframes per segment, each with its frame index and priority. Segment 0's anchor (KFRM)
+ * is frame 0 (priority 200); segment 1's is frame 10 (255), so its frame-0-less start is still valid.
+ */
+export const MULTI_KEYFRAME: Bitstream = {
+  header: { ...MULTI_SEGMENT.header, frameCount: 270, durationMs: 9009 },
+  segments: [
+    {
+      ...MULTI_SEGMENT.segments[0]!,
+      keyframes: [
+        { codec: 'png', width: 8, height: 6, data: tinyPng(), frameIndex: 0, priority: 200 },
+        { codec: 'webp', width: 1, height: 1, data: WEBP_1X1, frameIndex: 40, priority: 90 },
+        { codec: 'png', width: 4, height: 3, data: tinyPng(4, 3), frameIndex: 119, priority: 120 },
+      ],
+    },
+    {
+      ...MULTI_SEGMENT.segments[1]!,
+      keyframes: [
+        { codec: 'webp', width: 1, height: 1, data: WEBP_1X1, frameIndex: 10, priority: 255 },
+        { codec: 'png', width: 8, height: 6, data: tinyPng(), frameIndex: 75, priority: 10 },
+      ],
+    },
+  ],
+};
+
+/** The rate of the MULTI_KEYFRAME cut vector: it drops the two lowest-priority keyframes (priorities 10 and 90). */
+export const MULTI_KEYFRAME_CUT_KBPS = 0.86;
+
+/**
+ * Golden vectors written by an earlier version and never rebuilt: readers must keep reading them unchanged
+ * (v1.0 streams with a keyframe; the v1.1 writer writes the same content with kpos chunks).
+ */
+export const FROZEN_VECTORS = { 'multi-segment': MULTI_SEGMENT } as const;
+
+/** name → bytes of every golden vector this writer rebuilds. */
 export function buildVectors(): Record<string, Uint8Array> {
   const multi = writeBitstream(MULTI_SEGMENT);
+  const multiKeyframe = writeBitstream(MULTI_KEYFRAME);
   return {
     'one-segment': writeBitstream(ONE_SEGMENT),
-    'multi-segment': multi,
     'multi-segment.tt2v-1-2': cutBitstream(multi, { profile: 'tt2v', segments: [1, 2] }),
+    'multi-keyframe': multiKeyframe,
+    'multi-keyframe.rate-cut': cutBitstream(multiKeyframe, { maxKbps: MULTI_KEYFRAME_CUT_KBPS }),
   };
 }
 
@@ -133,5 +171,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     writeFileSync(join(VECTORS_DIR, `${name}.cmvc`), bytes);
     writeFileSync(join(VECTORS_DIR, `${name}.inspect.json`), inspectJson(bytes));
     console.log(`${name}.cmvc  ${bytes.length} bytes`);
+  }
+  for (const name of Object.keys(FROZEN_VECTORS)) {
+    // the bytes stay as written; only their inspect report is refreshed
+    writeFileSync(join(VECTORS_DIR, `${name}.inspect.json`), inspectJson(new Uint8Array(readFileSync(join(VECTORS_DIR, `${name}.cmvc`)))));
   }
 }

@@ -21,7 +21,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import STATUS_BY_CODE, ContractError
 
-__all__ = ["STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "check_request", "check_response", "apply_defaults", "load_all", "schemas_dir", "validator"]
+__all__ = ["STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "bitstream_file", "check_request", "check_response", "apply_defaults", "keyframes_problem", "load_all", "schemas_dir", "validator"]
 
 CONTRACT_VERSION = "2"
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "gpu"
@@ -83,6 +83,26 @@ def first_problem(name: str, value: Any) -> Optional[tuple[str, str]]:
     return _path(error), error.message
 
 
+def keyframes_problem(keyframes: list[dict], frame_count: int) -> Optional[tuple[int, str]]:
+    """``(index, message)`` of the first keyframe that breaks the order rules the JSON Schema cannot
+    state (sorted by ``frameIndex``, unique, each below ``frame_count``), or None. The same rule as
+    ``keyframesProblem`` in ``src/gpu/contract.ts``."""
+    previous: Optional[int] = None
+    for i, keyframe in enumerate(keyframes):
+        index = keyframe["frameIndex"]
+        if index >= frame_count:
+            return i, f"frameIndex {index} is not below the frame count {frame_count}"
+        if previous is not None and index <= previous:
+            return i, f"frameIndex {index} is not above the previous {previous} (sorted, unique)"
+        previous = index
+    return None
+
+
+def bitstream_file(name: str) -> Path:
+    """A file of ``schemas/bitstream`` (beside the folder :func:`schemas_dir` names), e.g. the text dictionary."""
+    return schemas_dir().parent / "bitstream" / name
+
+
 def check_request(function: str, body: Any) -> dict:
     """Validates a ``{function}.request`` and returns a copy with the schema's defaults applied.
 
@@ -94,12 +114,24 @@ def check_request(function: str, body: Any) -> dict:
         if len(message) > 300:
             message = message[:300] + "…"
         raise ContractError("invalid_request", f"{field}: {message}", details={"field": field})
-    return apply_defaults(validator(f"{function}.request").schema, body)
+    request = apply_defaults(validator(f"{function}.request").schema, body)
+    if function == "generate":
+        order = keyframes_problem(request["segment"]["keyframes"], request["frameCount"])
+        if order is not None:
+            field = f"segment.keyframes[{order[0]}].frameIndex"
+            raise ContractError("invalid_request", f"{field}: {order[1]}", details={"field": field})
+    return request
 
 
 def check_response(name: str, body: Any) -> Any:
     """Returns ``body`` if it conforms to schema ``name``; otherwise ``ContractError("engine_failure")``."""
     if validator(name).is_valid(body):  # the common case, without collecting every error to rank them
+        if name == "encode.response":
+            for n, segment in enumerate(body["segments"]):
+                order = keyframes_problem(segment["keyframes"], segment["frameCount"])
+                if order is not None:
+                    field = f"segments[{n}].keyframes[{order[0]}].frameIndex"
+                    raise ContractError("engine_failure", "the engine produced a result that breaks the contract", details={"schema": name, "field": field})
         return body
     problem = first_problem(name, body)
     if problem is not None:

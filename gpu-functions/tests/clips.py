@@ -66,3 +66,10 @@ def pan_clip(pixels_per_frame: float, frames: int = 24, width: int = 320, height
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def encode_webp(frame: np.ndarray, quality: int = 90) -> bytes:
+    """An RGB frame as a WebP file (a keyframe as encoders code it)."""
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="WEBP", quality=quality)
+    return buffer.getvalue()

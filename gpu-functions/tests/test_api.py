@@ -112,7 +112,8 @@ def test_encode_generate_interpolate_assemble_all_conform(client, sample_bytes, 
             "/v1/generate",
             json={
                 "mode": mode,
-                "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframe")},
+                # one keyframe per segment without a target rate; moved onto this request's 12-frame grid
+                "segment": {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": [{**k, "frameIndex": min(k["frameIndex"], 11)} for k in segment["keyframes"]]},
                 "width": 160,
                 "height": 120,
                 "fps": 12,
@@ -326,10 +327,10 @@ def test_limits_from_env(monkeypatch):
 
 def test_schema_defaults_are_applied_after_validation():
     request = contract.check_request("encode", {"video": {"data": ""}, "options": {"keyframeCodec": "jpeg"}})
-    assert request["options"] == {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600}
+    assert request["options"] == {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600, "targetKbps": None}
     output = {"url": "https://store.example/a.mp4"}
     generate = contract.check_request("generate", {"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output})
-    assert generate["container"] == "mp4" and generate["segment"]["keyframe"] is None and generate["output"]["headers"] == {}
+    assert generate["container"] == "mp4" and generate["segment"]["keyframes"] == [] and generate["output"]["headers"] == {}
     assemble = contract.check_request("assemble", {"parts": [{"url": "https://example.com/a.mp4"}], "output": output})
     assert (assemble["container"], assemble["timeOffsetSeconds"]) == ("mp4", 0)
     interpolate = contract.check_request("interpolate", {"video": {"url": "https://example.com/a.mp4"}, "factor": 2, "output": output})
@@ -344,3 +345,16 @@ def test_long_poll_answers_when_the_call_ends(client):
     assert status["status"] == "succeeded"
     assert time.time() - started < 15
     assert client.get(f"/v1/calls/{call_id}", params={"waitSeconds": 99}).status_code == 422
+
+
+def test_generate_keyframes_must_be_sorted_unique_and_inside_the_request():
+    keyframe = {"codec": "webp", "width": 2, "height": 2, "data": "", "priority": 1}
+    body = {"mode": "it2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": {"url": "https://store.example/a.mp4"}}
+    for indices, bad in (([2, 1], 1), ([1, 1], 1), ([0, 4], 1), ([5], 0)):
+        with pytest.raises(contract.ContractError) as error:
+            contract.check_request("generate", {**body, "segment": {**body["segment"], "keyframes": [{**keyframe, "frameIndex": i} for i in indices]}})
+        assert error.value.code == "invalid_request" and error.value.details == {"field": f"segment.keyframes[{bad}].frameIndex"}
+    assert contract.check_request("generate", {**body, "segment": {**body["segment"], "keyframes": [{**keyframe, "frameIndex": i} for i in (0, 3)]}})
+    with pytest.raises(contract.ContractError) as error:
+        contract.check_request("encode", {"video": {"data": ""}, "options": {"targetKbps": 0.1}})
+    assert error.value.details == {"field": "options.targetKbps"}

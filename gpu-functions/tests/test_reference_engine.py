@@ -5,8 +5,9 @@ import base64
 import numpy as np
 import pytest
 
-from clips import b64, decode_frames, duration_seconds, encode_frames, pan_clip, smooth_texture
+from clips import b64, decode_frames, duration_seconds, encode_frames, encode_webp, pan_clip, smooth_texture
 from cmvc_gpu.engines.reference import ReferenceEngine
+from cmvc_gpu.engines.reference import rate
 from cmvc_gpu.engines.reference.engine import frames_psnr
 from cmvc_gpu.engines.reference.motion import parse_motion
 from cmvc_gpu.engines.reference.render import interpolate, warp
@@ -21,7 +22,7 @@ def encode(data: bytes, **options):
 
 
 def generate(segment: dict, mode: str = "it2v", **fields) -> dict:
-    request = {"mode": mode, "segment": {k: segment.get(k) for k in ("contentText", "motionText", "keyframe")}, "width": 320, "height": 240, "fps": 24, "frameCount": 24, "seed": 0, "container": "mp4"}
+    request = {"mode": mode, "segment": {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": segment.get("keyframes", [])}, "width": 320, "height": 240, "fps": 24, "frameCount": 24, "seed": 0, "container": "mp4"}
     return engine.generate({**request, **fields})
 
 
@@ -74,8 +75,9 @@ def test_max_segment_length_splits_long_scenes():
 def test_keyframe_meets_its_budget_and_max_width():
     data, _ = pan_clip(1.0, frames=12, width=640, height=480)
     for codec, budget in (("webp", 300), ("jpeg", 2000), ("webp", 20_000)):
-        kf = encode(data, keyframeCodec=codec, keyframeBudgetBytes=budget, keyframeMaxWidth=200)["segments"][0]["keyframe"]
+        [kf] = encode(data, keyframeCodec=codec, keyframeBudgetBytes=budget, keyframeMaxWidth=200)["segments"][0]["keyframes"]
         raw = base64.b64decode(kf["data"])
+        assert kf["priority"] == 255 and 0 <= kf["frameIndex"] < 12
         assert len(raw) <= budget and kf["codec"] == codec and kf["width"] <= 200
         assert raw[:4] == (b"RIFF" if codec == "webp" else b"\xff\xd8\xff\xe0")
     with pytest.raises(ContractError) as error:
@@ -101,7 +103,7 @@ def test_sample_clip_reads_as_a_static_camera_with_object_motion(sample_bytes):
         assert segment["motionText"].startswith("the camera is static"), segment["motionText"]
         assert "object motion" in segment["motionText"] and not segment["motionText"].startswith("the camera is static; no object")
         assert segment["contentText"].startswith("a scene 320x240; top-left: ")
-    total = sum(len(s["contentText"]) + len(s["motionText"]) + len(base64.b64decode(s["keyframe"]["data"])) for s in result["segments"])
+    total = sum(len(s["contentText"]) + len(s["motionText"]) + sum(len(base64.b64decode(k["data"])) for k in s["keyframes"]) for s in result["segments"])
     assert total < 0.02 * len(sample_bytes)
     # Both modes reconstruct every segment at the source geometry.
     for mode in ("it2v", "tt2v"):
@@ -114,7 +116,7 @@ def test_same_seed_same_frames_and_other_seed_other_frames():
     segment = {
         "contentText": "a scene 64x48; top-left: blue; centre: white; bottom: dark green; contrast medium",
         "motionText": "the camera pans left about 5.0% of the width per second; little object motion",
-        "keyframe": None,
+        "keyframes": [],
     }
     fields = {"width": 64, "height": 48, "fps": 12, "frameCount": 12, "seed": 7}
     first = generate(segment, "tt2v", **fields)["video"]["data"]
@@ -129,21 +131,22 @@ def test_same_seed_same_frames_and_other_seed_other_frames():
 
 
 def test_generate_checks_its_inputs():
-    segment = {"contentText": "a", "motionText": "b", "keyframe": None}
+    segment = {"contentText": "a", "motionText": "b", "keyframes": []}
     for fields, field in (({"width": 33}, "width"), ({"height": 31}, "height")):
         with pytest.raises(ContractError) as error:
             generate(segment, "tt2v", **fields)
         assert error.value.code == "invalid_request" and error.value.details == {"field": field}
     with pytest.raises(ContractError) as error:
         generate(segment, "it2v")
-    assert error.value.details == {"field": "segment.keyframe"}
+    assert error.value.details == {"field": "segment.keyframes"}
+    good = {"codec": "webp", "width": 2, "height": 2, "data": b64(encode_webp(np.zeros((2, 2, 3), np.uint8))), "frameIndex": 0, "priority": 9}
     with pytest.raises(ContractError) as error:
-        generate({**segment, "keyframe": {"codec": "webp", "width": 2, "height": 2, "data": b64(b"not an image")}}, "it2v")
-    assert error.value.details == {"field": "segment.keyframe.data"}
+        generate({**segment, "keyframes": [good, {**good, "data": b64(b"not an image"), "frameIndex": 5}]}, "it2v")
+    assert error.value.details == {"field": "segment.keyframes[1].data"}
 
 
 def test_webm_output_is_vp9():
-    segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera is static", "keyframe": None}
+    segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera is static", "keyframes": []}
     video = generate(segment, "tt2v", width=64, height=48, frameCount=6, container="webm")["video"]
     data = video["data"]
     assert video["mimeType"] == "video/webm" and data[:4] == b"\x1a\x45\xdf\xa3" and len(decode_frames(data)) == 6
@@ -168,7 +171,7 @@ def test_interpolate_and_assemble_through_the_engine(store):
     doubled = engine.interpolate({"video": store.source("engine/pan.mp4", data), "factor": 2, "adapterId": None, "container": "mp4"})["video"]
     assert (doubled["frameCount"], doubled["fps"]) == (16, 48)
     assert len(decode_frames(doubled["data"])) == 16
-    segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera pans right about 10.0% of the width per second", "keyframe": None}
+    segment = {"contentText": "a scene 64x48; centre: red", "motionText": "the camera pans right about 10.0% of the width per second", "keyframes": []}
     parts = [generate(segment, "tt2v", width=64, height=48, frameCount=n, seed=n)["video"]["data"] for n in (12, 24, 6)]
     sources = [store.source(f"engine/part-{i}.mp4", p) for i, p in enumerate(parts)]
     joined = engine.assemble({"parts": sources, "container": "mp4", "timeOffsetSeconds": 0})["video"]
@@ -192,3 +195,69 @@ def test_other_containers_and_codecs_decode():
     for codec, fmt in (("mpeg4", "avi"), ("libvpx-vp9", "webm")):
         result = encode(encode_frames(shots, codec=codec, fmt=fmt))
         assert result["video"]["frameCount"] == 12 and result["video"]["codec"] in ("mpeg4", "vp9", "libvpx-vp9")
+
+
+def _fade_clip(frames: int = 24, width: int = 160, height: int = 120) -> tuple[bytes, list[np.ndarray]]:
+    """A static camera over a scene that turns into another (a slow crossfade): no motion explains
+    it, only a later keyframe does."""
+    a, b = smooth_texture(width, height, 3), smooth_texture(width, height, 4, tint=(1.0, 0.8, 0.6))
+    shots = [np.clip(a * (1 - i / (frames - 1)) + b * (i / (frames - 1)) + 0.5, 0, 255).astype(np.uint8) for i in range(frames)]
+    return encode_frames(shots), shots
+
+
+def _keyframe(frame: np.ndarray, index: int, priority: int) -> dict:
+    height, width = frame.shape[:2]
+    return {"codec": "webp", "width": width, "height": height, "data": b64(encode_webp(frame, 95)), "frameIndex": index, "priority": priority}
+
+
+def test_in_betweens_use_both_neighbouring_keyframes():
+    _, shots = _fade_clip()
+    segment = {"contentText": "a", "motionText": "the camera is static; no object motion"}
+    fields = {"width": 160, "height": 120, "fps": 24, "frameCount": 24}
+    one = decode_frames(base64.b64decode(generate({**segment, "keyframes": [_keyframe(shots[0], 0, 255)]}, **fields)["video"]["data"]))
+    two = decode_frames(base64.b64decode(generate({**segment, "keyframes": [_keyframe(shots[0], 0, 255), _keyframe(shots[23], 23, 200)]}, **fields)["video"]["data"]))
+    middle = slice(8, 16)
+    assert frames_psnr(two[middle], shots[middle]) > frames_psnr(one[middle], shots[middle]) + 6
+    # each keyframe shows at its own frame, and a keyframe placed mid-segment is extrapolated on both sides
+    assert frames_psnr([two[23]], [shots[23]]) > 28 and frames_psnr([two[0]], [shots[0]]) > 28
+    mid = decode_frames(base64.b64decode(generate({**segment, "keyframes": [_keyframe(shots[12], 12, 255)]}, **fields)["video"]["data"]))
+    assert frames_psnr([mid[12]], [shots[12]]) > 28 and len(mid) == 24
+
+
+def test_in_betweens_follow_the_motion_between_keyframes():
+    data, shots = pan_clip(pixels_per_frame=2.0, frames=24)
+    segment = {"contentText": "a", "motionText": "the camera is static; no object motion"}  # the text says nothing: the keyframes do
+    keyframes = [_keyframe(shots[0], 0, 255), _keyframe(shots[23], 23, 100)]
+    frames = decode_frames(base64.b64decode(generate({**segment, "keyframes": keyframes})["video"]["data"]))
+    assert frames_psnr(frames[6:18], shots[6:18]) >= 25
+
+
+def test_target_rate_spends_more_on_keyframes_as_the_rate_rises_and_lands_near_it():
+    data, shots = _fade_clip(frames=48, width=160, height=120)
+    seconds = 48 / 24
+    results = {}
+    for kbps in (0.3, 4.0, 16.0):
+        result = encode(data, targetKbps=kbps, minSegmentSeconds=2)
+        [segment] = result["segments"]
+        keyframes = segment["keyframes"]
+        assert [k["frameIndex"] for k in keyframes] == sorted({k["frameIndex"] for k in keyframes})
+        image = sum(len(base64.b64decode(k["data"])) for k in keyframes)
+        overhead = sum(rate.ANCHOR_OVERHEAD_BYTES if k["priority"] == max(x["priority"] for x in keyframes) else rate.EXTRA_OVERHEAD_BYTES for k in keyframes)
+        floor = rate.texts_only_bytes(result["engine"], [(segment["contentText"], segment["motionText"])])
+        results[kbps] = (keyframes, (floor + image + overhead) * 8 / seconds / 1000, floor * 8 / seconds / 1000)
+    keyframes, achieved, floor = results[0.3]
+    assert keyframes == [] and floor > 0.3  # below the texts-only floor: texts only
+    assert 0 < len(results[4.0][0]) <= len(results[16.0][0])
+    spent = {kbps: sum(len(base64.b64decode(k["data"])) for k in results[kbps][0]) for kbps in (4.0, 16.0)}
+    assert spent[16.0] > 2 * spent[4.0]
+    for kbps in (4.0, 16.0):
+        assert abs(results[kbps][1] - kbps) <= 0.2 * kbps, results[kbps][1:]
+    # priorities: distinct, the anchor highest
+    priorities = [k["priority"] for k in results[16.0][0]]
+    assert len(set(priorities)) == len(priorities) and max(priorities) == 255
+
+
+def test_text_chunk_bytes_match_the_writer_for_a_known_text():
+    # "static" codes to 6 bytes with dictionary v1 (docs/bitstream.md's example: tag, varint 6, 4 DEFLATE bytes)
+    assert rate.text_chunk_bytes("static") <= 7
+    assert rate.text_chunk_bytes("cup") == 4  # plain: tag + 3 bytes

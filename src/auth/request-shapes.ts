@@ -32,6 +32,7 @@ export const MintUrlsBody = z
         interp: z.union([z.literal(1), z.literal(2), z.literal(4), z.string()]).optional().describe('frame-rate multiplier by interpolation'),
         seed: z.union([z.int(), z.string()]).optional().describe('generation seed, 0..4294967295'),
         format: z.literal('mp4').optional(),
+        maxKbps: z.union([z.number(), z.string()]).optional().describe('it2v only: reconstruct from the bitstream cut to at most this many kbps, 0.1..1000'),
       })
       .strict()
       .optional()

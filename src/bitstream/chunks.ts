@@ -5,7 +5,9 @@ export const MAGIC = Uint8Array.of(0x89, 0x43, 0x4d, 0x56, 0x43, 0x0d, 0x0a, 0x1
 /** Byte 8: the major version. A reader rejects any other major version. */
 export const VERSION_MAJOR = 1;
 /** Byte 9: the minor version. Minor versions only add ancillary chunks; readers accept any minor. */
-export const VERSION_MINOR = 0;
+export const VERSION_MINOR = 1;
+/** The minor version of a stream that uses none of v1.1's chunks (no keyframe positions): byte-identical to v1.0. */
+export const VERSION_MINOR_V1_0 = 0;
 /** Bytes before the first chunk: magic + major + minor. */
 export const PREAMBLE_BYTES = MAGIC.length + 2;
 
@@ -28,8 +30,14 @@ export const CHUNK_MTXT = 'MTXT';
 export const CHUNK_KFRM = 'KFRM';
 /** End of stream; empty; last chunk. Critical. */
 export const CHUNK_CEND = 'CEND';
+/** v1.1: frame index and priority of the segment's KFRM (its anchor keyframe). Ancillary; right after KFRM. */
+export const CHUNK_KPOS = 'kpos';
+/** v1.1: a further keyframe of the segment, with its frame index and priority. Ancillary; after kpos. */
+export const CHUNK_KFRX = 'kfrx';
 
-export const KNOWN_CHUNKS: ReadonlySet<string> = new Set([CHUNK_HEAD, CHUNK_SIDX, CHUNK_SEGP, CHUNK_CTXT, CHUNK_MTXT, CHUNK_KFRM, CHUNK_CEND]);
+export const KNOWN_CHUNKS: ReadonlySet<string> = new Set([CHUNK_HEAD, CHUNK_SIDX, CHUNK_SEGP, CHUNK_CTXT, CHUNK_MTXT, CHUNK_KFRM, CHUNK_CEND, CHUNK_KPOS, CHUNK_KFRX]);
+/** Chunks only a v1.1 stream has: a stream with any of them is written as minor 1, otherwise as minor 0. */
+export const V1_1_CHUNKS: ReadonlySet<string> = new Set([CHUNK_KPOS, CHUNK_KFRX]);
 
 /** A chunk type is four ASCII letters (A–Z, a–z). */
 export function isValidChunkType(bytes: Uint8Array): boolean {
@@ -53,6 +61,10 @@ export const SIDX_ENTRY_BYTES = 16; // offset, length, start frame, frame count:
 export const SEGP_FLAG_SEED = 0x01;
 export const SEGP_MIN_BYTES = 9; // start frame u32, frame count u32, flags u8
 export const KFRM_FIXED_BYTES = 9; // codec u8, width u32, height u32
+export const KPOS_BYTES = 5; // frame index u32, priority u8
+export const KFRX_FIXED_BYTES = KPOS_BYTES + KFRM_FIXED_BYTES; // frame index, priority, then KFRM's fields
+/** Priority of a v1.0 KFRM (no kpos): the segment's only keyframe, kept longest. */
+export const LEGACY_KEYFRAME_PRIORITY = 255;
 /** A segment is at least SEGP + CTXT + MTXT, each with framing and a coding tag. */
 export const MIN_SEGMENT_BYTES = 3 * CHUNK_OVERHEAD_BYTES + SEGP_MIN_BYTES + 2;
 

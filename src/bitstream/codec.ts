@@ -2,6 +2,8 @@
 import {
   CHUNK_HEAD,
   CHUNK_KFRM,
+  CHUNK_KFRX,
+  CHUNK_KPOS,
   CHUNK_SEGP,
   CHUNK_SIDX,
   KEYFRAME_CODEC_IDS,
@@ -209,29 +211,74 @@ export function decodeSegmentParams(data: Uint8Array, offset: number): SegmentPa
   return out;
 }
 
-// ---------------------------------------------------------------- KFRM
+// ---------------------------------------------------------------- KFRM, kpos, kfrx
 
-export function encodeKeyframe(k: Keyframe): Uint8Array {
-  return new ByteWriter(9 + k.data.length)
+/** A keyframe's image fields (KFRM's data; the tail of kfrx's). */
+export type KeyframeImage = Omit<Keyframe, 'frameIndex' | 'priority'>;
+/** Where a keyframe sits and how long it is kept (kpos's data; the head of kfrx's). */
+export type KeyframePosition = Pick<Keyframe, 'frameIndex' | 'priority'>;
+
+function writeImage(w: ByteWriter, k: KeyframeImage): ByteWriter {
+  return w
     .u8(KEYFRAME_CODEC_IDS[k.codec]) // codec
     .u32(k.width) // width, pixels
     .u32(k.height) // height, pixels
-    .bytes(k.data) // image file bytes
-    .finish();
+    .bytes(k.data); // image file bytes
 }
 
-export function decodeKeyframe(data: Uint8Array, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): Keyframe {
-  const r = new ByteReader(data, CHUNK_KFRM, offset);
+function writePosition(w: ByteWriter, p: KeyframePosition): ByteWriter {
+  return w
+    .u32(p.frameIndex) // frame within the segment
+    .u8(p.priority); // priority: higher is kept longer
+}
+
+export function encodeKeyframe(k: KeyframeImage): Uint8Array {
+  return writeImage(new ByteWriter(9 + k.data.length), k).finish();
+}
+
+export function encodeKeyframePosition(p: KeyframePosition): Uint8Array {
+  return writePosition(new ByteWriter(5), p).finish();
+}
+
+export function encodeExtraKeyframe(k: Keyframe): Uint8Array {
+  return writeImage(writePosition(new ByteWriter(14 + k.data.length), k), k).finish();
+}
+
+function readPosition(r: ByteReader): KeyframePosition {
+  const frameIndex = r.u32('frame index');
+  const priority = r.u8('priority');
+  return { frameIndex, priority };
+}
+
+export function decodeKeyframePosition(data: Uint8Array, offset: number): KeyframePosition {
+  const r = new ByteReader(data, CHUNK_KPOS, offset);
+  const p = readPosition(r);
+  r.end();
+  return p;
+}
+
+export function decodeExtraKeyframe(data: Uint8Array, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): Keyframe {
+  const r = new ByteReader(data, CHUNK_KFRX, offset);
+  const p = readPosition(r);
+  return { ...readImage(r, offset, options), ...p };
+}
+
+export function decodeKeyframe(data: Uint8Array, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): KeyframeImage {
+  return readImage(new ByteReader(data, CHUNK_KFRM, offset), offset, options);
+}
+
+function readImage(r: ByteReader, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): KeyframeImage {
+  const codecAt = r.absolute;
   const codecId = r.u8('codec');
   const codec = KEYFRAME_CODECS[codecId];
-  if (codec === undefined) return r.fail(`unknown keyframe codec ${codecId}`, { field: 'codec', got: codecId }, offset);
+  if (codec === undefined) return r.fail(`unknown keyframe codec ${codecId}`, { field: 'codec', got: codecId }, codecAt);
   const wAt = r.absolute;
   const width = r.u32('width');
   const height = r.u32('height');
   if (width < 1 || height < 1) r.fail(`keyframe size ${width}x${height} must be at least 1x1`, { field: 'width/height' }, wAt);
   const image = r.rest();
   if (image.length < 1) r.fail('keyframe has no image bytes', { field: 'data' });
-  checkLimit(image.length, options.maxKeyframeBytes, 'maxKeyframeBytes', { chunk: CHUNK_KFRM, offset });
+  checkLimit(image.length, options.maxKeyframeBytes, 'maxKeyframeBytes', { chunk: r.chunk, offset });
   options.onAllocate?.(image.length, 'keyframe');
   return { codec, width, height, data: image.slice() };
 }

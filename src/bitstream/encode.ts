@@ -1,9 +1,28 @@
 /** The writer: validates content, builds a list of chunks, lays out the index, then serialises. */
-import { CHUNK_CEND, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, KEYFRAME_CODEC_IDS, MAGIC, PREAMBLE_BYTES, VERSION_MAJOR, VERSION_MINOR } from './chunks';
-import { encodeHeader, encodeIndex, encodeKeyframe, encodeSegmentParams, sidxBytes, validateHeader } from './codec';
+import {
+  CHUNK_CEND,
+  CHUNK_CTXT,
+  CHUNK_HEAD,
+  CHUNK_KFRM,
+  CHUNK_KFRX,
+  CHUNK_KPOS,
+  CHUNK_MTXT,
+  CHUNK_OVERHEAD_BYTES,
+  CHUNK_SEGP,
+  CHUNK_SIDX,
+  KEYFRAME_CODEC_IDS,
+  MAGIC,
+  PREAMBLE_BYTES,
+  V1_1_CHUNKS,
+  VERSION_MAJOR,
+  VERSION_MINOR,
+  VERSION_MINOR_V1_0,
+} from './chunks';
+import { encodeExtraKeyframe, encodeHeader, encodeIndex, encodeKeyframe, encodeKeyframePosition, encodeSegmentParams, sidxBytes, validateHeader } from './codec';
 import { CURRENT_TEXT_DICTIONARY } from './dictionary';
 import { BitstreamError } from './errors';
 import { resolveLimits, type BitstreamLimits } from './limits';
+import { anchorOf, checkKeyframes } from './keyframes';
 import { encodeText } from './text-codec';
 import type { Bitstream, SegmentData, SegmentIndexEntry } from './types';
 import { checkFrames, checkString, checkU32, type Fail } from './validate';
@@ -38,21 +57,24 @@ export function validateBitstream(b: Bitstream, limits: BitstreamLimits): void {
     checkString(s.contentText, `${f}.contentText`, invalid, 0, limits.maxTextBytes);
     checkString(s.motionText, `${f}.motionText`, invalid, 0, limits.maxTextBytes);
     if (s.seed !== undefined) checkU32(s.seed, `${f}.seed`, invalid, 0);
-    const k = s.keyframe;
-    if (k !== undefined) {
-      if (k === null || typeof k !== 'object') invalid(`${f}.keyframe must be an object`, `${f}.keyframe`);
-      if (!Object.hasOwn(KEYFRAME_CODEC_IDS, k.codec)) invalid(`${f}.keyframe.codec must be webp, jpeg, avif or png, got ${String(k.codec)}`, `${f}.keyframe.codec`);
-      checkU32(k.width, `${f}.keyframe.width`, invalid, 1);
-      checkU32(k.height, `${f}.keyframe.height`, invalid, 1);
-      if (!(k.data instanceof Uint8Array)) invalid(`${f}.keyframe.data must be a Uint8Array`, `${f}.keyframe.data`);
+    checkKeyframes(s.keyframes, s.frameCount, `${f}.keyframes`, limits.maxKeyframesPerSegment, invalid);
+    s.keyframes.forEach((k, j) => {
+      const g = `${f}.keyframes[${j}]`;
+      if (!Object.hasOwn(KEYFRAME_CODEC_IDS, k.codec)) invalid(`${g}.codec must be webp, jpeg, avif or png, got ${String(k.codec)}`, `${g}.codec`);
+      checkU32(k.width, `${g}.width`, invalid, 1);
+      checkU32(k.height, `${g}.height`, invalid, 1);
+      if (!(k.data instanceof Uint8Array)) invalid(`${g}.data must be a Uint8Array`, `${g}.data`);
       if (k.data.length < 1 || k.data.length > limits.maxKeyframeBytes) {
-        invalid(`${f}.keyframe.data must be 1–${limits.maxKeyframeBytes} bytes, got ${k.data.length}`, `${f}.keyframe.data`);
+        invalid(`${g}.data must be 1–${limits.maxKeyframeBytes} bytes, got ${k.data.length}`, `${g}.data`);
       }
-    }
+    });
   });
 }
 
-/** The chunks of one segment: SEGP, CTXT, MTXT and, when there is a keyframe, KFRM. */
+/**
+ * The chunks of one segment: SEGP, CTXT, MTXT and, when there are keyframes, the anchor as KFRM + kpos
+ * followed by the others as kfrx in frame order.
+ */
 export function segmentNodes(s: SegmentData, textDictionary: number): SegmentNodes {
   const params = s.seed === undefined ? { startFrame: s.startFrame, frameCount: s.frameCount } : { startFrame: s.startFrame, frameCount: s.frameCount, seed: s.seed };
   const chunks: ChunkNode[] = [
@@ -60,7 +82,11 @@ export function segmentNodes(s: SegmentData, textDictionary: number): SegmentNod
     { type: CHUNK_CTXT, data: encodeText(s.contentText, textDictionary) },
     { type: CHUNK_MTXT, data: encodeText(s.motionText, textDictionary) },
   ];
-  if (s.keyframe !== undefined) chunks.push({ type: CHUNK_KFRM, data: encodeKeyframe(s.keyframe) });
+  const anchor = anchorOf(s.keyframes);
+  if (anchor !== undefined) {
+    chunks.push({ type: CHUNK_KFRM, data: encodeKeyframe(anchor) }, { type: CHUNK_KPOS, data: encodeKeyframePosition(anchor) });
+    for (const k of s.keyframes) if (k !== anchor) chunks.push({ type: CHUNK_KFRX, data: encodeExtraKeyframe(k) });
+  }
   return { startFrame: s.startFrame, frameCount: s.frameCount, chunks };
 }
 
@@ -84,7 +110,9 @@ export function assemble(head: ChunkNode, segments: readonly SegmentNodes[], lim
     if (c.data.length > limits.maxChunkBytes) invalid(`a ${c.type} chunk would be ${c.data.length} bytes, over the limit of ${limits.maxChunkBytes}`, c.type);
   }
   const out = new ByteWriter(total);
-  out.bytes(MAGIC).u8(VERSION_MAJOR).u8(VERSION_MINOR); // signature, major, minor
+  // A stream using no v1.1 chunk is written as v1.0, byte for byte what a v1.0 writer made.
+  const minor = segments.some((s) => s.chunks.some((c) => V1_1_CHUNKS.has(c.type))) ? VERSION_MINOR : VERSION_MINOR_V1_0;
+  out.bytes(MAGIC).u8(VERSION_MAJOR).u8(minor); // signature, major, minor
   writeChunk(out, head);
   writeChunk(out, { type: CHUNK_SIDX, data: encodeIndex(entries, endOffset) });
   for (const s of segments) for (const c of s.chunks) writeChunk(out, c);

@@ -13,6 +13,8 @@ export * from './errors';
 export * from './hash';
 export * from './inspect';
 export * from './limits';
+export * from './keyframes';
+export * from './rate-cut';
 export * from './reader';
 export * from './sequence';
 export * from './stream';

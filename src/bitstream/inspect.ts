@@ -1,6 +1,7 @@
-import { BITSTREAM_MIME, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, KEYFRAME_CODECS, MAGIC, PREAMBLE_BYTES } from './chunks';
+import { BITSTREAM_MIME, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, KEYFRAME_CODECS, MAGIC, PREAMBLE_BYTES } from './chunks';
 import { decodeHeader } from './codec';
 import { BitstreamError } from './errors';
+import { anchorOf } from './keyframes';
 import type { ReadOptions } from './limits';
 import { readBitstream } from './stream';
 import { describeText, type TextInfo } from './text-codec';
@@ -28,7 +29,8 @@ export interface InspectSegment {
   seed: number | null;
   contentText: TextInfo;
   motionText: TextInfo;
-  keyframe: { codec: KeyframeCodec; width: number; height: number; bytes: number } | null;
+  /** Sorted by frame index; `anchor` marks the KFRM (the one a v1.0 reader sees). */
+  keyframes: { codec: KeyframeCodec; width: number; height: number; bytes: number; frameIndex: number; priority: number; anchor: boolean }[];
 }
 
 export interface InspectProfile {
@@ -139,7 +141,7 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
           seed: s.seed ?? null,
           contentText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
           motionText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
-          keyframe: null,
+          keyframes: s.keyframes.map((k) => ({ codec: k.codec, width: k.width, height: k.height, bytes: k.data.length, frameIndex: k.frameIndex, priority: k.priority, anchor: k === anchorOf(s.keyframes) })),
         };
         report.segments.push(current);
         break;
@@ -152,12 +154,11 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
         if (current) current[c.type === CHUNK_CTXT ? 'contentText' : 'motionText'] = info;
         break;
       }
-      case CHUNK_KFRM: {
-        const bytesOfImage = c.length - 9;
-        const view = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+      case CHUNK_KFRM:
+      case CHUNK_KPOS:
+      case CHUNK_KFRX: {
         sizes.keyframes += c.length;
         dropInTt2v += c.length + CHUNK_OVERHEAD_BYTES;
-        if (current) current.keyframe = { codec: KEYFRAME_CODECS[c.data[0]!]!, width: view.getUint32(1), height: view.getUint32(5), bytes: bytesOfImage };
         break;
       }
       default:

@@ -12,6 +12,8 @@ export interface BitstreamLimits {
   maxTextBytes: number;
   /** Image bytes of one keyframe. */
   maxKeyframeBytes: number;
+  /** Keyframes in one segment (KFRM plus kfrx chunks). */
+  maxKeyframesPerSegment: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
@@ -20,6 +22,7 @@ export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
   maxSegments: 10_000,
   maxTextBytes: 16 * 1024,
   maxKeyframeBytes: 8 * 1024 * 1024,
+  maxKeyframesPerSegment: 64,
 });
 
 /** What a reader may allocate for: reported to `onAllocate` before each buffer is made. */
@@ -42,7 +45,7 @@ export const FORMAT_LIMITS = Object.freeze({
   maxVarint: 0x0fff_ffff,
 });
 
-const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes'] as const;
+const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment'] as const;
 
 /** Resolves options against DEFAULT_LIMITS; a bad option is a programming error (RangeError). */
 export function resolveLimits(options: ReadOptions = {}): BitstreamLimits {

@@ -8,25 +8,42 @@ import {
   CHUNK_CTXT,
   CHUNK_HEAD,
   CHUNK_KFRM,
+  CHUNK_KFRX,
+  CHUNK_KPOS,
   CHUNK_MTXT,
   CHUNK_OVERHEAD_BYTES,
   CHUNK_SEGP,
   CHUNK_SIDX,
   isCritical,
   KFRM_FIXED_BYTES,
+  KFRX_FIXED_BYTES,
   KNOWN_CHUNKS,
+  KPOS_BYTES,
+  LEGACY_KEYFRAME_PRIORITY,
   SEGP_MIN_BYTES,
 } from './chunks';
-import { decodeHeader, decodeIndex, decodeKeyframe, decodeSegmentParams, HEAD_MAX_BYTES, sidxBytes } from './codec';
+import {
+  decodeExtraKeyframe,
+  decodeHeader,
+  decodeIndex,
+  decodeKeyframe,
+  decodeKeyframePosition,
+  decodeSegmentParams,
+  HEAD_MAX_BYTES,
+  sidxBytes,
+  type KeyframeImage,
+  type KeyframePosition,
+} from './codec';
 import { BitstreamError, invariant } from './errors';
+import { legacyFrameIndex } from './keyframes';
 import { checkLimit, type BitstreamLimits, type ReadOptions } from './limits';
 import { decodeText } from './text-codec';
-import type { Bitstream, BitstreamHeader, BitstreamIndex, SegmentData, SegmentIndexEntry } from './types';
+import type { Bitstream, BitstreamHeader, BitstreamIndex, Keyframe, SegmentData, SegmentIndexEntry } from './types';
 
 /** What the sequence reads: a whole file, a file's prefix up to SIDX, or one segment's byte range. */
 export type SequenceMode = { kind: 'file' } | { kind: 'index' } | { kind: 'segment'; index: BitstreamIndex; n: number };
 
-type State = 'head' | 'sidx' | 'segp' | 'ctxt' | 'mtxt' | 'after-mtxt' | 'after-kfrm' | 'done';
+type State = 'head' | 'sidx' | 'segp' | 'ctxt' | 'mtxt' | 'after-mtxt' | 'after-kfrm' | 'after-kpos' | 'after-kfrx' | 'done';
 
 const EXPECTED: Record<State, string> = {
   head: 'HEAD',
@@ -35,9 +52,14 @@ const EXPECTED: Record<State, string> = {
   ctxt: 'CTXT',
   mtxt: 'MTXT',
   'after-mtxt': 'KFRM, SEGP or CEND',
-  'after-kfrm': 'SEGP or CEND',
+  'after-kfrm': 'kpos, SEGP or CEND',
+  'after-kpos': 'kfrx, SEGP or CEND',
+  'after-kfrx': 'kfrx, SEGP or CEND',
   done: 'nothing',
 };
+
+/** States in which a segment may end (the next SEGP, CEND, or the end of a segment's byte range). */
+const SEGMENT_MAY_END: ReadonlySet<State> = new Set(['after-mtxt', 'after-kfrm', 'after-kpos', 'after-kfrx']);
 
 interface PartialSegment {
   startFrame: number;
@@ -45,6 +67,11 @@ interface PartialSegment {
   seed?: number;
   contentText?: string;
   motionText?: string;
+  /** KFRM's image, and its kpos (absent in a v1.0 stream). */
+  anchor?: KeyframeImage;
+  anchorPosition?: KeyframePosition;
+  /** kfrx keyframes, in stream order. */
+  extras: Keyframe[];
 }
 
 export class ChunkSequence {
@@ -117,6 +144,13 @@ export class ChunkSequence {
       case CHUNK_KFRM:
         checkLimit(length, KFRM_FIXED_BYTES + this.limits.maxKeyframeBytes, 'maxKeyframeBytes (chunk length)', where);
         break;
+      case CHUNK_KPOS:
+        if (length !== KPOS_BYTES) badLength(String(KPOS_BYTES));
+        break;
+      case CHUNK_KFRX:
+        checkLimit(length, KFRX_FIXED_BYTES + this.limits.maxKeyframeBytes, 'maxKeyframeBytes (chunk length)', where);
+        checkLimit(2 + (this.current?.extras.length ?? 0), this.limits.maxKeyframesPerSegment, 'maxKeyframesPerSegment', where);
+        break;
       case CHUNK_CEND:
         if (length !== 0) badLength('0');
         break;
@@ -138,7 +172,11 @@ export class ChunkSequence {
         return type === CHUNK_MTXT;
       case 'after-mtxt':
       case 'after-kfrm':
+      case 'after-kpos':
+      case 'after-kfrx':
         if (type === CHUNK_KFRM) return this.state === 'after-mtxt';
+        if (type === CHUNK_KPOS) return this.state === 'after-kfrm';
+        if (type === CHUNK_KFRX) return this.state === 'after-kpos' || this.state === 'after-kfrx';
         // the next segment or the end; a segment range (readSegment) has neither
         if (this.mode.kind === 'segment') return false;
         return last ? type === CHUNK_CEND : type === CHUNK_SEGP;
@@ -196,7 +234,7 @@ export class ChunkSequence {
             details: { expected: [entry.startFrame, entry.frameCount], got: [p.startFrame, p.frameCount] },
           });
         }
-        this.current = p;
+        this.current = { ...p, extras: [] };
         this.state = 'ctxt';
         return;
       }
@@ -220,9 +258,40 @@ export class ChunkSequence {
         return;
       }
       case CHUNK_KFRM: {
-        const keyframe = decodeKeyframe(data, dataAt, { ...this.options, maxKeyframeBytes: this.limits.maxKeyframeBytes });
-        this.closeSegment(keyframe);
+        invariant(this.current !== undefined, 'KFRM outside a segment');
+        this.current.anchor = decodeKeyframe(data, dataAt, { ...this.options, maxKeyframeBytes: this.limits.maxKeyframeBytes });
         this.state = 'after-kfrm';
+        return;
+      }
+      case CHUNK_KPOS: {
+        const c = this.current;
+        invariant(c !== undefined, 'kpos outside a segment');
+        const p = decodeKeyframePosition(data, dataAt);
+        this.checkFrameIndex(p.frameIndex, c, type, dataAt);
+        c.anchorPosition = p;
+        this.state = 'after-kpos';
+        return;
+      }
+      case CHUNK_KFRX: {
+        const c = this.current;
+        invariant(c !== undefined && c.anchorPosition !== undefined, 'kfrx before kpos passed declare()');
+        const k = decodeExtraKeyframe(data, dataAt, { ...this.options, maxKeyframeBytes: this.limits.maxKeyframeBytes });
+        this.checkFrameIndex(k.frameIndex, c, type, dataAt);
+        const fail = (message: string, field: string, at: number, got: number): never => {
+          throw new BitstreamError('malformed_chunk', message, { chunk: type, offset: at, details: { field, got } });
+        };
+        const previous = c.extras.at(-1);
+        if (previous !== undefined && k.frameIndex <= previous.frameIndex) {
+          fail(`kfrx frame index ${k.frameIndex} is not above the previous kfrx's ${previous.frameIndex} (out of order or duplicate)`, 'frameIndex', dataAt, k.frameIndex);
+        }
+        if (k.frameIndex === c.anchorPosition.frameIndex) fail(`kfrx frame index ${k.frameIndex} duplicates the KFRM's`, 'frameIndex', dataAt, k.frameIndex);
+        // The KFRM is the keyframe kept longest: no kfrx outranks it, nor ties it at an earlier frame.
+        const anchor = c.anchorPosition;
+        if (k.priority > anchor.priority || (k.priority === anchor.priority && k.frameIndex < anchor.frameIndex)) {
+          fail(`kfrx (frame ${k.frameIndex}, priority ${k.priority}) outranks its segment's KFRM (frame ${anchor.frameIndex}, priority ${anchor.priority})`, 'priority', dataAt + 4, k.priority);
+        }
+        c.extras.push(k);
+        this.state = 'after-kfrx';
         return;
       }
       case CHUNK_CEND: {
@@ -236,12 +305,29 @@ export class ChunkSequence {
     }
   }
 
-  private closeSegment(keyframe?: SegmentData['keyframe']): void {
+  /** A keyframe's frame index lies inside its segment. */
+  private checkFrameIndex(frameIndex: number, c: PartialSegment, chunk: string, at: number): void {
+    if (frameIndex >= c.frameCount) {
+      throw new BitstreamError('malformed_chunk', `${chunk} frame index ${frameIndex} is outside the segment's ${c.frameCount} frames`, {
+        chunk,
+        offset: at,
+        details: { field: 'frameIndex', expected: `< ${c.frameCount}`, got: frameIndex },
+      });
+    }
+  }
+
+  private closeSegment(): void {
     const c = this.current;
     if (c === undefined) return;
-    invariant(c.contentText !== undefined && c.motionText !== undefined, 'segment closed before its texts');
-    const segment: SegmentData = { startFrame: c.startFrame, frameCount: c.frameCount, contentText: c.contentText, motionText: c.motionText };
-    if (keyframe !== undefined) segment.keyframe = keyframe;
+    invariant(c.contentText !== undefined && c.motionText !== undefined && this.header !== undefined, 'segment closed before its texts');
+    const keyframes: Keyframe[] = [...c.extras];
+    if (c.anchor !== undefined) {
+      const fps = this.header.fpsNum / this.header.fpsDen;
+      const position = c.anchorPosition ?? { frameIndex: legacyFrameIndex(c.motionText, c.frameCount, fps), priority: LEGACY_KEYFRAME_PRIORITY };
+      keyframes.push({ ...c.anchor, ...position });
+      keyframes.sort((a, b) => a.frameIndex - b.frameIndex);
+    }
+    const segment: SegmentData = { startFrame: c.startFrame, frameCount: c.frameCount, contentText: c.contentText, motionText: c.motionText, keyframes };
     if (c.seed !== undefined) segment.seed = c.seed;
     this.segments.push(segment);
     this.current = undefined;
@@ -250,7 +336,7 @@ export class ChunkSequence {
   /** The input ended at `endOffset` (absolute) on a chunk boundary. */
   finish(endOffset: number): void {
     if (this.mode.kind === 'segment') {
-      if (this.state !== 'after-mtxt' && this.state !== 'after-kfrm') {
+      if (!SEGMENT_MAY_END.has(this.state)) {
         throw new BitstreamError('truncated', `the segment's bytes end before its ${EXPECTED[this.state]} chunk`, { offset: endOffset, details: { expected: EXPECTED[this.state] } });
       }
       this.closeSegment();

@@ -2,7 +2,7 @@ import type { KeyframeCodec } from './chunks';
 
 export type { KeyframeCodec } from './chunks';
 
-/** A codec-tagged still image (the IT2V conditioning frame of a segment). */
+/** A codec-tagged still image: what the segment shows at one of its frames (IT2V conditioning). */
 export interface Keyframe {
   codec: KeyframeCodec;
   /** Pixels, ≥ 1. */
@@ -10,6 +10,10 @@ export interface Keyframe {
   height: number;
   /** The encoded image file, 1..maxKeyframeBytes bytes. */
   data: Uint8Array;
+  /** The frame within the segment (0-based, < the segment's frameCount, at the header's frame rate) this image shows. */
+  frameIndex: number;
+  /** 0–255: higher is kept longer; cuts by rate drop keyframes lowest priority first. */
+  priority: number;
 }
 
 /** One scene: frames [startFrame, startFrame + frameCount) of the source video. */
@@ -18,7 +22,8 @@ export interface SegmentData {
   frameCount: number;
   contentText: string;
   motionText: string;
-  keyframe?: Keyframe;
+  /** 0..maxKeyframesPerSegment keyframes, sorted by frameIndex, indices unique (none: a TT2V-only segment). */
+  keyframes: Keyframe[];
   /** Overrides the header's generation seed for this segment. */
   seed?: number;
 }

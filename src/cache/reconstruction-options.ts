@@ -13,6 +13,18 @@ export interface ReconstructionOptions {
   interp: 1 | 2 | 4;
   seed: number;
   format: 'mp4';
+  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first); null: all keyframes. */
+  maxKbps: number | null;
+}
+
+/** kbps range of the `maxKbps` option, here and on the bitstream route. */
+export const MAX_KBPS_RANGE = { min: 0.1, max: 1000 } as const;
+
+/** A `maxKbps` value: a plain decimal in MAX_KBPS_RANGE, else a 400 naming the option. */
+export function parseMaxKbps(value: string): number {
+  const n = Number(value);
+  if (!DECIMAL.test(value) || n < MAX_KBPS_RANGE.min || n > MAX_KBPS_RANGE.max) throw invalid('maxKbps', `must be a number in ${MAX_KBPS_RANGE.min}..${MAX_KBPS_RANGE.max}`);
+  return n;
 }
 
 export interface OptionDefaults {
@@ -52,6 +64,7 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
     interp: 1,
     seed: defaults.seed,
     format: 'mp4',
+    maxKbps: null,
   };
   for (const [name, value] of Object.entries(given)) {
     switch (name) {
@@ -82,15 +95,22 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
       case 'format':
         if (value !== 'mp4') throw invalid(name, 'must be "mp4"');
         break;
+      case 'maxKbps':
+        options.maxKbps = parseMaxKbps(value);
+        break;
       default:
-        throw badRequest('unknown_option', `unknown option "${name}"; known: w, h, fps, interp, seed, format`, { option: name });
+        throw badRequest('unknown_option', `unknown option "${name}"; known: w, h, fps, interp, seed, format, maxKbps`, { option: name });
     }
   }
   if (options.fps * options.interp > 120) throw invalid('interp', 'gives more than 120 frames per second with this fps');
   return options;
 }
 
-/** The options as a canonical query string: fixed key order, every option present. */
+/**
+ * The options as a canonical query string: fixed key order, every option present. `maxKbps` is not
+ * among them: an artifact key names the cut it produces instead (generation/plan.ts), so two rates that
+ * keep the same keyframes share one artifact.
+ */
 export function canonicalOptions(o: ReconstructionOptions): string {
   return `fps=${o.fps}&format=${o.format}&h=${o.h}&interp=${o.interp}&seed=${o.seed}&w=${o.w}`;
 }

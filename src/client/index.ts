@@ -21,6 +21,8 @@ export interface ReconstructionOptions {
   fps?: number;
   seed?: number;
   interp?: 1 | 2 | 4;
+  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first). */
+  maxKbps?: number;
 }
 
 export interface ClientConfig {
@@ -103,7 +105,7 @@ function query(options: ReconstructionOptions): string {
 
 /** The poster (first keyframe) as a Blob, straight from the parsed bitstream; null for a TT2V-only stream. */
 export function posterBlob(bitstream: Bitstream): Blob | null {
-  const keyframe = bitstream.segments.find((s) => s.keyframe)?.keyframe;
+  const keyframe = bitstream.segments.find((s) => s.keyframes.length > 0)?.keyframes[0];
   if (!keyframe) return null;
   return new Blob([keyframe.data as Uint8Array<ArrayBuffer>], { type: `image/${keyframe.codec}` });
 }

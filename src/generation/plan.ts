@@ -1,9 +1,9 @@
-import type { Bitstream } from '../bitstream';
+import type { Bitstream, RatePlan } from '../bitstream';
 import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import type { GenerateRequest, Mode } from '../gpu/contract';
-import { bytesToBase64 } from '../http/base64';
-import { ApiError } from '../http/errors';
+import { ApiError, badRequest } from '../http/errors';
 import { artifactKey } from '../storage/keys';
+import { keyframesOnGrid } from './keyframe-grid';
 
 interface SpecBase {
   /** sha256 hex of the artifact's canonical description: its identity and cache key. */
@@ -41,6 +41,8 @@ export interface PlanInput {
   options: ReconstructionOptions;
   /** `id@version` of the generating engine; part of every key so a new engine never serves old artifacts. */
   engine: string;
+  /** The keyframes `options.maxKbps` dropped (`bitstream` is already cut); null or absent: none. */
+  rateCut?: RatePlan | null;
 }
 
 /**
@@ -87,12 +89,13 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
   const { bitstream, options, mode } = input;
   const segment = bitstream.segments[n];
   if (!segment) throw new Error(`segment ${n} out of range`);
+  if (mode === 'tt2v' && options.maxKbps !== null) throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
   const sourceFps = bitstream.header.fpsNum / bitstream.header.fpsDen;
   const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
   const baseOptions = { ...options, interp: 1 as const };
   const baseKey = await sha256Hex(describe({ ...input, options: baseOptions }, n, 'generate'));
-  const keyframe = mode === 'it2v' && segment.keyframe ? segment.keyframe : null;
-  if (mode === 'it2v' && !keyframe) {
+  const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount) : [];
+  if (mode === 'it2v' && keyframes.length === 0) {
     throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
   }
   const base: GenerationSpec = {
@@ -105,7 +108,7 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
       segment: {
         contentText: segment.contentText,
         motionText: segment.motionText,
-        keyframe: keyframe && { codec: keyframe.codec as 'webp' | 'jpeg', width: keyframe.width, height: keyframe.height, data: bytesToBase64(keyframe.data) },
+        keyframes,
       },
       width: options.w,
       height: options.h,
@@ -120,8 +123,18 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
   return { kind: 'interpolate', key, r2Key: artifactKey(input.bitstreamHash, key, 'mp4'), label: labelOf(input, n), factor: options.interp, input: base };
 }
 
+/**
+ * The canonical description an artifact key hashes. A rate cut enters as what it keeps, and only where it
+ * changed something: a segment whose keyframes all survive keys as if no maxKbps were given.
+ */
 function describe(input: PlanInput, segment: number | 'all', kind: string) {
-  return ['cmvc-artifact-v1', input.bitstreamHash, segment, input.mode, kind, canonicalOptions(input.options), input.engine].join('|');
+  const parts = ['cmvc-artifact-v1', input.bitstreamHash, segment, input.mode, kind, canonicalOptions(input.options), input.engine];
+  const cut = input.rateCut;
+  if (cut) {
+    if (segment === 'all') parts.push(`keyframes-dropped=${cut.dropped}`);
+    else if ((cut.droppedPerSegment[segment] ?? 0) > 0) parts.push(`keyframes=${(cut.kept[segment] ?? []).join('.')}`);
+  }
+  return parts.join('|');
 }
 
 function labelOf(input: PlanInput, segment: number | 'all') {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { GENERATION_COST, takeOrThrow } from '../auth/rate-limit';
-import type { Bitstream } from '../bitstream';
+import { applyRatePlan, planRateCut, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type StoredObject } from '../cache/serve';
@@ -16,8 +16,11 @@ type AppContext = Context<{ Bindings: Env }>;
 
 export interface ReadyVideo {
   video: VideoRow & { bitstream_key: string; bitstream_hash: string };
+  /** The bitstream as reconstruction sees it: cut to `options.maxKbps` when given. */
   bitstream: Bitstream;
   options: ReconstructionOptions;
+  /** The rate cut `maxKbps` made, when it dropped any keyframe. */
+  rateCut: RatePlan | null;
 }
 
 /** The encoded video's parsed bitstream and the request's canonical options; 409 while it is still encoding. */
@@ -31,7 +34,9 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   const bitstream = await loadBitstream(c.env.BUCKET, video.bitstream_key, video.bitstream_hash);
   const header = bitstream.header;
   const options = parseReconstructionOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
-  return { video: video as ReadyVideo['video'], bitstream, options };
+  const plan = options.maxKbps === null ? null : planRateCut(bitstream, video.bitstream_bytes ?? 0, options.maxKbps);
+  const rateCut = plan !== null && plan.dropped > 0 ? plan : null;
+  return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut };
 }
 
 export function checkSegment(bitstream: Bitstream, segment: number): void {
@@ -50,6 +55,7 @@ export async function serveReconstruction(c: AppContext, target: { video: VideoR
     mode: target.mode,
     segment: target.segment,
     options: ready.options,
+    rateCut: ready.rateCut,
     engine: c.env.GPU_ENGINE,
   });
   return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });

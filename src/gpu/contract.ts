@@ -1,5 +1,5 @@
 /**
- * The GPU function contract, version 1: the single statement of every shape that crosses the
+ * The GPU function contract, version 2: the single statement of every shape that crosses the
  * Worker ⇄ GPU function boundary. `npm run schemas` exports these to `schemas/gpu/*.json`, which
  * the Python side validates against; a test fails when the two drift apart.
  *
@@ -65,14 +65,39 @@ export const Keyframe = z
     width: positiveInt.max(8192),
     height: positiveInt.max(8192),
     data: base64,
+    frameIndex: nonNegativeInt.describe('the frame within the segment this image shows, at the frame rate of the message it travels in'),
+    priority: z.number().int().min(0).max(255).describe('higher is kept longer; keyframes are dropped lowest priority first'),
   })
   .strict();
 export type Keyframe = z.infer<typeof Keyframe>;
+
+/** Most keyframes one segment carries (the bitstream's default maxKeyframesPerSegment). */
+export const MAX_KEYFRAMES_PER_SEGMENT = 64;
+
+/**
+ * A segment's keyframes: sorted by `frameIndex`, unique, each `< frameCount` (checked where the frame
+ * count is known: `keyframesProblem`). JSON Schema states the shape; the order rule is code on both sides.
+ */
+export const Keyframes = z.array(Keyframe).max(MAX_KEYFRAMES_PER_SEGMENT).describe('sorted by frameIndex, unique, each frameIndex < the frame count');
+
+/** Why `keyframes` breaks the order rules for a segment of `frameCount` frames, or null. */
+export function keyframesProblem(keyframes: readonly Keyframe[], frameCount: number): { index: number; message: string } | null {
+  for (let i = 0; i < keyframes.length; i++) {
+    const k = keyframes[i]!;
+    if (k.frameIndex >= frameCount) return { index: i, message: `frameIndex ${k.frameIndex} is not below the frame count ${frameCount}` };
+    const previous = keyframes[i - 1];
+    if (previous !== undefined && k.frameIndex <= previous.frameIndex) return { index: i, message: `frameIndex ${k.frameIndex} is not above the previous ${previous.frameIndex} (sorted, unique)` };
+  }
+  return null;
+}
 
 export const VideoSource = z.union([
   z.object({ url: z.url().max(4096).describe('a short-lived URL the function may fetch') }).strict(),
   z.object({ data: base64.describe('the whole file') }).strict(),
 ]);
+
+/** kbps range of `targetKbps` at upload and in the contract. */
+export const TARGET_KBPS_RANGE = { min: 0.2, max: 1000 } as const;
 
 export const EncodeOptions = z
   .object({
@@ -82,6 +107,13 @@ export const EncodeOptions = z
     keyframeCodec: KeyframeCodec.default('webp'),
     keyframeMaxWidth: positiveInt.min(16).max(4096).default(320),
     maxTextChars: positiveInt.min(16).max(4000).default(600),
+    targetKbps: z
+      .number()
+      .min(TARGET_KBPS_RANGE.min)
+      .max(TARGET_KBPS_RANGE.max)
+      .nullable()
+      .default(null)
+      .describe('the one rate knob: the encoder picks keyframe count, places, sizes and budgets to land near this rate; null: one keyframe per segment under keyframeBudgetBytes'),
   })
   .strict();
 export type EncodeOptions = z.infer<typeof EncodeOptions>;
@@ -113,9 +145,13 @@ export const EncodedSegment = z
     frameCount: positiveInt,
     contentText: z.string().min(1).max(4000),
     motionText: z.string().min(1).max(4000),
-    keyframe: Keyframe.nullable(),
+    keyframes: Keyframes.describe('frameIndex at the source frame rate, < frameCount; sorted, unique'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const problem = keyframesProblem(s.keyframes, s.frameCount);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['keyframes', problem.index, 'frameIndex'], message: problem.message });
+  });
 export type EncodedSegment = z.infer<typeof EncodedSegment>;
 
 export const EncodeResponse = z
@@ -135,7 +171,7 @@ export const GenerateRequest = z
       .object({
         contentText: z.string().min(1).max(4000),
         motionText: z.string().min(1).max(4000),
-        keyframe: Keyframe.nullable().default(null),
+        keyframes: Keyframes.default([]).describe('frameIndex on this request\'s output frame grid (fps), < frameCount; sorted, unique'),
       })
       .strict(),
     width: positiveInt.min(16).max(4096),
@@ -146,7 +182,11 @@ export const GenerateRequest = z
     container: Container.default('mp4'),
     output: UploadTarget,
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    const problem = keyframesProblem(r.segment.keyframes, r.frameCount);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['segment', 'keyframes', problem.index, 'frameIndex'], message: problem.message });
+  });
 export type GenerateRequest = z.input<typeof GenerateRequest>;
 
 export const VideoFile = z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TEXT_DICTIONARY_V1 } from '../bitstream/dictionary';
 import { GPU_SCHEMAS } from './contract';
 
 const SCHEMA_ID_BASE = 'https://cmvc.dev/schemas/gpu/';
@@ -16,4 +17,9 @@ export function renderGpuSchemas(): Record<string, string> {
     files[`${name}.json`] = `${JSON.stringify(json, null, 2)}\n`;
   }
   return files;
+}
+
+/** Bitstream facts other languages need, file name → file text (`schemas/bitstream/`): the text dictionary v1. */
+export function renderBitstreamFiles(): Record<string, string> {
+  return { 'text-dictionary-v1.txt': TEXT_DICTIONARY_V1 };
 }

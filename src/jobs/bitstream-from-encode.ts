@@ -33,9 +33,7 @@ export function bitstreamFromEncode(result: EncodeResponse): Bitstream {
       frameCount: s.frameCount,
       contentText: s.contentText,
       motionText: s.motionText,
-      ...(s.keyframe
-        ? { keyframe: { codec: s.keyframe.codec as KeyframeCodec, width: s.keyframe.width, height: s.keyframe.height, data: base64ToBytes(s.keyframe.data) } }
-        : {}),
+      keyframes: s.keyframes.map((k) => ({ codec: k.codec as KeyframeCodec, width: k.width, height: k.height, data: base64ToBytes(k.data), frameIndex: k.frameIndex, priority: k.priority })),
     })),
   };
 }

@@ -1,4 +1,4 @@
-import { BitstreamError, sha256Hex, writeBitstream } from '../bitstream';
+import { BitstreamError, cutBitstream, sha256Hex, writeBitstream } from '../bitstream';
 import { payerByKeyId } from '../auth/gpu-budget';
 import { meteredGpuCall } from '../auth/gpu-spend';
 import { gpuClientFromEnv, type GpuClient } from '../gpu/client';
@@ -68,6 +68,7 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
       bitstream_key: key,
       bitstream_hash: hash,
       bitstream_bytes: bytes.byteLength,
+      rate_floor_bytes: cutBitstream(bytes, { profile: 'tt2v' }).byteLength,
       width: result.video.width,
       height: result.video.height,
       fps: result.video.fps,

@@ -26,6 +26,7 @@ const RECONSTRUCTION_OPTIONS = [
   queryParam('interp', 'frame-rate multiplier by interpolation', { type: 'integer', enum: [1, 2, 4] }),
   queryParam('seed', 'generation seed, 0..4294967295', { type: 'integer' }),
   queryParam('format', 'container', { type: 'string', enum: ['mp4'] }),
+  queryParam('maxKbps', 'it2v only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first), 0.1..1000', { type: 'number' }),
   queryParam('exp', 'signed URLs: expiry, unix seconds', { type: 'integer' }),
   queryParam('kid', 'signed URLs: the key the URL is bound to', { type: 'string' }),
   queryParam('sig', 'signed URLs: base64url HMAC-SHA256 over the canonical path and query', { type: 'string' }),
@@ -112,7 +113,9 @@ export function openApiDocument(serverUrl = '/'): Json {
       },
       '/v1/videos/{id}/bitstream': {
         get: op('The CMVC bitstream, whole or cut', 'bitstreams', KEY, {
-          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] })],
+          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] }),
+            queryParam('maxKbps', 'drop keyframes, lowest priority first, until the stream is at or under this rate (0.1..1000); the CMVC-Kbps response header names the rate reached', { type: 'number', minimum: 0.1, maximum: 1000 }),
+          ],
           responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
         }),
       },

@@ -42,7 +42,17 @@ export const VideoView = z
         segmentCount: z.number().int().nullable(),
       })
       .nullable(),
-    bitstream: z.object({ bytes: z.number().int().nullable(), sha256: z.string().nullable(), kbps: z.number().nullable(), engine: z.string().nullable() }).nullable(),
+    bitstream: z
+      .object({
+        bytes: z.number().int().nullable(),
+        sha256: z.string().nullable(),
+        kbps: z.number().nullable().describe('achieved rate: bytes × 8 / 1000 / duration'),
+        engine: z.string().nullable(),
+        targetKbps: z.number().nullable().describe('the targetKbps asked for at upload, or null'),
+        rateFloorKbps: z.number().nullable().describe('the texts-only rate: every keyframe dropped'),
+        textsOnly: z.boolean().describe('targetKbps was below the texts-only floor, so no keyframe was coded'),
+      })
+      .nullable(),
     error: ErrorRef,
     links: z.object({
       self: z.string(),

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { access } from '../auth/access';
-import { BitstreamError, BITSTREAM_MIME, cutBitstream, inspectBitstream } from '../bitstream';
+import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream, kbpsOf, segmentSeconds } from '../bitstream';
+import { parseMaxKbps } from '../cache/reconstruction-options';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { ApiError, badRequest } from '../http/errors';
 import { bitstreamApiError, importBitstream, readBoundedBody } from '../videos/import-bitstream';
@@ -35,10 +36,15 @@ bitstreams.post('/', access('encode'), async (c) => {
 export const videoBitstream = new Hono<{ Bindings: Env }>();
 
 const SEGMENTS = /^(\d{1,5})(?:-(\d{1,5}))?$/;
+const CUT_OPTIONS = ['segments', 'profile', 'maxKbps'];
+/** Response header naming a cut's achieved rate (bytes × 8 / 1000 / seconds of its segments). */
+export const ACHIEVED_KBPS_HEADER = 'CMVC-Kbps';
 
 /**
  * GET/HEAD /v1/videos/{id}/bitstream — the CMVC bitstream (`application/vnd.cmvc`) with Range and ETag;
- * `?segments=a-b` (0-based, inclusive) and `?profile=tt2v` (keyframes removed) cut a smaller valid stream.
+ * `?segments=a-b` (0-based, inclusive), `?profile=tt2v` (keyframes removed) and `?maxKbps=N` (keyframes
+ * dropped lowest priority first until it fits; below the texts-only floor, the texts only) cut a smaller
+ * valid stream. Every cut names its achieved rate in the CMVC-Kbps header.
  */
 videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
   const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'), { remembered: true });
@@ -46,9 +52,14 @@ videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
     throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; its bitstream exists once it is encoded`, { headers: { 'Retry-After': '5' } });
   }
   const url = new URL(c.req.url);
+  const seen = new Set<string>();
   for (const name of url.searchParams.keys()) {
-    if (name !== 'segments' && name !== 'profile') throw badRequest('unknown_option', `unknown option "${name}"; known: segments, profile`, { option: name });
+    if (!CUT_OPTIONS.includes(name)) throw badRequest('unknown_option', `unknown option "${name}"; known: ${CUT_OPTIONS.join(', ')}`, { option: name });
+    if (seen.has(name)) throw badRequest('invalid_option', `option "${name}" is given more than once`, { option: name });
+    seen.add(name);
   }
+  const maxKbpsParam = url.searchParams.get('maxKbps');
+  const maxKbps = maxKbpsParam === null ? undefined : parseMaxKbps(maxKbpsParam);
   const profile = url.searchParams.get('profile') ?? 'full';
   if (profile !== 'full' && profile !== 'tt2v') throw badRequest('invalid_option', 'option "profile" must be "full" or "tt2v"', { option: 'profile' });
   const segmentsParam = url.searchParams.get('segments');
@@ -65,12 +76,14 @@ videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
   const object = await c.env.BUCKET.get(video.bitstream_key);
   if (object === null) throw new ApiError(404, 'not_found', 'video not found');
   const headers = { 'Cache-Control': 'private, max-age=31536000, immutable', 'Content-Disposition': `attachment; filename="${video.id}.cmvc"` };
-  if (profile === 'full' && segments === undefined) {
+  if (profile === 'full' && segments === undefined && maxKbps === undefined) {
     const response = new Response(object.body, { headers: { 'Content-Length': String(object.size), ETag: `"${video.bitstream_hash}"`, 'Content-Type': BITSTREAM_MIME } });
     return serveBody(c.req.raw, responseBodySource(response), headers);
   }
-  const cut = cutBitstream(new Uint8Array(await object.arrayBuffer()), { segments, profile });
-  const etag = `"${video.bitstream_hash}.${profile}.${segments ? segments.join('-') : 'all'}"`;
+  const { bytes: cut, rate, parsed } = cutBitstreamWithPlan(new Uint8Array(await object.arrayBuffer()), { segments, profile, maxKbps });
+  // rates that keep the same keyframes make the same bytes: the ETag names the cut, not the rate
+  const etag = `"${video.bitstream_hash}.${profile}.${segments ? segments.join('-') : 'all'}${rate ? `.d${rate.dropped}` : ''}"`;
+  const seconds = segmentSeconds(parsed, parsed.segments.slice(segments?.[0] ?? 0, (segments?.[1] ?? parsed.segments.length - 1) + 1));
   const response = new Response(cut, { headers: { 'Content-Length': String(cut.byteLength), ETag: etag, 'Content-Type': BITSTREAM_MIME } });
-  return serveBody(c.req.raw, responseBodySource(response), headers);
+  return serveBody(c.req.raw, responseBodySource(response), { ...headers, [ACHIEVED_KBPS_HEADER]: kbpsOf(cut.byteLength, seconds).toFixed(3) });
 });

@@ -91,7 +91,7 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', reconstructionAc
   const ready = await readyVideo(c, await video(c));
   const n = Number(c.req.param('file').slice(0, -3));
   checkSegment(ready.bitstream, n);
-  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: c.req.param('mode') as Mode, options: ready.options, engine: c.env.GPU_ENGINE };
+  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: c.req.param('mode') as Mode, options: ready.options, rateCut: ready.rateCut, engine: c.env.GPU_ENGINE };
   const spec = await planHlsSegment(input, n);
   const ahead = [];
   for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
@@ -102,7 +102,7 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', reconstructionAc
 /** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */
 reconstruct.get('/:id/poster.webp', reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c), new URLSearchParams());
-  const keyframe = ready.bitstream.segments.find((s) => s.keyframe)?.keyframe;
+  const keyframe = ready.bitstream.segments.find((s) => s.keyframes.length > 0)?.keyframes[0];
   if (!keyframe) throw new ApiError(404, 'no_keyframe', 'this bitstream carries no keyframe (a tt2v-only profile)');
   const response = new Response(keyframe.data, { headers: { 'Content-Type': IMAGE_TYPES[keyframe.codec], 'Content-Length': String(keyframe.data.byteLength), ETag: `"${ready.video.bitstream_hash}.poster"` } });
   return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': cacheControl(c) });

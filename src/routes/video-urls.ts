@@ -16,7 +16,10 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   const body = await jsonBody(c.req.raw, MintUrlsBody);
   const options = Object.fromEntries(Object.entries(body.options ?? {}).map(([k, v]) => [k, String(v)]));
   // Refuse options a viewer would get a 400 for, now rather than at playback.
-  parseReconstructionOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
+  const parsed = parseReconstructionOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
+  if (parsed.maxKbps !== null && body.modes.includes('tt2v')) {
+    throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
+  }
   if (body.segments && video.segment_count !== null && body.segments.some((n) => n >= (video.segment_count as number))) {
     throw badRequest('invalid_body', `segments: the video has ${video.segment_count} segments`, { field: 'segments' });
   }

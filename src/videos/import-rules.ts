@@ -48,14 +48,15 @@ export function checkReconstructable(bitstream: Bitstream): void {
       const check = EncodedSegment.shape[field].safeParse(segment[field]);
       if (!check.success) throw refuse(`${at}.${field}`, `must be 1..4000 characters, got ${segment[field].length}`);
     }
-    const keyframe = segment.keyframe;
-    if (keyframe === undefined) return;
-    if (!CONTRACT_CODECS.has(keyframe.codec)) throw refuse(`${at}.keyframe.codec`, `${keyframe.codec} is not a keyframe codec the GPU functions read (${KeyframeCodec.options.join(', ')})`);
-    if (keyframe.width > L.maxKeyframeSide || keyframe.height > L.maxKeyframeSide) throw refuse(`${at}.keyframe`, `${keyframe.width}x${keyframe.height} is larger than ${L.maxKeyframeSide} px a side`);
-    const size = PROBES[keyframe.codec as ContractCodec](keyframe.data);
-    if (size === null) throw refuse(`${at}.keyframe.data`, `is not a ${keyframe.codec} image`);
-    if (size.width !== keyframe.width || size.height !== keyframe.height) {
-      throw refuse(`${at}.keyframe`, `declares ${keyframe.width}x${keyframe.height} but the ${keyframe.codec} image is ${size.width}x${size.height}`);
-    }
+    segment.keyframes.forEach((keyframe, k) => {
+      const kf = `${at}.keyframes[${k}]`;
+      if (!CONTRACT_CODECS.has(keyframe.codec)) throw refuse(`${kf}.codec`, `${keyframe.codec} is not a keyframe codec the GPU functions read (${KeyframeCodec.options.join(', ')})`);
+      if (keyframe.width > L.maxKeyframeSide || keyframe.height > L.maxKeyframeSide) throw refuse(kf, `${keyframe.width}x${keyframe.height} is larger than ${L.maxKeyframeSide} px a side`);
+      const size = PROBES[keyframe.codec as ContractCodec](keyframe.data);
+      if (size === null) throw refuse(`${kf}.data`, `is not a ${keyframe.codec} image`);
+      if (size.width !== keyframe.width || size.height !== keyframe.height) {
+        throw refuse(kf, `declares ${keyframe.width}x${keyframe.height} but the ${keyframe.codec} image is ${size.width}x${size.height}`);
+      }
+    });
   });
 }

@@ -15,6 +15,8 @@ export interface VideoRow {
   bitstream_key: string | null;
   bitstream_hash: string | null;
   bitstream_bytes: number | null;
+  /** Bytes of the bitstream's texts-only cut (every keyframe dropped). */
+  rate_floor_bytes: number | null;
   width: number | null;
   height: number | null;
   fps: number | null;

@@ -10,7 +10,7 @@ export const UploadQuery = EncodeOptions.extend({
   .partial({ filename: true })
   .strict();
 
-const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars']);
+const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars', 'targetKbps']);
 
 /** Parses upload options from query parameters; an unknown or out-of-range option is a 400 naming it. */
 export function parseUploadQuery(params: URLSearchParams) {
@@ -18,6 +18,10 @@ export function parseUploadQuery(params: URLSearchParams) {
   for (const [name, value] of params) {
     if (name in raw) throw badRequest('invalid_option', `option "${name}" is given twice`, { option: name });
     raw[name] = NUMERIC.has(name) && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  // One rate knob or one keyframe budget: the encoder sizes keyframes from targetKbps itself.
+  if ('targetKbps' in raw && 'keyframeBudgetBytes' in raw) {
+    throw badRequest('invalid_option', 'option "targetKbps" and option "keyframeBudgetBytes" exclude each other: give one or the other', { option: 'targetKbps' });
   }
   const parsed = UploadQuery.safeParse(raw);
   if (!parsed.success) {

@@ -19,7 +19,9 @@ export function jobView(job: JobRow): z.infer<typeof JobView> {
 
 export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof VideoView> {
   const ready = video.status === 'succeeded';
-  const kbps = ready && video.bitstream_bytes !== null && video.duration_seconds ? (video.bitstream_bytes * 8) / 1000 / video.duration_seconds : null;
+  const kbpsOf = (bytes: number | null) => (ready && bytes !== null && video.duration_seconds ? Math.round(((bytes * 8) / 1000 / video.duration_seconds) * 1000) / 1000 : null);
+  const targetKbps = (JSON.parse(video.options) as { targetKbps?: number | null }).targetKbps ?? null;
+  const rateFloorKbps = kbpsOf(video.rate_floor_bytes);
   return {
     id: video.id,
     status: video.status,
@@ -36,7 +38,18 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
           segmentCount: video.segment_count,
         }
       : null,
-    bitstream: ready ? { bytes: video.bitstream_bytes, sha256: video.bitstream_hash, kbps, engine: video.engine } : null,
+    bitstream: ready
+      ? {
+          bytes: video.bitstream_bytes,
+          sha256: video.bitstream_hash,
+          kbps: kbpsOf(video.bitstream_bytes),
+          engine: video.engine,
+          targetKbps,
+          rateFloorKbps,
+          // the target was below what the texts alone cost: the encoder coded texts only
+          textsOnly: targetKbps !== null && rateFloorKbps !== null && targetKbps < rateFloorKbps,
+        }
+      : null,
     error: video.error_code ? { code: video.error_code, message: video.error_message ?? '' } : null,
     links: {
       self: `/v1/videos/${video.id}`,

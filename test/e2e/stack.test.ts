@@ -141,6 +141,31 @@ async function generateCalls(): Promise<number> {
   return Number(/cmvc_gpu_calls_total\{function="generate"\} ([\d.]+)/.exec(metrics)?.[1] ?? 0);
 }
 
+describe('end to end: one rate knob, cut by rate at the edge', () => {
+  it('lands within ±20% of targetKbps with the real encoder, and maxKbps cuts the same encode lower', async () => {
+    const source = readFileSync(SAMPLE);
+    const uploaded = await fetch(`${stack.base}/v1/videos?targetKbps=10`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: source });
+    expect(uploaded.status).toBe(202);
+    const { video, job } = (await uploaded.json()) as any;
+    expect((await waitForJob(job.id)).status).toBe('succeeded');
+    const described = (await (await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth() })).json()) as any;
+    expect(described.bitstream).toMatchObject({ targetKbps: 10, textsOnly: false });
+    expect(Math.abs(described.bitstream.kbps - 10)).toBeLessThanOrEqual(2);
+    expect(described.bitstream.rateFloorKbps).toBeLessThan(described.bitstream.kbps);
+
+    const cut = await fetch(`${stack.base}/v1/videos/${video.id}/bitstream?maxKbps=4`, { headers: auth() });
+    expect(cut.status).toBe(200);
+    const bytes = new Uint8Array(await cut.arrayBuffer());
+    expect(Number(cut.headers.get('CMVC-Kbps'))).toBeLessThanOrEqual(4);
+    expect(bytes.length).toBeLessThan(described.bitstream.bytes);
+    const reconstructed = await fetch(`${stack.base}/v/${video.id}/it2v/0.mp4?maxKbps=4`, { headers: { ...auth(), Prefer: 'wait=60' } });
+    expect(reconstructed.status).toBe(200);
+    const file = join(out, 'it2v-4kbps.mp4');
+    writeFileSync(file, new Uint8Array(await reconstructed.arrayBuffer()));
+    expect(ffprobe(file).streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 320, height: 240 });
+  });
+});
+
 describe('end to end: the cmvc CLI', () => {
   const cli = (args: string[], env: Record<string, string> = {}) => {
     const result = spawnSync('node', [join(ROOT, 'bin', 'cmvc.mjs'), ...args], {

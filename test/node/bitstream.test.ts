@@ -58,7 +58,7 @@ function expectCode(f: () => unknown, code: BitstreamErrorCode, at?: { chunk?: s
 
 const TINY: Bitstream = {
   header: { width: 320, height: 240, fpsNum: 24, fpsDen: 1, frameCount: 48, durationMs: 2000, engineId: 'e', engineVersion: '1', models: {}, seed: 0 },
-  segments: [{ startFrame: 0, frameCount: 48, contentText: 'cup', motionText: 'static' }],
+  segments: [{ startFrame: 0, frameCount: 48, contentText: 'cup', motionText: 'static', keyframes: [] }],
 };
 
 // The same bytes as the example in docs/bitstream.md.
@@ -192,6 +192,8 @@ const keyframe = fc.record({
   width: fc.integer({ min: 1, max: 0xffff_ffff }),
   height: fc.integer({ min: 1, max: 8192 }),
   data: fc.uint8Array({ minLength: 1, maxLength: 300 }),
+  priority: fc.integer({ min: 0, max: 255 }),
+  at: fc.nat(),
 });
 const arbBitstream: fc.Arbitrary<Bitstream> = fc
   .record({
@@ -208,8 +210,8 @@ const arbBitstream: fc.Arbitrary<Bitstream> = fc
     }),
     parts: fc.array(
       fc.record(
-        { gap: fc.integer({ min: 0, max: 1000 }), frameCount: fc.integer({ min: 1, max: 100_000 }), contentText: text, motionText: text, keyframe, seed: u32 },
-        { requiredKeys: ['gap', 'frameCount', 'contentText', 'motionText'] },
+        { gap: fc.integer({ min: 0, max: 1000 }), frameCount: fc.integer({ min: 1, max: 100_000 }), contentText: text, motionText: text, keyframes: fc.array(keyframe, { maxLength: 4 }), seed: u32 },
+        { requiredKeys: ['gap', 'frameCount', 'contentText', 'motionText', 'keyframes'] },
       ),
       { minLength: 1, maxLength: 8 },
     ),
@@ -217,8 +219,11 @@ const arbBitstream: fc.Arbitrary<Bitstream> = fc
   })
   .map(({ header, parts, tail }) => {
     let at = 0;
-    const segments: SegmentData[] = parts.map(({ gap, ...s }) => {
-      const seg = { ...s, startFrame: at + gap };
+    const segments: SegmentData[] = parts.map(({ gap, keyframes: drawn, ...s }) => {
+      // v1.1: keyframes at distinct frames of the segment, sorted, with any priorities
+      const byFrame = new Map(drawn.map(({ at: a, ...k }) => [a % s.frameCount, k]));
+      const keyframes = [...byFrame].sort((x, y) => x[0] - y[0]).map(([frameIndex, k]) => ({ ...k, frameIndex }));
+      const seg = { ...s, keyframes, startFrame: at + gap };
       at = seg.startFrame + s.frameCount;
       return seg;
     });
@@ -258,8 +263,7 @@ describe('round trips (fast-check)', () => {
         const cut = cutBitstream(bytes, { segments: [first, last], profile: tt2v ? 'tt2v' : 'full' });
         const selected = b.segments.slice(first, last + 1).map((s) => {
           if (!tt2v) return s;
-          const { keyframe: _, ...rest } = s;
-          return rest;
+          return { ...s, keyframes: [] };
         });
         expect(readBitstream(cut)).toEqual({ header: b.header, segments: selected });
         expect(cut.length).toBeLessThanOrEqual(bytes.length);
@@ -475,7 +479,7 @@ describe('limits: each passes at the limit and fails one past it', () => {
   const bytes = writeBitstream(MULTI_SEGMENT);
   const chunks = walkChunks(bytes).chunks;
   const largest = Math.max(...chunks.map((c) => c.length));
-  const keyframeBytes = Math.max(...MULTI_SEGMENT.segments.map((s) => s.keyframe?.data.length ?? 0));
+  const keyframeBytes = Math.max(...MULTI_SEGMENT.segments.flatMap((s) => s.keyframes.map((k) => k.data.length)));
   const textBytes = Math.max(...MULTI_SEGMENT.segments.flatMap((s) => [utf8(s.contentText).length, utf8(s.motionText).length]));
 
   it.each([
@@ -509,12 +513,12 @@ describe('limits: each passes at the limit and fails one past it', () => {
     const withText = (n: number) => ({ ...TINY, segments: [{ ...seg, contentText: 'x'.repeat(n) }] });
     expect(readBitstream(writeBitstream(withText(DEFAULT_LIMITS.maxTextBytes))).segments[0]!.contentText).toHaveLength(DEFAULT_LIMITS.maxTextBytes);
     expectCode(() => writeBitstream(withText(DEFAULT_LIMITS.maxTextBytes + 1)), 'invalid_content');
-    const withKeyframe = (n: number): Bitstream => ({ ...TINY, segments: [{ ...seg, keyframe: { codec: 'jpeg', width: 1, height: 1, data: new Uint8Array(n) } }] });
-    expect(readBitstream(writeBitstream(withKeyframe(DEFAULT_LIMITS.maxKeyframeBytes))).segments[0]!.keyframe!.data.length).toBe(DEFAULT_LIMITS.maxKeyframeBytes);
+    const withKeyframe = (n: number): Bitstream => ({ ...TINY, segments: [{ ...seg, keyframes: [{ codec: 'jpeg', width: 1, height: 1, data: new Uint8Array(n), frameIndex: 0, priority: 1 }] }] });
+    expect(readBitstream(writeBitstream(withKeyframe(DEFAULT_LIMITS.maxKeyframeBytes))).segments[0]!.keyframes[0]!.data.length).toBe(DEFAULT_LIMITS.maxKeyframeBytes);
     expectCode(() => writeBitstream(withKeyframe(DEFAULT_LIMITS.maxKeyframeBytes + 1)), 'invalid_content');
     const withSegments = (n: number): Bitstream => ({
       header: { ...TINY.header, frameCount: n },
-      segments: Array.from({ length: n }, (_, i) => ({ startFrame: i, frameCount: 1, contentText: '', motionText: '' })),
+      segments: Array.from({ length: n }, (_, i) => ({ startFrame: i, frameCount: 1, contentText: '', motionText: '', keyframes: [] })),
     });
     expect(readBitstream(writeBitstream(withSegments(DEFAULT_LIMITS.maxSegments))).segments).toHaveLength(DEFAULT_LIMITS.maxSegments);
     expectCode(() => writeBitstream(withSegments(DEFAULT_LIMITS.maxSegments + 1)), 'invalid_content');
@@ -543,8 +547,13 @@ describe('writer validation', () => {
     ['overlapping segments', (b) => b.segments.push({ ...b.segments[0]! })],
     ['segment past the frame count', (b) => (b.segments[0]!.frameCount = 49)],
     ['zero-frame segment', (b) => (b.segments[0]!.frameCount = 0)],
-    ['unknown codec', (b) => (b.segments[0]!.keyframe = { codec: 'gif' as 'png', width: 1, height: 1, data: Uint8Array.of(1) })],
-    ['empty keyframe', (b) => (b.segments[0]!.keyframe = { codec: 'png', width: 1, height: 1, data: new Uint8Array(0) })],
+    ['unknown codec', (b) => (b.segments[0]!.keyframes = [{ codec: 'gif' as 'png', width: 1, height: 1, data: Uint8Array.of(1), frameIndex: 0, priority: 0 }])],
+    ['empty keyframe', (b) => (b.segments[0]!.keyframes = [{ codec: 'png', width: 1, height: 1, data: new Uint8Array(0), frameIndex: 0, priority: 0 }])],
+    ['keyframe frame index out of range', (b) => (b.segments[0]!.keyframes = [{ codec: 'png', width: 1, height: 1, data: Uint8Array.of(1), frameIndex: 48, priority: 0 }])],
+    ['keyframes out of order', (b) => (b.segments[0]!.keyframes = [2, 1].map((frameIndex) => ({ codec: 'png' as const, width: 1, height: 1, data: Uint8Array.of(1), frameIndex, priority: 0 })))],
+    ['duplicate keyframe frame index', (b) => (b.segments[0]!.keyframes = [3, 3].map((frameIndex) => ({ codec: 'png' as const, width: 1, height: 1, data: Uint8Array.of(1), frameIndex, priority: 0 })))],
+    ['priority over 255', (b) => (b.segments[0]!.keyframes = [{ codec: 'png', width: 1, height: 1, data: Uint8Array.of(1), frameIndex: 0, priority: 256 }])],
+    ['65 keyframes', (b) => (b.segments[0]!.keyframes = Array.from({ length: 65 }, (_, frameIndex) => ({ codec: 'png' as const, width: 1, height: 1, data: Uint8Array.of(1), frameIndex, priority: 0 })))],
     ['65 models', (b) => (b.header.models = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, 'x'])))],
   ];
   it.each(bad)('rejects %s with invalid_content', (_, change) => {
@@ -607,8 +616,8 @@ describe('cut and inspect', () => {
     const report = inspectBitstream(bytes);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
     expect(report.valid).toBe(true);
-    expect(report.chunks.map((c) => c.type)).toEqual(['HEAD', 'SIDX', 'SEGP', 'CTXT', 'MTXT', 'KFRM', 'SEGP', 'CTXT', 'MTXT', 'KFRM', 'SEGP', 'CTXT', 'MTXT', 'CEND']);
-    expect(report.segments.map((s) => s.keyframe?.codec ?? null)).toEqual(['png', 'webp', null]);
+    expect(report.chunks.map((c) => c.type)).toEqual(['HEAD', 'SIDX', 'SEGP', 'CTXT', 'MTXT', 'KFRM', 'kpos', 'SEGP', 'CTXT', 'MTXT', 'KFRM', 'kpos', 'SEGP', 'CTXT', 'MTXT', 'CEND']);
+    expect(report.segments.map((s) => s.keyframes.map((k) => k.codec))).toEqual([['png'], ['webp'], []]);
     expect(report.seconds).toBeCloseTo(360 / (30000 / 1001), 5);
     expect(report.profiles!.full.bitsPerSecond).toBeCloseTo((bytes.length * 8) / report.seconds!, 1);
     const s = report.sizes!;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderGpuSchemas } from '../../src/gpu/schema-export';
+import { renderBitstreamFiles, renderGpuSchemas } from '../../src/gpu/schema-export';
 
 const dir = join(import.meta.dirname, '..', '..', 'schemas', 'gpu');
 
@@ -10,5 +10,14 @@ describe('schemas/gpu', () => {
     const rendered = renderGpuSchemas();
     expect(readdirSync(dir).sort()).toEqual(Object.keys(rendered).sort());
     for (const [name, text] of Object.entries(rendered)) expect(readFileSync(join(dir, name), 'utf8'), name).toBe(text);
+  });
+});
+
+describe('schemas/bitstream', () => {
+  it('holds the bitstream facts the Python encoder reads, exactly as src/bitstream has them', () => {
+    const bitstreamDir = join(import.meta.dirname, '..', '..', 'schemas', 'bitstream');
+    const rendered = renderBitstreamFiles();
+    expect(readdirSync(bitstreamDir).sort()).toEqual(Object.keys(rendered).sort());
+    for (const [name, text] of Object.entries(rendered)) expect(readFileSync(join(bitstreamDir, name), 'utf8'), name).toBe(text);
   });
 });

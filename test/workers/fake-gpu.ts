@@ -157,7 +157,7 @@ export class FakeGpu {
           frameCount: 24,
           contentText: `a scene 320x240; centre: white cup number ${i}`,
           motionText: 'the camera pans right about 2% of the width per second; little object motion',
-          keyframe: { codec: 'webp', width: 160, height: 120, data: btoa(`RIFF-fake-webp-${i}`) },
+          keyframes: [{ codec: 'webp', width: 160, height: 120, data: btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
         })),
         seconds,
       };

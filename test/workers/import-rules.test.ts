@@ -14,7 +14,7 @@ const segment = (n: number, extra: Partial<SegmentData> = {}): SegmentData => ({
   frameCount: 24,
   contentText: 'a red cup on a white table',
   motionText: 'the camera pans right slowly',
-  keyframe: { codec: 'webp', width: 24, height: 16, data: WEBP_LOSSY_24x16 },
+  keyframes: [{ codec: 'webp', width: 24, height: 16, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }],
   ...extra,
 });
 
@@ -30,7 +30,7 @@ const importing = (bytes: Uint8Array) => call('/v1/bitstreams', { method: 'POST'
 
 describe('imports are checked against what a reconstruction needs', () => {
   it('accepts a bitstream every reconstruction of which the GPU contract accepts, with WebP and JPEG keyframes', async () => {
-    const jpeg = segment(1, { keyframe: { codec: 'jpeg', width: 24, height: 16, data: JPEG_24x16 } });
+    const jpeg = segment(1, { keyframes: [{ codec: 'jpeg', width: 24, height: 16, data: JPEG_24x16, frameIndex: 0, priority: 255 }] });
     expect((await importing(bitstream({}, [segment(0), jpeg]))).status).toBe(201);
   });
 
@@ -41,14 +41,14 @@ describe('imports are checked against what a reconstruction needs', () => {
       ['8 px high', bitstream({ height: 8 }), 'header.height'],
       ['0.001 fps', bitstream({ fpsNum: 1, fpsDen: 1000 }), 'header.fps'],
       ['240 fps', bitstream({ fpsNum: 240, fpsDen: 1 }), 'header.fps'],
-      ['1001 segments', bitstream({}, Array.from({ length: 1001 }, (_, n) => segment(n, { keyframe: undefined }))), 'segments'],
+      ['1001 segments', bitstream({}, Array.from({ length: 1001 }, (_, n) => segment(n, { keyframes: [] }))), 'segments'],
       ['a segment of 10,001 frames', bitstream({}, [segment(0, { frameCount: 10_001 })]), 'segments[0].frameCount'],
       ['an empty content text', bitstream({}, [segment(0, { contentText: '' })]), 'segments[0].contentText'],
       ['a 16,000-character motion text', bitstream({}, [segment(0, { motionText: 'pan '.repeat(4000) })]), 'segments[0].motionText'],
-      ['a keyframe that is no image', bitstream({}, [segment(0, { keyframe: { codec: 'webp', width: 24, height: 16, data: notAnImage } })]), 'segments[0].keyframe.data'],
-      ['a JPEG tagged as WebP', bitstream({}, [segment(0, { keyframe: { codec: 'webp', width: 24, height: 16, data: JPEG_24x16 } })]), 'segments[0].keyframe.data'],
-      ['a keyframe of another size than declared', bitstream({}, [segment(0, { keyframe: { codec: 'webp', width: 320, height: 240, data: WEBP_LOSSY_24x16 } })]), 'segments[0].keyframe'],
-      ['a PNG keyframe', bitstream({}, [segment(0, { keyframe: { codec: 'png', width: 24, height: 16, data: WEBP_LOSSY_24x16 } })]), 'segments[0].keyframe.codec'],
+      ['a keyframe that is no image', bitstream({}, [segment(0, { keyframes: [{ codec: 'webp', width: 24, height: 16, data: notAnImage, frameIndex: 0, priority: 255 }] })]), 'segments[0].keyframes[0].data'],
+      ['a JPEG tagged as WebP', bitstream({}, [segment(0, { keyframes: [{ codec: 'webp', width: 24, height: 16, data: JPEG_24x16, frameIndex: 0, priority: 255 }] })]), 'segments[0].keyframes[0].data'],
+      ['a keyframe of another size than declared', bitstream({}, [segment(0, { keyframes: [{ codec: 'webp', width: 320, height: 240, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }] })]), 'segments[0].keyframes[0]'],
+      ['a PNG keyframe', bitstream({}, [segment(0, { keyframes: [{ codec: 'png', width: 24, height: 16, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }] })]), 'segments[0].keyframes[0].codec'],
     ];
     for (const [name, bytes, field] of cases) {
       const refused = await errorOf(await importing(bytes));

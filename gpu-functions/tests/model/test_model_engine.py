@@ -107,7 +107,8 @@ class TestEndToEnd:
         assert sum(s["frameCount"] for s in response["segments"]) == 16
         for segment in response["segments"]:
             assert 1 <= len(segment["contentText"]) <= 120 and 1 <= len(segment["motionText"]) <= 120
-            keyframes = segment["keyframes"] if "keyframes" in segment else [segment["keyframe"]]
+            keyframes = segment["keyframes"]
+            assert keyframes and all(0 <= k["frameIndex"] < segment["frameCount"] for k in keyframes)
             assert keyframes[0]["codec"] == "webp" and len(base64.b64decode(keyframes[0]["data"])) <= 2048
         assert progress[-1] == 1.0 and progress == sorted(progress)
 
@@ -159,7 +160,7 @@ class TestEndToEnd:
         keyframe = media.code_keyframe(moving_square(1)[0], 4096)
         request = {
             "mode": "it2v",
-            "segment": {"contentText": "a red square", "motionText": "moves left", "keyframe": keyframe},
+            "segment": {"contentText": "a red square", "motionText": "moves left", "keyframes": [{**keyframe, "frameIndex": 0, "priority": 255}]},
             "width": 32,
             "height": 32,
             "fps": 8,

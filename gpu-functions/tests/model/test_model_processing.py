@@ -311,7 +311,7 @@ class TestWebRoutes:
         answer = client.post("/v1/generate/submit", json=body)
         assert (answer.status_code, answer.json()) == (202, {"callId": "generate~fc-abc123"})
         # spawned with the contract's defaults applied
-        defaults = {"segment": {**body["segment"], "keyframe": None}, "container": "mp4", "output": {**body["output"], "headers": {}}}
+        defaults = {"segment": {**body["segment"], "keyframes": []}, "container": "mp4", "output": {**body["output"], "headers": {}}}
         assert method.spawned == [{**body, **defaults}]
         bad = client.post("/v1/generate/submit", json={**body, "width": 8})
         assert bad.status_code == 422

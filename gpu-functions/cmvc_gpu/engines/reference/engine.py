@@ -1,16 +1,18 @@
 """The reference engine: the GPU function contract served with classical methods on the CPU —
 deterministic, and honest about being no generative model.
 
-encode: two streaming decode passes. Pass 1 at ``ANALYSIS_WIDTH`` computes a colour histogram
-per frame and the global motion of each consecutive pair; scene cuts come from histogram change.
-Pass 2 fetches each segment's most representative frame (closest to the segment's mean
-histogram) at ``keyframeMaxWidth``, which becomes the keyframe (coded under the byte budget) and
-the subject of the content text. The motion text summarises the segment's pairs and says where
-the keyframe sits.
+encode: streaming decode passes. Pass 1 at ``ANALYSIS_WIDTH`` computes a colour histogram per frame
+and the global motion of each consecutive pair; scene cuts come from histogram change. Each
+segment's most representative frame (closest to its mean histogram) is the subject of the content
+text; the motion text summarises the segment's pairs. Keyframes: without ``targetKbps``, that frame,
+one per segment, under ``keyframeBudgetBytes``; with it, as many as the rate pays for, where the
+frames are least predictable, sized and scaled by :mod:`.rate`. Their frame indices travel in the
+contract (not in the motion text).
 
-generate: IT2V warps the keyframe along the motion text; TT2V paints the content text's colour
-grid with a seeded texture and moves it the same way. interpolate: motion-compensated
-in-betweens. assemble: a remux of the parts' packets.
+generate: IT2V puts each keyframe at its frame and fills the rest by in-betweening from both
+neighbouring keyframes along the motion between them (extrapolating along the motion text outside
+them); TT2V paints the content text's colour grid with a seeded texture and moves it along the
+motion text. interpolate: motion-compensated in-betweens. assemble: a remux of the parts' packets.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ...errors import ContractError
 from ...limits import Limits
 from ...sources import read_source
 from ..base import Progress, no_progress
-from . import content, decode, keyframe, motion, render, scenes, video_io
+from . import content, decode, keyframe, motion, rate, render, scenes, video_io
 
 __all__ = ["ENGINE_ID", "ENGINE_VERSION", "Limits", "ReferenceEngine", "frames_psnr"]
 
@@ -69,19 +71,23 @@ class ReferenceEngine:
         data = read_source(request["video"], self.limits.max_upload_bytes)
         info = decode.probe(data, self.limits)
         progress(0.05)
-        # 3. pass 1: histograms and pair motion at the analysis resolution
+        # 3. pass 1: histograms and pair motion at the analysis resolution (grey frames kept for rate control)
         histograms: list[np.ndarray] = []
         pairs: list[motion.PairMotion] = []
+        greys: list[np.ndarray] = []
         previous: Optional[np.ndarray] = None
         expected = max(1, info.declared_frames)
+        rate_controlled = options.get("targetKbps") is not None
         for index, frame in decode.frames(data, self.limits, ANALYSIS_WIDTH, info):
             histograms.append(scenes.histogram(frame))
             current = motion.grey(frame)
             if previous is not None:
                 pairs.append(motion.pair_motion(previous, current))
+            if rate_controlled:
+                greys.append(current)
             previous = current
             if index % PROGRESS_EVERY == 0:
-                progress(0.05 + 0.75 * min(1.0, index / expected))
+                progress(0.05 + 0.7 * min(1.0, index / expected))
         assert previous is not None  # decode.frames raises when no frame decodes
         analysis_h, analysis_w = previous.shape
         count, fps = len(histograms), info.fps
@@ -92,26 +98,31 @@ class ReferenceEngine:
         starts = scenes.cut_points(distances, min_frames, max_frames)
         ends = starts[1:] + [count]
         picks = [start + scenes.representative(histograms[start:end]) for start, end in zip(starts, ends)]
-        # 5. pass 2: the picked frames at keyframe resolution
-        images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(picks)))
-        progress(0.9)
-        # 6. texts and keyframes per segment
-        segments = []
-        for index, (start, end, pick) in enumerate(zip(starts, ends, picks)):
-            image = images[pick]
-            moved = motion.summarise(pairs[start : end - 1], fps, analysis_w, analysis_h)
-            moved = motion.with_keyframe(moved, (pick - start) / fps)
-            coded, width, height = keyframe.code_keyframe(image, options["keyframeCodec"], options["keyframeBudgetBytes"], options["keyframeMaxWidth"])
-            segments.append(
-                {
-                    "index": index,
-                    "startFrame": start,
-                    "frameCount": end - start,
-                    "contentText": content.describe_content(image, info.width, info.height, options["maxTextChars"]),
-                    "motionText": content.shorten(motion.describe_motion(moved).split("; "), options["maxTextChars"]),
-                    "keyframe": {"codec": options["keyframeCodec"], "width": width, "height": height, "data": base64.b64encode(coded).decode("ascii")},
-                }
+        # 5. the texts of each segment (from its representative frame and its motion)
+        representatives = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(picks)))
+        texts = [
+            (
+                content.describe_content(representatives[pick], info.width, info.height, options["maxTextChars"]),
+                content.shorten(motion.describe_motion(motion.summarise(pairs[start : end - 1], fps, analysis_w, analysis_h)).split("; "), options["maxTextChars"]),
             )
+            for start, end, pick in zip(starts, ends, picks)
+        ]
+        progress(0.8)
+        # 6. keyframes: where, how many, how big (one per segment under keyframeBudgetBytes without a target rate)
+        if rate_controlled:
+            chosen, budget, width = self._rate_plan(info, options, greys, pairs, starts, ends, picks, texts, representatives)
+        else:
+            chosen, budget, width = picks, options["keyframeBudgetBytes"], options["keyframeMaxWidth"]
+        images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
+        progress(0.9)
+        priority = {frame: max(0, 255 - rank) for rank, frame in enumerate(chosen)}
+        segments = []
+        for index, (start, end) in enumerate(zip(starts, ends)):
+            keyframes = []
+            for frame in sorted(f for f in chosen if start <= f < end):
+                coded, w, h = keyframe.code_keyframe(images[frame], options["keyframeCodec"], budget, width)
+                keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": base64.b64encode(coded).decode("ascii"), "frameIndex": frame - start, "priority": priority[frame]})
+            segments.append({"index": index, "startFrame": start, "frameCount": end - start, "contentText": texts[index][0], "motionText": texts[index][1], "keyframes": keyframes})
         progress(1.0)
         return {
             "engine": self.info(),
@@ -128,6 +139,40 @@ class ReferenceEngine:
             "seconds": _seconds(started),
         }
 
+    def _rate_plan(
+        self,
+        info: decode.StreamInfo,
+        options: dict,
+        greys: list[np.ndarray],
+        pairs: list[motion.PairMotion],
+        starts: list[int],
+        ends: list[int],
+        picks: list[int],
+        texts: list[tuple[str, str]],
+        representatives: dict[int, np.ndarray],
+    ) -> tuple[list[int], int, int]:
+        """``(keyframe frames in priority order, budget bytes each, width)`` for ``options.targetKbps``
+        (see :mod:`.rate`); no keyframe when the target is at or below the texts-only floor."""
+        seconds = len(greys) / info.fps
+        target_bytes = int(options["targetKbps"] * 1000 * seconds / 8)
+        keyframe_bytes = target_bytes - rate.texts_only_bytes(self.info(), texts)
+        if keyframe_bytes < rate.ANCHOR_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES:
+            return [], 0, 0
+        max_count = min(len(greys), len(starts) * rate.MAX_KEYFRAMES_PER_SEGMENT, keyframe_bytes // (rate.EXTRA_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES))
+        predictor = rate.Predictor(greys, info.fps)
+        analysis_h, analysis_w = greys[0].shape
+        for start, end in zip(starts, ends):
+            predictor.set_motion(start, end, motion.summarise(pairs[start : end - 1], info.fps, analysis_w, analysis_h))
+        order, distortion = rate.keyframe_order(predictor, starts, ends, picks, max(1, max_count))
+        overheads = [rate.ANCHOR_OVERHEAD_BYTES if n < len(starts) else rate.EXTRA_OVERHEAD_BYTES for n in range(len(order))]
+        longest = max(range(len(starts)), key=lambda n: ends[n] - starts[n])
+        high = min(keyframe_bytes - rate.ANCHOR_OVERHEAD_BYTES, 64 * 1024)
+        low = max(rate.MIN_KEYFRAME_BYTES, keyframe_bytes // max(1, len(order)) - rate.EXTRA_OVERHEAD_BYTES)
+        budgets = sorted({int(b) for b in np.geomspace(low, max(low, high), num=max(2, min(6, int(np.log2(max(2, high / low))) + 2)))})
+        ladder = rate.coding_ladder(representatives[picks[longest]], options["keyframeCodec"], budgets, options["keyframeMaxWidth"])
+        count, budget, width = rate.choose_count(overheads, distortion, ladder, keyframe_bytes)
+        return order[:count], budget, width
+
     # --- generate -------------------------------------------------------------------------------
 
     def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
@@ -142,22 +187,18 @@ class ReferenceEngine:
             raise ContractError("too_large", f"frameCount={count} is above the limit of {self.limits.max_frame_count}", details={"field": "frameCount"})
         segment = request["segment"]
         moves = motion.parse_motion(segment["motionText"])
-        # 2. the first image: the keyframe (it2v) or the painted content text (tt2v)
+        # 2. it2v: the keyframes in place, in-betweens from both neighbours; tt2v: the painted content text moved along the motion
         if request["mode"] == "it2v":
-            coded = segment.get("keyframe")
-            if coded is None:
-                raise ContractError("invalid_request", "segment.keyframe is required in it2v mode", details={"field": "segment.keyframe"})
-            try:
-                raw = base64.b64decode(coded["data"], validate=True)
-            except (binascii.Error, ValueError):
-                raise ContractError("invalid_request", "segment.keyframe.data is not standard base64", details={"field": "segment.keyframe.data"}) from None
-            start = render.resize(keyframe.decode_keyframe(raw), width, height)
+            coded = segment["keyframes"]
+            if not coded:
+                raise ContractError("invalid_request", "segment.keyframes must not be empty in it2v mode", details={"field": "segment.keyframes"})
+            frames = render.from_keyframes([(k["frameIndex"], render.resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)], moves, fps, count)
         else:
-            start = render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"])
+            frames = render.along_motion(render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"]), moves, fps, count)
         progress(0.1)
-        # 3. move it along the motion and write the video
+        # 3. write the video
         with video_io.VideoWriter(width, height, fps, request["container"]) as writer:
-            for i, frame in enumerate(render.along_motion(start, moves, fps, count)):
+            for i, frame in enumerate(frames):
                 writer.write(frame)
                 if i % PROGRESS_EVERY == 0:
                     progress(0.1 + 0.85 * i / count)
@@ -212,6 +253,17 @@ class ReferenceEngine:
             },
             "seconds": _seconds(started),
         }
+
+
+def _keyframe_pixels(coded: dict, index: int) -> np.ndarray:
+    """The RGB pixels of ``segment.keyframes[index]``; ``invalid_request`` naming it when its data is
+    not base64 or not an image."""
+    field = f"segment.keyframes[{index}].data"
+    try:
+        raw = base64.b64decode(coded["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ContractError("invalid_request", f"{field} is not standard base64", details={"field": field}) from None
+    return keyframe.decode_keyframe(raw, field)
 
 
 def frames_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:

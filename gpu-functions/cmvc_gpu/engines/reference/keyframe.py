@@ -64,10 +64,10 @@ def code_keyframe(frame: np.ndarray, codec: str, budget_bytes: int, max_width: i
         image = image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
 
 
-def decode_keyframe(data: bytes) -> np.ndarray:
-    """The RGB ``uint8`` pixels of a coded keyframe; ``invalid_request`` if it is no image."""
+def decode_keyframe(data: bytes, field: str = "segment.keyframes[0].data") -> np.ndarray:
+    """The RGB ``uint8`` pixels of a coded keyframe; ``invalid_request`` naming ``field`` if it is no image."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             return np.asarray(image.convert("RGB"))
     except Exception:  # Pillow raises many types for bad images
-        raise ContractError("invalid_request", "segment.keyframe.data is not a readable image", details={"field": "segment.keyframe.data"}) from None
+        raise ContractError("invalid_request", f"{field} is not a readable image", details={"field": field}) from None

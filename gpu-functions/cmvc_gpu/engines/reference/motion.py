@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Optional
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -299,6 +298,3 @@ def parse_motion(text: str) -> Motion:
         keyframe_seconds=float(keyframe.group(1)) if keyframe else 0.0,
     )
 
-
-def with_keyframe(m: Motion, keyframe_seconds: Optional[float]) -> Motion:
-    return m if keyframe_seconds is None else replace(m, keyframe_seconds=keyframe_seconds)

@@ -12,10 +12,12 @@ from PIL import Image
 
 from . import scenes
 from .content import Content
-from .motion import Motion, frame_motion, grey
+from .motion import Motion, frame_motion, grey, phase_shift
 
 #: Frames are analysed for interpolation at most this many pixels wide.
 ANALYSIS_WIDTH = 160
+#: Phase-correlation peak under which two keyframes are taken to show different content, not moved content.
+MIN_MATCH_PEAK = 0.15
 #: Texture amplitude (grey levels) painted under each contrast word.
 TEXTURE_AMPLITUDE = {"low": 6.0, "medium": 12.0, "high": 20.0}
 
@@ -69,6 +71,51 @@ def along_motion(image: np.ndarray, motion: Motion, fps: float, frame_count: int
         yield warp(image, motion.pan_x * w * t, motion.pan_y * h * t, (1 + motion.zoom) ** t if motion.zoom > -1 else 1.0)
 
 
+def from_keyframes(keyframes: list[tuple[int, np.ndarray]], motion: Motion, fps: float, frame_count: int) -> Iterator[np.ndarray]:
+    """``frame_count`` frames at ``fps`` from keyframes ``(frame index, image)`` (sorted, unique
+    indices, images of one size): each keyframe at its frame; between two keyframes both are
+    motion-compensated towards the frame along the motion estimated between them and blended by
+    distance (:func:`in_between`); before the first and after the last, that keyframe moves along
+    ``motion`` (the motion text's rates; its ``keyframe_seconds`` is ignored: frame indices place
+    keyframes)."""
+    h, w = keyframes[0][1].shape[:2]
+    gaps = {a: pair_shift(keyframes[n][1], keyframes[n + 1][1]) for n, (a, _) in enumerate(keyframes[:-1])}
+    right = 0
+    for i in range(frame_count):
+        while right < len(keyframes) and keyframes[right][0] < i:
+            right += 1
+        if right < len(keyframes) and keyframes[right][0] == i:
+            yield keyframes[right][1]
+        elif right == 0 or right == len(keyframes):
+            index, image = keyframes[0] if right == 0 else keyframes[-1]
+            t = (i - index) / fps
+            yield warp(image, motion.pan_x * w * t, motion.pan_y * h * t, (1 + motion.zoom) ** t if motion.zoom > -1 else 1.0)
+        else:
+            (a_index, a), (b_index, b) = keyframes[right - 1], keyframes[right]
+            yield in_between(a, b, gaps[a_index], (i - a_index) / (b_index - a_index))
+
+
+def pair_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """``(dx, dy, scale)``: the content motion from ``a`` to ``b`` in pixels of their resolution
+    (estimated at the analysis resolution); none when the two do not correlate (the content itself
+    changed, so aligning them would only misplace both)."""
+    ga, f = analysis_grey(a)
+    gb, _ = analysis_grey(b)
+    if phase_shift(ga, gb)[2] < MIN_MATCH_PEAK:
+        return 0.0, 0.0, 1.0
+    dx, dy, s, _ = frame_motion(ga, gb)
+    return dx * f, dy * f, s
+
+
+def in_between(a: np.ndarray, b: np.ndarray, shift: tuple[float, float, float], t: float) -> np.ndarray:
+    """The frame a fraction ``t`` (0..1) of the way from ``a`` to ``b``: ``a`` moved forward and ``b``
+    moved back along ``shift`` (:func:`pair_shift`), blended with weights ``1 - t`` and ``t``."""
+    dx, dy, s = shift
+    from_a = warp(a, -dx * t, -dy * t, s**t).astype(np.float32)
+    from_b = warp(b, dx * (1 - t), dy * (1 - t), s ** (t - 1)).astype(np.float32)
+    return np.clip(from_a * (1 - t) + from_b * t + 0.5, 0, 255).astype(np.uint8)
+
+
 def paint(content: Content, width: int, height: int, seed: int) -> np.ndarray:
     """A frame painted from a content text: the 3x3 colour grid upsampled bicubically (cell colours
     at cell centres) plus a smooth texture drawn from ``seed`` (``numpy`` PCG64), so motion is
@@ -105,14 +152,7 @@ def in_betweens(a: np.ndarray, b: np.ndarray, factor: int) -> list[np.ndarray]:
     if scenes.distance(scenes.histogram(a[::f, ::f]), scenes.histogram(b[::f, ::f])) > scenes.MIN_CUT_DISTANCE:
         return [a if k / factor < 0.5 else b for k in range(1, factor)]
     dx, dy, s, _ = frame_motion(ga, gb)
-    dx, dy = dx * f, dy * f
-    out = []
-    for k in range(1, factor):
-        t = k / factor
-        from_a = warp(a, -dx * t, -dy * t, s**t).astype(np.float32)
-        from_b = warp(b, dx * (1 - t), dy * (1 - t), s ** (t - 1)).astype(np.float32)
-        out.append(np.clip(from_a * (1 - t) + from_b * t + 0.5, 0, 255).astype(np.uint8))
-    return out
+    return [in_between(a, b, (dx * f, dy * f, s), k / factor) for k in range(1, factor)]
 
 
 def interpolate_stream(frames: Iterable[np.ndarray], factor: int) -> Iterator[np.ndarray]:

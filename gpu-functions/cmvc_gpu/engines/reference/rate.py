@@ -1,0 +1,218 @@
+"""Rate control of the reference encoder: how many keyframes a video gets, where, at what size and
+resolution, so that its bitstream lands near ``targetKbps``.
+
+1. The texts-only floor: the bitstream's bytes with no keyframe, sized as the writer codes it
+   (``docs/bitstream.md``; texts deflated with the exported dictionary, the shorter of coded and plain).
+2. The keyframe order (:func:`keyframe_order`): each segment's representative frame first (longest
+   segment first), then, greedily, the frame least predictable from the keyframes already chosen
+   plus the measured motion (the in-betweening :func:`render.in_between` does at reconstruction).
+   The order is the priority: dropping keyframes lowest priority first undoes the greedy choice.
+3. The count: for each count M the bytes left per keyframe give a coding distortion (measured on a
+   representative frame at a few sizes and resolutions, :func:`coding_ladder`); the M with the least
+   prediction + coding distortion wins. Units: bytes, pixels, mean squared error of luma (0–255).
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from ...contract import bitstream_file
+from ...errors import ContractError
+from . import keyframe as keyframe_coding
+from .motion import Motion, frame_motion, grey, phase_shift
+from .render import MIN_MATCH_PEAK, in_between, warp
+
+#: Chunk framing: length, type, CRC.
+CHUNK_BYTES = 12
+#: A segment's anchor keyframe: KFRM (codec, width, height) and kpos (frame index, priority), framed.
+ANCHOR_OVERHEAD_BYTES = 2 * CHUNK_BYTES + 9 + 5
+#: Any further keyframe: one kfrx chunk (frame index, priority, codec, width, height), framed.
+EXTRA_OVERHEAD_BYTES = CHUNK_BYTES + 14
+#: No keyframe is coded in fewer image bytes than this (a tiny WebP is about 40 bytes of headers).
+MIN_KEYFRAME_BYTES = 64
+#: Most keyframes one segment carries (the bitstream's maxKeyframesPerSegment).
+MAX_KEYFRAMES_PER_SEGMENT = 64
+#: Frames are compared at most this wide when choosing keyframes.
+PREDICTION_WIDTH = 80
+#: Resolutions tried for a keyframe, as fractions of keyframeMaxWidth.
+WIDTH_FRACTIONS = (1.0, 0.7, 0.5, 0.35)
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> bytes:
+    return bitstream_file("text-dictionary-v1.txt").read_bytes()
+
+
+def _varint_bytes(n: int) -> int:
+    return 1 if n < 0x80 else 2 if n < 0x4000 else 3 if n < 0x200000 else 4
+
+
+def text_chunk_bytes(text: str) -> int:
+    """Bytes of a CTXT/MTXT chunk's data as the writer makes it: the shorter of plain and
+    deflate-with-dictionary-v1 (level 9), plus the coding tag."""
+    plain = text.encode("utf-8")
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _dictionary())
+    coded = compressor.compress(plain) + compressor.flush()
+    return 1 + min(len(plain), _varint_bytes(len(plain)) + len(coded))
+
+
+def texts_only_bytes(engine: dict, texts: list[tuple[str, str]]) -> int:
+    """Bytes of the bitstream with these (content, motion) texts per segment and no keyframe."""
+    head = 7 * 4 + 1 + 1 + len(engine["id"].encode()) + 1 + len(engine["version"].encode()) + 1
+    head += sum(2 + len(k.encode()) + len(v.encode()) for k, v in engine["models"].items())
+    total = 10 + CHUNK_BYTES + head + CHUNK_BYTES + 8 + 16 * len(texts) + CHUNK_BYTES  # preamble, HEAD, SIDX, CEND
+    for content, motion in texts:
+        total += CHUNK_BYTES + 9 + 2 * CHUNK_BYTES + text_chunk_bytes(content) + text_chunk_bytes(motion)
+    return total
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Keyframes to code: ``frames`` (global frame numbers, in priority order, highest first) with
+    ``budget_bytes`` and ``width`` each; empty below the floor."""
+
+    frames: list[int]
+    budget_bytes: int
+    width: int
+    floor_bytes: int
+
+
+class Predictor:
+    """Prediction errors of frames from chosen keyframes at ``PREDICTION_WIDTH``, made the way
+    reconstruction makes them (:func:`render.from_keyframes`): a frame between two keyframes is both
+    of them moved along the motion estimated between those two and blended by distance; outside
+    them, the nearest one moves along the segment's summarised motion (its motion text)."""
+
+    def __init__(self, greys: list[np.ndarray], fps: float) -> None:
+        """greys: luma frames at the analysis resolution; fps: frames per second."""
+        self.step = max(1, -(-greys[0].shape[1] // PREDICTION_WIDTH))
+        self.greys = greys
+        self.frames = [g[:: self.step, :: self.step, None].astype(np.uint8) for g in greys]
+        self.fps = fps
+        self.motions: dict[int, Motion] = {}
+        self._shifts: dict[tuple[int, int], tuple[float, float, float]] = {}
+
+    def set_motion(self, start: int, end: int, m: Motion) -> None:
+        """The summarised motion of frames ``[start, end)``."""
+        for j in range(start, end):
+            self.motions[j] = m
+
+    def _extrapolated(self, k: int, j: int) -> np.ndarray:
+        m, (h, w) = self.motions[k], self.frames[k].shape[:2]
+        t = (j - k) / self.fps
+        return warp(self.frames[k], m.pan_x * w * t, m.pan_y * h * t, (1 + m.zoom) ** t if m.zoom > -1 else 1.0).astype(np.float32)
+
+    def _shift(self, a: int, b: int) -> tuple[float, float, float]:
+        if (a, b) not in self._shifts:
+            ga, gb = self.greys[a], self.greys[b]
+            if phase_shift(ga, gb)[2] < MIN_MATCH_PEAK:
+                self._shifts[(a, b)] = (0.0, 0.0, 1.0)
+            else:
+                dx, dy, scale, _ = frame_motion(ga, gb)
+                self._shifts[(a, b)] = (dx / self.step, dy / self.step, scale)
+        return self._shifts[(a, b)]
+
+    def errors(self, start: int, end: int, keys: list[int]) -> np.ndarray:
+        """Mean squared error of each frame in ``[start, end)`` predicted from ``keys`` (sorted);
+        with no keys, its deviation from its own mean (what a painted content text gets)."""
+        out = np.zeros(end - start, dtype=np.float64)
+        for j in range(start, end):
+            actual = self.frames[j].astype(np.float32)
+            if not keys:
+                out[j - start] = float(np.mean((actual - actual.mean()) ** 2))
+                continue
+            r = bisect_right(keys, j)
+            if r > 0 and keys[r - 1] == j:
+                continue
+            if r == 0 or r == len(keys):
+                predicted = self._extrapolated(keys[0] if r == 0 else keys[-1], j)
+            else:
+                a, b = keys[r - 1], keys[r]
+                predicted = in_between(self.frames[a], self.frames[b], self._shift(a, b), (j - a) / (b - a)).astype(np.float32)
+            out[j - start] = float(np.mean((predicted - actual) ** 2))
+        return out
+
+
+def keyframe_order(predictor: Predictor, starts: list[int], ends: list[int], anchors: list[int], max_count: int) -> tuple[list[int], list[float]]:
+    """``(order, distortion)``: keyframes in priority order (each segment's anchor first, longest
+    segment first, then greedily the least predictable frame), and for each prefix length m ≥ 1 the
+    mean prediction error over all frames with the first m keyframes (``distortion[m - 1]``)."""
+    segments = sorted(range(len(starts)), key=lambda n: (-(ends[n] - starts[n]), n))
+    keys: list[list[int]] = [[] for _ in starts]
+    errors = [predictor.errors(s, e, []) for s, e in zip(starts, ends)]
+    frames = ends[-1] - starts[0]
+    order: list[int] = []
+    distortion: list[float] = []
+
+    def add(n: int, frame: int) -> None:
+        keys[n] = sorted(keys[n] + [frame])
+        errors[n] = predictor.errors(starts[n], ends[n], keys[n])
+        order.append(frame)
+        distortion.append(float(sum(e.sum() for e in errors)) / frames)
+
+    for n in segments:
+        if len(order) >= max_count:
+            return order, distortion
+        add(n, anchors[n])
+    while len(order) < max_count:
+        open_segments = [n for n in range(len(starts)) if len(keys[n]) < min(MAX_KEYFRAMES_PER_SEGMENT, ends[n] - starts[n])]
+        if not open_segments:
+            break
+        n = max(open_segments, key=lambda m: (float(errors[m].max()), -m))
+        if errors[n].max() <= 0:
+            break
+        add(n, starts[n] + int(np.argmax(errors[n])))
+    return order, distortion
+
+
+def _luma_mse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean((grey(a) - grey(b)) ** 2))
+
+
+def coding_ladder(frame: np.ndarray, codec: str, budgets: list[int], max_width: int) -> list[tuple[int, int, float]]:
+    """For each budget (bytes): ``(budget, width, mse)``, the resolution among ``WIDTH_FRACTIONS`` of
+    ``max_width`` whose coded image, scaled back to ``frame``'s size, is closest to it (luma MSE)."""
+    height, width = frame.shape[:2]
+    out = []
+    for budget in budgets:
+        best: tuple[int, float] | None = None
+        for fraction in WIDTH_FRACTIONS:
+            w = max(keyframe_coding.MIN_WIDTH, round(min(max_width, width) * fraction))
+            try:
+                data, _, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
+            except ContractError:  # not even the smallest image fits this budget
+                continue
+            decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((width, height), Image.BICUBIC))
+            mse = _luma_mse(decoded, frame)
+            if best is None or mse < best[1]:
+                best = (w, mse)
+        if best is not None:
+            out.append((budget, best[0], best[1]))
+    return out
+
+
+def choose_count(order_overheads: list[int], distortion: list[float], ladder: list[tuple[int, int, float]], keyframe_bytes: int) -> tuple[int, int, int]:
+    """``(count, budget_bytes, width)`` minimising prediction + coding distortion within
+    ``keyframe_bytes``; count 0 when not even one keyframe fits."""
+    best = (float("inf"), 0, 0, 0)
+    budgets = np.array([b for b, _, _ in ladder], dtype=np.float64)
+    mses = np.array([m for _, _, m in ladder], dtype=np.float64)
+    spent = 0
+    for m in range(1, len(distortion) + 1):
+        spent += order_overheads[m - 1]
+        budget = (keyframe_bytes - spent) // m
+        if budget < MIN_KEYFRAME_BYTES or len(ladder) == 0 or budget < budgets[0]:
+            break
+        coding = float(np.interp(np.log(budget), np.log(budgets), mses))
+        width = ladder[int(np.argmin(np.abs(np.log(budgets) - np.log(budget))))][1]
+        score = distortion[m - 1] + coding
+        if score < best[0]:
+            best = (score, m, int(budget), width)
+    return best[1], best[2], best[3]

@@ -1,0 +1,76 @@
+/**
+ * Cutting by rate (docs/bitstream.md, "Profiles and cuts"): which keyframes a stream keeps to fit in a
+ * number of kilobits per second, dropping them lowest priority first (keyframes.ts, dropOrder). The edge
+ * cutter and the artifact keys both use this one plan, so they agree on what a rate keeps.
+ */
+import { CHUNK_OVERHEAD_BYTES, KFRM_FIXED_BYTES, KFRX_FIXED_BYTES, KPOS_BYTES } from './chunks';
+import { anchorOf, dropOrder } from './keyframes';
+import type { Bitstream, SegmentData } from './types';
+
+/** What a rate cut keeps. */
+export interface RatePlan {
+  /** Per segment of the input, the frame indices of the keyframes kept. */
+  kept: number[][];
+  /** Keyframes dropped (a prefix of the drop order: equal counts mean equal cuts). */
+  dropped: number;
+  /** Per segment of the input, how many of its keyframes were dropped. */
+  droppedPerSegment: number[];
+  /** Bytes of the cut, at most (exact for v1.1 streams; a v1.0 keyframe is counted with a kpos it lacks). */
+  bytes: number;
+  /** Seconds the segments cover (frames ÷ frame rate). */
+  seconds: number;
+  /** Achieved rate: bytes × 8 / seconds / 1000. */
+  kbps: number;
+  /** The rate with every keyframe dropped (texts only). */
+  floorKbps: number;
+}
+
+/** Bytes a keyframe adds to a stream: KFRM + kpos for the anchor, kfrx for the others. */
+export function keyframeCost(segment: SegmentData, index: number): number {
+  const k = segment.keyframes[index]!;
+  const anchor = anchorOf(segment.keyframes) === k;
+  return anchor ? 2 * CHUNK_OVERHEAD_BYTES + KFRM_FIXED_BYTES + KPOS_BYTES + k.data.length : CHUNK_OVERHEAD_BYTES + KFRX_FIXED_BYTES + k.data.length;
+}
+
+/** Seconds covered by `segments` at the header's frame rate. */
+export function segmentSeconds(b: Bitstream, segments: readonly SegmentData[] = b.segments): number {
+  return (segments.reduce((n, s) => n + s.frameCount, 0) * b.header.fpsDen) / b.header.fpsNum;
+}
+
+export const kbpsOf = (bytes: number, seconds: number): number => (bytes * 8) / seconds / 1000;
+
+/**
+ * The keyframes `b` (whose serialised size is `totalBytes`) keeps at or under `maxKbps`; below the
+ * texts-only floor every keyframe goes. `b` is what readBitstream returned for those bytes.
+ */
+export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): RatePlan {
+  if (!(maxKbps > 0)) throw new RangeError(`maxKbps must be positive, got ${maxKbps}`);
+  const seconds = segmentSeconds(b);
+  const budget = Math.floor((maxKbps * 1000 * seconds) / 8);
+  const keepSets = b.segments.map((s) => new Set(s.keyframes.map((k) => k.frameIndex)));
+  const order = dropOrder(b.segments);
+  let bytes = totalBytes;
+  const costs = order.map(({ segment, index }) => keyframeCost(b.segments[segment]!, index));
+  const floorBytes = totalBytes - costs.reduce((n, c) => n + c, 0);
+  let dropped = 0;
+  while (bytes > budget && dropped < order.length) {
+    const { segment, index } = order[dropped]!;
+    keepSets[segment]!.delete(b.segments[segment]!.keyframes[index]!.frameIndex);
+    bytes -= costs[dropped]!;
+    dropped++;
+  }
+  const kept = keepSets.map((set) => [...set].sort((x, y) => x - y));
+  const droppedPerSegment = b.segments.map((s, n) => s.keyframes.length - kept[n]!.length);
+  return { kept, dropped, droppedPerSegment, bytes, seconds, kbps: kbpsOf(bytes, seconds), floorKbps: kbpsOf(floorBytes, seconds) };
+}
+
+/** `b` with only the keyframes `plan` keeps (the content of the cut stream). */
+export function applyRatePlan(b: Bitstream, plan: Pick<RatePlan, 'kept'>): Bitstream {
+  return {
+    header: b.header,
+    segments: b.segments.map((s, n) => {
+      const keep = new Set(plan.kept[n]);
+      return { ...s, keyframes: s.keyframes.filter((k) => keep.has(k.frameIndex)) };
+    }),
+  };
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import type { Keyframe } from '../../src/bitstream';
+import { keyframesProblem } from '../../src/gpu/contract';
+import { keyframesOnGrid } from '../../src/generation/keyframe-grid';
+
+const kf = (frameIndex: number, priority: number): Keyframe => ({ codec: 'webp', width: 2, height: 2, data: Uint8Array.of(frameIndex), frameIndex, priority });
+
+describe('keyframe frame indices on the request\'s output grid', () => {
+  it('maps source frames to the nearest output frame, clamped into the segment', () => {
+    // 48 source frames at 24 fps → 24 output frames at 12 fps
+    expect(keyframesOnGrid([kf(0, 255), kf(10, 9), kf(47, 100)], 24, 12, 24).map((k) => k.frameIndex)).toEqual([0, 5, 23]);
+    // doubling the rate doubles the index
+    expect(keyframesOnGrid([kf(3, 1), kf(20, 2)], 24, 48, 96).map((k) => k.frameIndex)).toEqual([6, 40]);
+  });
+
+  it('keeps the higher priority where two land on one frame, so the list stays sorted and unique', () => {
+    const mapped = keyframesOnGrid([kf(10, 5), kf(11, 200), kf(12, 7)], 24, 6, 12);
+    expect(mapped.map((k) => [k.frameIndex, k.priority])).toEqual([[3, 200]]);
+    const many = keyframesOnGrid(Array.from({ length: 40 }, (_, i) => kf(i, i % 7)), 30, 7, 10);
+    expect(keyframesProblem(many, 10)).toBeNull();
+    expect(new Set(many.map((k) => k.frameIndex)).size).toBe(many.length);
+  });
+
+  it('carries the image as standard base64', () => {
+    expect(keyframesOnGrid([kf(1, 1)], 24, 24, 10)[0]!.data).toBe('AQ==');
+  });
+});
