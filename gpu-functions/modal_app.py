@@ -157,12 +157,8 @@ ONLINE = modal.Secret.from_dict({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": 
 
 
 def _run(engine_call, request: dict) -> dict:
-<<<<<<< HEAD
-    """Runs one engine call: progress to the shared Dict, errors as data."""
-=======
-    """Runs one engine call inside a GPU method: progress to the shared Dict, errors as data. The
-    output file is uploaded from here, so its bytes never pass through Modal's result store."""
->>>>>>> issue-19
+    """Runs one engine call: progress to the shared Dict, errors as data. The output file is
+    uploaded from here, so its bytes never pass through Modal's result store."""
     return envelope(
         lambda report: deliver(request, engine_call(request, report)),
         progress_store=progress,

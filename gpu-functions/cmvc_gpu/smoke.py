@@ -60,7 +60,13 @@ class Meter:
 
 
 def _frames(video: dict) -> np.ndarray:
-    return media.decode_video(base64.b64decode(video["data"]))[0]
+    """The frames of an engine's ``video`` answer, whose ``data`` is the file's bytes (the app uploads them)."""
+    return media.decode_video(video["data"])[0]
+
+
+def _inline(video: dict) -> dict:
+    """A contract ``VideoSource`` carrying an engine answer's file inline (no store in the smoke run)."""
+    return {"data": base64.b64encode(video["data"]).decode("ascii")}
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -146,12 +152,12 @@ def run_stages(
         row(mode, meter, count, width, height, clip)
 
     with Meter(device) as meter:
-        raised = engine.interpolate_json({"video": {"data": videos["it2v"]["data"]}, "factor": factor})
+        raised = engine.interpolate_json({"video": _inline(videos["it2v"]), "factor": factor})
     if raised["video"]["frameCount"] != count * factor:
         raise RuntimeError(f"interpolate made {raised['video']['frameCount']} frames, expected {count * factor}")
     row("interpolate", meter, count * factor, width, height)
 
-    parts = [{"data": videos[m]["data"]} for m in ("it2v", "tt2v")]
+    parts = [_inline(videos[m]) for m in ("it2v", "tt2v")]
     with Meter(device) as meter:
         joined = engine.assemble_json({"parts": parts, "container": "mp4", "timeOffsetSeconds": 0})
     row("assemble", meter, int(joined["video"]["frameCount"]), width, height)

@@ -70,7 +70,7 @@ describe('encode job end of life', () => {
     expect(await jobOf(message.jobId)).toMatchObject({ status: 'queued', error: { code: 'gpu_timeout' } });
     expect(await storedCallId(message.jobId)).toBe('call-1');
 
-    await gpu.finishStalled();
+    gpu.finishStalled();
     const second = await deliverEncode(message, 2);
     expect(second.retryMessages).toEqual([]);
     expect(gpu.calls.encode).toBe(1);

@@ -81,11 +81,9 @@ export class FakeGpu {
   }
 
   /** Ends every call that was stalling: its next poll succeeds (the GPU came back). */
-  async finishStalled(): Promise<void> {
+  finishStalled(): void {
     for (const call of this.results.values()) {
-      if (call.behaviour !== 'accept-then-stall') continue;
-      call.behaviour = 'ok';
-      call.body = await this.result(call.fn, call.request, true);
+      if (call.behaviour === 'accept-then-stall') call.behaviour = 'ok';
     }
   }
 
@@ -124,13 +122,15 @@ export class FakeGpu {
         call.body = await this.result(fn, body, behaviour !== 'skip-upload');
       }
       else call.failure = { code: 'fetch_failed', message: `fetching the source answered ${source.status}` };
-    } else call.body = await this.result(fn, body, behaviour !== 'skip-upload');
+    }
+    // Any other call computes, and uploads its output, when it finishes (at the poll that reports it),
+    // as a real function does: a call that fails, stalls or is lost leaves nothing in storage.
     const callId = `call-${this.nextId++}`;
     this.results.set(callId, call);
     return json({ callId }, 202);
   }
 
-  private poll(callId: string): Response {
+  private async poll(callId: string): Promise<Response> {
     const call = this.results.get(callId);
     if (!call || call.behaviour === 'lose-call') return json({ error: { code: 'not_found', message: 'no such call (unknown, or its result has expired)' } }, 404);
     call.polls += 1;
@@ -139,6 +139,7 @@ export class FakeGpu {
       return json({ status: 'pending', progress: call.behaviour === 'accept-then-stall' ? null : call.polls / (this.pendingPolls + 1) });
     }
     if (call.failure) return json({ status: 'failed', error: call.failure });
+    call.body ??= await this.result(call.fn, call.request, call.behaviour !== 'skip-upload');
     return json({ status: 'succeeded', result: call.body });
   }
 

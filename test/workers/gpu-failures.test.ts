@@ -140,7 +140,7 @@ describe('a GPU call that stalls after it was accepted', () => {
       expect(waiting.headers.get('Cache-Control')).toBe('no-store');
     }
     expect(gpu.calls.generate).toBe(1);
-    await gpu.finishStalled();
+    gpu.finishStalled();
     expect((await call(`/v/${id}/tt2v.mp4`, { headers: { Prefer: 'wait=20' } })).status).toBe(200);
     expect(gpu.calls.generate).toBe(1);
   });
