@@ -122,15 +122,17 @@ def create_app(
         """Runs one call of the engine, counted and timed; the result is checked against the contract."""
         metrics.started(function)
         began = time.perf_counter()
-        computed: Optional[float] = None  # when the engine finished and the upload began
+        # The seconds the caller is told (and bills): computing, then uploading the output. /metrics
+        # counts exactly these for a call that succeeds, and the wall time for one that fails.
+        reported: Optional[tuple[float, float]] = None
         code: Optional[str] = None
         try:
             result = getattr(engine, function)(request, progress)
-            computed = time.perf_counter()
-            # Report the computation's whole wall time: the seconds /metrics counts and the Worker bills
-            # (the upload that follows is reported apart, as seconds.upload).
-            result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], computed - began), 6)
-            return contract.check_response(f"{function}.response", deliver(request, result))
+            result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], time.perf_counter() - began), 6)
+            delivered = deliver(request, result)
+            seconds = delivered["seconds"]
+            reported = (max(seconds["gpu"], seconds["cpu"]), seconds.get("upload", 0.0))
+            return contract.check_response(f"{function}.response", delivered)
         except ContractError as error:
             code = error.code
             if code == "engine_failure":
@@ -144,9 +146,8 @@ def create_app(
             failure.spent_seconds = time.perf_counter() - began
             raise failure from None
         finally:
-            ended = time.perf_counter()
-            compute_end = ended if computed is None else computed
-            metrics.finished(function, compute_end - began, code, upload_seconds=ended - compute_end)
+            compute, upload = reported if reported is not None else (time.perf_counter() - began, 0.0)
+            metrics.finished(function, compute, code, upload_seconds=upload)
 
     def run_reporting_spent(function: str, request: dict, progress: Callable[[float], None]) -> dict:
         """``run`` for a submitted call: a failure carries the wall seconds it ran in

@@ -126,7 +126,7 @@ def reconstruct(engine: ReferenceEngine, encoded: dict) -> list[np.ndarray]:
             "seed": 0,
             "container": "mp4",
         }
-        frames += frames_of(base64.b64decode(engine.generate(request)["video"]["data"]))
+        frames += frames_of(engine.generate(request)["video"]["data"])  # the file's bytes
     return frames
 
 

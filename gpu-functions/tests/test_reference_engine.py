@@ -214,13 +214,13 @@ def test_in_betweens_use_both_neighbouring_keyframes():
     _, shots = _fade_clip()
     segment = {"contentText": "a", "motionText": "the camera is static; no object motion"}
     fields = {"width": 160, "height": 120, "fps": 24, "frameCount": 24}
-    one = decode_frames(base64.b64decode(generate({**segment, "keyframes": [_keyframe(shots[0], 0, 255)]}, **fields)["video"]["data"]))
-    two = decode_frames(base64.b64decode(generate({**segment, "keyframes": [_keyframe(shots[0], 0, 255), _keyframe(shots[23], 23, 200)]}, **fields)["video"]["data"]))
+    one = decode_frames(generate({**segment, "keyframes": [_keyframe(shots[0], 0, 255)]}, **fields)["video"]["data"])
+    two = decode_frames(generate({**segment, "keyframes": [_keyframe(shots[0], 0, 255), _keyframe(shots[23], 23, 200)]}, **fields)["video"]["data"])
     middle = slice(8, 16)
     assert frames_psnr(two[middle], shots[middle]) > frames_psnr(one[middle], shots[middle]) + 6
     # each keyframe shows at its own frame, and a keyframe placed mid-segment is extrapolated on both sides
     assert frames_psnr([two[23]], [shots[23]]) > 28 and frames_psnr([two[0]], [shots[0]]) > 28
-    mid = decode_frames(base64.b64decode(generate({**segment, "keyframes": [_keyframe(shots[12], 12, 255)]}, **fields)["video"]["data"]))
+    mid = decode_frames(generate({**segment, "keyframes": [_keyframe(shots[12], 12, 255)]}, **fields)["video"]["data"])
     assert frames_psnr([mid[12]], [shots[12]]) > 28 and len(mid) == 24
 
 
@@ -228,7 +228,7 @@ def test_in_betweens_follow_the_motion_between_keyframes():
     data, shots = pan_clip(pixels_per_frame=2.0, frames=24)
     segment = {"contentText": "a", "motionText": "the camera is static; no object motion"}  # the text says nothing: the keyframes do
     keyframes = [_keyframe(shots[0], 0, 255), _keyframe(shots[23], 23, 100)]
-    frames = decode_frames(base64.b64decode(generate({**segment, "keyframes": keyframes})["video"]["data"]))
+    frames = decode_frames(generate({**segment, "keyframes": keyframes})["video"]["data"])
     assert frames_psnr(frames[6:18], shots[6:18]) >= 25
 
 

@@ -21,7 +21,26 @@ beforeEach(() => {
   });
 });
 
-const kf = (frameIndex: number, priority: number, bytes = 400): Keyframe => ({ codec: 'webp', width: 32, height: 24, data: new Uint8Array(bytes).fill(frameIndex + 1), frameIndex, priority });
+/**
+ * A `bytes`-long WebP file as the import check reads it: RIFF, a VP8X chunk declaring 32x24, then an
+ * unknown chunk of `fill` bytes to the size (the rates below need keyframes of exact sizes; no GPU here decodes them).
+ */
+function webpOfSize(bytes: number, fill: number): Uint8Array {
+  const b = new Uint8Array(bytes).fill(fill);
+  const view = new DataView(b.buffer);
+  const ascii = (at: number, text: string) => b.set(Array.from(text, (c) => c.charCodeAt(0)), at);
+  ascii(0, 'RIFF');
+  view.setUint32(4, bytes - 8, true);
+  ascii(8, 'WEBPVP8X');
+  view.setUint32(16, 10, true);
+  b.fill(0, 20, 30); // flags, reserved, then the canvas size minus one (24-bit little-endian each)
+  view.setUint16(24, 32 - 1, true);
+  view.setUint16(27, 24 - 1, true);
+  ascii(30, 'JUNK');
+  view.setUint32(34, bytes - 38, true);
+  return b;
+}
+const kf = (frameIndex: number, priority: number, bytes = 400): Keyframe => ({ codec: 'webp', width: 32, height: 24, data: webpOfSize(bytes, frameIndex + 1), frameIndex, priority });
 
 /** 4 s at 24 fps, two segments, five keyframes of 400 bytes: about 4.6 kbps in all, under 1 kbps for the texts. */
 const STREAM: Bitstream = {
