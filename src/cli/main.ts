@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { inspectBitstream, BitstreamError } from '../bitstream';
+import { DecodeError } from '../client/decode';
 import { api, apiConfig, ApiFailure, type ApiConfig } from './api';
 import { parseArgs, parseDuration, UsageError } from './args';
 import { formatInspect } from './format';
@@ -21,6 +22,7 @@ usage: cmvc <command> [options]
 commands:
   encode FILE [--out FILE.cmvc] [--wait] [--keep-source]   upload a video, follow its encode, save the bitstream
   inspect FILE                                             a bitstream's structure, sizes and bits per second
+  decode FILE --out x.y4m|x.mp4 [--tt2v] [--lenient-motion]  render the video from the bitstream alone, offline (MP4 needs ffmpeg)
   url ID MODE [--exp 1h] [--segment N | --hls] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v; --hls: the playlist)
   keys create NAME --scopes a,b [--exp 30d]                create an API key (its secret is shown once)
   keys list                                                list keys (no secrets)
@@ -52,6 +54,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     switch (command) {
       case 'inspect':
         return inspect(rest, print);
+      case 'decode':
+        return await decode(rest, print);
       case 'encode':
         return await encode(rest, config, io, print);
       case 'url':
@@ -73,6 +77,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (err.status === 401 || err.status === 403) return EXIT.auth;
       return EXIT.failure;
     }
+    if (err instanceof DecodeError) {
+      io.stderr.write(`cmvc: cannot decode (${err.code}): ${err.message}\n`);
+      return EXIT.failure;
+    }
     if (err instanceof BitstreamError) {
       io.stderr.write(`cmvc: not a valid CMVC bitstream: ${err.message}\n`);
       return EXIT.failure;
@@ -83,6 +91,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     throw err;
   }
+}
+
+async function decode(argv: string[], print: (t: string) => void): Promise<number> {
+  const { decodeCommand } = await import('./decode');
+  const summary = await decodeCommand(argv);
+  if (argv.includes('--json')) print(JSON.stringify(summary));
+  else print(`${summary.file}: ${summary.frames} ${summary.mode} frames of ${summary.width}x${summary.height} at ${summary.fps} fps from ${summary.bitstreamBytes} bitstream bytes in ${summary.seconds.toFixed(2)} s (${(summary.frames / summary.seconds).toFixed(1)} frames/s)`);
+  return EXIT.ok;
 }
 
 function inspect(argv: string[], print: (t: string) => void): number {

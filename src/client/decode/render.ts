@@ -8,7 +8,7 @@ import { analysisGrey } from './grey';
 import type { RgbImage } from './image';
 import { scaleAt, type Motion } from './motion-text';
 import { resize8, resizeFloat } from './resize';
-import { warp } from './warp';
+import { warp, warpBlend, warpPlan } from './warp';
 
 /** Phase-correlation peak under which two keyframes are taken to show different content, not moved content. */
 const MIN_MATCH_PEAK = 0.15;
@@ -41,15 +41,10 @@ export function pairShift(a: RgbImage, b: RgbImage): Shift {
 /** The frame a fraction `t` (0..1) of the way from `a` to `b`: both moved along `shift`, blended by distance. */
 export function inBetween(a: RgbImage, b: RgbImage, shift: Shift, t: number, out = new Uint8Array(a.data.length)): RgbImage {
   const [dx, dy, s] = shift;
-  const fromA = warp(a, -dx * t, -dy * t, s ** t);
-  const fromB = warp(b, dx * (1 - t), dy * (1 - t), s ** (t - 1));
-  const wa = Math.fround(1 - t);
-  const wb = Math.fround(t);
-  for (let i = 0; i < out.length; i++) {
-    const v = Math.floor((fromA[i] as number) * wa + (fromB[i] as number) * wb + 0.5);
-    out[i] = v > 255 ? 255 : v;
-  }
-  return { width: a.width, height: a.height, data: out };
+  const { width, height } = a;
+  const planA = warpPlan(width, height, -dx * t, -dy * t, s ** t);
+  const planB = warpPlan(width, height, dx * (1 - t), dy * (1 - t), s ** (t - 1));
+  return { width, height, data: warpBlend(a.data, planA, Math.fround(1 - t), b.data, planB, Math.fround(t), width, height, out) };
 }
 
 function along(image: RgbImage, motion: Motion, t: number): RgbImage {
