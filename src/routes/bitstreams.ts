@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { access } from '../auth/access';
 import { BitstreamError, BITSTREAM_MIME, cutBitstream, inspectBitstream } from '../bitstream';
 import { responseBodySource, serveBody } from '../cache/serve';
@@ -40,12 +40,17 @@ const SEGMENTS = /^(\d{1,5})(?:-(\d{1,5}))?$/;
  * GET/HEAD /v1/videos/{id}/bitstream — the CMVC bitstream (`application/vnd.cmvc`) with Range and ETag;
  * `?segments=a-b` (0-based, inclusive) and `?profile=tt2v` (keyframes removed) cut a smaller valid stream.
  */
-videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
-  const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'), { remembered: true });
+videoBitstream.get('/:id/bitstream', access('read'), (c) => serveVideoBitstream(c, new URL(c.req.url)));
+
+/**
+ * The bitstream of video `:id` as the route above serves it, its cuts read from `url`'s query (the signed
+ * `/v/{id}/bitstream.cmvc` route passes its URL without the signature).
+ */
+export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: URL): Promise<Response> {
+  const video = await visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
   if (video.status !== 'succeeded' || !video.bitstream_key || !video.bitstream_hash) {
     throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; its bitstream exists once it is encoded`, { headers: { 'Retry-After': '5' } });
   }
-  const url = new URL(c.req.url);
   for (const name of url.searchParams.keys()) {
     if (name !== 'segments' && name !== 'profile') throw badRequest('unknown_option', `unknown option "${name}"; known: segments, profile`, { option: name });
   }
@@ -73,4 +78,4 @@ videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
   const etag = `"${video.bitstream_hash}.${profile}.${segments ? segments.join('-') : 'all'}"`;
   const response = new Response(cut, { headers: { 'Content-Length': String(cut.byteLength), ETag: etag, 'Content-Type': BITSTREAM_MIME } });
   return serveBody(c.req.raw, responseBodySource(response), headers);
-});
+}
