@@ -11,7 +11,7 @@ import { parseContent } from './content-text';
 import { DecodeError } from './errors';
 import type { DecodeImage, RgbImage } from './image';
 import { parseMotion } from './motion-text';
-import { alongMotion, fromKeyframes, paint, resizeImage } from './render';
+import { alongMotion, fromKeyframes, paint, resizeImage, type FrameAt } from './render';
 
 export interface DecodeOptions {
   decodeImage: DecodeImage;
@@ -49,7 +49,27 @@ export interface DecodedSegment {
   index: number;
   frameCount: number;
   mode: 'it2v' | 'tt2v';
+  /** Frame `i` (0 ≤ i < frameCount) on its own: for seeking. */
+  frameAt: FrameAt;
+  /** Every frame in order. */
   frames: Iterable<RgbImage>;
+}
+
+function segmentOf(index: number, frameCount: number, mode: 'it2v' | 'tt2v', frameAt: FrameAt): DecodedSegment {
+  return {
+    index,
+    frameCount,
+    mode,
+    frameAt: (i) => {
+      if (!Number.isInteger(i) || i < 0 || i >= frameCount) throw new RangeError(`frame ${i} is outside segment ${index}'s 0..${frameCount - 1}`);
+      return frameAt(i);
+    },
+    frames: {
+      *[Symbol.iterator]() {
+        for (let i = 0; i < frameCount; i++) yield frameAt(i);
+      },
+    },
+  };
 }
 
 /**
@@ -64,7 +84,7 @@ export async function decodeSegment(header: BitstreamHeader, segment: SegmentDat
   const placed = options.mode === 'tt2v' ? [] : onOutputGrid(segment.keyframes, sourceFps, fps, frameCount);
   if (placed.length === 0) {
     const image = paint(parseContent(segment.contentText), width, height, segment.seed ?? header.seed);
-    return { index, frameCount, mode: 'tt2v', frames: iterate(() => alongMotion(image, motion, fps, frameCount)) };
+    return segmentOf(index, frameCount, 'tt2v', alongMotion(image, motion, fps));
   }
   const keyframes = await Promise.all(
     placed.map(async (k, n) => {
@@ -80,11 +100,7 @@ export async function decodeSegment(header: BitstreamHeader, segment: SegmentDat
       return { frameIndex: k.frameIndex, image: resizeImage(image, width, height) };
     }),
   );
-  return { index, frameCount, mode: 'it2v', frames: iterate(() => fromKeyframes(keyframes, motion, fps, frameCount)) };
-}
-
-function iterate<T>(make: () => Iterator<T>): Iterable<T> {
-  return { [Symbol.iterator]: make };
+  return segmentOf(index, frameCount, 'it2v', fromKeyframes(keyframes, motion, fps));
 }
 
 /** Every segment of a parsed bitstream, decoded one after the other. */

@@ -51,12 +51,16 @@ function along(image: RgbImage, motion: Motion, t: number): RgbImage {
   return { width: image.width, height: image.height, data: warp(image, motion.panX * image.width * t, motion.panY * image.height * t, scaleAt(motion, t)) };
 }
 
+/** Frame `i` of a segment, computed on its own (any order: playback, seeking). */
+export type FrameAt = (i: number) => RgbImage;
+
 /**
- * `frameCount` frames at `fps` from keyframes (sorted, unique frame indices, one size): each keyframe at its
- * frame; between two, both motion-compensated towards the frame and blended; before the first and after the
- * last, that keyframe moved along `motion` (its rates; frame indices place keyframes).
+ * Frames at `fps` from keyframes (sorted, unique frame indices, one size): each keyframe at its frame; between
+ * two, both motion-compensated towards the frame and blended; before the first and after the last, that
+ * keyframe moved along `motion` (its rates; frame indices place keyframes). The motion between two keyframes
+ * is estimated once, when a frame between them is first asked for.
  */
-export function* fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps: number, frameCount: number): Generator<RgbImage> {
+export function fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps: number): FrameAt {
   const shifts = new Map<number, Shift>();
   const shiftAfter = (n: number): Shift => {
     let s = shifts.get(n);
@@ -66,25 +70,24 @@ export function* fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps:
     }
     return s;
   };
-  let right = 0;
-  for (let i = 0; i < frameCount; i++) {
+  return (i) => {
+    let right = 0;
     while (right < keyframes.length && (keyframes[right] as PlacedKeyframe).frameIndex < i) right++;
     const next = keyframes[right];
-    if (next !== undefined && next.frameIndex === i) yield next.image;
-    else if (right === 0 || right === keyframes.length) {
+    if (next !== undefined && next.frameIndex === i) return next.image;
+    if (right === 0 || right === keyframes.length) {
       const k = (right === 0 ? keyframes[0] : keyframes.at(-1)) as PlacedKeyframe;
-      yield along(k.image, motion, (i - k.frameIndex) / fps);
-    } else {
-      const a = keyframes[right - 1] as PlacedKeyframe;
-      const b = next as PlacedKeyframe;
-      yield inBetween(a.image, b.image, shiftAfter(right - 1), (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
+      return along(k.image, motion, (i - k.frameIndex) / fps);
     }
-  }
+    const a = keyframes[right - 1] as PlacedKeyframe;
+    const b = next as PlacedKeyframe;
+    return inBetween(a.image, b.image, shiftAfter(right - 1), (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
+  };
 }
 
-/** `frameCount` frames at `fps` moving as `motion`; `image` is the view `motion.keyframeSeconds` into the segment. */
-export function* alongMotion(image: RgbImage, motion: Motion, fps: number, frameCount: number): Generator<RgbImage> {
-  for (let i = 0; i < frameCount; i++) yield along(image, motion, i / fps - motion.keyframeSeconds);
+/** Frames at `fps` moving as `motion`; `image` is the view `motion.keyframeSeconds` into the segment. */
+export function alongMotion(image: RgbImage, motion: Motion, fps: number): FrameAt {
+  return (i) => along(image, motion, i / fps - motion.keyframeSeconds);
 }
 
 /**
