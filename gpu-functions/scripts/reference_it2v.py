@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/reference_it2v.py encode CLIP [--target-kbps N]   # encode.response JSON on stdout
     .venv/bin/python scripts/reference_it2v.py frames OUT.rgb < requests.json  # raw frames of generate requests
+    .venv/bin/python scripts/reference_it2v.py sizes < requests.json           # bytes of the MP4 and MPEG-TS videos
 
 CLIP is a video file, or ``pan:P`` / ``zoom:Z`` for a synthetic clip with a known motion (P pixels per frame
 panning right, Z fractional zoom per frame; 48 frames of 320x240 at 24 fps). ``frames`` reads a JSON list of
@@ -54,12 +55,18 @@ def main() -> None:
     enc.add_argument("--target-kbps", type=float, default=None)
     frames = commands.add_parser("frames")
     frames.add_argument("out")
+    commands.add_parser("sizes")
     args = parser.parse_args()
     engine = ReferenceEngine()
     if args.command == "encode":
         data = synthetic(args.clip) if ":" in args.clip else Path(args.clip).read_bytes()
         options = {**OPTIONS, **({"targetKbps": args.target_kbps} if args.target_kbps is not None else {})}
         json.dump(engine.encode({"video": {"data": base64.b64encode(data).decode("ascii")}, "options": options}), sys.stdout)
+    elif args.command == "sizes":
+        # the MP4 each segment is generated as, and the MPEG-TS segment HLS serves (a remux of it, as the Worker asks)
+        mp4s = [engine.generate({**r, "container": "mp4"})["video"]["data"] for r in json.load(sys.stdin)]
+        ts = [engine.assemble({"parts": [{"data": data}], "container": "mpegts", "timeOffsetSeconds": 0})["video"]["data"] for data in mp4s]
+        json.dump({"mp4": sum(len(base64.b64decode(d)) for d in mp4s), "mpegts": sum(len(base64.b64decode(d)) for d in ts)}, sys.stdout)
     else:
         with open(args.out, "wb") as out:
             for request in json.load(sys.stdin):
