@@ -22,6 +22,18 @@ function table(n: number): { cos: Float64Array; sin: Float64Array } {
   return t;
 }
 
+const SCRATCH = new Map<number, { re: Float64Array; im: Float64Array }>();
+
+/** A reusable buffer of length n for the combine step (its contents are copied out before any reuse). */
+function scratch(n: number): { re: Float64Array; im: Float64Array } {
+  let s = SCRATCH.get(n);
+  if (s === undefined) {
+    s = { re: new Float64Array(n), im: new Float64Array(n) };
+    SCRATCH.set(n, s);
+  }
+  return s;
+}
+
 function smallestFactor(n: number): number {
   for (let p = 2; p * p <= n; p++) if (n % p === 0) return p;
   return n;
@@ -56,8 +68,7 @@ function fft(inRe: Float64Array, inIm: Float64Array, offset: number, stride: num
   }
   // p sub-transforms of length m over the residues r = 0..p-1, laid out one after the other
   for (let r = 0; r < p; r++) fft(inRe, inIm, offset + r * stride, stride * p, m, sign, outRe, outIm, outOffset + r * m);
-  const tmpRe = new Float64Array(n);
-  const tmpIm = new Float64Array(n);
+  const { re: tmpRe, im: tmpIm } = scratch(n);
   for (let k = 0; k < n; k++) {
     const q = k % m;
     let sr = 0;
@@ -73,8 +84,8 @@ function fft(inRe: Float64Array, inIm: Float64Array, offset: number, stride: num
     tmpRe[k] = sr;
     tmpIm[k] = si;
   }
-  outRe.set(tmpRe, outOffset);
-  outIm.set(tmpIm, outOffset);
+  outRe.set(tmpRe.subarray(0, n), outOffset);
+  outIm.set(tmpIm.subarray(0, n), outOffset);
 }
 
 /** In place: the 2-D DFT of `height` rows of `width` complex values (`inverse`: unnormalised inverse). */

@@ -164,10 +164,13 @@ function solve3(m: [number, number, number][], v: [number, number, number]): [nu
   return [a[0]![3]! / a[0]![0]!, a[1]![3]! / a[1]![1]!, a[2]![3]! / a[2]![2]!];
 }
 
-/** `[dx, dy, scale]`: the content shift in pixels and the zoom factor from `a` to `b` (same size). */
-export function frameMotion(a: Plane, b: Plane): [number, number, number] {
+/**
+ * `[dx, dy, scale]`: the content shift in pixels and the zoom factor from `a` to `b` (same size). `whole` is
+ * `phaseShift(a, b)` when the caller has it already (the same numbers; computing it is most of the cost).
+ */
+export function frameMotion(a: Plane, b: Plane, whole: [number, number, number] = phaseShift(a, b)): [number, number, number] {
   const { width: w, height: h } = a;
-  const [gx, gy] = phaseShift(a, b);
+  const [gx, gy] = whole;
   let sx = Math.round(gx);
   let sy = Math.round(gy);
   if (Math.abs(sx) >= Math.floor(w / 2) || Math.abs(sy) >= Math.floor(h / 2)) [sx, sy] = [0, 0];

@@ -33,8 +33,9 @@ export function resizeImage(image: RgbImage, width: number, height: number): Rgb
 export function pairShift(a: RgbImage, b: RgbImage): Shift {
   const { plane: ga, factor } = analysisGrey(a);
   const { plane: gb } = analysisGrey(b);
-  if (phaseShift(ga, gb)[2] < MIN_MATCH_PEAK) return [0, 0, 1];
-  const [dx, dy, s] = frameMotion(ga, gb);
+  const whole = phaseShift(ga, gb);
+  if (whole[2] < MIN_MATCH_PEAK) return [0, 0, 1];
+  const [dx, dy, s] = frameMotion(ga, gb, whole);
   return [dx * factor, dy * factor, s];
 }
 
