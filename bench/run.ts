@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { runBitstreamBench } from './bitstream';
+import { runClientDecodeBench } from './client-decode';
 import { runEdgeBench } from './edge';
 import { sampleClips } from './samples';
 
@@ -50,7 +51,7 @@ if (wanted('quality')) {
 if (wanted('client')) {
   const client = JSON.parse(execFileSync('node', [join(root, 'scripts', 'build-client.mjs'), '--json'], { encoding: 'utf8' }).trim());
   console.log(`\nBrowser client bundle (src/client, minified ESM): ${client.bytes} bytes, ${client.gzipBytes} gzipped`);
-  results.client = client;
+  results.client = { ...client, decode: await runClientDecodeBench() };
 }
 if (wanted('edge')) results.edge = await runEdgeBench();
 

@@ -1,4 +1,7 @@
-// The demo page: upload a video, follow its encode, and compare the original with both reconstructions.
+// The demo page: upload a video, follow its encode, and compare the original with both reconstructions
+// and with IT2V decoded in the browser from the bitstream alone.
+import { attachPlayer, CmvcClient } from '/client/cmvc-client.js';
+
 const $ = (id) => document.getElementById(id);
 const KEY_STORAGE = 'cmvc-api-key';
 let apiKey = localStorage.getItem(KEY_STORAGE) ?? '';
@@ -106,6 +109,8 @@ async function showResult(file, videoId) {
   $('f-tt2v').textContent = `${kb(tt2vBytes)} (${kbps(tt2vBytes)} kbps)`;
   $('f-ratio').textContent = `${(file.size / it2vBytes).toFixed(0)} : 1`;
 
+  playOnThisDevice(videoId);
+
   const { urls } = await (await api(`/v1/videos/${videoId}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['tt2v', 'it2v'], expiresIn: 3600 }) })).json();
   const asked = performance.now();
   for (const { mode, url } of urls) {
@@ -113,6 +118,20 @@ async function showResult(file, videoId) {
     if (mode === 'it2v') element.addEventListener('playing', () => ($('f-ttff').textContent = `${((performance.now() - asked) / 1000).toFixed(2)} s`), { once: true });
     element.src = url;
     element.play().catch(() => {});
+  }
+}
+
+/** IT2V decoded here from the bitstream (Range reads as playback goes), with the bytes actually received. */
+async function playOnThisDevice(videoId) {
+  try {
+    const client = new CmvcClient({ baseUrl: location.origin, apiKey });
+    const { player } = await attachPlayer($('client-it2v'), { client, videoId, mode: 'it2v', prefer: 'bitstream' });
+    const show = () => ($('f-client').textContent = `${kb(player.bytesReceived)} for ${player.duration.toFixed(1)} s (${((player.bytesReceived * 8) / 1000 / player.duration).toFixed(2)} kbps), drawn with ${player.renderer.kind}`);
+    show();
+    setInterval(show, 500);
+    player.play();
+  } catch (err) {
+    $('f-client').textContent = `cannot play: ${err.message}`;
   }
 }
 

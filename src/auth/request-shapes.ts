@@ -39,11 +39,11 @@ export const MintUrlsBody = z
       .describe('reconstruction options, as in the URL; values are checked as the URL would be'),
     segments: z.array(z.number().int().min(0).max(99_999)).max(1000).optional().describe('segment numbers; omitted: the whole video'),
     formats: z
-      .array(z.enum(['mp4', 'hls']))
+      .array(z.enum(['mp4', 'hls', 'bitstream']))
       .min(1)
-      .max(2)
+      .max(3)
       .default(['mp4'])
-      .describe('mp4: the reconstruction itself; hls: its HLS playlist (every URI inside comes signed); not with segments'),
+      .describe('mp4: the reconstruction itself; hls: its HLS playlist (every URI inside comes signed); bitstream: the bitstream (tt2v: its texts-only cut) for the client decoder, no reconstruction options; hls and bitstream not with segments'),
     bindToKey: z.boolean().default(true).describe("the URL is for the key's own players: no per-viewer limit on top of the key's. Either way the minting key pays for the URL's GPU time, its limits apply, and revoking it ends the URL"),
   })
   .strict();

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { inspectBitstream, BitstreamError } from '../bitstream';
+import { DecodeError } from '../client/decode';
 import { api, apiConfig, ApiFailure, type ApiConfig } from './api';
 import { parseArgs, parseDuration, UsageError } from './args';
 import { formatInspect } from './format';
@@ -21,7 +22,8 @@ usage: cmvc <command> [options]
 commands:
   encode FILE [--out FILE.cmvc] [--wait] [--keep-source]   upload a video, follow its encode, save the bitstream
   inspect FILE                                             a bitstream's structure, sizes and bits per second
-  url ID MODE [--exp 1h] [--segment N | --hls] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v; --hls: the playlist)
+  decode FILE --out x.y4m|x.mp4 [--tt2v] [--lenient-motion]  render the video from the bitstream alone, offline (MP4 needs ffmpeg)
+  url ID MODE [--exp 1h] [--segment N | --hls | --bitstream] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v; --hls: the playlist; --bitstream: the bitstream for the client decoder)
   keys create NAME --scopes a,b [--exp 30d]                create an API key (its secret is shown once)
   keys list                                                list keys (no secrets)
   keys revoke ID                                           revoke a key at once
@@ -52,6 +54,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     switch (command) {
       case 'inspect':
         return inspect(rest, print);
+      case 'decode':
+        return await decode(rest, print);
       case 'encode':
         return await encode(rest, config, io, print);
       case 'url':
@@ -73,6 +77,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (err.status === 401 || err.status === 403) return EXIT.auth;
       return EXIT.failure;
     }
+    if (err instanceof DecodeError) {
+      io.stderr.write(`cmvc: cannot decode (${err.code}): ${err.message}\n`);
+      return EXIT.failure;
+    }
     if (err instanceof BitstreamError) {
       io.stderr.write(`cmvc: not a valid CMVC bitstream: ${err.message}\n`);
       return EXIT.failure;
@@ -83,6 +91,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     throw err;
   }
+}
+
+async function decode(argv: string[], print: (t: string) => void): Promise<number> {
+  const { decodeCommand } = await import('./decode');
+  const summary = await decodeCommand(argv);
+  if (argv.includes('--json')) print(JSON.stringify(summary));
+  else print(`${summary.file}: ${summary.frames} ${summary.mode} frames of ${summary.width}x${summary.height} at ${summary.fps} fps from ${summary.bitstreamBytes} bitstream bytes in ${summary.seconds.toFixed(2)} s (${(summary.frames / summary.seconds).toFixed(1)} frames/s)`);
+  return EXIT.ok;
 }
 
 function inspect(argv: string[], print: (t: string) => void): number {
@@ -129,7 +145,7 @@ async function encode(argv: string[], config: ApiConfig, io: Io, print: (t: stri
 }
 
 async function url(argv: string[], config: ApiConfig, print: (t: string) => void): Promise<number> {
-  const args = parseArgs(argv, new Set(['exp', 'segment', 'option']), new Set(['json', 'hls']));
+  const args = parseArgs(argv, new Set(['exp', 'segment', 'option']), new Set(['json', 'hls', 'bitstream']));
   const [id, mode, extra] = args.positionals;
   if (id === undefined || mode === undefined || extra !== undefined) throw new UsageError('url takes ID MODE');
   if (mode !== 'tt2v' && mode !== 'it2v') throw new UsageError('MODE must be tt2v or it2v');
@@ -145,7 +161,9 @@ async function url(argv: string[], config: ApiConfig, print: (t: string) => void
   }
   const segment = args.options.get('segment');
   if (args.options.has('hls') && segment !== undefined) throw new UsageError('--hls is a playlist of the whole video: it does not take --segment');
-  const body = { modes: [mode], expiresIn, options, formats: [args.options.has('hls') ? 'hls' : 'mp4'], ...(typeof segment === 'string' ? { segments: [Number(segment)] } : {}) };
+  if (args.options.has('bitstream') && (segment !== undefined || args.options.has('hls') || option !== undefined)) throw new UsageError('--bitstream is the whole bitstream: it takes no --segment, --hls or --option');
+  const format = args.options.has('hls') ? 'hls' : args.options.has('bitstream') ? 'bitstream' : 'mp4';
+  const body = { modes: [mode], expiresIn, options, formats: [format], ...(typeof segment === 'string' ? { segments: [Number(segment)] } : {}) };
   const minted = (await (await api(config, `/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
   print(args.options.has('json') ? JSON.stringify(minted) : minted.urls[0].url);
   return EXIT.ok;

@@ -7,7 +7,7 @@ import { readBitstream, type Bitstream, type SegmentData } from '../bitstream';
 
 export type { Bitstream, SegmentData };
 export type Mode = 'tt2v' | 'it2v';
-export type UrlFormat = 'mp4' | 'hls';
+export type UrlFormat = 'mp4' | 'hls' | 'bitstream';
 export interface SignedUrl {
   mode: Mode;
   format: UrlFormat;

@@ -4,6 +4,8 @@
  * natively (Safari, current Chrome), segment by segment as they are generated, else the MP4 — from
  * signed URLs, so the page itself never holds a long-lived key in a URL.
  */
+import { BitstreamPlayer } from './bitstream-player';
+import { decodeImageBrowser } from './decode-image-browser';
 import { captionCues, CmvcClient, posterBlob, type Mode } from './index';
 
 export interface PlayerOptions {
@@ -14,17 +16,25 @@ export interface PlayerOptions {
   expiresIn?: number;
   /** Play the HLS playlist where the browser plays HLS natively (default true); false: always the MP4. */
   preferHls?: boolean;
+  /**
+   * `bitstream`: no reconstruction at all — a canvas takes the video element's place and plays the video
+   * decoded on this device from the bitstream alone (segments fetched by Range as playback reaches them).
+   */
+  prefer?: 'reconstruction' | 'bitstream';
 }
 
 export interface PlayerInfo {
   bitstreamBytes: number;
   segments: number;
-  source: 'hls' | 'mp4';
+  source: 'hls' | 'mp4' | 'bitstream';
+  /** With `prefer: 'bitstream'`: the player (play, pause, seek, bytesReceived). */
+  player?: BitstreamPlayer;
 }
 
 /** Fills `video` with the poster and a captions track straight away, then its source. */
 export async function attachPlayer(video: HTMLVideoElement, options: PlayerOptions): Promise<PlayerInfo> {
   const { client, videoId, mode } = options;
+  if (options.prefer === 'bitstream') return attachBitstreamPlayer(video, options);
   const { bytes, bitstream } = await client.bitstream(videoId, mode === 'tt2v' ? 'tt2v' : 'full');
   const poster = posterBlob(bitstream);
   if (poster) video.poster = URL.createObjectURL(poster);
@@ -37,4 +47,60 @@ export async function attachPlayer(video: HTMLVideoElement, options: PlayerOptio
   if (!signed) throw new Error('no signed URL was minted');
   video.src = signed.url;
   return { bitstreamBytes: bytes.byteLength, segments: bitstream.segments.length, source: hls ? 'hls' : 'mp4' };
+}
+
+/**
+ * The bitstream source: a canvas (WebGL2 where present) with a play/pause button, a seek bar and the
+ * segment's texts as captions in place of `video`; a decode error stops playback and is shown, never a
+ * blank canvas that claims to play.
+ */
+async function attachBitstreamPlayer(video: HTMLVideoElement, options: PlayerOptions): Promise<PlayerInfo> {
+  const [signed] = await options.client.signedUrls(options.videoId, [options.mode], options.expiresIn ?? 3600, {}, ['bitstream']);
+  if (!signed) throw new Error('no signed URL was minted');
+  const box = document.createElement('div');
+  box.className = 'cmvc-bitstream-player';
+  box.id = video.id;
+  const canvas = document.createElement('canvas');
+  canvas.style.maxWidth = '100%';
+  const captions = document.createElement('p');
+  captions.className = 'cmvc-captions';
+  const toggle = document.createElement('button');
+  toggle.type = 'button';
+  toggle.textContent = 'Play';
+  const seek = document.createElement('input');
+  seek.type = 'range';
+  seek.min = '0';
+  seek.step = '0.01';
+  seek.setAttribute('aria-label', 'position (seconds)');
+  const status = document.createElement('p');
+  status.className = 'cmvc-status';
+  status.setAttribute('role', 'status');
+  box.append(canvas, captions, toggle, seek, status);
+  video.replaceWith(box);
+
+  const player = new BitstreamPlayer(canvas, {
+    url: signed.url,
+    decodeImage: decodeImageBrowser,
+    onFrame: (seconds, segment) => {
+      seek.value = String(seconds);
+      captions.textContent = `${segment.contentText}\n${segment.motionText}`;
+      status.textContent = `${player.renderer.kind} · ${player.bytesReceived} bytes received · ${seconds.toFixed(2)} s`;
+      box.dataset.time = seconds.toFixed(3);
+    },
+    onError: (error) => {
+      toggle.disabled = true;
+      box.dataset.error = (error as { code?: string }).code ?? 'error';
+      status.setAttribute('role', 'alert');
+      status.textContent = `cannot play: ${error.message}`;
+    },
+  });
+  const index = await player.open();
+  seek.max = String(player.duration);
+  toggle.addEventListener('click', () => {
+    if (player.paused) player.play();
+    else player.pause();
+    toggle.textContent = player.paused ? 'Play' : 'Pause';
+  });
+  seek.addEventListener('input', () => void player.seek(Number(seek.value)).catch(() => {}));
+  return { bitstreamBytes: index.totalBytes, segments: index.segments.length, source: 'bitstream', player };
 }

@@ -3,19 +3,36 @@ import type { Keyframe } from '../gpu/contract';
 import { bytesToBase64 } from '../http/base64';
 
 /**
- * A segment's keyframes for a generate request: each `frameIndex` (at the source frame rate) mapped onto
- * the request's output grid of `frameCount` frames at `fps`, nearest frame, clamped into the segment. Two
- * keyframes landing on one output frame keep the higher priority (the earlier on a tie), so the list stays
- * sorted and unique as the contract requires.
+ * A segment's keyframes on an output grid of `frameCount` frames at `fps`: each `frameIndex` (at the source
+ * frame rate) mapped to the nearest output frame, clamped into the segment. Two keyframes landing on one output
+ * frame keep the higher priority (the earlier on a tie), so the list stays sorted and unique as the contract
+ * requires. The client decoder places keyframes with the same function, so it renders what the GPU would.
  */
-export function keyframesOnGrid(keyframes: readonly BitstreamKeyframe[], sourceFps: number, fps: number, frameCount: number): Keyframe[] {
-  const out: Keyframe[] = [];
+export function onOutputGrid<K extends { frameIndex: number; priority: number }>(keyframes: readonly K[], sourceFps: number, fps: number, frameCount: number): K[] {
+  const out: K[] = [];
   for (const k of keyframes) {
     const frameIndex = Math.min(frameCount - 1, Math.max(0, Math.round((k.frameIndex * fps) / sourceFps)));
-    const mapped: Keyframe = { codec: k.codec as Keyframe['codec'], width: k.width, height: k.height, data: bytesToBase64(k.data), frameIndex, priority: k.priority };
+    const mapped = { ...k, frameIndex };
     const last = out.at(-1);
     if (last?.frameIndex !== frameIndex) out.push(mapped);
     else if (k.priority > last.priority) out[out.length - 1] = mapped;
   }
   return out;
+}
+
+/** A segment's keyframes for a generate request (see {@link onOutputGrid}), their bytes in base64. */
+export function keyframesOnGrid(keyframes: readonly BitstreamKeyframe[], sourceFps: number, fps: number, frameCount: number): Keyframe[] {
+  return onOutputGrid(keyframes, sourceFps, fps, frameCount).map((k) => ({
+    codec: k.codec as Keyframe['codec'],
+    width: k.width,
+    height: k.height,
+    data: bytesToBase64(k.data),
+    frameIndex: k.frameIndex,
+    priority: k.priority,
+  }));
+}
+
+/** How many frames a segment of `frameCount` source frames at `sourceFps` has at `fps` (at least one). */
+export function framesAtRate(frameCount: number, sourceFps: number, fps: number): number {
+  return Math.max(1, Math.round((frameCount * fps) / sourceFps));
 }

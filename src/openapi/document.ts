@@ -167,6 +167,12 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v/{id}/{mode}/media.m3u8': { get: op('HLS media playlist', 'streaming', KEY_OR_SIGNED, { parameters: [ID, MODE, ...RECONSTRUCTION_OPTIONS], responses: { '200': binary('application/vnd.apple.mpegurl', 'playlist'), ...errors(400, 401, 403, 404, 409, 429) } }) },
       '/v/{id}/{mode}/{n}.ts': { get: op('HLS segment (MPEG-TS), generated lazily', 'streaming', KEY_OR_SIGNED, { parameters: [ID, MODE, N, PREFER, ...RECONSTRUCTION_OPTIONS], responses: reconstructionResponses('video/mp2t') }) },
       '/v/{id}/poster.webp': { get: op('The first keyframe, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('image/webp', 'the keyframe'), ...errors(401, 403, 404, 409, 429) } }) },
+      '/v/{id}/bitstream.cmvc': {
+        get: op('The CMVC bitstream for public players (the client decoder plays it with no GPU)', 'streaming', KEY_OR_SIGNED, {
+          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] })],
+          responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
+        }),
+      },
       '/v/{id}/captions.vtt': { get: op('The texts as WebVTT, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('text/vtt', 'captions'), ...errors(401, 403, 404, 409, 429) } }) },
       '/internal/sources/{id}': {
         get: op('An uploaded source, for the GPU function (signed, short-lived)', 'internal', [], {

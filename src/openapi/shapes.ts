@@ -90,7 +90,7 @@ export const UsageReport = z.object({
 
 export const SignedUrls = z.object({
   expiresAt: z.string(),
-  urls: z.array(z.object({ mode: z.enum(['tt2v', 'it2v']), format: z.enum(['mp4', 'hls']), segment: z.number().int().nullable(), url: z.string() })),
+  urls: z.array(z.object({ mode: z.enum(['tt2v', 'it2v']), format: z.enum(['mp4', 'hls', 'bitstream']), segment: z.number().int().nullable(), url: z.string() })),
 });
 export const Health = z.object({ ok: z.boolean(), worker: z.object({ ok: z.boolean(), engine: z.string() }), gpu: z.record(z.string(), z.unknown()) });
 export const Pending = z.object({ status: z.literal('running'), progress: z.number().nullable(), artifact: z.string() });

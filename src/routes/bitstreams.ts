@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { access } from '../auth/access';
 import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream, kbpsOf, segmentSeconds } from '../bitstream';
 import { parseMaxKbps } from '../cache/reconstruction-options';
@@ -46,12 +46,17 @@ export const ACHIEVED_KBPS_HEADER = 'CMVC-Kbps';
  * dropped lowest priority first until it fits; below the texts-only floor, the texts only) cut a smaller
  * valid stream. Every cut names its achieved rate in the CMVC-Kbps header.
  */
-videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
-  const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'), { remembered: true });
+videoBitstream.get('/:id/bitstream', access('read'), (c) => serveVideoBitstream(c, new URL(c.req.url)));
+
+/**
+ * The bitstream of video `:id` as the route above serves it, its cuts read from `url`'s query (the signed
+ * `/v/{id}/bitstream.cmvc` route passes its URL without the signature).
+ */
+export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: URL): Promise<Response> {
+  const video = await visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
   if (video.status !== 'succeeded' || !video.bitstream_key || !video.bitstream_hash) {
     throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; its bitstream exists once it is encoded`, { headers: { 'Retry-After': '5' } });
   }
-  const url = new URL(c.req.url);
   const seen = new Set<string>();
   for (const name of url.searchParams.keys()) {
     if (!CUT_OPTIONS.includes(name)) throw badRequest('unknown_option', `unknown option "${name}"; known: ${CUT_OPTIONS.join(', ')}`, { option: name });
@@ -86,4 +91,4 @@ videoBitstream.get('/:id/bitstream', access('read'), async (c) => {
   const seconds = segmentSeconds(parsed, parsed.segments.slice(segments?.[0] ?? 0, (segments?.[1] ?? parsed.segments.length - 1) + 1));
   const response = new Response(cut, { headers: { 'Content-Length': String(cut.byteLength), ETag: etag, 'Content-Type': BITSTREAM_MIME } });
   return serveBody(c.req.raw, responseBodySource(response), { ...headers, [ACHIEVED_KBPS_HEADER]: kbpsOf(cut.byteLength, seconds).toFixed(3) });
-});
+}

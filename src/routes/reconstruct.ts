@@ -8,6 +8,7 @@ import { checkSegment, prefetch, readyVideo, serveArtifact, serveReconstruction 
 import { responseBodySource, serveBody } from '../cache/serve';
 import type { Mode } from '../gpu/contract';
 import { ApiError } from '../http/errors';
+import { serveVideoBitstream } from './bitstreams';
 import { visibleVideo } from '../videos/visibility';
 
 /** Ready artifacts for API-key requests: private (per key). */
@@ -106,6 +107,16 @@ reconstruct.get('/:id/poster.webp', reconstructionAccess(), async (c) => {
   if (!keyframe) throw new ApiError(404, 'no_keyframe', 'this bitstream carries no keyframe (a tt2v-only profile)');
   const response = new Response(keyframe.data, { headers: { 'Content-Type': IMAGE_TYPES[keyframe.codec], 'Content-Length': String(keyframe.data.byteLength), ETag: `"${ready.video.bitstream_hash}.poster"` } });
   return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': cacheControl(c) });
+});
+
+/**
+ * GET/HEAD /v/{id}/bitstream.cmvc — the bitstream itself for public players (a signed URL, no key): Range,
+ * ETag and the same cuts (`segments`, `profile`, …) as GET /v1/videos/{id}/bitstream.
+ */
+reconstruct.get('/:id/bitstream.cmvc', reconstructionAccess(), async (c) => {
+  const url = new URL(c.req.url);
+  for (const name of SIGNATURE_PARAMS) url.searchParams.delete(name);
+  return serveVideoBitstream(c, url);
 });
 
 /** GET/HEAD /v/{id}/captions.vtt — the content and motion texts as WebVTT cues, one per segment. */

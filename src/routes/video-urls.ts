@@ -26,6 +26,9 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   if (body.segments && body.formats.includes('hls')) {
     throw badRequest('invalid_body', 'formats: an HLS playlist covers the whole video; ask for it without segments', { field: 'formats' });
   }
+  if (body.formats.includes('bitstream') && (body.segments || Object.keys(options).length > 0)) {
+    throw badRequest('invalid_body', 'formats: the bitstream is the whole video, read by Range, and takes no reconstruction options', { field: 'formats' });
+  }
   const expiresAt = Math.floor(Date.now() / 1000) + body.expiresIn;
   const keyExpiresAt = principal.keyExpiresAt ?? null;
   if (keyExpiresAt !== null && !principal.scopes.has('admin') && expiresAt * 1000 > keyExpiresAt) {
@@ -38,6 +41,12 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   const urls = [];
   for (const mode of body.modes) {
     for (const format of body.formats) {
+      if (format === 'bitstream') {
+        // it2v plays from the whole stream; tt2v needs only its texts-only cut
+        const query: Record<string, string> = mode === 'tt2v' ? { profile: 'tt2v' } : {};
+        urls.push({ mode, format, segment: null, url: origin + (await signUrl(secret as string, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, binding)) });
+        continue;
+      }
       const targets: [number | null, string][] =
         format === 'hls'
           ? [[null, `/v/${video.id}/${mode}.m3u8`]]

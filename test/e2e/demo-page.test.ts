@@ -55,6 +55,10 @@ describe('demo page in Chromium', () => {
         }, id, { timeout: 90_000 });
       }
       await page.waitForFunction(() => document.getElementById('f-ttff')?.textContent !== '', undefined, { timeout: 30_000 });
+      // IT2V decoded in the page from the bitstream alone: a canvas in place of the video, frames advancing, bytes shown
+      await page.waitForFunction(() => Number((document.getElementById('client-it2v') as HTMLElement | null)?.dataset.time ?? 0) > 0.2, undefined, { timeout: 60_000 });
+      expect(await page.$eval('#client-it2v', (el) => el.tagName)).toBe('DIV');
+      expect(await page.textContent('#f-client')).toMatch(/^[\d.]+ (bytes|KiB) for [\d.]+ s \([\d.]+ kbps\), drawn with (webgl2|2d)$/);
       const figures = await page.$$eval('#figures td', (cells) => cells.map((c) => c.textContent ?? ''));
       expect(figures.every((f) => f.length > 0)).toBe(true);
       expect(await page.$eval('#poster', (img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Iterator
 from typing import Optional
 
 import numpy as np
@@ -181,6 +182,20 @@ class ReferenceEngine:
         progress = progress or no_progress
         started = time.perf_counter()
         width, height, fps, count = request["width"], request["height"], request["fps"], request["frameCount"]
+        frames = self.frames(request)
+        progress(0.1)
+        # 3. write the video
+        with video_io.VideoWriter(width, height, fps, request["container"]) as writer:
+            for i, frame in enumerate(frames):
+                writer.write(frame)
+                if i % PROGRESS_EVERY == 0:
+                    progress(0.1 + 0.85 * i / count)
+        return self._video(writer.data, request["container"], width, height, fps, writer.frame_count, started)
+
+    def frames(self, request: dict) -> Iterator[np.ndarray]:
+        """The frames ``generate`` codes for a generate.request: RGB ``uint8`` ``(height, width, 3)``, lazily
+        (the client decoder in src/client/decode/ mirrors this and is tested against it)."""
+        width, height, fps, count = request["width"], request["height"], request["fps"], request["frameCount"]
         # 1. check inputs
         video_io.check_even(width, height)
         if count > self.limits.max_frame_count:
@@ -192,17 +207,8 @@ class ReferenceEngine:
             coded = segment["keyframes"]
             if not coded:
                 raise ContractError("invalid_request", "segment.keyframes must not be empty in it2v mode", details={"field": "segment.keyframes"})
-            frames = render.from_keyframes([(k["frameIndex"], render.resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)], moves, fps, count)
-        else:
-            frames = render.along_motion(render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"]), moves, fps, count)
-        progress(0.1)
-        # 3. write the video
-        with video_io.VideoWriter(width, height, fps, request["container"]) as writer:
-            for i, frame in enumerate(frames):
-                writer.write(frame)
-                if i % PROGRESS_EVERY == 0:
-                    progress(0.1 + 0.85 * i / count)
-        return self._video(writer.data, request["container"], width, height, fps, writer.frame_count, started)
+            return render.from_keyframes([(k["frameIndex"], render.resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)], moves, fps, count)
+        return render.along_motion(render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"]), moves, fps, count)
 
     # --- interpolate ----------------------------------------------------------------------------
 

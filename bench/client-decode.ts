@@ -1,0 +1,124 @@
+/**
+ * The client decoder's speed and what it saves on the wire: decoded frames per second in Node and in headless
+ * Chromium (frames computed and drawn with WebGL2) beside the stream's frame rate, at 1280x720 (the
+ * multi-keyframe test vector) and 320x240 (the sample clip coded by the reference engine at 30 kbps); and the
+ * bytes per second of video of the bitstream against the reference engine's MP4 and MPEG-TS (HLS) of the same
+ * bitstream.
+ */
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { readBitstream, type Bitstream } from '../src/bitstream';
+import { decodeImageNode } from '../src/cli/decode-image';
+import { decodeBitstream, geometryOf } from '../src/client/decode';
+import { generateRequest, referenceBitstream, SAMPLE_CLIP } from '../test/node/support/reference-it2v';
+
+const root = join(import.meta.dirname, '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+interface Clip {
+  name: string;
+  bytes: Uint8Array;
+  /** Motion texts outside the grammar (a model engine's prose) are read leniently. */
+  lenient: boolean;
+}
+
+async function nodeFps(bitstream: Bitstream, lenient: boolean): Promise<number> {
+  const started = performance.now();
+  let frames = 0;
+  for await (const segment of decodeBitstream(bitstream, { decodeImage: decodeImageNode, strictMotion: !lenient })) for (const _ of segment.frames) frames++;
+  return frames / ((performance.now() - started) / 1000);
+}
+
+/** Frames per second in Chromium: decoded only, and decoded and drawn on a WebGL2 canvas (SwiftShader when headless without a GPU). */
+interface BrowserFps {
+  decode: number;
+  decodeAndDraw: number;
+}
+
+async function chromiumFps(clips: Clip[]): Promise<(BrowserFps | null)[]> {
+  if (!existsSync(CHROMIUM)) return clips.map(() => null);
+  const bundle = await build({ entryPoints: [join(root, 'src/client/browser.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, write: false });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
+  try {
+    const page = await browser.newPage();
+    await page.setContent('<!doctype html><canvas id="c"></canvas>');
+    await page.addScriptTag({ type: 'module', content: `import('data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0]!.contents).toString('base64')}').then((m) => { window.cmvc = m; });` });
+    await page.waitForFunction(() => (window as unknown as { cmvc?: unknown }).cmvc !== undefined);
+    const out: (BrowserFps | null)[] = [];
+    for (const clip of clips) {
+      out.push(
+        await page.evaluate(
+          async ([b64, lenient]) => {
+            const w = window as unknown as { cmvc: any };
+            const bitstream = w.cmvc.parseForDecode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+            const canvas = document.getElementById('c') as HTMLCanvasElement;
+            const player = new w.cmvc.BitstreamPlayer(canvas, { url: 'unused', decodeImage: w.cmvc.decodeImageBrowser });
+            // no named inner functions: tsx's keepNames would reference a helper the page lacks
+            const fps: number[] = [];
+            for (const draw of [false, true]) {
+              const started = performance.now();
+              let frames = 0;
+              for await (const s of w.cmvc.decodeBitstream(bitstream, { decodeImage: w.cmvc.decodeImageBrowser, strictMotion: !lenient })) {
+                for (const f of s.frames) {
+                  if (draw) player.renderer.draw(f);
+                  frames++;
+                }
+              }
+              (canvas.getContext('webgl2') as WebGL2RenderingContext | null)?.finish();
+              fps.push(frames / ((performance.now() - started) / 1000));
+            }
+            return { decode: fps[0] as number, decodeAndDraw: fps[1] as number };
+          },
+          [Buffer.from(clip.bytes).toString('base64'), clip.lenient] as const,
+        ),
+      );
+    }
+    return out;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Bytes of the reference engine's IT2V MP4 and MPEG-TS for every segment of `bitstream` at its default options. */
+async function reconstructionBytes(bitstream: Bitstream): Promise<{ mp4: number; mpegts: number }> {
+  const requests = await Promise.all(bitstream.segments.map((_, n) => generateRequest(bitstream, n, 'it2v')));
+  const python = join(root, 'gpu-functions/.venv/bin/python');
+  return JSON.parse(execFileSync(python, [join(root, 'gpu-functions/scripts/reference_it2v.py'), 'sizes'], { input: JSON.stringify(requests), maxBuffer: 1 << 20 }).toString());
+}
+
+export async function runClientDecodeBench() {
+  const clips: Clip[] = [
+    { name: 'multi-keyframe vector 1280x720', bytes: new Uint8Array(readFileSync(join(root, 'test/vectors/multi-keyframe.cmvc'))), lenient: true },
+    { name: 'cup-4s at 30 kbps 320x240', bytes: referenceBitstream(SAMPLE_CLIP, 30), lenient: false },
+  ];
+  const browserFps = await chromiumFps(clips);
+  const rows = [];
+  for (const [i, clip] of clips.entries()) {
+    const bitstream = readBitstream(clip.bytes);
+    const { width, height, fps } = geometryOf(bitstream.header);
+    const seconds = bitstream.header.frameCount / (bitstream.header.fpsNum / bitstream.header.fpsDen);
+    const recon = await reconstructionBytes(bitstream);
+    rows.push({
+      clip: clip.name,
+      width,
+      height,
+      sourceFps: fps,
+      nodeFps: await nodeFps(bitstream, clip.lenient),
+      chromiumFps: browserFps[i],
+      bitstreamKbps: (clip.bytes.length * 8) / 1000 / seconds,
+      mp4Kbps: (recon.mp4 * 8) / 1000 / seconds,
+      hlsTsKbps: (recon.mpegts * 8) / 1000 / seconds,
+    });
+  }
+  console.log('\nClient decoder (frames per second on this machine; kbps over the wire per second of video):');
+  console.log('clip                             size      source fps  Node fps  Chromium fps (decode / +draw)  bitstream kbps  MP4 kbps  HLS TS kbps');
+  for (const r of rows) {
+    console.log(
+      `${r.clip.padEnd(33)}${`${r.width}x${r.height}`.padEnd(10)}${r.sourceFps.toFixed(2).padEnd(12)}${r.nodeFps.toFixed(1).padEnd(10)}${(r.chromiumFps ? `${r.chromiumFps.decode.toFixed(1)} / ${r.chromiumFps.decodeAndDraw.toFixed(1)}` : '-').padEnd(30)}${r.bitstreamKbps.toFixed(2).padEnd(16)}${r.mp4Kbps.toFixed(1).padEnd(10)}${r.hlsTsKbps.toFixed(1)}`,
+    );
+  }
+  return rows;
+}

@@ -1,0 +1,213 @@
+/**
+ * Plays a video from its CMVC bitstream alone: the index first, then each segment by an HTTP Range read as
+ * playback reaches it, decoded on the client (IT2V / TT2V, no GPU, no video stream) and drawn on a canvas.
+ */
+import { BitstreamError, readIndex, readSegment, type BitstreamIndex, type SegmentData } from '../bitstream';
+import { frameRenderer, type FrameRenderer } from './canvas-renderer';
+import { decodeSegment, DecodeError, geometryOf, type DecodedSegment, type DecodeImage } from './decode';
+
+/** First read: enough for the header and index of most streams (more is asked for when the index says so). */
+const INDEX_PROBE_BYTES = 1024;
+
+export interface BitstreamPlayerOptions {
+  /** The bitstream's URL (a signed `/v/{id}/bitstream.cmvc`, or the /v1 route with `headers`). */
+  url: string;
+  headers?: Record<string, string>;
+  decodeImage: DecodeImage;
+  fetch?: typeof fetch;
+  /** Draw with a 2D context even where WebGL2 exists. */
+  prefer2d?: boolean;
+  /** Called with the time in seconds and the segment shown, after each drawn frame. */
+  onFrame?: (seconds: number, segment: SegmentData) => void;
+  /** Called once when playback stops on an error (a typed DecodeError for bad input). */
+  onError?: (error: Error) => void;
+}
+
+export class BitstreamPlayer {
+  /** Bytes received over the wire so far (Range reads). */
+  bytesReceived = 0;
+  readonly renderer: FrameRenderer;
+  error: Error | null = null;
+  private index: BitstreamIndex | null = null;
+  /** The whole file, when the server answered a Range read with all of it. */
+  private whole: Uint8Array | null = null;
+  /** The bytes the index was read from: a segment starting inside them is fetched only from where they end. */
+  private prefix: Uint8Array = new Uint8Array(0);
+  private readonly segments = new Map<number, Promise<{ data: SegmentData; decoded: DecodedSegment }>>();
+  private position = 0;
+  private playingSince: number | null = null;
+  private frame = 0;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private readonly options: BitstreamPlayerOptions,
+  ) {
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.renderer = frameRenderer(canvas, options.prefer2d);
+  }
+
+  /** Reads the header and index, and draws the first frame. */
+  async open(): Promise<BitstreamIndex> {
+    try {
+      let want = INDEX_PROBE_BYTES;
+      for (;;) {
+        const prefix = await this.range(0, want);
+        this.prefix = prefix;
+        try {
+          this.index = readIndex(prefix);
+          break;
+        } catch (err) {
+          const need = err instanceof BitstreamError && err.code === 'need_more' ? Number(err.details?.needBytes) : NaN;
+          if (this.whole !== null || !(need > want)) throw err;
+          want = need;
+        }
+      }
+      await this.show(0);
+      return this.index;
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  get duration(): number {
+    const index = this.required();
+    return index.header.frameCount / (index.header.fpsNum / index.header.fpsDen);
+  }
+
+  get currentTime(): number {
+    return this.playingSince === null ? this.position : this.position + (performance.now() - this.playingSince) / 1000;
+  }
+
+  get paused(): boolean {
+    return this.playingSince === null;
+  }
+
+  /** The geometry and frame rate frames are drawn at. */
+  get geometry() {
+    return geometryOf(this.required().header);
+  }
+
+  play(): void {
+    if (this.error !== null || this.playingSince !== null) return;
+    if (this.position >= this.duration) this.position = 0;
+    this.playingSince = performance.now();
+    this.tick();
+  }
+
+  pause(): void {
+    this.position = Math.min(this.duration, this.currentTime);
+    this.playingSince = null;
+  }
+
+  /** Moves to `seconds` and draws the frame there (fetching its segment if needed). */
+  async seek(seconds: number): Promise<void> {
+    const playing = !this.paused;
+    this.pause();
+    this.position = Math.max(0, Math.min(this.duration, seconds));
+    await this.show(this.position);
+    if (playing) this.play();
+  }
+
+  /** Segment `n`, fetched by one Range read and decoded (once). */
+  segment(n: number): Promise<{ data: SegmentData; decoded: DecodedSegment }> {
+    let pending = this.segments.get(n);
+    if (pending === undefined) {
+      pending = (async () => {
+        const index = this.required();
+        const entry = index.segments[n];
+        if (entry === undefined) throw new RangeError(`segment ${n} does not exist`);
+        const bytes = this.whole !== null ? this.whole.subarray(entry.offset, entry.offset + entry.length) : await this.rangeAfterPrefix(entry.offset, entry.length);
+        const data = readSegment(index, n, bytes);
+        return { data, decoded: await decodeSegment(index.header, data, n, { decodeImage: this.options.decodeImage }) };
+      })();
+      this.segments.set(n, pending);
+    }
+    return pending;
+  }
+
+  private required(): BitstreamIndex {
+    if (this.index === null) throw new Error('BitstreamPlayer.open() first');
+    return this.index;
+  }
+
+  /** Where `seconds` falls: segment, and frame within it at the drawn frame rate. */
+  private locate(seconds: number): { n: number; frame: number } {
+    const index = this.required();
+    const sourceFps = index.header.fpsNum / index.header.fpsDen;
+    const sourceFrame = Math.min(index.header.frameCount - 1, Math.floor(seconds * sourceFps));
+    let n = index.segments.findIndex((s) => sourceFrame < s.startFrame + s.frameCount);
+    if (n < 0) n = index.segments.length - 1;
+    const segment = index.segments[n] as BitstreamIndex['segments'][number];
+    return { n, frame: Math.floor((seconds - segment.startFrame / sourceFps) * this.geometry.fps) };
+  }
+
+  private async show(seconds: number): Promise<void> {
+    const { n, frame } = this.locate(seconds);
+    const { data, decoded } = await this.segment(n);
+    this.renderer.draw(decoded.frameAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+    this.options.onFrame?.(seconds, data);
+  }
+
+  private tick(): void {
+    if (this.playingSince === null) return;
+    const seconds = this.currentTime;
+    if (seconds >= this.duration) {
+      this.pause();
+      this.position = this.duration;
+      return;
+    }
+    const { n, frame } = this.locate(seconds);
+    const key = n * 1e6 + frame;
+    const next = () => requestAnimationFrame(() => this.tick());
+    if (key === this.frame) {
+      next();
+      return;
+    }
+    this.segment(n).then(
+      ({ data, decoded }) => {
+        if (this.playingSince === null) return;
+        this.frame = key;
+        this.renderer.draw(decoded.frameAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+        this.options.onFrame?.(seconds, data);
+        // the next segment is fetched and its keyframes decoded while this one plays
+        if (n + 1 < this.required().segments.length) this.segment(n + 1).catch((err) => this.fail(err));
+        next();
+      },
+      (err) => this.fail(err),
+    );
+  }
+
+  private fail(err: unknown): Error {
+    const error = err instanceof DecodeError ? err : err instanceof BitstreamError ? new DecodeError('bad_bitstream', `not a valid CMVC bitstream: ${err.message}`, {}, { cause: err }) : (err as Error);
+    if (this.error === null) {
+      this.error = error;
+      this.playingSince = null;
+      this.options.onError?.(error);
+    }
+    return error;
+  }
+
+  private async rangeAfterPrefix(offset: number, length: number): Promise<Uint8Array> {
+    const known = Math.max(0, Math.min(length, this.prefix.length - offset));
+    if (known === 0) return this.range(offset, length);
+    const out = new Uint8Array(length);
+    out.set(this.prefix.subarray(offset, offset + known));
+    if (known < length) out.set(await this.range(offset + known, length - known), known);
+    return out;
+  }
+
+  /** Bytes [offset, offset + length) by a Range read; a server that sends the whole file is remembered. */
+  private async range(offset: number, length: number): Promise<Uint8Array> {
+    if (this.whole !== null) return this.whole.subarray(offset, offset + length);
+    const response = await this.fetchImpl(this.options.url, { headers: { ...this.options.headers, Range: `bytes=${offset}-${offset + length - 1}` } });
+    if (!response.ok) throw new Error(`the bitstream request failed: HTTP ${response.status}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    this.bytesReceived += bytes.byteLength;
+    if (response.status === 200) {
+      this.whole = bytes;
+      return bytes.subarray(offset, offset + length);
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The client-side IT2V / TT2V decoder: a CMVC bitstream (whole, or segment by segment as Range reads arrive)
+ * to frames at the stream's geometry and frame rate, by the reference engine's algorithm
+ * (gpu-functions/cmvc_gpu/engines/reference/engine.py `generate`), with no GPU and no video stream.
+ * No Node-only and no DOM-only imports: the platform's image decoder is injected.
+ */
+import { BitstreamError, readBitstream, type Bitstream, type BitstreamHeader, type SegmentData } from '../../bitstream';
+import { parseReconstructionOptions } from '../../cache/reconstruction-options';
+import { framesAtRate, onOutputGrid } from '../../generation/keyframe-grid';
+import { parseContent } from './content-text';
+import { DecodeError } from './errors';
+import type { DecodeImage, RgbImage } from './image';
+import { parseMotion } from './motion-text';
+import { alongMotion, fromKeyframes, paint, resizeImage, type FrameAt } from './render';
+
+export interface DecodeOptions {
+  decodeImage: DecodeImage;
+  /** `it2v` (default where a segment has keyframes; TT2V for a segment without) or `tt2v` (texts only). */
+  mode?: 'it2v' | 'tt2v';
+  /** Reject motion texts outside the grammar (default true); false parses them as the reference engine does. */
+  strictMotion?: boolean;
+}
+
+/** What a decode produces: the reconstruction options' defaults for this stream (even size, fps to 1/1000). */
+export interface Geometry {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** The output geometry of a stream, as the Worker's default reconstruction options give it. */
+export function geometryOf(header: BitstreamHeader): Geometry {
+  const o = parseReconstructionOptions(new URLSearchParams(), { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
+  return { width: o.w, height: o.h, fps: o.fps };
+}
+
+/** Parses a whole bitstream; a malformed one is a `bad_bitstream` DecodeError with the BitstreamError as its cause. */
+export function parseForDecode(bytes: Uint8Array): Bitstream {
+  try {
+    return readBitstream(bytes);
+  } catch (err) {
+    if (err instanceof BitstreamError) throw new DecodeError('bad_bitstream', `not a valid CMVC bitstream: ${err.message}`, {}, { cause: err });
+    throw err;
+  }
+}
+
+/** A decoded segment: how many frames it has, and the frames, computed as they are drawn. */
+export interface DecodedSegment {
+  index: number;
+  frameCount: number;
+  mode: 'it2v' | 'tt2v';
+  /** Frame `i` (0 ≤ i < frameCount) on its own: for seeking. */
+  frameAt: FrameAt;
+  /** Every frame in order. */
+  frames: Iterable<RgbImage>;
+}
+
+function segmentOf(index: number, frameCount: number, mode: 'it2v' | 'tt2v', frameAt: FrameAt): DecodedSegment {
+  return {
+    index,
+    frameCount,
+    mode,
+    frameAt: (i) => {
+      if (!Number.isInteger(i) || i < 0 || i >= frameCount) throw new RangeError(`frame ${i} is outside segment ${index}'s 0..${frameCount - 1}`);
+      return frameAt(i);
+    },
+    frames: {
+      *[Symbol.iterator]() {
+        for (let i = 0; i < frameCount; i++) yield frameAt(i);
+      },
+    },
+  };
+}
+
+/**
+ * Segment `index` of a stream with `header`: its keyframes decoded (all at once, before any frame, so a bad one
+ * fails here and never halfway through playback) and its frames ready to draw.
+ */
+export async function decodeSegment(header: BitstreamHeader, segment: SegmentData, index: number, options: DecodeOptions): Promise<DecodedSegment> {
+  const { width, height, fps } = geometryOf(header);
+  const sourceFps = header.fpsNum / header.fpsDen;
+  const frameCount = framesAtRate(segment.frameCount, sourceFps, fps);
+  const motion = parseMotion(segment.motionText, { strict: options.strictMotion, segment: index });
+  const placed = options.mode === 'tt2v' ? [] : onOutputGrid(segment.keyframes, sourceFps, fps, frameCount);
+  if (placed.length === 0) {
+    const image = paint(parseContent(segment.contentText), width, height, segment.seed ?? header.seed);
+    return segmentOf(index, frameCount, 'tt2v', alongMotion(image, motion, fps));
+  }
+  const keyframes = await Promise.all(
+    placed.map(async (k, n) => {
+      let image: RgbImage;
+      try {
+        image = await options.decodeImage(k.data, k.codec);
+      } catch (err) {
+        throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} (${k.codec}, ${k.data.length} bytes) does not decode as an image`, { segment: index, keyframe: n }, { cause: err });
+      }
+      if (image.width < 1 || image.height < 1 || image.data.length !== image.width * image.height * 3) {
+        throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} decoded to no pixels`, { segment: index, keyframe: n });
+      }
+      return { frameIndex: k.frameIndex, image: resizeImage(image, width, height) };
+    }),
+  );
+  return segmentOf(index, frameCount, 'it2v', fromKeyframes(keyframes, motion, fps));
+}
+
+/** Every segment of a parsed bitstream, decoded one after the other. */
+export async function* decodeBitstream(bitstream: Bitstream, options: DecodeOptions): AsyncGenerator<DecodedSegment> {
+  for (const [n, segment] of bitstream.segments.entries()) yield await decodeSegment(bitstream.header, segment, n, options);
+}

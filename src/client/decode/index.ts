@@ -1,0 +1,6 @@
+/** The client-side decoder core: bitstream to frames, everywhere (browser, Node, CLI). */
+export { decodeBitstream, decodeSegment, geometryOf, parseForDecode, type DecodedSegment, type DecodeOptions, type Geometry } from './decoder';
+export { DecodeError, type DecodeErrorCode } from './errors';
+export { rgbFromRgba, type DecodeImage, type RgbImage } from './image';
+export { inMotionGrammar, parseMotion, type Motion } from './motion-text';
+export { lumaPsnr } from './psnr';

@@ -1,0 +1,146 @@
+/**
+ * IT2V and TT2V frames without a model: mirrors `from_keyframes`, `pair_shift`, `in_between`, `along_motion`
+ * and `paint` in gpu-functions/cmvc_gpu/engines/reference/render.py.
+ */
+import type { Content } from './content-text';
+import { frameMotion, phaseShift } from './global-motion';
+import { analysisGrey } from './grey';
+import type { RgbImage } from './image';
+import { scaleAt, type Motion } from './motion-text';
+import { resize8, resizeFloat } from './resize';
+import { warp, warpBlend, warpPlan } from './warp';
+
+/** Phase-correlation peak under which two keyframes are taken to show different content, not moved content. */
+const MIN_MATCH_PEAK = 0.15;
+/** Texture amplitude (grey levels) painted under each contrast word. */
+const TEXTURE_AMPLITUDE: Record<string, number> = { low: 6, medium: 12, high: 20 };
+
+export type Shift = [dx: number, dy: number, scale: number];
+
+/** A keyframe on the output grid: the frame it shows and its pixels at the output size. */
+export interface PlacedKeyframe {
+  frameIndex: number;
+  image: RgbImage;
+}
+
+/** `image` resampled (Pillow bicubic) to `width` x `height`. */
+export function resizeImage(image: RgbImage, width: number, height: number): RgbImage {
+  if (image.width === width && image.height === height) return image;
+  return { width, height, data: resize8(image.data, image.width, image.height, 3, width, height) };
+}
+
+/** The content motion from `a` to `b` in their pixels; none when the two do not correlate (the content changed). */
+export function pairShift(a: RgbImage, b: RgbImage): Shift {
+  const { plane: ga, factor } = analysisGrey(a);
+  const { plane: gb } = analysisGrey(b);
+  const whole = phaseShift(ga, gb);
+  if (whole[2] < MIN_MATCH_PEAK) return [0, 0, 1];
+  const [dx, dy, s] = frameMotion(ga, gb, whole);
+  return [dx * factor, dy * factor, s];
+}
+
+/** The frame a fraction `t` (0..1) of the way from `a` to `b`: both moved along `shift`, blended by distance. */
+export function inBetween(a: RgbImage, b: RgbImage, shift: Shift, t: number, out = new Uint8Array(a.data.length)): RgbImage {
+  const [dx, dy, s] = shift;
+  const { width, height } = a;
+  const planA = warpPlan(width, height, -dx * t, -dy * t, s ** t);
+  const planB = warpPlan(width, height, dx * (1 - t), dy * (1 - t), s ** (t - 1));
+  return { width, height, data: warpBlend(a.data, planA, Math.fround(1 - t), b.data, planB, Math.fround(t), width, height, out) };
+}
+
+function along(image: RgbImage, motion: Motion, t: number): RgbImage {
+  return { width: image.width, height: image.height, data: warp(image, motion.panX * image.width * t, motion.panY * image.height * t, scaleAt(motion, t)) };
+}
+
+/** Frame `i` of a segment, computed on its own (any order: playback, seeking). */
+export type FrameAt = (i: number) => RgbImage;
+
+/**
+ * Frames at `fps` from keyframes (sorted, unique frame indices, one size): each keyframe at its frame; between
+ * two, both motion-compensated towards the frame and blended; before the first and after the last, that
+ * keyframe moved along `motion` (its rates; frame indices place keyframes). The motion between two keyframes
+ * is estimated once, when a frame between them is first asked for.
+ */
+export function fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps: number): FrameAt {
+  const shifts = new Map<number, Shift>();
+  const shiftAfter = (n: number): Shift => {
+    let s = shifts.get(n);
+    if (s === undefined) {
+      s = pairShift((keyframes[n] as PlacedKeyframe).image, (keyframes[n + 1] as PlacedKeyframe).image);
+      shifts.set(n, s);
+    }
+    return s;
+  };
+  return (i) => {
+    let right = 0;
+    while (right < keyframes.length && (keyframes[right] as PlacedKeyframe).frameIndex < i) right++;
+    const next = keyframes[right];
+    if (next !== undefined && next.frameIndex === i) return next.image;
+    if (right === 0 || right === keyframes.length) {
+      const k = (right === 0 ? keyframes[0] : keyframes.at(-1)) as PlacedKeyframe;
+      return along(k.image, motion, (i - k.frameIndex) / fps);
+    }
+    const a = keyframes[right - 1] as PlacedKeyframe;
+    const b = next as PlacedKeyframe;
+    return inBetween(a.image, b.image, shiftAfter(right - 1), (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
+  };
+}
+
+/** Frames at `fps` moving as `motion`; `image` is the view `motion.keyframeSeconds` into the segment. */
+export function alongMotion(image: RgbImage, motion: Motion, fps: number): FrameAt {
+  return (i) => along(image, motion, i / fps - motion.keyframeSeconds);
+}
+
+/**
+ * Standard normal deviates from a 32-bit seed (mulberry32 + Box–Muller). The reference engine draws its
+ * texture from numpy's PCG64 ziggurat instead, so the TT2V texture (6–20 grey levels) differs in detail while
+ * the colour layout, its motion and its amplitude are the reference's.
+ */
+function normals(seed: number, n: number): Float32Array {
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return (((z ^ (z >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(uniform()));
+    const theta = 2 * Math.PI * uniform();
+    out[i] = r * Math.cos(theta);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(theta);
+  }
+  return out;
+}
+
+/** A frame painted from a content text: the 3x3 colour grid upsampled (Pillow bicubic) plus a smooth seeded texture. */
+export function paint(content: Content, width: number, height: number, seed: number): RgbImage {
+  const grid = new Uint8Array(content.grid.flat());
+  const base = resize8(grid, 3, 3, 3, width, height);
+  const texture = new Float32Array(width * height);
+  let layer = 0;
+  for (const [cell, weight] of [
+    [8, 1.0],
+    [24, 0.5],
+  ] as const) {
+    const nh = Math.max(2, Math.floor(height / cell));
+    const nw = Math.max(2, Math.floor(width / cell));
+    const noise = resizeFloat(normals((seed + layer++ * 0x9e3779b9) >>> 0, nw * nh), nw, nh, width, height);
+    for (let i = 0; i < texture.length; i++) texture[i] = (texture[i] as number) + weight * (noise[i] as number);
+  }
+  let peak = 0;
+  for (const v of texture) peak = Math.max(peak, Math.abs(v));
+  const amplitude = (TEXTURE_AMPLITUDE[content.contrast] ?? TEXTURE_AMPLITUDE.medium) as number;
+  const scale = amplitude / (peak + 1e-6);
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0; p < texture.length; p++) {
+    const t = (texture[p] as number) * scale;
+    for (let c = 0; c < 3; c++) {
+      const v = Math.floor((base[p * 3 + c] as number) + t + 0.5);
+      data[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { width, height, data };
+}

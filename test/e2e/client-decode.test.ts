@@ -1,0 +1,146 @@
+/// <reference lib="dom" />
+/**
+ * The client decoder in Chromium, with the browser's own image decoder (createImageBitmap): its frames against
+ * the reference engine's frames for the same bitstream (per-frame luma PSNR), and the bitstream player
+ * (WebGL2 canvas, Range reads, play / seek) on a page served from 127.0.0.1. No stack: a static server.
+ */
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBitstream } from '../../src/bitstream';
+import { lumaPsnr, type RgbImage } from '../../src/client/decode';
+import { referenceBitstream, referenceFrames, SAMPLE_CLIP } from '../node/support/reference-it2v';
+import { ROOT } from './stack';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PAGE = '<!doctype html><meta charset="utf-8"><title>decode</title><div id="box"><video id="player"></video></div>';
+
+let server: Server;
+let base: string;
+let browser: Browser;
+let page: Page;
+/** Files the static server answers with, by path (the bitstreams honour Range). */
+const files = new Map<string, { type: string; body: Uint8Array }>();
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  const bundle = await build({ entryPoints: [join(ROOT, 'src/client/browser.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false });
+  files.set('/cmvc-client.js', { type: 'text/javascript', body: bundle.outputFiles[0]!.contents });
+  files.set('/', { type: 'text/html', body: new TextEncoder().encode(PAGE) });
+  server = createServer((req, res) => {
+    const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);
+    if (!file) return void res.writeHead(404).end();
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (range) {
+      const [start, end] = [Number(range[1]), Math.min(Number(range[2]), file.body.length - 1)];
+      res.writeHead(206, { 'Content-Type': file.type, 'Content-Range': `bytes ${start}-${end}/${file.body.length}` }).end(file.body.subarray(start, end + 1));
+    } else res.writeHead(200, { 'Content-Type': file.type }).end(file.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-background-networking', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
+  page = await browser.newPage();
+  await page.goto(`${base}/`);
+  await page.addScriptTag({ type: 'module', content: `import * as cmvc from '/cmvc-client.js'; window.cmvc = cmvc; window.cmvcReady = true;` });
+  await page.waitForFunction(() => (window as unknown as { cmvcReady?: boolean }).cmvcReady === true);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+/** Decodes `bytes` in the page with createImageBitmap; the frames come back in batches as base64. */
+async function browserFrames(bytes: Uint8Array): Promise<RgbImage[]> {
+  const meta = await page.evaluate(async (b64) => {
+    const w = window as unknown as { cmvc: any; segments: any[] };
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitstream = w.cmvc.parseForDecode(data);
+    w.segments = [];
+    for await (const s of w.cmvc.decodeBitstream(bitstream, { decodeImage: w.cmvc.decodeImageBrowser })) w.segments.push(s);
+    return w.segments.map((s: { frameCount: number }) => s.frameCount);
+  }, Buffer.from(bytes).toString('base64'));
+  const frames: RgbImage[] = [];
+  for (const [n, count] of meta.entries()) {
+    for (let first = 0; first < count; first += 12) {
+      const batch = await page.evaluate(
+        ([segment, from, to]) => {
+          const s = (window as unknown as { segments: any[] }).segments[segment];
+          const out = [];
+          for (let i = from; i < to; i++) {
+            const f = s.frameAt(i);
+            let text = '';
+            for (let k = 0; k < f.data.length; k += 0x8000) text += String.fromCharCode(...f.data.subarray(k, k + 0x8000));
+            out.push({ width: f.width, height: f.height, b64: btoa(text) });
+          }
+          return out;
+        },
+        [n, first, Math.min(count, first + 12)] as const,
+      );
+      for (const f of batch) frames.push({ width: f.width, height: f.height, data: new Uint8Array(Buffer.from(f.b64, 'base64')) });
+    }
+  }
+  return frames;
+}
+
+describe('client decode in Chromium (createImageBitmap) agrees with the reference engine', () => {
+  it.each([
+    ['the sample clip at 30 kbps', SAMPLE_CLIP, 30],
+    ['a synthetic pan at 40 kbps', 'pan:2.5', 40],
+  ] as const)('%s', async (_, clip, kbps) => {
+    const bytes = referenceBitstream(clip, kbps);
+    const bitstream = readBitstream(bytes);
+    const [client, reference] = [await browserFrames(bytes), await referenceFrames(bitstream, 'it2v')];
+    expect(client.length).toBe(reference.length);
+    const psnr = client.map((f, i) => Math.min(100, lumaPsnr(f, reference[i] as RgbImage)));
+    expect(psnr.reduce((a, b) => a + b, 0) / psnr.length).toBeGreaterThanOrEqual(35);
+    expect(Math.min(...psnr)).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('bitstream player in Chromium', () => {
+  it('reads the index and then segments by Range, plays, seeks, and draws with WebGL2', async () => {
+    const bytes = referenceBitstream(SAMPLE_CLIP, 30);
+    files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: bytes });
+    const state = await page.evaluate(async () => {
+      const w = window as unknown as { cmvc: any };
+      const canvas = document.createElement('canvas');
+      document.body.append(canvas);
+      const player = new w.cmvc.BitstreamPlayer(canvas, { url: '/v.cmvc', decodeImage: w.cmvc.decodeImageBrowser });
+      await player.open();
+      const afterOpen = player.bytesReceived;
+      player.play();
+      await new Promise((r) => setTimeout(r, 1500));
+      const playedTo = player.currentTime;
+      player.pause();
+      await player.seek(3.5);
+      const pixel = new Uint8Array(4);
+      const gl = canvas.getContext('webgl2') as WebGL2RenderingContext;
+      gl.readPixels(canvas.width >> 1, canvas.height >> 1, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
+      return { kind: player.renderer.kind, afterOpen, bytes: player.bytesReceived, playedTo, at: player.currentTime, size: [canvas.width, canvas.height], pixel: [...pixel], error: player.error?.message ?? null };
+    });
+    expect(state.error).toBeNull();
+    expect(state.kind).toBe('webgl2');
+    // every byte once, the index probe then the rest of the (single) segment; the 12-byte CEND chunk is never read
+    expect(state.afterOpen).toBe(bytes.length - 12);
+    expect(state.bytes).toBe(bytes.length - 12);
+    expect(state.playedTo).toBeGreaterThan(0.5);
+    expect(state.at).toBeCloseTo(3.5, 5);
+    expect(state.size).toEqual([320, 240]);
+    expect(state.pixel.slice(0, 3).some((v) => v > 0)).toBe(true);
+  });
+
+  it('stops with a typed error, not a blank canvas that claims to play, on a bitstream that does not parse', async () => {
+    files.set('/bad.cmvc', { type: 'application/vnd.cmvc', body: new TextEncoder().encode('this is no bitstream') });
+    const result = await page.evaluate(async () => {
+      const w = window as unknown as { cmvc: any };
+      const player = new w.cmvc.BitstreamPlayer(document.createElement('canvas'), { url: '/bad.cmvc', decodeImage: w.cmvc.decodeImageBrowser });
+      const error = await player.open().then(() => null, (err: { name: string; code: string }) => ({ name: err.name, code: err.code }));
+      return { error, paused: player.paused };
+    });
+    expect(result).toEqual({ error: { name: 'DecodeError', code: 'bad_bitstream' }, paused: true });
+  });
+});
