@@ -107,9 +107,9 @@ describe('client decode, segment by segment and texts only', () => {
     expect(textsOnly.segments.every((s) => s.keyframes.length === 0)).toBe(true);
     const client = await clientFrames(textsOnly);
     const { mean, min } = agreement(client, await referenceFrames(textsOnly, 'tt2v'));
-    // the seeded texture (at most 12 grey levels here) is drawn by another generator than numpy's; the rest agrees
-    expect(mean).toBeGreaterThanOrEqual(27);
-    expect(min).toBeGreaterThanOrEqual(25);
+    // the seeded texture is drawn by the same generator on both sides (seeded_normals / normals)
+    expect(mean).toBeGreaterThanOrEqual(35);
+    expect(min).toBeGreaterThanOrEqual(30);
   });
 });
 

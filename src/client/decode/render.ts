@@ -92,9 +92,9 @@ export function alongMotion(image: RgbImage, motion: Motion, fps: number): Frame
 }
 
 /**
- * Standard normal deviates from a 32-bit seed (mulberry32 + Box–Muller). The reference engine draws its
- * texture from numpy's PCG64 ziggurat instead, so the TT2V texture (6–20 grey levels) differs in detail while
- * the colour layout, its motion and its amplitude are the reference's.
+ * Standard normal deviates from a 32-bit seed (mulberry32 + Box–Muller): the reference engine's
+ * `seeded_normals` (gpu-functions/cmvc_gpu/engines/reference/render.py) draws exactly these, so the
+ * TT2V texture agrees with the reference as the rest of the frame does.
  */
 function normals(seed: number, n: number): Float32Array {
   let state = seed >>> 0;

@@ -116,16 +116,41 @@ def in_between(a: np.ndarray, b: np.ndarray, shift: tuple[float, float, float], 
     return np.clip(from_a * (1 - t) + from_b * t + 0.5, 0, 255).astype(np.uint8)
 
 
+_U32 = np.uint64(0xFFFFFFFF)
+#: Added to the seed per texture layer (the golden-ratio constant), so the layers draw different numbers.
+LAYER_SEED_STEP = 0x9E3779B9
+
+
+def seeded_normals(seed: int, n: int) -> np.ndarray:
+    """``n`` standard normal deviates (``float32``) from a 32-bit ``seed``: mulberry32 uniforms in
+    Box–Muller pairs (cosine, then sine). A small generator anyone can write down, so that the client
+    decoder (``src/client/decode/render.ts``) draws exactly these numbers and its TT2V frames agree."""
+    pairs = (n + 1) // 2
+    # mulberry32's state after draw k is seed + k * 0x6D2B79F5 (mod 2^32): every draw at once.
+    steps = np.arange(1, 2 * pairs + 1, dtype=np.uint64)
+    z = (np.uint64(seed & 0xFFFFFFFF) + steps * np.uint64(0x6D2B79F5)) & _U32
+    z = ((z ^ (z >> np.uint64(15))) * (z | np.uint64(1))) & _U32
+    z ^= (z + (((z ^ (z >> np.uint64(7))) * (z | np.uint64(61))) & _U32)) & _U32
+    uniform = ((z ^ (z >> np.uint64(14))) & _U32).astype(np.float64) + 0.5
+    uniform /= 4294967296.0
+    radius = np.sqrt(-2.0 * np.log(uniform[0::2]))
+    angle = 2.0 * np.pi * uniform[1::2]
+    out = np.empty(2 * pairs, dtype=np.float64)
+    out[0::2], out[1::2] = radius * np.cos(angle), radius * np.sin(angle)
+    return out[:n].astype(np.float32)
+
+
 def paint(content: Content, width: int, height: int, seed: int) -> np.ndarray:
     """A frame painted from a content text: the 3x3 colour grid upsampled bicubically (cell colours
-    at cell centres) plus a smooth texture drawn from ``seed`` (``numpy`` PCG64), so motion is
-    visible and the same seed gives the same frame. Amplitude by the contrast word."""
+    at cell centres) plus a smooth texture drawn from ``seed`` (:func:`seeded_normals`, a layer of
+    8-pixel and one of 24-pixel cells), so motion is visible and the same seed gives the same frame.
+    Amplitude by the contrast word."""
     grid = np.array(content.grid, dtype=np.uint8).reshape(3, 3, 3)
     base = np.asarray(Image.fromarray(grid).resize((width, height), Image.BICUBIC)).astype(np.float32)
-    rng = np.random.default_rng(seed)
     texture = np.zeros((height, width), dtype=np.float32)
-    for cell, weight in ((8, 1.0), (24, 0.5)):
-        noise = rng.standard_normal((max(2, height // cell), max(2, width // cell))).astype(np.float32)
+    for layer, (cell, weight) in enumerate(((8, 1.0), (24, 0.5))):
+        rows, cols = max(2, height // cell), max(2, width // cell)
+        noise = seeded_normals((seed + layer * LAYER_SEED_STEP) & 0xFFFFFFFF, rows * cols).reshape(rows, cols)
         texture += weight * np.asarray(Image.fromarray(noise, mode="F").resize((width, height), Image.BICUBIC))
     texture /= float(np.abs(texture).max()) + 1e-6
     amplitude = TEXTURE_AMPLITUDE.get(content.contrast, TEXTURE_AMPLITUDE["medium"])
