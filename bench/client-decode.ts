@@ -15,6 +15,9 @@ import { decodeImageNode } from '../src/cli/decode-image';
 import { decodeBitstream, geometryOf } from '../src/client/decode';
 import { generateRequest, referenceBitstream, SAMPLE_CLIP } from '../test/node/support/reference-it2v';
 
+/** The browser bundle the page loads as `window.cmvc` (built from src/client/browser.ts). */
+type Cmvc = typeof import('../src/client/browser');
+
 const root = join(import.meta.dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -52,7 +55,7 @@ async function chromiumFps(clips: Clip[]): Promise<(BrowserFps | null)[]> {
       out.push(
         await page.evaluate(
           async ([b64, lenient]) => {
-            const w = window as unknown as { cmvc: any };
+            const w = window as unknown as { cmvc: Cmvc };
             const bitstream = w.cmvc.parseForDecode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
             const canvas = document.getElementById('c') as HTMLCanvasElement;
             const player = new w.cmvc.BitstreamPlayer(canvas, { url: 'unused', decodeImage: w.cmvc.decodeImageBrowser });

@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UploadAccepted, VideoView } from '../src/openapi/shapes';
 import { startStack, type Stack } from '../test/e2e/stack';
+import { json } from '../test/json';
 
 const DURATION_SECONDS = 8;
 const CONNECTIONS = 16;
@@ -89,9 +91,9 @@ async function metric(stack: Stack, name: string, fn: string): Promise<number> {
 }
 
 async function uploadAndWait(stack: Stack, clip: string, query: string, auth: Record<string, string>) {
-  const upload = (await (await fetch(`${stack.base}/v1/videos?${query}`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(clip) })).json()) as any;
+  const upload = await json(await fetch(`${stack.base}/v1/videos?${query}`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(clip) }), UploadAccepted);
   await waitForJob(stack, upload.job.id, auth);
-  return (await (await fetch(`${stack.base}/v1/videos/${upload.video.id}`, { headers: auth })).json()) as any;
+  return json(await fetch(`${stack.base}/v1/videos/${upload.video.id}`, { headers: auth }), VideoView);
 }
 
 async function waitForJob(stack: Stack, jobId: string, auth: Record<string, string>) {
@@ -141,7 +143,7 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     const clip = join(tmpdir(), 'cmvc-bench-mandelbrot.mp4');
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'mandelbrot=size=320x240:rate=24', '-t', '4', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip]);
     const video = await uploadAndWait(stack, clip, 'keyframeBudgetBytes=30000', auth);
-    const hash = video.bitstream.sha256 as string;
+    const hash = video.bitstream?.sha256 as string;
     const artifactUrl = `${stack.base}/v/${video.id}/it2v.mp4?w=1920&h=1440`;
     const hot = await timedMiss(artifactUrl, hash);
     const artifactBytes = hot.bytes;
@@ -156,7 +158,7 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     const missRows = [];
     for (const size of MISS_SIZES) {
       const misses: Awaited<ReturnType<typeof timedMiss>>[] = [];
-      for (let seed = 1; seed <= MISSES_PER_SIZE; seed++) misses.push(await timedMiss(`${stack.base}/v/${noisy.id}/it2v.mp4?${size.query}&seed=${seed}`, noisy.bitstream.sha256));
+      for (let seed = 1; seed <= MISSES_PER_SIZE; seed++) misses.push(await timedMiss(`${stack.base}/v/${noisy.id}/it2v.mp4?${size.query}&seed=${seed}`, noisy.bitstream?.sha256 as string));
       const pick = (f: (m: Awaited<ReturnType<typeof timedMiss>>) => number) => median(misses.map(f));
       missRows.push({
         size: size.label,
@@ -194,19 +196,25 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     const bareBitstream = await load(bareUrl(`bitstreams/${hash}.cmvc`), {});
 
     const generateBefore = await metric(stack, 'cmvc_gpu_calls_total', 'generate');
-    const burst = await Promise.all(Array.from({ length: 100 }, () => fetch(`${stack.base}/v/${video.id}/tt2v.mp4?seed=99`, { headers: { ...auth, Prefer: 'wait=60' } }).then(async (r) => (await r.arrayBuffer(), r.status))));
+    const burst = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const r = await fetch(`${stack.base}/v/${video.id}/tt2v.mp4?seed=99`, { headers: { ...auth, Prefer: 'wait=60' } });
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    );
     const generations = (await metric(stack, 'cmvc_gpu_calls_total', 'generate')) - generateBefore;
 
     const cell = (c: string | number, width: number) => (typeof c === 'number' ? c.toFixed(c < 10 ? 2 : 0) : c).toString().padEnd(width);
     console.log(`\nEdge hot path (${CONNECTIONS} connections, ${DURATION_SECONDS} s per route and round in ${SLICES_PER_ROUTE} interleaved slices, artifact ${(artifactBytes / 1e6).toFixed(2)} MB, loopback):`);
     console.log(['round', 'hit req/s', 'hit p99', 'bare req/s', 'bare p99', 'vs bare req/s', 'vs bare p99', 'cache req/s', 'cache p99', 'vs cache req/s', 'vs cache p99'].map((c, i) => cell(c, i === 0 ? 7 : 13)).join(''));
-    rounds.forEach((r, n) =>
+    for (const [n, r] of rounds.entries()) {
       console.log(
         [`${n + 1}`, r.hit.requestsPerSecond, r.hit.p99Ms, r.bare.requestsPerSecond, r.bare.p99Ms, r.throughput, r.p99, r.bareCache.requestsPerSecond, r.bareCache.p99Ms, r.throughputVsCache, r.p99VsCache]
           .map((c, i) => cell(c, i === 0 ? 7 : 13))
           .join(''),
-      ),
-    );
+      );
+    }
     console.log(`range over ${rounds.length} rounds: req/s ${range(rounds.map((r) => r.throughput))}x the bare route's, p99 ${range(rounds.map((r) => r.p99))}x (target: >= 0.95x, <= 1.2x)`);
     console.log(`against the bare Cache API route (the hit's own tier, no logic): req/s ${range(rounds.map((r) => r.throughputVsCache))}x, p99 ${range(rounds.map((r) => r.p99VsCache))}x`);
     const rows = [

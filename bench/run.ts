@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { runBitstreamBench } from './bitstream';
 import { runClientDecodeBench } from './client-decode';
 import { runEdgeBench } from './edge';
+import { runMultipartBench } from './multipart';
+import { runOpenApiBench } from './openapi';
 import { sampleClips } from './samples';
 
 const root = join(import.meta.dirname, '..');
@@ -54,6 +56,8 @@ if (wanted('client')) {
   results.client = { ...client, decode: await runClientDecodeBench() };
 }
 if (wanted('edge')) results.edge = await runEdgeBench();
+if (wanted('multipart')) results.multipart = await runMultipartBench();
+if (wanted('openapi')) results.openapi = await runOpenApiBench();
 
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

@@ -10,7 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UploadAccepted, VideoView } from '../src/openapi/shapes';
 import { ROOT, SAMPLE_CLIP, startStack } from '../test/e2e/stack';
+import { json } from '../test/json';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? (args[args.indexOf(name) + 1] ?? fallback) : fallback);
@@ -39,9 +41,9 @@ let status = 1;
 try {
   // A ready video, so the operations that take a video id can also be reached with a real one.
   const auth = { Authorization: `Bearer ${stack.adminKey}` };
-  const upload = (await (await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(SAMPLE_CLIP) })).json()) as any;
+  const upload = await json(await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(SAMPLE_CLIP) }), UploadAccepted);
   for (let i = 0; i < 240; i++) {
-    const video = (await (await fetch(`${stack.base}/v1/videos/${upload.video.id}`, { headers: auth })).json()) as any;
+    const video = await json(await fetch(`${stack.base}/v1/videos/${upload.video.id}`, { headers: auth }), VideoView);
     if (video.status === 'succeeded' || video.status === 'failed') break;
     await new Promise((r) => setTimeout(r, 500));
   }

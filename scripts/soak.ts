@@ -19,6 +19,8 @@ import { join } from 'node:path';
 import { ROOT, SAMPLE_CLIP, startStack } from '../test/e2e/stack';
 import { estimateCallSeconds, GPU_COST_MODEL } from '../src/gpu/cost-model';
 import { estimateEncodeSeconds } from '../src/jobs/encode-estimate';
+import type { z } from 'zod';
+import type { JobView, UploadAccepted, UsageReport, VideoList, VideoView } from '../src/openapi/shapes';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 90;
@@ -47,7 +49,23 @@ const callFunctions = new Map<string, { fn: string; sourceBytes: number }>();
 const estimates = new Map<string, { estimate: number; actual: number; calls: number }>();
 const SMALL_QUOTA_SECONDS = 4;
 
-function noteFinished(call: { fn: string; sourceBytes: number }, result: any): void {
+/** What the soak reads of `GET /v1/admin/consistency`. */
+interface ConsistencyAudit {
+  ok: boolean;
+  videos: number;
+  objects: number;
+  lostBitstreams: unknown[];
+  lostSources: unknown[];
+  orphanedObjects: unknown[];
+}
+
+/** What the soak reads of a finished GPU call's result: its reported seconds and the video it made. */
+interface FinishedResult {
+  seconds?: { gpu?: number; cpu?: number };
+  video?: { frameCount: number; width: number; height: number };
+}
+
+function noteFinished(call: { fn: string; sourceBytes: number }, result: FinishedResult | undefined): void {
   const actual = (result?.seconds?.gpu ?? 0) + (result?.seconds?.cpu ?? 0);
   const video = result?.video;
   if (!video || actual <= 0) return;
@@ -143,10 +161,10 @@ async function measureEncodeFairness(base: string, admin: Record<string, string>
   };
   const [burster, other] = [await key('soak-burst'), await key('soak-other')];
   const upload = async (headers: Record<string, string>) =>
-    ((await (await fetch(`${base}/v1/videos`, { method: 'POST', headers: { ...headers, 'Content-Type': 'video/mp4' }, body: SAMPLE })).json()) as any).job.id as string;
+    ((await (await fetch(`${base}/v1/videos`, { method: 'POST', headers: { ...headers, 'Content-Type': 'video/mp4' }, body: SAMPLE })).json()) as z.infer<typeof UploadAccepted>).job.id;
   const finished = async (headers: Record<string, string>, jobId: string) => {
     for (const deadline = Date.now() + 180_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-      const status = ((await (await fetch(`${base}/v1/jobs/${jobId}`, { headers })).json()) as any).status;
+      const status = ((await (await fetch(`${base}/v1/jobs/${jobId}`, { headers })).json()) as z.infer<typeof JobView>).status;
       if (status === 'succeeded' || status === 'failed') return;
     }
   };
@@ -223,8 +241,8 @@ async function main() {
   const deadline = Date.now() + SECONDS * 1000;
 
   const refresh = setInterval(async () => {
-    const list = (await (await fetch(`${stack.base}/v1/videos?limit=100`, { headers: auth })).json().catch(() => ({ videos: [] }))) as any;
-    ready.splice(0, ready.length, ...list.videos.filter((v: any) => v.status === 'succeeded').map((v: any) => v.id));
+    const list = (await (await fetch(`${stack.base}/v1/videos?limit=100`, { headers: auth })).json().catch(() => ({ videos: [] }))) as Pick<z.infer<typeof VideoList>, 'videos'>;
+    ready.splice(0, ready.length, ...list.videos.filter((v) => v.status === 'succeeded').map((v) => v.id));
     for (const v of list.videos) if (v.status === 'succeeded' || v.status === 'failed') settled.add(v.id);
   }, 2000);
 
@@ -232,7 +250,11 @@ async function main() {
     Array.from({ length: CONCURRENCY }, async () => {
       while (Date.now() < deadline) {
         let pick = rnd() * weight;
-        const action = actions.find(([w]) => (pick -= w) < 0) ?? actions[0]!;
+        const action =
+          actions.find(([w]) => {
+            pick -= w;
+            return pick < 0;
+          }) ?? actions[0]!;
         await action[1]();
       }
     }),
@@ -244,18 +266,18 @@ async function main() {
   let finished = 0;
   let failed = 0;
   while (Date.now() < settleBy) {
-    const states = await Promise.all([...jobs].map(async (id) => ((await (await fetch(`${stack.base}/v1/videos/${id}`, { headers: auth })).json()) as any).status));
+    const states = await Promise.all([...jobs].map(async (id) => ((await (await fetch(`${stack.base}/v1/videos/${id}`, { headers: auth })).json()) as z.infer<typeof VideoView>).status));
     finished = states.filter((s) => s === 'succeeded').length;
     failed = states.filter((s) => s === 'failed').length;
     if (finished + failed === jobs.size) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
   const fairness = await measureEncodeFairness(stack.base, auth);
-  const audit = (await (await fetch(`${stack.base}/v1/admin/consistency`, { headers: auth })).json()) as any;
+  const audit = (await (await fetch(`${stack.base}/v1/admin/consistency`, { headers: auth })).json()) as ConsistencyAudit;
   // Calls still running settle when they end: wait until the server has none in flight and a usage flush has passed.
   await new Promise((r) => setTimeout(r, 3000));
   const serverSeconds = await metricsSeconds(gpuPort);
-  const usage = ((await (await fetch(`${stack.base}/v1/usage`, { headers: auth })).json()) as any).usage as { keyId: string; gpuSeconds: number }[];
+  const { usage } = (await (await fetch(`${stack.base}/v1/usage`, { headers: auth })).json()) as z.infer<typeof UsageReport>;
   const charged = new Map<string, number>();
   for (const row of usage) charged.set(row.keyId, (charged.get(row.keyId) ?? 0) + row.gpuSeconds);
   await stack.stop();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every suite in order (typecheck, Workers runtime, Node, Python, end to end), then
+// `npm test`: every suite in order (typecheck, lint, Workers runtime, Node, Python, end to end), then
 // passed, failed and skipped per layer with each skip's reason, and one closing line
 // "N passed, N failed" summed over all of them, so a run that executed nothing shows.
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,7 @@ if (!only.length || only.includes('e2e')) ensureChromium();
 ensureVenv();
 
 step('typecheck', 'npm', ['run', '-s', 'typecheck'], () => null);
+step('lint', 'npm', ['run', '-s', 'lint'], () => null);
 for (const project of ['workers', 'node', 'e2e']) {
   const out = join(reports, `${project}.json`);
   step(project, 'npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], () => {

@@ -1,13 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../http/errors';
-import { AUTHORIZATION, principalFromRequest } from './authenticate';
+import { AUTHORIZATION, authenticate, principalFromRequest } from './authenticate';
 import { activeKey, principalOf } from './keys';
 import { ADMIN_PRINCIPAL, type Principal, type Scope } from './principal';
 import { rateLimit } from './rate-limit';
 import { requireScope } from './require-scope';
 import { SIGNATURE_PARAM, signingSecrets, verifySignedUrl } from './signed-url';
 import { meterUsage } from './usage';
-import { authenticate } from './authenticate';
 import { chain } from '../http/chain';
 
 /** The checks of an API route, in order: who (401), may they (403), how much (429), then metering. */
@@ -25,29 +24,29 @@ const SIGNATURE_MESSAGES = {
  */
 export const reconstructionAccess = (): MiddlewareHandler<{ Bindings: Env }> =>
   chain(
-  async function authenticateReconstruction(c, next) {
-    const url = new URL(c.req.url);
-    if (!url.searchParams.has(SIGNATURE_PARAM)) {
-      const principal = await principalFromRequest(c.req.header(AUTHORIZATION), c.env);
+    async function authenticateReconstruction(c, next) {
+      const url = new URL(c.req.url);
+      if (!url.searchParams.has(SIGNATURE_PARAM)) {
+        const principal = await principalFromRequest(c.req.header(AUTHORIZATION), c.env);
+        c.set('principal', principal);
+        return next();
+      }
+      const check = await verifySignedUrl(signingSecrets(c.env.URL_SIGNING_SECRET), url);
+      if (!check.ok) throw new ApiError(403, check.code, SIGNATURE_MESSAGES[check.code]);
+      const videoId = url.pathname.split('/')[2] as string;
+      const viewerIp = `ip:${viewerAddress(c.env, c.req.header('CF-Connecting-IP'))}`;
+      const payer = await signedUrlPayer(c.env, check.mintedBy ?? check.keyId);
+      const principal: Principal = {
+        ...(payer ?? { keyId: viewerIp, owner: '', limits: { requestsPerMinute: null, gpuSecondsPerDay: null } }),
+        scopes: new Set(['reconstruct']),
+        via: 'signed-url',
+        videoId,
+        signedUntil: check.expiresAt,
+        ...(payer !== null && check.keyId === null ? { viewerIp } : {}),
+      };
       c.set('principal', principal);
       return next();
-    }
-    const check = await verifySignedUrl(signingSecrets(c.env.URL_SIGNING_SECRET), url);
-    if (!check.ok) throw new ApiError(403, check.code, SIGNATURE_MESSAGES[check.code]);
-    const videoId = url.pathname.split('/')[2] as string;
-    const viewerIp = `ip:${viewerAddress(c.env, c.req.header('CF-Connecting-IP'))}`;
-    const payer = await signedUrlPayer(c.env, check.mintedBy ?? check.keyId);
-    const principal: Principal = {
-      ...(payer ?? { keyId: viewerIp, owner: '', limits: { requestsPerMinute: null, gpuSecondsPerDay: null } }),
-      scopes: new Set(['reconstruct']),
-      via: 'signed-url',
-      videoId,
-      signedUntil: check.expiresAt,
-      ...(payer !== null && check.keyId === null ? { viewerIp } : {}),
-    };
-    c.set('principal', principal);
-    return next();
-  },
+    },
     requireScope('reconstruct'),
     rateLimit(),
     meterUsage(),

@@ -1,4 +1,4 @@
-import { BITSTREAM_MIME, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, KEYFRAME_CODECS, MAGIC, PREAMBLE_BYTES } from './chunks';
+import { BITSTREAM_MIME, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, MAGIC, PREAMBLE_BYTES } from './chunks';
 import { decodeHeader } from './codec';
 import { BitstreamError } from './errors';
 import { anchorOf } from './keyframes';

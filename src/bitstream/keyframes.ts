@@ -3,8 +3,7 @@
  * anchor (its KFRM), the order keyframes are dropped in, and where a v1.0 keyframe sits.
  */
 import type { Keyframe, SegmentData } from './types';
-import type { Fail } from './validate';
-import { checkU32 } from './validate';
+import { checkU32, type Fail } from './validate';
 
 /**
  * The anchor of a segment's keyframes: the one kept longest (highest priority; on a tie the lowest frame
@@ -49,7 +48,9 @@ export function dropOrder(segments: readonly SegmentData[]): KeyframeRef[] {
   const refs: (KeyframeRef & { priority: number; anchor: boolean; frameIndex: number })[] = [];
   segments.forEach((s, segment) => {
     const anchor = anchorOf(s.keyframes);
-    s.keyframes.forEach((k, index) => refs.push({ segment, index, priority: k.priority, anchor: k === anchor, frameIndex: k.frameIndex }));
+    s.keyframes.forEach((k, index) => {
+      refs.push({ segment, index, priority: k.priority, anchor: k === anchor, frameIndex: k.frameIndex });
+    });
   });
   refs.sort((a, b) => a.priority - b.priority || Number(a.anchor) - Number(b.anchor) || b.segment - a.segment || b.frameIndex - a.frameIndex);
   return refs.map(({ segment, index }) => ({ segment, index }));

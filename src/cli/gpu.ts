@@ -192,8 +192,8 @@ async function handleFor(client: ModalLikeClient, opts: GpuOptions, target: GpuT
 export async function gpuStatus(opts: GpuOptions, deps: GpuDeps = defaultGpuDeps, env: EnvVars = process.env): Promise<GpuStatusReport> {
   const client = await connect(deps, env);
   try {
-    let app;
-    let info;
+    let app: Awaited<ReturnType<typeof client.apps.fromName>>;
+    let info: Awaited<ReturnType<typeof app.info>>;
     try {
       app = await client.apps.fromName(opts.appName, opts.environment === undefined ? undefined : { environment: opts.environment });
       info = await app.info();

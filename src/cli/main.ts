@@ -5,6 +5,8 @@ import { DecodeError } from '../client/decode';
 import { api, apiConfig, ApiFailure, type ApiConfig } from './api';
 import { parseArgs, parseDuration, UsageError } from './args';
 import { formatInspect } from './format';
+import type { z } from 'zod';
+import type { CreatedKey, JobView, KeyView, SignedUrls, UploadAccepted, VideoView } from '../openapi/shapes';
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -117,7 +119,7 @@ async function encode(argv: string[], config: ApiConfig, io: Io, print: (t: stri
   const json = args.options.has('json');
   const bytes = readFileSync(file);
   const query = new URLSearchParams({ filename: basename(file), ...(args.options.has('keep-source') ? { keepSource: 'true' } : {}) });
-  const uploaded = (await (await api(config, `/v1/videos?${query}`, { method: 'POST', headers: { 'Content-Type': 'video/mp4' }, body: bytes })).json()) as any;
+  const uploaded = (await (await api(config, `/v1/videos?${query}`, { method: 'POST', headers: { 'Content-Type': 'video/mp4' }, body: bytes })).json()) as z.infer<typeof UploadAccepted>;
   const wait = args.options.has('wait') || args.options.has('out');
   if (!wait) {
     print(json ? JSON.stringify(uploaded) : `uploaded ${file} as ${uploaded.video.id} (job ${uploaded.job.id}, ${uploaded.job.status})`);
@@ -128,19 +130,19 @@ async function encode(argv: string[], config: ApiConfig, io: Io, print: (t: stri
   while (job.status === 'queued' || job.status === 'running') {
     if (!json && io.stdout.isTTY) io.stdout.write(`\r${bar(job.progress)}`);
     await new Promise((r) => setTimeout(r, 500));
-    job = await (await api(config, `/v1/jobs/${job.id}`)).json();
+    job = (await (await api(config, `/v1/jobs/${job.id}`)).json()) as z.infer<typeof JobView>;
   }
   if (!json && io.stdout.isTTY) io.stdout.write(`\r${bar(job.status === 'succeeded' ? 1 : job.progress)}\n`);
   if (job.status !== 'succeeded') {
     io.stderr.write(`cmvc: encode failed: ${job.error?.message ?? 'unknown error'} (${job.error?.code ?? 'failed'})\n`);
     return EXIT.failure;
   }
-  const video = (await (await api(config, `/v1/videos/${uploaded.video.id}`)).json()) as any;
+  const video = (await (await api(config, `/v1/videos/${uploaded.video.id}`)).json()) as z.infer<typeof VideoView>;
   const out = (args.options.get('out') as string | undefined) ?? `${basename(file).replace(/\.[^.]+$/, '')}.cmvc`;
   const bitstream = new Uint8Array(await (await api(config, `/v1/videos/${video.id}/bitstream`)).arrayBuffer());
   writeFileSync(out, bitstream);
   if (json) print(JSON.stringify({ video, bitstreamFile: out }));
-  else print(`${video.id}: ${bytes.byteLength} source bytes → ${bitstream.byteLength} bitstream bytes (${video.bitstream.kbps?.toFixed(2)} kbps), written to ${out}`);
+  else print(`${video.id}: ${bytes.byteLength} source bytes → ${bitstream.byteLength} bitstream bytes (${video.bitstream?.kbps?.toFixed(2)} kbps), written to ${out}`);
   return EXIT.ok;
 }
 
@@ -164,8 +166,8 @@ async function url(argv: string[], config: ApiConfig, print: (t: string) => void
   if (args.options.has('bitstream') && (segment !== undefined || args.options.has('hls') || option !== undefined)) throw new UsageError('--bitstream is the whole bitstream: it takes no --segment, --hls or --option');
   const format = args.options.has('hls') ? 'hls' : args.options.has('bitstream') ? 'bitstream' : 'mp4';
   const body = { modes: [mode], expiresIn, options, formats: [format], ...(typeof segment === 'string' ? { segments: [Number(segment)] } : {}) };
-  const minted = (await (await api(config, `/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
-  print(args.options.has('json') ? JSON.stringify(minted) : minted.urls[0].url);
+  const minted = (await (await api(config, `/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as z.infer<typeof SignedUrls>;
+  print(args.options.has('json') ? JSON.stringify(minted) : minted.urls[0]!.url);
   return EXIT.ok;
 }
 
@@ -185,13 +187,13 @@ async function keys(argv: string[], config: ApiConfig, print: (t: string) => voi
       ...(typeof exp === 'string' ? { expiresAt: new Date(Date.now() + parseDuration(exp) * 1000).toISOString() } : {}),
       ...(typeof args.options.get('owner') === 'string' ? { owner: args.options.get('owner') } : {}),
     };
-    const key = (await (await api(config, '/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+    const key = (await (await api(config, '/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()) as z.infer<typeof CreatedKey>;
     print(json ? JSON.stringify(key) : `${key.id}  ${key.scopes.join(',')}\nsecret (shown once): ${key.secret}`);
     return EXIT.ok;
   }
   if (action === 'list') {
     if (arg) throw new UsageError('keys list takes no argument');
-    const listed = (await (await api(config, '/v1/keys')).json()) as any;
+    const listed = (await (await api(config, '/v1/keys')).json()) as { keys: z.infer<typeof KeyView>[] };
     if (json) print(JSON.stringify(listed));
     else for (const k of listed.keys) print(`${k.id}  ${k.prefix}…  ${k.name}  ${k.scopes.join(',')}${k.revokedAt ? '  revoked' : ''}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}`);
     return EXIT.ok;

@@ -6,7 +6,7 @@
  */
 import { BitstreamPlayer } from './bitstream-player';
 import { decodeImageBrowser } from './decode-image-browser';
-import { captionCues, CmvcClient, posterBlob, type Mode } from './index';
+import { captionCues, type CmvcClient, posterBlob, type Mode } from './index';
 
 export interface PlayerOptions {
   client: CmvcClient;

@@ -5,7 +5,7 @@ import { artifactTransferFromEnv } from '../storage/artifact-transfer';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 import { secondsToUtcMidnight } from '../auth/gpu-budget';
-import { meteredGpuCall, QUOTA_EXCEEDED, spentSeconds, type HeldReservation, type Payer } from '../auth/gpu-spend';
+import { meteredGpuCall, QUOTA_EXCEEDED, type HeldReservation, type Payer } from '../auth/gpu-spend';
 import { estimateSpecSeconds } from './gpu-estimate';
 import { mapLimited } from './map-limited';
 
@@ -147,7 +147,7 @@ export class GenerationCoordinator extends DurableObject<Env> {
     // reads its inputs by URL: no artifact byte passes through this object.
     const transfer = artifactTransferFromEnv(this.env);
     const output = await transfer.uploadTarget(spec.r2Key);
-    let result;
+    let result: Awaited<ReturnType<typeof run>>;
     if (spec.kind === 'generate') {
       result = await run('generate', { ...spec.request, output });
     } else if (spec.kind === 'interpolate') {

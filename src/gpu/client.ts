@@ -13,7 +13,7 @@ import {
   type GenerateRequest,
   type InterpolateRequest,
 } from './contract';
-import { breakerFor, CircuitBreaker } from './circuit-breaker';
+import { breakerFor, type CircuitBreaker } from './circuit-breaker';
 import { GpuError, gpuErrorFromBody, gpuErrorFromFailure } from './errors';
 
 export type GpuFunction = 'encode' | 'generate' | 'interpolate' | 'assemble';

@@ -5,8 +5,7 @@ import { SCOPES } from '../auth/principal';
 export const Status = z.enum(['queued', 'running', 'succeeded', 'failed']);
 
 export const ErrorBody = z
-  .object({ error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }) })
-  ;
+  .object({ error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }) });
 
 const ErrorRef = z.object({ code: z.string(), message: z.string() }).nullable();
 
@@ -22,8 +21,7 @@ export const JobView = z
     createdAt: z.string(),
     updatedAt: z.string(),
     links: z.object({ self: z.string(), events: z.string(), video: z.string() }),
-  })
-  ;
+  });
 
 export const VideoView = z
   .object({
@@ -61,8 +59,7 @@ export const VideoView = z
       it2v: z.string().nullable(),
       tt2v: z.string().nullable(),
     }),
-  })
-  ;
+  });
 
 export const UploadAccepted = z.object({ video: VideoView, job: JobView });
 export const VideoList = z.object({ videos: z.array(VideoView), nextCursor: z.string().nullable() });
@@ -78,8 +75,7 @@ export const KeyView = z
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
-  })
-  ;
+  });
 export const CreatedKey = KeyView.extend({ secret: z.string().describe('shown once') });
 
 export const UsageReport = z.object({

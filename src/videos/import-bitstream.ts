@@ -1,4 +1,4 @@
-import { BitstreamError, BITSTREAM_MIME, cutBitstream, readBitstream, sha256Hex } from '../bitstream';
+import { type Bitstream, BitstreamError, BITSTREAM_MIME, cutBitstream, readBitstream, sha256Hex } from '../bitstream';
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../storage/keys';
@@ -41,7 +41,7 @@ export function bitstreamApiError(err: BitstreamError): ApiError {
 
 /** Validates a bitstream, stores it content-addressed, and records a video that reconstructs like an encoded one. */
 export async function importBitstream(env: Env, bytes: Uint8Array, owner: string, now = Date.now()) {
-  let parsed;
+  let parsed: Bitstream;
   try {
     parsed = readBitstream(bytes);
   } catch (err) {

@@ -14,6 +14,10 @@ import { readBitstream } from '../../src/bitstream';
 import { lumaPsnr, type RgbImage } from '../../src/client/decode';
 import { referenceBitstream, referenceFrames, SAMPLE_CLIP } from '../node/support/reference-it2v';
 import { ROOT } from './stack';
+import type { DecodedSegment } from '../../src/client/decode/decoder';
+
+/** The browser bundle the page loads as `window.cmvc` (built from src/client/browser.ts). */
+type Cmvc = typeof import('../../src/client/browser');
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PAGE = '<!doctype html><meta charset="utf-8"><title>decode</title><div id="box"><video id="player"></video></div>';
@@ -56,7 +60,7 @@ afterAll(async () => {
 /** Decodes `bytes` in the page with createImageBitmap; the frames come back in batches as base64. */
 async function browserFrames(bytes: Uint8Array): Promise<RgbImage[]> {
   const meta = await page.evaluate(async (b64) => {
-    const w = window as unknown as { cmvc: any; segments: any[] };
+    const w = window as unknown as { cmvc: Cmvc; segments: DecodedSegment[] };
     const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const bitstream = w.cmvc.parseForDecode(data);
     w.segments = [];
@@ -68,7 +72,7 @@ async function browserFrames(bytes: Uint8Array): Promise<RgbImage[]> {
     for (let first = 0; first < count; first += 12) {
       const batch = await page.evaluate(
         ([segment, from, to]) => {
-          const s = (window as unknown as { segments: any[] }).segments[segment];
+          const s = (window as unknown as { segments: DecodedSegment[] }).segments[segment]!;
           const out = [];
           for (let i = from; i < to; i++) {
             const f = s.frameAt(i);
@@ -106,7 +110,7 @@ describe('bitstream player in Chromium', () => {
     const bytes = referenceBitstream(SAMPLE_CLIP, 30);
     files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: bytes });
     const state = await page.evaluate(async () => {
-      const w = window as unknown as { cmvc: any };
+      const w = window as unknown as { cmvc: Cmvc };
       const canvas = document.createElement('canvas');
       document.body.append(canvas);
       const player = new w.cmvc.BitstreamPlayer(canvas, { url: '/v.cmvc', decodeImage: w.cmvc.decodeImageBrowser });
@@ -136,7 +140,7 @@ describe('bitstream player in Chromium', () => {
   it('stops with a typed error, not a blank canvas that claims to play, on a bitstream that does not parse', async () => {
     files.set('/bad.cmvc', { type: 'application/vnd.cmvc', body: new TextEncoder().encode('this is no bitstream') });
     const result = await page.evaluate(async () => {
-      const w = window as unknown as { cmvc: any };
+      const w = window as unknown as { cmvc: Cmvc };
       const player = new w.cmvc.BitstreamPlayer(document.createElement('canvas'), { url: '/bad.cmvc', decodeImage: w.cmvc.decodeImageBrowser });
       const error = await player.open().then(() => null, (err: { name: string; code: string }) => ({ name: err.name, code: err.code }));
       return { error, paused: player.paused };

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CLIP as SAMPLE, startStack, type Stack } from './stack';
+import { JobView, SignedUrls, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
+import { errorBody, json } from '../json';
 
 let stack: Stack;
 
@@ -35,20 +37,20 @@ describe('end to end: GPU spend', () => {
     const bearer = { Authorization: `Bearer ${key.secret}` };
     const uploaded = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...bearer, 'Content-Type': 'video/mp4' }, body: readFileSync(SAMPLE) });
     expect(uploaded.status).toBe(202);
-    const { video, job } = (await uploaded.json()) as any;
+    const { video, job } = await json(uploaded, UploadAccepted);
     for (let status = ''; status !== 'succeeded'; ) {
-      status = ((await (await fetch(`${stack.base}/v1/jobs/${job.id}`, { headers: bearer })).json()) as any).status;
+      status = (await json(await fetch(`${stack.base}/v1/jobs/${job.id}`, { headers: bearer }), JobView)).status;
       expect(status).not.toBe('failed');
       await new Promise((r) => setTimeout(r, 300));
     }
     const minted = await fetch(`${stack.base}/v1/videos/${video.id}/urls`, { method: 'POST', headers: { ...bearer, 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['tt2v'], expiresIn: 600, bindToKey: false }) });
-    const url = ((await minted.json()) as any).urls[0].url as string;
+    const url = (await json(minted, SignedUrls)).urls[0]!.url;
     const viewed = await fetch(url, { headers: { Prefer: 'wait=60' } });
     expect(viewed.status).toBe(200);
     await viewed.arrayBuffer();
 
-    const usage = ((await (await fetch(`${stack.base}/v1/usage?keyId=${key.id}`, { headers: admin() })).json()) as any).usage;
-    const charged = usage.reduce((sum: number, row: any) => sum + row.gpuSeconds, 0);
+    const { usage } = await json(await fetch(`${stack.base}/v1/usage?keyId=${key.id}`, { headers: admin() }), UsageReport);
+    const charged = usage.reduce((sum, row) => sum + row.gpuSeconds, 0);
     expect(usage[0]).toMatchObject({ keyId: key.id, generations: 1 });
     // The fresh stack ran only this key's encode and generation.
     const counted = await serverSeconds();
@@ -59,15 +61,15 @@ describe('end to end: GPU spend', () => {
     await new Promise((r) => setTimeout(r, 5500)); // other isolates trust a key lookup for 5 s
     const revoked = await fetch(url);
     expect(revoked.status).toBe(403);
-    expect(((await revoked.json()) as any).error.code).toBe('revoked_signature');
+    expect((await errorBody(revoked)).code).toBe('revoked_signature');
   });
 
   it('refuses an upload and a reconstruction for a key without GPU budget', async () => {
     const broke = await newKey({ gpuSecondsPerDay: 0 });
     const uploaded = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { Authorization: `Bearer ${broke.secret}`, 'Content-Type': 'video/mp4' }, body: readFileSync(SAMPLE) });
     expect(uploaded.status).toBe(429);
-    const body = (await uploaded.json()) as any;
-    expect(body.error.code).toBe('gpu_quota_exceeded');
-    expect(body.error.details).toMatchObject({ remainingSeconds: 0, quotaSeconds: 0 });
+    const error = await errorBody(uploaded);
+    expect(error.code).toBe('gpu_quota_exceeded');
+    expect(error.details).toMatchObject({ remainingSeconds: 0, quotaSeconds: 0 });
   });
 });

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SAMPLE_CLIP as SAMPLE, startStack, type Stack } from './stack';
+import { JobView, UploadAccepted, VideoView } from '../../src/openapi/shapes';
+import { errorBody, json } from '../json';
 
 let stack: Stack;
 const out = mkdtempSync(join(tmpdir(), 'cmvc-e2e-out-'));
@@ -25,7 +27,7 @@ function ffprobe(file: string) {
 async function waitForJob(jobId: string) {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const job = (await (await fetch(`${stack.base}/v1/jobs/${jobId}`, { headers: auth() })).json()) as any;
+    const job = await json(await fetch(`${stack.base}/v1/jobs/${jobId}`, { headers: auth() }), JobView);
     if (job.status === 'succeeded' || job.status === 'failed') return job;
     if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status}\n${stack.log()}`);
     await new Promise((r) => setTimeout(r, 300));
@@ -40,10 +42,10 @@ function sampleVideo() {
     const source = readFileSync(SAMPLE);
     const uploaded = await fetch(`${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: source });
     expect(uploaded.status).toBe(202);
-    const { video, job } = (await uploaded.json()) as any;
+    const { video, job } = await json(uploaded, UploadAccepted);
     const done = await waitForJob(job.id);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
-    return { id: video.id as string, sourceBytes: source.byteLength };
+    return { id: video.id, sourceBytes: source.byteLength };
   })();
   return sample;
 }
@@ -51,8 +53,8 @@ function sampleVideo() {
 describe('end to end: upload → encode → reconstruct', () => {
   it('gives an MP4 with the source duration and size from a bitstream under 2% of the source', async () => {
     const { id, sourceBytes } = await sampleVideo();
-    const described = (await (await fetch(`${stack.base}/v1/videos/${id}`, { headers: auth() })).json()) as any;
-    expect(described.bitstream.bytes).toBeLessThan(0.02 * sourceBytes);
+    const described = await json(await fetch(`${stack.base}/v1/videos/${id}`, { headers: auth() }), VideoView);
+    expect(described.bitstream!.bytes).toBeLessThan(0.02 * sourceBytes);
 
     // A seed no other test asks for: this reconstruction is generated here, whatever ran before.
     const url = `${stack.base}/v/${id}/it2v.mp4?seed=101`;
@@ -84,7 +86,7 @@ describe('end to end: upload → encode → reconstruct', () => {
     expect(empty.status).toBe(400);
     const unknown = await fetch(`${stack.base}/v/vid_00000000000000000000000000/it2v.mp4`, { headers: auth() });
     expect(unknown.status).toBe(404);
-    for (const r of [noKey, text, empty, unknown]) expect(((await r.json()) as any).error.code).toMatch(/^[a-z_]+$/);
+    for (const r of [noKey, text, empty, unknown]) expect((await errorBody(r)).code).toMatch(/^[a-z_]+$/);
   });
 });
 
@@ -146,18 +148,18 @@ describe('end to end: one rate knob, cut by rate at the edge', () => {
     const source = readFileSync(SAMPLE);
     const uploaded = await fetch(`${stack.base}/v1/videos?targetKbps=10`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: source });
     expect(uploaded.status).toBe(202);
-    const { video, job } = (await uploaded.json()) as any;
+    const { video, job } = await json(uploaded, UploadAccepted);
     expect((await waitForJob(job.id)).status).toBe('succeeded');
-    const described = (await (await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth() })).json()) as any;
+    const described = await json(await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth() }), VideoView);
     expect(described.bitstream).toMatchObject({ targetKbps: 10, textsOnly: false });
-    expect(Math.abs(described.bitstream.kbps - 10)).toBeLessThanOrEqual(2);
-    expect(described.bitstream.rateFloorKbps).toBeLessThan(described.bitstream.kbps);
+    expect(Math.abs(described.bitstream!.kbps! - 10)).toBeLessThanOrEqual(2);
+    expect(described.bitstream!.rateFloorKbps).toBeLessThan(described.bitstream!.kbps!);
 
     const cut = await fetch(`${stack.base}/v1/videos/${video.id}/bitstream?maxKbps=4`, { headers: auth() });
     expect(cut.status).toBe(200);
     const bytes = new Uint8Array(await cut.arrayBuffer());
     expect(Number(cut.headers.get('CMVC-Kbps'))).toBeLessThanOrEqual(4);
-    expect(bytes.length).toBeLessThan(described.bitstream.bytes);
+    expect(bytes.length).toBeLessThan(described.bitstream!.bytes!);
     const reconstructed = await fetch(`${stack.base}/v/${video.id}/it2v/0.mp4?maxKbps=4`, { headers: { ...auth(), Prefer: 'wait=60' } });
     expect(reconstructed.status).toBe(200);
     const file = join(out, 'it2v-4kbps.mp4');

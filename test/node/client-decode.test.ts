@@ -99,7 +99,7 @@ describe('client decode, segment by segment and texts only', () => {
       pieces.push(...(await decodeSegment(index.header, segment, n, { decodeImage: decodeImageNode })).frames);
     }
     expect(pieces.length).toBe(whole.length);
-    pieces.forEach((frame, i) => expect(Buffer.compare(frame.data, (whole[i] as RgbImage).data)).toBe(0));
+    for (const [i, frame] of pieces.entries()) expect(Buffer.compare(frame.data, (whole[i] as RgbImage).data)).toBe(0);
   });
 
   it('decodes a texts-only (tt2v profile) stream as the reference TT2V: same colour layout and motion', { timeout: TIMEOUT }, async () => {

@@ -129,7 +129,11 @@ describe('fileFromMultipart', () => {
 
   it('streams the file before the body has fully arrived', async () => {
     let push!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (push = c) });
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        push = c;
+      },
+    });
     push.enqueue(concat(`--${B}\r\nContent-Disposition: form-data; name="file"\r\n\r\n`, 'first bytes'));
     const file = await fileFromMultipart(body, TYPE);
     const reader = file.stream.getReader();
@@ -220,7 +224,9 @@ describe('fileFromMultipart', () => {
     let cancelled: unknown = null;
     const body = new ReadableStream<Uint8Array>({
       start: (c) => c.enqueue(utf8(`--${B}\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc`)),
-      cancel: (reason) => void (cancelled = reason ?? 'cancelled'),
+      cancel: (reason) => {
+        cancelled = reason ?? 'cancelled';
+      },
     });
     const file = await fileFromMultipart(body, TYPE);
     await file.stream.cancel('not a video');

@@ -3,6 +3,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
+import { errorBody, json } from '../json';
+import { KeyView, SignedUrls, UploadAccepted, UsageReport, VideoList } from '../../src/openapi/shapes';
+import { z } from 'zod';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -18,7 +21,7 @@ async function newKey(scopes: string[], extra: Record<string, unknown> = {}) {
 async function encodedVideo(key = ADMIN_KEY) {
   const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key });
   expect(response.status).toBe(202);
-  const { video, job } = (await response.json()) as any;
+  const { video, job } = await json(response, UploadAccepted);
   const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
   const ctx = createExecutionContext();
   await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
@@ -27,7 +30,7 @@ async function encodedVideo(key = ADMIN_KEY) {
 }
 
 async function errorOf(response: Response) {
-  return { status: response.status, code: ((await response.json()) as any).error?.code };
+  return { status: response.status, code: (await errorBody(response))?.code };
 }
 
 async function countRows(table: string) {
@@ -43,7 +46,7 @@ describe('API keys', () => {
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(key.secret);
     expect(stored).not.toContain(key.secret.slice(12));
-    const listed = (await (await call('/v1/keys')).json()) as any;
+    const listed = await json(await call('/v1/keys'), z.object({ keys: z.array(KeyView) }));
     expect(JSON.stringify(listed)).not.toContain(key.secret);
     expect(listed.keys[0]).toMatchObject({ id: key.id, scopes: ['read'] });
   });
@@ -62,7 +65,7 @@ describe('API keys', () => {
     const rows: [string, Promise<Response>, number, string][] = [
       ['no key', upload(null), 401, 'missing_api_key'],
       ['malformed header', upload(null, { Authorization: 'Basic abc' }), 401, 'malformed_authorization'],
-      ['unknown key', upload('cmvc_sk_' + 'A'.repeat(43)), 401, 'invalid_api_key'],
+      ['unknown key', upload(`cmvc_sk_${'A'.repeat(43)}`), 401, 'invalid_api_key'],
       ['revoked key', upload(revoked.secret), 401, 'revoked_api_key'],
       ['expired key', upload(expiring.secret), 401, 'expired_api_key'],
       ['read key uploading', upload(reader.secret), 403, 'insufficient_scope'],
@@ -85,7 +88,7 @@ describe('API keys', () => {
     expect(await errorOf(await call(`/v/${id}/tt2v.mp4`, { key: bob.secret }))).toEqual({ status: 404, code: 'not_found' });
     expect(await errorOf(await call(`/v1/videos/${id}`, { method: 'DELETE', key: bob.secret }))).toEqual({ status: 404, code: 'not_found' });
     expect(gpu.calls.generate).toBe(0);
-    const listed = (await (await call('/v1/videos', { key: bob.secret })).json()) as any;
+    const listed = (await json(await call('/v1/videos', { key: bob.secret }), VideoList));
     expect(listed.videos).toHaveLength(0);
   });
 });
@@ -94,7 +97,7 @@ describe('signed URLs', () => {
   async function mint(id: string, key = ADMIN_KEY, body: Record<string, unknown> = { modes: ['tt2v'], expiresIn: 600 }) {
     const response = await call(`/v1/videos/${id}/urls`, { method: 'POST', key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     expect(response.status).toBe(200);
-    return ((await response.json()) as any).urls as { mode: string; url: string }[];
+    return (await json(response, SignedUrls)).urls;
   }
   const path = (url: string) => url.replace(/^https?:\/\/[^/]+/, '');
 
@@ -147,7 +150,7 @@ describe('rate limits and quotas', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     expect(Number(last!.headers.get('Retry-After'))).toBeGreaterThan(0);
     expect(last!.headers.get('RateLimit-Remaining')).toBe('0');
-    expect(((await last!.json()) as any).error.code).toBe('rate_limited');
+    expect((await errorBody(last!)).code).toBe('rate_limited');
   });
 
   it('turns misses into 429 once the daily GPU quota is spent, while hits are still served', async () => {
@@ -159,10 +162,10 @@ describe('rate limits and quotas', () => {
     const miss = await call(`/v/${id}/tt2v.mp4?seed=1`, { key: key.secret });
     expect(await errorOf(miss)).toEqual({ status: 429, code: 'gpu_quota_exceeded' });
     expect((await call(`/v/${id}/tt2v.mp4`, { key: key.secret })).status).toBe(200);
-    const usage = (await (await call('/v1/usage', { key: key.secret })).json()) as any;
+    const usage = (await json(await call('/v1/usage', { key: key.secret }), UsageReport));
     // The fake spends 0.5 s computing and 0.01 s uploading the output; both are billed.
     expect(usage.usage[0]).toMatchObject({ keyId: key.id, gpuSeconds: 0.51, generations: 1 });
-    expect(usage.usage[0].bytesServed).toBeGreaterThan(0);
+    expect(usage.usage[0]!.bytesServed).toBeGreaterThan(0);
   });
 });
 

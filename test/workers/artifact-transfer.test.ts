@@ -6,6 +6,8 @@ import { artifactTransferFromEnv } from '../../src/storage/artifact-transfer';
 import { artifactKey } from '../../src/storage/keys';
 import { installFakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
+import { errorBody, json } from '../json';
+import { UploadAccepted } from '../../src/openapi/shapes';
 
 const KEY = artifactKey('a'.repeat(64), 'b'.repeat(64), 'mp4');
 const transfer = () => artifactTransferFromEnv(env);
@@ -42,7 +44,7 @@ describe('the signed artifact transfer route (local stand-in for presigned R2 UR
     const target = await transfer().uploadTarget(KEY);
     const altered = await upload(target.url, bytes(1000), await checksum(bytes(1000, 8)));
     expect(altered.status).toBe(400);
-    expect(((await altered.json()) as any).error.code).toBe('upload_rejected');
+    expect((await errorBody(altered)).code).toBe('upload_rejected');
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(bytes(100));
@@ -81,7 +83,7 @@ describe('the signed artifact transfer route (local stand-in for presigned R2 UR
     expect((await upload(expired.toString(), bytes(10))).status).toBe(403);
     const noSum = await put(target.url, bytes(10), { 'Content-Length': '10' });
     expect(noSum.status).toBe(400);
-    expect(((await noSum.json()) as any).error.code).toBe('checksum_required');
+    expect((await errorBody(noSum)).code).toBe('checksum_required');
     expect(await env.BUCKET.head(KEY)).toBeNull();
   });
 });
@@ -89,7 +91,7 @@ describe('the signed artifact transfer route (local stand-in for presigned R2 UR
 describe('a miss: the GPU function uploads, the Worker never holds the bytes', () => {
   async function encodedVideo() {
     const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
-    const { video, job } = (await response.json()) as any;
+    const { video, job } = await json(response, UploadAccepted);
     const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
     const ctx = createExecutionContext();
     await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
@@ -116,7 +118,7 @@ describe('a miss: the GPU function uploads, the Worker never holds the bytes', (
     gpu.queue.push('skip-upload');
     const response = await call(`/v/${id}/tt2v.mp4`);
     expect(response.status).toBe(503);
-    expect(((await response.json()) as any).error.details).toEqual({ cause: 'upload_missing' });
+    expect((await errorBody(response)).details).toEqual({ cause: 'upload_missing' });
     expect((await env.BUCKET.list({ prefix: 'artifacts/' })).objects).toHaveLength(0);
   });
 });

@@ -4,6 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
+import { errorBody, json } from '../json';
+import { SignedUrls, UploadAccepted } from '../../src/openapi/shapes';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -13,7 +15,7 @@ beforeEach(() => {
 async function encodedVideo(segments: number): Promise<string> {
   gpu.segments = segments;
   const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
-  const { video, job } = (await response.json()) as any;
+  const { video, job } = await json(response, UploadAccepted);
   const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
   const ctx = createExecutionContext();
   await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
@@ -32,29 +34,29 @@ describe('signed bitstream URLs', () => {
     const id = await encodedVideo(3);
     const v1 = new Uint8Array(await (await call(`/v1/videos/${id}/bitstream`)).arrayBuffer());
     const v1TextsOnly = new Uint8Array(await (await call(`/v1/videos/${id}/bitstream?profile=tt2v`)).arrayBuffer());
-    const minted = (await (await mint(id, { modes: ['it2v', 'tt2v'], formats: ['bitstream'], expiresIn: 600 })).json()) as any;
-    expect(minted.urls.map((u: any) => [u.mode, u.format, u.segment])).toEqual([
+    const minted = await json(await mint(id, { modes: ['it2v', 'tt2v'], formats: ['bitstream'], expiresIn: 600 }), SignedUrls);
+    expect(minted.urls.map((u) => [u.mode, u.format, u.segment])).toEqual([
       ['it2v', 'bitstream', null],
       ['tt2v', 'bitstream', null],
     ]);
-    const full = await call(pathOf(minted.urls[0].url), { key: null });
+    const full = await call(pathOf(minted.urls[0]!.url), { key: null });
     expect(full.status).toBe(200);
     expect(full.headers.get('Content-Type')).toBe('application/vnd.cmvc');
     expect(new Uint8Array(await full.arrayBuffer())).toEqual(v1);
     const etag = full.headers.get('ETag') as string;
-    expect((await call(pathOf(minted.urls[0].url), { key: null, headers: { 'If-None-Match': etag } })).status).toBe(304);
-    const range = await call(pathOf(minted.urls[0].url), { key: null, headers: { Range: 'bytes=8-15' } });
+    expect((await call(pathOf(minted.urls[0]!.url), { key: null, headers: { 'If-None-Match': etag } })).status).toBe(304);
+    const range = await call(pathOf(minted.urls[0]!.url), { key: null, headers: { Range: 'bytes=8-15' } });
     expect(range.status).toBe(206);
     expect(new Uint8Array(await range.arrayBuffer())).toEqual(v1.subarray(8, 16));
-    const textsOnly = await call(pathOf(minted.urls[1].url), { key: null });
-    expect(new URL(minted.urls[1].url).searchParams.get('profile')).toBe('tt2v');
+    const textsOnly = await call(pathOf(minted.urls[1]!.url), { key: null });
+    expect(new URL(minted.urls[1]!.url).searchParams.get('profile')).toBe('tt2v');
     expect(new Uint8Array(await textsOnly.arrayBuffer())).toEqual(v1TextsOnly);
   });
 
   it('refuse a changed query, a missing signature and minting with segments or options', async () => {
     const id = await encodedVideo(2);
-    const minted = (await (await mint(id, { modes: ['it2v'], formats: ['bitstream'], expiresIn: 600 })).json()) as any;
-    const url = new URL(minted.urls[0].url);
+    const minted = await json(await mint(id, { modes: ['it2v'], formats: ['bitstream'], expiresIn: 600 }), SignedUrls);
+    const url = new URL(minted.urls[0]!.url);
     url.searchParams.set('profile', 'tt2v');
     expect((await call(url.pathname + url.search, { key: null })).status).toBe(403);
     expect((await call(`/v/${id}/bitstream.cmvc`, { key: null })).status).toBe(401);
@@ -67,7 +69,7 @@ describe('signed bitstream URLs', () => {
     ]) {
       const refused = await mint(id, body);
       expect(refused.status).toBe(400);
-      expect(((await refused.json()) as any).error.details.field).toBe('formats');
+      expect((await errorBody(refused)).details).toHaveProperty('field', 'formats');
     }
   });
 });

@@ -4,6 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { artifactCacheUrl, bitstreamCacheUrl } from '../../src/storage/keys';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, deliverEncode, env, fakeMp4, upload } from './helpers';
+import { VideoView } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -11,10 +13,10 @@ beforeEach(() => {
 });
 
 async function encoded(headers: Record<string, string> = {}) {
-  const { json } = await upload(fakeMp4(), { 'Content-Type': 'video/mp4', ...headers });
-  await deliverEncode({ jobId: json.job.id, videoId: json.video.id });
-  const video = (await (await call(`/v1/videos/${json.video.id}`)).json()) as any;
-  return { id: json.video.id as string, jobId: json.job.id as string, hash: video.bitstream.sha256 as string };
+  const { json: accepted } = await upload(fakeMp4(), { 'Content-Type': 'video/mp4', ...headers });
+  await deliverEncode({ jobId: accepted.job.id, videoId: accepted.video.id });
+  const video = (await json(await call(`/v1/videos/${accepted.video.id}`), VideoView));
+  return { id: accepted.video.id as string, jobId: accepted.job.id as string, hash: video.bitstream?.sha256 as string };
 }
 
 /** Serves the reconstruction and waits until its copy is in the edge cache; the artifact key. */

@@ -4,6 +4,9 @@ import { coordinatorFor } from '../../src/generation/stub';
 import { artifactTransferFromEnv } from '../../src/storage/artifact-transfer';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, encodedVideo as encodedVideoOn, env, plannedSpec } from './helpers';
+import { errorBody, json } from '../json';
+import { SignedUrls, VideoView } from '../../src/openapi/shapes';
+import type { InspectReport } from '../../src/bitstream/inspect';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -43,7 +46,7 @@ describe('single flight', () => {
     expect(response.status).toBe(503);
     expect(Number(response.headers.get('Retry-After'))).toBeGreaterThan(0);
     expect(response.headers.get('Cache-Control')).toBe('no-store');
-    expect(((await response.json()) as any).error.code).toBe('gpu_unavailable');
+    expect((await errorBody(response)).code).toBe('gpu_unavailable');
     expect((await env.BUCKET.list({ prefix: 'artifacts/' })).objects).toHaveLength(0);
   });
 
@@ -74,7 +77,7 @@ describe('single flight', () => {
     gpu.pendingPolls = 2;
     const output = await artifactTransferFromEnv(env).uploadTarget(spec.r2Key);
     const body = JSON.stringify(spec.kind === 'generate' ? { ...spec.request, output } : {});
-    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body })).json()) as any;
+    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body })).json()) as { callId: string };
     const stub = coordinatorFor(env, spec.key);
     await runInDurableObject(stub, async (_instance, state) => {
       await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, progress: 0.1, startedAt: Date.now(), attempts: 1 });
@@ -112,7 +115,7 @@ describe('HTTP semantics', () => {
     expect(outside.headers.get('Content-Range')).toBe(`bytes */${size}`);
     const unknown = await call(`/v/${id}/tt2v.mp4?quality=high`);
     expect(unknown.status).toBe(400);
-    expect(((await unknown.json()) as any).error).toMatchObject({ code: 'unknown_option', details: { option: 'quality' } });
+    expect((await errorBody(unknown))).toMatchObject({ code: 'unknown_option', details: { option: 'quality' } });
   });
 });
 
@@ -142,16 +145,16 @@ describe('streaming for low-bandwidth clients', () => {
 
   it('signs the URIs inside a playlist fetched by signed URL', async () => {
     const id = await encodedVideo(2);
-    const minted = (await (await call(`/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['tt2v'], expiresIn: 600 }) })).json()) as any;
-    const hls = minted.urls[0].url.replace('/tt2v.mp4?', '/tt2v.m3u8?');
+    const minted = await json(await call(`/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['tt2v'], expiresIn: 600 }) }), SignedUrls);
+    const hls = minted.urls[0]!.url.replace('/tt2v.mp4?', '/tt2v.m3u8?');
     // The mp4 URL's signature does not open the playlist: each path is signed on its own.
     expect((await call(hls.replace(/^https?:\/\/[^/]+/, ''), { key: null })).status).toBe(403);
 
     // A playlist URL minted as such opens, and so does every URI inside it, with no key.
     const mint = (body: unknown) => call(`/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    const both = (await (await mint({ modes: ['tt2v'], formats: ['mp4', 'hls'], expiresIn: 600 })).json()) as any;
-    expect(both.urls.map((u: any) => [u.format, u.segment])).toEqual([['mp4', null], ['hls', null]]);
-    const playlistUrl = new URL(both.urls[1].url);
+    const both = await json(await mint({ modes: ['tt2v'], formats: ['mp4', 'hls'], expiresIn: 600 }), SignedUrls);
+    expect(both.urls.map((u) => [u.format, u.segment])).toEqual([['mp4', null], ['hls', null]]);
+    const playlistUrl = new URL(both.urls[1]!.url);
     expect(playlistUrl.pathname).toBe(`/v/${id}/tt2v.m3u8`);
     const master = await call(playlistUrl.pathname + playlistUrl.search, { key: null });
     expect(master.status).toBe(200);
@@ -168,7 +171,7 @@ describe('streaming for low-bandwidth clients', () => {
     // An HLS playlist is the whole video: asking for it per segment is refused.
     const refused = await mint({ modes: ['tt2v'], formats: ['hls'], segments: [0], expiresIn: 600 });
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as any).error.details.field).toBe('formats');
+    expect((await errorBody(refused)).details).toHaveProperty('field', 'formats');
   });
 });
 
@@ -191,22 +194,22 @@ describe('bitstream routes', () => {
     expect(one.byteLength).toBeLessThan(bytes.byteLength);
     expect((await call(`/v1/videos/${id}/bitstream?segments=2-5`)).status).toBe(400);
 
-    const inspected = (await (await call('/v1/bitstreams/inspect', { method: 'POST', body: one })).json()) as any;
+    const inspected = (await (await call('/v1/bitstreams/inspect', { method: 'POST', body: one })).json()) as InspectReport;
     expect(inspected.valid).toBe(true);
     expect(inspected.segments).toHaveLength(1);
     expect(inspected.segments[0]).toMatchObject({ startFrame: 24, frameCount: 24 });
     const imported = await call('/v1/bitstreams', { method: 'POST', body: tt2v });
     expect(imported.status).toBe(201);
-    const importedId = ((await imported.json()) as any).id;
+    const importedId = (await json(imported, VideoView)).id;
     expect((await call(`/v/${importedId}/tt2v/0.mp4`)).status).toBe(200);
     const noKeyframe = await call(`/v/${importedId}/it2v/0.mp4`);
     expect(noKeyframe.status).toBe(422);
-    expect(((await noKeyframe.json()) as any).error.code).toBe('mode_unavailable');
+    expect((await errorBody(noKeyframe)).code).toBe('mode_unavailable');
 
     const broken = bytes.slice(0, bytes.byteLength - 5);
     const refused = await call('/v1/bitstreams', { method: 'POST', body: broken });
     expect(refused.status).toBe(422);
-    expect(((await refused.json()) as any).error.code).toMatch(/^bitstream_/);
+    expect((await errorBody(refused)).code).toMatch(/^bitstream_/);
   });
 
   it('deletes a video with everything derived from it', async () => {

@@ -5,6 +5,8 @@ import { MAX_ENCODE_ATTEMPTS } from '../../src/jobs/attempts';
 import { runEncodeJob } from '../../src/jobs/encode-job';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, deliverEncode, env, upload } from './helpers';
+import { JobView, VideoView } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -12,12 +14,12 @@ beforeEach(() => {
 });
 
 async function uploaded() {
-  const { json } = await upload();
-  return { jobId: json.job.id as string, videoId: json.video.id as string };
+  const { json: accepted } = await upload();
+  return { jobId: accepted.job.id as string, videoId: accepted.video.id as string };
 }
 
-const jobOf = async (jobId: string) => (await (await call(`/v1/jobs/${jobId}`)).json()) as any;
-const videoOf = async (videoId: string) => (await (await call(`/v1/videos/${videoId}`)).json()) as any;
+const jobOf = async (jobId: string) => (await json(await call(`/v1/jobs/${jobId}`), JobView));
+const videoOf = async (videoId: string) => (await json(await call(`/v1/videos/${videoId}`), VideoView));
 const storedCallId = async (jobId: string) => (await env.DB.prepare('SELECT gpu_call_id FROM jobs WHERE id = ?').bind(jobId).first<{ gpu_call_id: string | null }>())?.gpu_call_id;
 
 describe('encode job end of life', () => {

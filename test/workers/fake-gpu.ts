@@ -61,6 +61,7 @@ interface Call {
 export class FakeGpu {
   calls: Record<Fn, number> = { encode: 0, generate: 0, interpolate: 0, assemble: 0 };
   /** Request bodies of every submit, in order (e.g. to see whether a source travelled inline or by URL). */
+  // biome-ignore lint/suspicious/noExplicitAny: the fake reads whichever function's request it was sent (the Worker's client checks each against the contract).
   submitted: { fn: Fn; body: any }[] = [];
   /** Sizes in bytes of the sources it fetched by URL. */
   fetchedSources: number[] = [];
@@ -106,6 +107,7 @@ export class FakeGpu {
     const behaviour = this.byFunction[fn].shift() ?? this.queue.shift() ?? this.defaultBehaviour;
     if (behaviour === 'down') throw new TypeError('fetch failed: connection refused');
     this.calls[fn] += 1;
+    // biome-ignore lint/suspicious/noExplicitAny: the fake reads whichever function's request it was sent (the Worker's client checks each against the contract).
     const body = (await request.json()) as any;
     this.submitted.push({ fn, body });
     if (behaviour === 'fail-input') return json({ error: { code: 'undecodable_video', message: 'cannot decode' } }, 422);
@@ -146,6 +148,7 @@ export class FakeGpu {
   /** Status and body of every upload the fake made, in order. */
   uploads: { status: number; body: unknown }[] = [];
 
+  // biome-ignore lint/suspicious/noExplicitAny: the fake reads whichever function's request it was sent (the Worker's client checks each against the contract).
   private async result(fn: Fn, request: any, upload: boolean): Promise<unknown> {
     const seconds = { gpu: 0, cpu: 0.5 };
     if (fn === 'encode') {

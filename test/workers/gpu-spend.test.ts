@@ -3,6 +3,8 @@ import { estimateCallSeconds, GPU_COST_MODEL } from '../../src/gpu/cost-model';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
 import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, runEncodeQueue, usageOf, type GpuLedger } from './spend-helpers';
+import { JobView, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 let gpu: FakeGpu;
 let ledger: GpuLedger;
@@ -40,8 +42,8 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
     ledger.failNext = 1;
     expect((await call(`/v/${id}/tt2v.mp4?seed=5`, { key: key.secret })).status).toBe(503);
     expect((await gpuSecondsUsed(key.secret)) - before).toBeCloseTo(0.7, 6);
-    const usage = (await (await call('/v1/usage', { key: key.secret })).json()) as any;
-    expect(usage.usage[0].generations).toBe(1);
+    const usage = (await json(await call('/v1/usage', { key: key.secret }), UsageReport));
+    expect(usage.usage[0]!.generations).toBe(1);
   });
 
   it('charges the seconds a generation spent uploading its output on top of its computing', async () => {
@@ -74,9 +76,9 @@ describe('fan-out', () => {
     const before = { ...gpu.calls };
     const refused = await errorOf(await call(`/v/${id}/tt2v.mp4`, { key: key.secret }));
     expect(refused).toMatchObject({ status: 429, code: 'gpu_quota_exceeded' });
-    expect(refused.details.quotaSeconds).toBe(5);
-    expect(refused.details.remainingSeconds).toBeCloseTo(5 - encodeSeconds, 3);
-    expect(refused.details.plannedSeconds).toBeGreaterThan(80 * SEGMENT_ESTIMATE);
+    expect(refused.details?.quotaSeconds).toBe(5);
+    expect(refused.details?.remainingSeconds).toBeCloseTo(5 - encodeSeconds, 3);
+    expect(refused.details?.plannedSeconds).toBeGreaterThan(80 * SEGMENT_ESTIMATE);
     expect(gpu.calls).toEqual(before);
   });
 
@@ -105,7 +107,7 @@ describe('encode', () => {
     const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key: key.secret });
     const refused = await errorOf(response);
     expect(refused).toMatchObject({ status: 429, code: 'gpu_quota_exceeded', details: { remainingSeconds: 0, quotaSeconds: 0 } });
-    expect(refused.details.plannedSeconds).toBeGreaterThan(0);
+    expect(refused.details?.plannedSeconds).toBeGreaterThan(0);
     expect((await env.BUCKET.list({ prefix: 'sources/' })).objects).toHaveLength(0);
     expect(gpu.calls.encode).toBe(0);
   });
@@ -116,7 +118,7 @@ describe('encode', () => {
     await encodedVideo(key.secret);
     const [today] = await usageOf(key.secret);
     expect(today).toMatchObject({ keyId: key.id, generations: 0 });
-    expect(today.gpuSeconds).toBeCloseTo(0.3, 6);
+    expect(today?.gpuSeconds).toBeCloseTo(0.3, 6);
   });
 });
 
@@ -124,19 +126,19 @@ describe('encode fairness', () => {
   it("lets another key's waiting encode go before a key's second one, without using up the job's attempts", async () => {
     const a = await newKey(SCOPES);
     const b = await newKey(SCOPES);
-    const upload = async (key: string) => (await (await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key })).json()) as any;
+    const upload = async (key: string) => json(await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key }), UploadAccepted);
     const burst = [await upload(a.secret), await upload(a.secret), await upload(a.secret)];
     const other = await upload(b.secret);
-    const status = async (job: { id: string }) => ((await (await call(`/v1/jobs/${job.id}`)).json()) as any).status;
+    const status = async (job: { id: string }) => ((await json(await call(`/v1/jobs/${job.id}`), JobView))).status;
 
-    await runEncodeQueue(burst[0].job, burst[0].video);
-    expect(await status(burst[0].job)).toBe('succeeded');
-    await runEncodeQueue(burst[1].job, burst[1].video); // a has had its turn while b waits: it steps back
-    expect(await status(burst[1].job)).toBe('queued');
-    expect(((await (await call(`/v1/jobs/${burst[1].job.id}`)).json()) as any).attempts ?? 0).toBe(0);
+    await runEncodeQueue(burst[0]!.job, burst[0]!.video);
+    expect(await status(burst[0]!.job)).toBe('succeeded');
+    await runEncodeQueue(burst[1]!.job, burst[1]!.video); // a has had its turn while b waits: it steps back
+    expect(await status(burst[1]!.job)).toBe('queued');
+    expect(((await json(await call(`/v1/jobs/${burst[1]!.job.id}`), JobView))).attempts ?? 0).toBe(0);
     await runEncodeQueue(other.job, other.video);
     expect(await status(other.job)).toBe('succeeded');
-    await runEncodeQueue(burst[1].job, burst[1].video); // nobody else waits now
-    expect(await status(burst[1].job)).toBe('succeeded');
+    await runEncodeQueue(burst[1]!.job, burst[1]!.video); // nobody else waits now
+    expect(await status(burst[1]!.job)).toBe('succeeded');
   });
 });

@@ -6,7 +6,9 @@ import { loadBitstream } from '../../src/cache/bitstreams';
 import { parseReconstructionOptions } from '../../src/cache/reconstruction-options';
 import { planReconstruction, type GenerationSpec } from '../../src/generation/plan';
 import type { Mode } from '../../src/gpu/contract';
+import { UploadAccepted, VideoView } from '../../src/openapi/shapes';
 import type { FakeGpu } from './fake-gpu';
+import { errorBody, json } from '../json';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const ORIGIN = 'http://cmvc.test';
@@ -54,10 +56,20 @@ export function recordingQueue(sent: EncodeMessage[] = []): Queue<EncodeMessage>
   } as unknown as Queue<EncodeMessage>;
 }
 
+function postVideo(body: BodyInit, headers: Record<string, string>, init: CallInit): Promise<Response> {
+  return callSettled('/v1/videos', { method: 'POST', body, headers, ...init }, { ENCODE_QUEUE: recordingQueue() });
+}
+
 /** Uploads a video; its encode message is recorded, not delivered (see `recordingQueue`). */
 export async function upload(body: BodyInit = fakeMp4(), headers: Record<string, string> = { 'Content-Type': 'video/mp4' }, init: CallInit = {}) {
-  const response = await callSettled('/v1/videos', { method: 'POST', body, headers, ...init }, { ENCODE_QUEUE: recordingQueue() });
-  return { response, json: (await response.json()) as any };
+  const response = await postVideo(body, headers, init);
+  return { response, json: await json(response, UploadAccepted) };
+}
+
+/** An upload the API refuses: its response and the error it answered with. */
+export async function refusedUpload(body: BodyInit, headers: Record<string, string> = { 'Content-Type': 'video/mp4' }, init: CallInit = {}) {
+  const response = await postVideo(body, headers, init);
+  return { response, error: await errorBody(response) };
 }
 
 /** Delivers one encode message (attempt `attempts`, 1-based) to the queue consumer, as the queue would. */
@@ -73,15 +85,16 @@ export async function encodedVideo(gpu: FakeGpu, segments = 1): Promise<string> 
   gpu.segments = segments;
   const { json } = await upload();
   await deliverEncode({ jobId: json.job.id, videoId: json.video.id });
-  return json.video.id as string;
+  return json.video.id;
 }
 
 /** The generation a default request for the whole video in `mode` plans (its artifact key names its coordinator). */
 export async function plannedSpec(videoId: string, mode: Mode): Promise<GenerationSpec> {
-  const video = (await (await call(`/v1/videos/${videoId}`)).json()) as any;
-  const bitstream = await loadBitstream(env.BUCKET, `bitstreams/${video.bitstream.sha256}.cmvc`, video.bitstream.sha256);
+  const video = await json(await call(`/v1/videos/${videoId}`), VideoView);
+  const sha256 = video.bitstream?.sha256 as string;
+  const bitstream = await loadBitstream(env.BUCKET, `bitstreams/${sha256}.cmvc`, sha256);
   const options = parseReconstructionOptions(new URLSearchParams(), { width: 320, height: 240, fps: 24, seed: 0 });
-  return planReconstruction({ bitstream, bitstreamHash: video.bitstream.sha256, mode, segment: null, options, engine: env.GPU_ENGINE });
+  return planReconstruction({ bitstream, bitstreamHash: sha256, mode, segment: null, options, engine: env.GPU_ENGINE });
 }
 
 export { env };

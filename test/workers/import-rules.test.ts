@@ -4,6 +4,8 @@ import { JPEG_24x16, WEBP_LOSSY_24x16 } from '../corpus/images';
 import { installFakeGpu } from './fake-gpu';
 import { call } from './helpers';
 import { errorOf } from './spend-helpers';
+import { VideoList } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 beforeEach(() => {
   installFakeGpu();
@@ -54,7 +56,7 @@ describe('imports are checked against what a reconstruction needs', () => {
       const refused = await errorOf(await importing(bytes));
       expect(refused, name).toEqual({ status: 422, code: 'bitstream_not_reconstructable', details: { field } });
     }
-    const listed = (await (await call('/v1/videos')).json()) as any;
+    const listed = (await json(await call('/v1/videos'), VideoList));
     expect(listed.videos).toHaveLength(0);
   });
 });

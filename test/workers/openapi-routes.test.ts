@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { openApiDocument } from '../../src/openapi/document';
 import { call } from './helpers';
+import { errorBody } from '../json';
 
 /** Hono's `/:id/:file{(tt2v|it2v)\.mp4}` → OpenAPI's `/{id}/{mode}.mp4`, and so on. */
 function toOpenApiPath(path: string): string {
@@ -25,7 +26,7 @@ describe('OpenAPI coverage', () => {
   });
 
   it('serves the document and an offline docs page', async () => {
-    const doc = (await (await call('/openapi.json', { key: null })).json()) as any;
+    const doc = (await (await call('/openapi.json', { key: null })).json()) as { openapi: string };
     expect(doc.openapi).toBe('3.1.0');
     const docs = await call('/docs', { key: null });
     const html = await docs.text();
@@ -39,7 +40,7 @@ describe('methods', () => {
     const response = await call('/v1/keys', { method: 'PUT', key: null });
     expect(response.status).toBe(405);
     expect(response.headers.get('Allow')).toBe('POST, GET, HEAD, OPTIONS');
-    expect(((await response.json()) as any).error.code).toBe('method_not_allowed');
+    expect((await errorBody(response)).code).toBe('method_not_allowed');
     expect((await call('/v/vid_00000000000000000000000000/it2v.mp4', { method: 'DELETE', key: null })).status).toBe(405);
     expect((await call('/nowhere', { method: 'PUT', key: null })).status).toBe(404);
   });
@@ -58,7 +59,7 @@ describe('query strictness (found by Schemathesis)', () => {
     for (const cursor of ['', 'abc', '1e3']) {
       const response = await call(`/v1/videos?cursor=${cursor}`, {});
       expect(response.status, cursor).toBe(400);
-      expect(((await response.json()) as any).error.details.option).toBe('cursor');
+      expect((await errorBody(response)).details).toHaveProperty('option', 'cursor');
     }
     expect((await call('/v1/videos?cursor=123', {})).status).toBe(200);
   });

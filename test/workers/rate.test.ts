@@ -5,10 +5,14 @@ import { crc32, cutBitstream, readBitstream, walkChunks, writeBitstream, type Bi
 import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
+import { errorBody, json } from '../json';
+import { SignedUrls, UploadAccepted, VideoView } from '../../src/openapi/shapes';
+import type { InspectReport } from '../../src/bitstream/inspect';
+import type { EncodeRequest, GenerateRequest } from '../../src/gpu/contract';
 
 let gpu: FakeGpu;
 /** Bodies the fake GPU was sent, per function. */
-let sent: Record<string, any[]>;
+let sent: { encode?: EncodeRequest[]; generate?: GenerateRequest[]; [fn: string]: unknown[] | undefined };
 beforeEach(() => {
   gpu = installFakeGpu();
   sent = {};
@@ -16,7 +20,11 @@ beforeEach(() => {
   vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     const fn = /^\/v1\/(\w+)\/submit$/.exec(new URL(request.url).pathname)?.[1];
-    if (fn) (sent[fn] ??= []).push(await request.clone().json());
+    if (fn) {
+      const bodies = sent[fn] ?? [];
+      sent[fn] = bodies;
+      bodies.push(await request.clone().json());
+    }
     return handle(request);
   });
 });
@@ -56,7 +64,7 @@ const kbps = (bytes: number) => (bytes * 8) / 4 / 1000;
 async function imported(): Promise<string> {
   const response = await call('/v1/bitstreams', { method: 'POST', body: BYTES });
   expect(response.status).toBe(201);
-  return ((await response.json()) as any).id;
+  return (await json(response, VideoView)).id;
 }
 
 describe('targetKbps at upload', () => {
@@ -68,33 +76,33 @@ describe('targetKbps at upload', () => {
   ])('targetKbps=%s is a 400 naming the option', async (value, option) => {
     const response = await call(`/v1/videos?targetKbps=${value}`, { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as any).error).toMatchObject({ code: 'invalid_option', details: { option } });
+    expect((await errorBody(response))).toMatchObject({ code: 'invalid_option', details: { option } });
   });
 
   it('given twice, or with keyframeBudgetBytes, is a 400 naming it', async () => {
     for (const query of ['targetKbps=5&targetKbps=6', 'targetKbps=5&keyframeBudgetBytes=900']) {
       const response = await call(`/v1/videos?${query}`, { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
       expect(response.status, query).toBe(400);
-      expect(((await response.json()) as any).error).toMatchObject({ code: 'invalid_option', details: { option: 'targetKbps' } });
+      expect((await errorBody(response))).toMatchObject({ code: 'invalid_option', details: { option: 'targetKbps' } });
     }
   });
 
   it('travels to the encoder, and the video view reports the achieved rate, the target and the texts-only floor', async () => {
     const response = await call('/v1/videos?targetKbps=12.5', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
     expect(response.status).toBe(202);
-    const { video, job } = (await response.json()) as any;
+    const { video, job } = await json(response, UploadAccepted);
     const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
     const ctx = createExecutionContext();
     await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
     await getQueueResult(batch, ctx);
-    expect(sent.encode?.[0].options).toMatchObject({ targetKbps: 12.5 });
-    const view = (await (await call(`/v1/videos/${video.id}`)).json()) as any;
-    const stored = new Uint8Array(await (await env.BUCKET.get(`bitstreams/${view.bitstream.sha256}.cmvc`))!.arrayBuffer());
+    expect(sent.encode?.[0]?.options).toMatchObject({ targetKbps: 12.5 });
+    const view = (await json(await call(`/v1/videos/${video.id}`), VideoView));
+    const stored = new Uint8Array(await (await env.BUCKET.get(`bitstreams/${view.bitstream!.sha256}.cmvc`))!.arrayBuffer());
     const floor = cutBitstream(stored, { profile: 'tt2v' }).length;
     expect(view.bitstream).toMatchObject({ targetKbps: 12.5, textsOnly: false });
-    expect(view.bitstream.kbps).toBeCloseTo((stored.length * 8) / 1000 / view.video.durationSeconds, 2);
-    expect(view.bitstream.rateFloorKbps).toBeCloseTo((floor * 8) / 1000 / view.video.durationSeconds, 2);
-    expect(view.bitstream.rateFloorKbps).toBeLessThan(view.bitstream.kbps);
+    expect(view.bitstream!.kbps).toBeCloseTo((stored.length * 8) / 1000 / view.video!.durationSeconds!, 2);
+    expect(view.bitstream!.rateFloorKbps).toBeCloseTo((floor * 8) / 1000 / view.video!.durationSeconds!, 2);
+    expect(view.bitstream!.rateFloorKbps).toBeLessThan(view.bitstream!.kbps!);
   });
 });
 
@@ -128,14 +136,14 @@ describe('maxKbps on the bitstream', () => {
     const id = await imported();
     const response = await call(`/v1/videos/${id}/bitstream?maxKbps=${value}`);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as any).error).toMatchObject({ code: 'invalid_option', details: { option: 'maxKbps' } });
+    expect((await errorBody(response))).toMatchObject({ code: 'invalid_option', details: { option: 'maxKbps' } });
   });
 
   it('given twice is a 400 naming it', async () => {
     const id = await imported();
     const response = await call(`/v1/videos/${id}/bitstream?maxKbps=2&maxKbps=3`);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as any).error.details).toEqual({ option: 'maxKbps' });
+    expect((await errorBody(response)).details).toEqual({ option: 'maxKbps' });
   });
 });
 
@@ -143,10 +151,10 @@ describe('maxKbps as an IT2V reconstruction option', () => {
   it('generates from the cut keyframes, and rates that cut alike share one artifact', async () => {
     const id = await imported();
     expect((await call(`/v/${id}/it2v/0.mp4`)).status).toBe(200);
-    expect(sent.generate?.[0].segment.keyframes.map((k: any) => k.priority)).toEqual([255, 100, 150]);
+    expect(sent.generate?.[0]?.segment.keyframes?.map((k) => k.priority)).toEqual([255, 100, 150]);
     // 3.9 and 3.8 kbps both drop the priority-90 and -100 keyframes
     expect((await call(`/v/${id}/it2v/0.mp4?maxKbps=3.9`)).status).toBe(200);
-    expect(sent.generate?.[1].segment.keyframes.map((k: any) => k.priority)).toEqual([255, 150]);
+    expect(sent.generate?.[1]?.segment.keyframes?.map((k) => k.priority)).toEqual([255, 150]);
     expect((await call(`/v/${id}/it2v/0.mp4?maxKbps=3.8`)).status).toBe(200);
     expect(gpu.calls.generate).toBe(2);
     // segment 1 keeps its anchor only at 3.9 kbps; a rate that drops nothing there shares the full artifact
@@ -159,12 +167,12 @@ describe('maxKbps as an IT2V reconstruction option', () => {
     const id = await imported();
     const response = await call(`/v/${id}/tt2v.mp4?maxKbps=2`);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as any).error).toMatchObject({ code: 'invalid_option', details: { option: 'maxKbps' } });
+    expect((await errorBody(response))).toMatchObject({ code: 'invalid_option', details: { option: 'maxKbps' } });
     const mint = await call(`/v1/videos/${id}/urls`, { method: 'POST', body: JSON.stringify({ modes: ['tt2v'], expiresIn: 60, options: { maxKbps: 2 } }), headers: { 'Content-Type': 'application/json' } });
     expect(mint.status).toBe(400);
     const ok = await call(`/v1/videos/${id}/urls`, { method: 'POST', body: JSON.stringify({ modes: ['it2v'], expiresIn: 60, options: { maxKbps: 2 } }), headers: { 'Content-Type': 'application/json' } });
     expect(ok.status).toBe(200);
-    expect(((await ok.json()) as any).urls[0].url).toContain('maxKbps=2');
+    expect((await json(ok, SignedUrls)).urls[0]?.url).toContain('maxKbps=2');
   });
 });
 
@@ -178,8 +186,8 @@ describe('v1.1 keyframe indices at import and inspect', () => {
       view.setUint32(kfrx.offset + 8 + kfrx.length, crc32(bad.subarray(kfrx.offset + 8, kfrx.offset + 8 + kfrx.length), crc32(new TextEncoder().encode('kfrx'))));
       const imported = await call('/v1/bitstreams', { method: 'POST', body: bad });
       expect(imported.status).toBe(422);
-      expect(((await imported.json()) as any).error).toMatchObject({ code: 'bitstream_malformed_chunk', details: { chunk: 'kfrx', offset: kfrx.offset + 8 } });
-      const inspected = (await (await call('/v1/bitstreams/inspect', { method: 'POST', body: bad })).json()) as any;
+      expect((await errorBody(imported))).toMatchObject({ code: 'bitstream_malformed_chunk', details: { chunk: 'kfrx', offset: kfrx.offset + 8 } });
+      const inspected = (await (await call('/v1/bitstreams/inspect', { method: 'POST', body: bad })).json()) as InspectReport;
       expect(inspected).toMatchObject({ valid: false, error: { code: 'malformed_chunk', chunk: 'kfrx' } });
     }
   });

@@ -5,6 +5,8 @@ import { INLINE_SOURCE_MAX_BYTES } from '../../src/jobs/encode-job';
 import { signSourceUrl } from '../../src/storage/source-url';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, deliverEncode, env, fakeMp4, upload } from './helpers';
+import { JobView } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -22,8 +24,8 @@ const errorCode = async (response: Response) => ((await response.json()) as { er
 describe('/internal/sources', () => {
   it('serves the source bytes to a valid signature, with no key and nothing cached', async () => {
     const bytes = fakeMp4(5000);
-    const { json } = await upload(bytes);
-    const response = await call((await sourcePath(json.video.id)).path, { key: null });
+    const { json: accepted } = await upload(bytes);
+    const response = await call((await sourcePath(accepted.video.id)).path, { key: null });
     expect(response.status).toBe(200);
     expect(response.headers.get('Content-Type')).toBe('video/mp4');
     expect(response.headers.get('Cache-Control')).toBe('no-store');
@@ -31,9 +33,9 @@ describe('/internal/sources', () => {
   });
 
   it('refuses a tampered, expired, foreign-key or moved signature with 403', async () => {
-    const { json } = await upload();
-    const other = (await upload()).json.video.id as string;
-    const { url } = await sourcePath(json.video.id);
+    const { json: accepted } = await upload();
+    const other = (await upload()).json.video.id;
+    const { url } = await sourcePath(accepted.video.id);
     const sig = url.searchParams.get('sig') as string;
     const flipped = `${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`;
     const exp = Number(url.searchParams.get('exp'));
@@ -41,8 +43,8 @@ describe('/internal/sources', () => {
       `${url.pathname}?exp=${exp}&sig=${flipped}`, // one hex digit changed
       `${url.pathname}?exp=${exp + 3600}&sig=${sig}`, // expiry pushed out
       `${url.pathname}?exp=${exp}`, // no signature
-      (await sourcePath(json.video.id, { secret: 'another-secret' })).path,
-      (await sourcePath(json.video.id, { expiresIn: 60, now: Date.now() - 120_000 })).path, // expired a minute ago
+      (await sourcePath(accepted.video.id, { secret: 'another-secret' })).path,
+      (await sourcePath(accepted.video.id, { expiresIn: 60, now: Date.now() - 120_000 })).path, // expired a minute ago
       `/internal/sources/${other}?exp=${exp}&sig=${sig}`, // a valid signature for another video
     ];
     for (const path of refused) {
@@ -53,26 +55,26 @@ describe('/internal/sources', () => {
   });
 
   it('answers 404 once the source is gone', async () => {
-    const { json } = await upload();
-    await env.BUCKET.delete(`sources/${json.video.id}`);
-    const response = await call((await sourcePath(json.video.id)).path, { key: null });
+    const { json: accepted } = await upload();
+    await env.BUCKET.delete(`sources/${accepted.video.id}`);
+    const response = await call((await sourcePath(accepted.video.id)).path, { key: null });
     expect(response.status).toBe(404);
   });
 
   it('sends a source over the inline limit by signed URL, which the GPU function reads back whole', async () => {
     const bytes = fakeMp4(INLINE_SOURCE_MAX_BYTES + 1);
-    const { json } = await upload(bytes);
-    await deliverEncode({ jobId: json.job.id, videoId: json.video.id });
+    const { json: accepted } = await upload(bytes);
+    await deliverEncode({ jobId: accepted.job.id, videoId: accepted.video.id });
     const sent = gpu.submitted[0]?.body.video;
     expect(sent.data).toBeUndefined();
-    expect(sent.url).toMatch(new RegExp(`^${env.PUBLIC_ORIGIN}/internal/sources/${json.video.id}\\?exp=\\d+&sig=[0-9a-f]{64}$`));
+    expect(sent.url).toMatch(new RegExp(`^${env.PUBLIC_ORIGIN}/internal/sources/${accepted.video.id}\\?exp=\\d+&sig=[0-9a-f]{64}$`));
     expect(gpu.fetchedSources).toEqual([bytes.byteLength]);
-    expect(((await (await call(`/v1/jobs/${json.job.id}`)).json()) as any).status).toBe('succeeded');
+    expect(((await json(await call(`/v1/jobs/${accepted.job.id}`), JobView))).status).toBe('succeeded');
   });
 
   it('sends a source at the inline limit inline', async () => {
-    const { json } = await upload(fakeMp4(INLINE_SOURCE_MAX_BYTES));
-    await deliverEncode({ jobId: json.job.id, videoId: json.video.id });
+    const { json: accepted } = await upload(fakeMp4(INLINE_SOURCE_MAX_BYTES));
+    await deliverEncode({ jobId: accepted.job.id, videoId: accepted.video.id });
     expect(gpu.submitted[0]?.body.video.url).toBeUndefined();
     expect(atob(gpu.submitted[0]?.body.video.data).length).toBe(INLINE_SOURCE_MAX_BYTES);
   });

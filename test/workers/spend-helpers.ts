@@ -3,18 +3,14 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { expect, vi } from 'vitest';
 import worker from '../../src/index';
 import type { FakeGpu } from './fake-gpu';
+import { CreatedKey, SignedUrls, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
+import { json } from '../json';
 
-export interface TestKey {
-  id: string;
-  secret: string;
-  owner: string;
-}
-
-export async function newKey(scopes: string[], extra: Record<string, unknown> = {}): Promise<TestKey> {
+export async function newKey(scopes: string[], extra: Record<string, unknown> = {}) {
   const response = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `k-${scopes.join('-')}`, scopes, ...extra }) });
   expect(response.status).toBe(201);
-  return (await response.json()) as TestKey;
+  return json(response, CreatedKey);
 }
 
 /** Runs the encode queue consumer on one job, as the queue would. */
@@ -30,28 +26,28 @@ export async function encodedVideo(key = ADMIN_KEY, gpu?: FakeGpu, segments = 1)
   if (gpu) gpu.segments = segments;
   const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key });
   expect(response.status).toBe(202);
-  const { video, job } = (await response.json()) as any;
+  const { video, job } = await json(response, UploadAccepted);
   await runEncodeQueue(job, video);
-  return video.id as string;
+  return video.id;
 }
 
 export async function mintUrls(id: string, key: string, body: Record<string, unknown> = { modes: ['tt2v'], expiresIn: 600 }) {
   const response = await call(`/v1/videos/${id}/urls`, { method: 'POST', key, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   expect(response.status).toBe(200);
-  return ((await response.json()) as any).urls as { mode: string; url: string }[];
+  return (await json(response, SignedUrls)).urls;
 }
 
 export const pathOf = (url: string) => url.replace(/^https?:\/\/[^/]+/, '');
 
-export async function errorOf(response: Response): Promise<{ status: number; code: string | undefined; details?: any }> {
-  const body = (await response.json()) as any;
+export async function errorOf(response: Response): Promise<{ status: number; code: string | undefined; details?: Record<string, unknown> }> {
+  const body = (await response.json()) as { error?: { code: string; details?: Record<string, unknown> } };
   return { status: response.status, code: body.error?.code, ...(body.error?.details === undefined ? {} : { details: body.error.details }) };
 }
 
-export async function usageOf(key: string, keyId?: string): Promise<any[]> {
+export async function usageOf(key: string, keyId?: string) {
   const response = await call(`/v1/usage${keyId ? `?keyId=${keyId}` : ''}`, { key });
   expect(response.status).toBe(200);
-  return ((await response.json()) as any).usage;
+  return (await json(response, UsageReport)).usage;
 }
 
 /** What the instrumented fake GPU saw: calls running at once, and the seconds it reported spending. */
@@ -94,7 +90,7 @@ export function instrumentGpu(gpu: FakeGpu): GpuLedger {
     const poll = /^\/v1\/calls\/(.+)$/.exec(url.pathname);
     const call = poll ? calls.get(decodeURIComponent(poll[1] as string)) : undefined;
     if (!call) return response;
-    const body = (await response.clone().json()) as any;
+    const body = (await response.clone().json()) as { status: string; result?: { seconds?: { upload?: number } } };
     if (body.status !== 'succeeded') return response;
     calls.delete(decodeURIComponent(poll![1] as string));
     ledger.running[call.fn] = (ledger.running[call.fn] as number) - 1;

@@ -5,6 +5,8 @@ import { failedSourceGraceMs } from '../../src/videos/source-sweep';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
 import { errorOf, newKey, runEncodeQueue } from './spend-helpers';
+import { UploadAccepted } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -14,7 +16,7 @@ beforeEach(() => {
 async function failedUpload(query = '') {
   gpu.queue.push('fail-input');
   const response = await call(`/v1/videos${query}`, { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
-  const { video, job } = (await response.json()) as any;
+  const { video, job } = await json(response, UploadAccepted);
   await runEncodeQueue(job, video);
   const row = await env.DB.prepare('SELECT status, source_key FROM videos WHERE id = ?').bind(video.id).first<{ status: string; source_key: string }>();
   expect(row?.status).toBe('failed');

@@ -3,7 +3,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { MULTIPART_PART_BYTES, storeUpload } from '../../src/uploads/store-upload';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { call, env, fakeMp4, upload } from './helpers';
+import { call, env, fakeMp4, refusedUpload, upload } from './helpers';
+import { errorBody, json } from '../json';
+import { JobView, VideoView } from '../../src/openapi/shapes';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -21,35 +23,35 @@ describe('upload errors', () => {
   it('answers 401 without a key and with a wrong key', async () => {
     const none = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key: null });
     expect(none.status).toBe(401);
-    expect(((await none.json()) as any).error.code).toBe('missing_api_key');
+    expect((await errorBody(none)).code).toBe('missing_api_key');
     const wrong = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key: 'not-the-admin-key' });
     expect(wrong.status).toBe(401);
-    expect(((await wrong.json()) as any).error.code).toBe('invalid_api_key');
+    expect((await errorBody(wrong)).code).toBe('invalid_api_key');
   });
 
   it('answers 400 for an empty body', async () => {
-    const { response, json } = await upload(new Uint8Array(0));
+    const { response, error } = await refusedUpload(new Uint8Array(0));
     expect(response.status).toBe(400);
-    expect(json.error.code).toBe('empty_body');
+    expect(error.code).toBe('empty_body');
   });
 
   it('answers 415 for a text body sent as video, and for a text content type', async () => {
-    const asVideo = await upload(new TextEncoder().encode('hello, this is not a video at all'.repeat(10)));
+    const asVideo = await refusedUpload(new TextEncoder().encode('hello, this is not a video at all'.repeat(10)));
     expect(asVideo.response.status).toBe(415);
-    expect(asVideo.json.error.code).toBe('not_a_video');
-    const asText = await upload('plain text', { 'Content-Type': 'text/plain' });
+    expect(asVideo.error.code).toBe('not_a_video');
+    const asText = await refusedUpload('plain text', { 'Content-Type': 'text/plain' });
     expect(asText.response.status).toBe(415);
-    expect(asText.json.error.code).toBe('unsupported_media_type');
+    expect(asText.error.code).toBe('unsupported_media_type');
   });
 
   it('names an unknown upload option', async () => {
     const response = await call('/v1/videos?sceneLength=3', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as any).error).toMatchObject({ code: 'invalid_option', details: { option: 'sceneLength' } });
+    expect((await errorBody(response))).toMatchObject({ code: 'invalid_option', details: { option: 'sceneLength' } });
   });
 
   it('stores nothing when the upload is refused', async () => {
-    await upload(new TextEncoder().encode('x'.repeat(300)));
+    await refusedUpload(new TextEncoder().encode('x'.repeat(300)));
     const listed = await env.BUCKET.list({ prefix: 'sources/' });
     expect(listed.objects).toHaveLength(0);
     const { results } = await env.DB.prepare('SELECT id FROM videos').all();
@@ -59,28 +61,28 @@ describe('upload errors', () => {
   it('answers 404 for an unknown video', async () => {
     const response = await call('/v/vid_00000000000000000000000000/it2v.mp4');
     expect(response.status).toBe(404);
-    expect(((await response.json()) as any).error.code).toBe('not_found');
+    expect((await errorBody(response)).code).toBe('not_found');
   });
 });
 
 describe('the thin path', () => {
   it('uploads, encodes through the queue, and serves a cached reconstruction', async () => {
-    const { response, json } = await upload();
+    const { response, json: accepted } = await upload();
     expect(response.status).toBe(202);
-    expect(json.job.status).toBe('queued');
-    const { video, job } = json;
+    expect(accepted.job.status).toBe('queued');
+    const { video, job } = accepted;
     expect(await env.BUCKET.head(`sources/${video.id}`)).not.toBeNull();
 
     const result = await encode(job.id, video.id);
     expect(result.explicitAcks).toEqual([`m-${job.id}-1`]);
-    const jobNow = (await (await call(`/v1/jobs/${job.id}`)).json()) as any;
+    const jobNow = (await json(await call(`/v1/jobs/${job.id}`), JobView));
     expect(jobNow).toMatchObject({ status: 'succeeded', progress: 1 });
-    const described = (await (await call(`/v1/videos/${video.id}`)).json()) as any;
+    const described = (await json(await call(`/v1/videos/${video.id}`), VideoView));
     expect(described.status).toBe('succeeded');
-    expect(described.bitstream.bytes).toBeGreaterThan(50);
+    expect(described.bitstream!.bytes).toBeGreaterThan(50);
     expect(described.video).toMatchObject({ width: 320, height: 240, segmentCount: 1 });
     expect(await env.BUCKET.head(`sources/${video.id}`)).toBeNull(); // source deleted after success
-    expect(await env.BUCKET.head(`bitstreams/${described.bitstream.sha256}.cmvc`)).not.toBeNull();
+    expect(await env.BUCKET.head(`bitstreams/${described.bitstream!.sha256}.cmvc`)).not.toBeNull();
 
     const first = await call(`/v/${video.id}/it2v.mp4`);
     expect(first.status).toBe(200);
@@ -105,23 +107,23 @@ describe('the thin path', () => {
   });
 
   it('marks the job failed when the GPU refuses the input, without retrying', async () => {
-    const { json } = await upload();
+    const { json: accepted } = await upload();
     gpu.queue.push('fail-input');
-    const result = await encode(json.job.id, json.video.id);
+    const result = await encode(accepted.job.id, accepted.video.id);
     expect(result.explicitAcks).toHaveLength(1);
-    const jobNow = (await (await call(`/v1/jobs/${json.job.id}`)).json()) as any;
+    const jobNow = (await json(await call(`/v1/jobs/${accepted.job.id}`), JobView));
     expect(jobNow).toMatchObject({ status: 'failed', error: { code: 'undecodable_video' } });
   });
 
   it('retries a job when the GPU backend fails, and garbage is never stored', async () => {
-    const { json } = await upload();
+    const { json: accepted } = await upload();
     gpu.queue.push('garbage');
-    const result = await encode(json.job.id, json.video.id);
+    const result = await encode(accepted.job.id, accepted.video.id);
     expect(result.retryMessages).toHaveLength(1);
     expect((await env.BUCKET.list({ prefix: 'bitstreams/' })).objects).toHaveLength(0);
-    const retried = await encode(json.job.id, json.video.id, 2);
+    const retried = await encode(accepted.job.id, accepted.video.id, 2);
     expect(retried.explicitAcks).toHaveLength(1);
-    const jobNow = (await (await call(`/v1/jobs/${json.job.id}`)).json()) as any;
+    const jobNow = (await json(await call(`/v1/jobs/${accepted.job.id}`), JobView));
     expect(jobNow).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
@@ -141,20 +143,20 @@ describe('the thin path', () => {
     body.set(tail, head.byteLength + file.byteLength);
     const sha256 = async (bytes: ArrayBuffer | Uint8Array) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
 
-    const { response, json } = await upload(body, { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
+    const { response, json: accepted } = await upload(body, { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
     expect(response.status).toBe(202);
-    const stored = await env.BUCKET.get(`sources/${json.video.id}`);
+    const stored = await env.BUCKET.get(`sources/${accepted.video.id}`);
     expect(stored?.httpMetadata?.contentType).toBe('video/mp4');
     const storedBytes = await (stored as R2ObjectBody).arrayBuffer();
     expect(storedBytes.byteLength).toBe(file.byteLength);
     expect(await sha256(storedBytes)).toBe(await sha256(file));
-    const { results } = await env.DB.prepare('SELECT filename, source_bytes FROM videos WHERE id = ?').bind(json.video.id).all();
+    const { results } = await env.DB.prepare('SELECT filename, source_bytes FROM videos WHERE id = ?').bind(accepted.video.id).all();
     expect(results).toEqual([{ filename: 'big "clip".mp4', source_bytes: file.byteLength }]);
-    await env.BUCKET.delete(`sources/${json.video.id}`);
+    await env.BUCKET.delete(`sources/${accepted.video.id}`);
 
-    const truncated = await upload(body.slice(0, body.byteLength - tail.byteLength), { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
+    const truncated = await refusedUpload(body.slice(0, body.byteLength - tail.byteLength), { 'Content-Type': `multipart/form-data; boundary=${boundary}` });
     expect(truncated.response.status).toBe(400);
-    expect(truncated.json.error.code).toBe('truncated_upload');
+    expect(truncated.error.code).toBe('truncated_upload');
     expect((await env.BUCKET.list({ prefix: 'sources/' })).objects).toHaveLength(0);
   });
 });

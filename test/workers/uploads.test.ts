@@ -5,6 +5,8 @@ import { MAX_IMPORT_BYTES } from '../../src/routes/bitstreams';
 import { MULTIPART_PART_BYTES } from '../../src/uploads/store-upload';
 import { installFakeGpu } from './fake-gpu';
 import { call, callSettled, env, fakeMp4, recordingQueue } from './helpers';
+import { CreatedKey, UploadAccepted } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 beforeEach(() => {
   installFakeGpu();
@@ -38,9 +40,18 @@ function recordingBucket(events: string[]): R2Bucket {
           const upload = await target.createMultipartUpload(key, options);
           events.push('create');
           return {
-            uploadPart: async (n: number, part: Uint8Array) => (events.push(`part ${n}`), upload.uploadPart(n, part)),
-            complete: async (parts: R2UploadedPart[]) => (events.push('complete'), upload.complete(parts)),
-            abort: async () => (events.push('abort'), upload.abort()),
+            uploadPart: async (n: number, part: Uint8Array) => {
+              events.push(`part ${n}`);
+              return upload.uploadPart(n, part);
+            },
+            complete: async (parts: R2UploadedPart[]) => {
+              events.push('complete');
+              return upload.complete(parts);
+            },
+            abort: async () => {
+              events.push('abort');
+              return upload.abort();
+            },
           };
         };
       }
@@ -153,7 +164,7 @@ describe('Idempotency-Key on upload', () => {
     expect(again.status).toBe(202);
     expect(first.headers.get('Idempotent-Replayed')).toBeNull();
     expect(again.headers.get('Idempotent-Replayed')).toBe('true');
-    const [a, b] = (await Promise.all([first.json(), again.json()])) as any[];
+    const [a, b] = await Promise.all([json(first, UploadAccepted), json(again, UploadAccepted)]);
     expect(b.video.id).toBe(a.video.id);
     expect(b.job.id).toBe(a.job.id);
     expect(await sources()).toHaveLength(1);
@@ -163,7 +174,7 @@ describe('Idempotency-Key on upload', () => {
   it('makes one video of concurrent uploads with one key', async () => {
     const responses = await Promise.all([withKey('race'), withKey('race'), withKey('race')]);
     expect(responses.map((r) => r.status)).toEqual([202, 202, 202]);
-    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as any).video.id));
+    const ids = await Promise.all(responses.map(async (r) => (await json(r, UploadAccepted)).video.id));
     expect(new Set(ids).size).toBe(1);
     expect(await sources()).toHaveLength(1);
     expect(await videoRows()).toBe(1);
@@ -171,9 +182,9 @@ describe('Idempotency-Key on upload', () => {
 
   it('keeps keys apart per owner, and refuses a malformed key', async () => {
     const created = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'other', scopes: ['encode', 'read'] }) });
-    const other = ((await created.json()) as any).secret as string;
-    const mine = (await (await withKey('shared')).json()) as any;
-    const theirs = (await (await withKey('shared', other)).json()) as any;
+    const other = (await json(created, CreatedKey)).secret;
+    const mine = await json(await withKey('shared'), UploadAccepted);
+    const theirs = await json(await withKey('shared', other), UploadAccepted);
     expect(theirs.video.id).not.toBe(mine.video.id);
     expect((await withKey('k'.repeat(255))).status).toBe(202);
     for (const bad of ['k'.repeat(256), 'has space']) {

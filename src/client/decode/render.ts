@@ -139,7 +139,7 @@ export function paint(content: Content, width: number, height: number, seed: num
     const t = (texture[p] as number) * scale;
     for (let c = 0; c < 3; c++) {
       const v = Math.floor((base[p * 3 + c] as number) + t + 0.5);
-      data[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      data[p * 3 + c] = Math.min(Math.max(v, 0), 255);
     }
   }
   return { width, height, data };

@@ -61,7 +61,7 @@ function fixedPoint(c: Coefficients): Int32Array {
 
 function clip8(sum: number): number {
   const v = Math.floor(sum / (1 << PRECISION_BITS));
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(Math.max(v, 0), 255);
 }
 
 /** An 8-bit image of `channels` interleaved channels resized to `outWidth` x `outHeight`. */
