@@ -1,12 +1,16 @@
 /** Response shapes of the public API, as zod: the views are typed by them and the OpenAPI document renders them. */
 import { z } from 'zod';
 import { SCOPES } from '../auth/principal';
+import { MODES, type Mode } from '../gpu/contract';
 
 export const Status = z.enum(['queued', 'running', 'succeeded', 'failed']);
 
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }) })
   ;
+
+/** A link per reconstruction mode (`/v/{id}/{mode}.mp4`), null until the video is ready. */
+const modeLinks = Object.fromEntries(MODES.map((mode) => [mode, z.string().nullable()])) as Record<Mode, z.ZodNullable<z.ZodString>>;
 
 const ErrorRef = z.object({ code: z.string(), message: z.string() }).nullable();
 
@@ -58,8 +62,7 @@ export const VideoView = z
       self: z.string(),
       job: z.string().nullable(),
       bitstream: z.string().nullable(),
-      it2v: z.string().nullable(),
-      tt2v: z.string().nullable(),
+      ...modeLinks,
     }),
   })
   ;
@@ -90,7 +93,7 @@ export const UsageReport = z.object({
 
 export const SignedUrls = z.object({
   expiresAt: z.string(),
-  urls: z.array(z.object({ mode: z.enum(['tt2v', 'it2v']), format: z.enum(['mp4', 'hls', 'bitstream']), segment: z.number().int().nullable(), url: z.string() })),
+  urls: z.array(z.object({ mode: z.enum(MODES), format: z.enum(['mp4', 'hls', 'bitstream']), segment: z.number().int().nullable(), url: z.string() })),
 });
 export const Health = z.object({ ok: z.boolean(), worker: z.object({ ok: z.boolean(), engine: z.string() }), gpu: z.record(z.string(), z.unknown()) });
 export const Pending = z.object({ status: z.literal('running'), progress: z.number().nullable(), artifact: z.string() });
