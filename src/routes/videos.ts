@@ -11,7 +11,7 @@ import { checkBudget, payerOf } from '../auth/gpu-budget';
 import { estimateEncodeSeconds } from '../jobs/encode-estimate';
 import { checkStorageQuota } from '../videos/storage-quota';
 import type { EncodeMessage } from '../jobs/messages';
-import { sourceKey } from '../storage/keys';
+import { sourceKey } from '../cache/keys';
 import { visibleVideo } from '../videos/visibility';
 import { deleteVideo } from '../videos/delete-video';
 
