@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { MODES } from '../gpu/contract';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
-import { UploadQuery } from '../videos/upload-options';
+import { UploadQuery } from '../uploads/upload-options';
 import * as shapes from '../openapi/shapes';
 
 type Json = Record<string, unknown>;
