@@ -1,6 +1,5 @@
 /** Response shapes of the public API, as zod: the views are typed by them and the OpenAPI document renders them. */
 import { z } from 'zod';
-import { SCOPES } from '../auth/principal';
 import { MODES, type Mode } from '../gpu/contract';
 
 export const Status = z.enum(['queued', 'running', 'succeeded', 'failed']);
@@ -70,20 +69,7 @@ export const VideoView = z
 export const UploadAccepted = z.object({ video: VideoView, job: JobView });
 export const VideoList = z.object({ videos: z.array(VideoView), nextCursor: z.string().nullable() });
 
-export const KeyView = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    owner: z.string(),
-    prefix: z.string().describe('the first 12 characters of the secret'),
-    scopes: z.array(z.enum(SCOPES)),
-    limits: z.object({ requestsPerMinute: z.number().nullable(), gpuSecondsPerDay: z.number().nullable() }),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
-  })
-  ;
-export const CreatedKey = KeyView.extend({ secret: z.string().describe('shown once') });
+export { CreatedKey, KeyView } from '../auth/key-view';
 
 export const UsageReport = z.object({
   from: z.string(),
