@@ -4,16 +4,14 @@
  * result or error — is the same however the bytes are split. A unit is buffered only after its size
  * has passed the limits, and zero-copy when it lies inside one pushed piece.
  */
-import { CHUNK_CEND, CHUNK_CRC_BYTES, CHUNK_HEAD_BYTES, CHUNK_OVERHEAD_BYTES, isValidChunkType, MAGIC, PREAMBLE_BYTES, VERSION_MAJOR } from './chunks';
-import { crc32 } from './crc32';
+import { CHUNK_CEND, CHUNK_CRC_BYTES, CHUNK_HEAD_BYTES, CHUNK_OVERHEAD_BYTES, MAGIC, PREAMBLE_BYTES, VERSION_MAJOR } from './chunks';
 import { BitstreamError, invariant } from './errors';
+import { chunkCrc, chunkHeadAt, u32At } from './framing';
 import { checkLimit, resolveLimits, type BitstreamLimits, type ReadOptions } from './limits';
 import { ChunkSequence, type SequenceMode } from './sequence';
 import type { Bitstream, BitstreamIndex, SegmentData } from './types';
 
 type Phase = 'preamble' | 'head' | 'body' | 'stopped';
-
-const LATIN1 = (b: Uint8Array) => String.fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!);
 
 class Framer {
   private phase: Phase;
@@ -138,13 +136,13 @@ class Framer {
         return;
       }
       case 'head': {
-        const length = ((u[0]! << 24) | (u[1]! << 16) | (u[2]! << 8) | u[3]!) >>> 0;
-        const typeBytes = u.subarray(4, 8);
-        if (!isValidChunkType(typeBytes)) {
-          throw new BitstreamError('malformed_chunk', 'a chunk type must be four ASCII letters', { offset: at + 4, details: { got: Array.from(typeBytes) } });
+        const head = chunkHeadAt(u, 0);
+        if (head === null) {
+          throw new BitstreamError('malformed_chunk', 'a chunk type must be four ASCII letters', { offset: at + 4, details: { got: Array.from(u.subarray(4, 8)) } });
         }
-        this.type = LATIN1(typeBytes);
-        this.typeBytes = typeBytes.slice();
+        const length = head.length;
+        this.type = head.type;
+        this.typeBytes = head.typeBytes.slice();
         const where = { chunk: this.type, offset: at };
         checkLimit(length, this.limits.maxChunkBytes, 'maxChunkBytes', where);
         checkLimit(at + CHUNK_OVERHEAD_BYTES + length, this.limits.maxTotalBytes, 'maxTotalBytes', where);
@@ -155,8 +153,8 @@ class Framer {
       case 'body': {
         const chunkAt = at - CHUNK_HEAD_BYTES;
         const data = u.subarray(0, u.length - CHUNK_CRC_BYTES);
-        const stored = ((u[data.length]! << 24) | (u[data.length + 1]! << 16) | (u[data.length + 2]! << 8) | u[data.length + 3]!) >>> 0;
-        const actual = crc32(data, crc32(this.typeBytes));
+        const stored = u32At(u, data.length);
+        const actual = chunkCrc(this.typeBytes, data);
         if (stored !== actual) {
           throw new BitstreamError('crc_mismatch', `CRC-32 of ${this.type} is 0x${actual.toString(16).padStart(8, '0')}, the chunk says 0x${stored.toString(16).padStart(8, '0')}`, {
             chunk: this.type,
