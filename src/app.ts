@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
-import { benchBaseline } from './http/bench-baseline';
+import { benchBaseline } from './cache/bench-baseline';
 import { admin } from './routes/admin';
 import { onError, onNotFound } from './http/on-error';
+import { documentedRouteMethods } from './openapi/route-methods';
 import { bitstreams, videoBitstream } from './routes/bitstreams';
 import { health } from './routes/health';
 import { internalArtifacts } from './routes/internal-artifacts';
@@ -52,4 +53,4 @@ app.route('/v', reconstruct);
 app.route('/internal/sources', internalSources);
 app.route('/internal/artifacts', internalArtifacts);
 app.onError(onError);
-app.notFound(onNotFound);
+app.notFound(onNotFound(documentedRouteMethods()));

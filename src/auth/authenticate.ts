@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../http/errors';
 import { checkSecret } from './keys';
 import { ADMIN_PRINCIPAL, type Principal } from './principal';
-import { timingSafeEqualStrings } from './timing-safe';
+import { timingSafeEqualStrings } from '../http/timing-safe';
 
 declare module 'hono' {
   interface ContextVariableMap {

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { newId } from '../http/ids';
-import type { KeyView } from '../openapi/shapes';
+import type { KeyView } from './key-view';
 import type { Principal, Scope } from './principal';
-import { timingSafeEqualBytes } from './timing-safe';
+import { timingSafeEqualBytes } from '../http/timing-safe';
 
 /** Secrets look like `cmvc_sk_` + 43 base64url characters (256 random bits). */
 export const SECRET_PREFIX = 'cmvc_sk_';

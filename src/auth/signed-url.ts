@@ -1,4 +1,4 @@
-import { timingSafeEqualBytes } from './timing-safe';
+import { timingSafeEqualBytes } from '../http/timing-safe';
 
 /**
  * Signed reconstruction URLs: `…?{options}&exp={unix seconds}&mk={minting key id}[&kid={key id}]&sig={base64url HMAC-SHA256}`.

@@ -16,10 +16,10 @@ import {
 import { TEXT_DICTIONARIES } from './dictionary';
 import { BitstreamError } from './errors';
 import { checkLimit, FORMAT_LIMITS, type BitstreamLimits, type ReadOptions } from './limits';
-import { ByteReader } from './reader';
+import { ByteCursor } from './byte-cursor';
 import type { BitstreamHeader, Keyframe, SegmentIndexEntry } from './types';
 import { checkFrames, checkString, checkU32, compareUtf8, type Fail } from './validate';
-import { ByteWriter } from './writer';
+import { ByteWriter } from './byte-writer';
 
 // ---------------------------------------------------------------- HEAD
 
@@ -50,7 +50,7 @@ export interface DecodedHeader {
 }
 
 export function decodeHeader(data: Uint8Array, offset: number): DecodedHeader {
-  const r = new ByteReader(data, CHUNK_HEAD, offset);
+  const r = new ByteCursor(data, CHUNK_HEAD, offset);
   const u32 = (field: string, min: number) => {
     const at = r.absolute;
     const v = r.u32(field);
@@ -148,7 +148,7 @@ export interface DecodedIndex {
 
 /** Decodes SIDX and checks it is self-consistent: contiguous ranges from after the index to CEND, ordered frames. */
 export function decodeIndex(data: Uint8Array, offset: number, indexEnd: number, header: BitstreamHeader, limits: BitstreamLimits): DecodedIndex {
-  const r = new ByteReader(data, CHUNK_SIDX, offset);
+  const r = new ByteCursor(data, CHUNK_SIDX, offset);
   const count = r.u32('segment count');
   checkLimit(count, limits.maxSegments, 'maxSegments', { chunk: CHUNK_SIDX, offset });
   if (count < 1) r.fail('a bitstream has at least one segment', { field: 'count', got: 0 }, offset);
@@ -199,7 +199,7 @@ export function encodeSegmentParams(p: SegmentParams): Uint8Array {
 }
 
 export function decodeSegmentParams(data: Uint8Array, offset: number): SegmentParams {
-  const r = new ByteReader(data, CHUNK_SEGP, offset);
+  const r = new ByteCursor(data, CHUNK_SEGP, offset);
   const startFrame = r.u32('start frame');
   const frameCount = r.u32('frame count');
   const flagsAt = r.absolute;
@@ -244,30 +244,30 @@ export function encodeExtraKeyframe(k: Keyframe): Uint8Array {
   return writeImage(writePosition(new ByteWriter(14 + k.data.length), k), k).finish();
 }
 
-function readPosition(r: ByteReader): KeyframePosition {
+function readPosition(r: ByteCursor): KeyframePosition {
   const frameIndex = r.u32('frame index');
   const priority = r.u8('priority');
   return { frameIndex, priority };
 }
 
 export function decodeKeyframePosition(data: Uint8Array, offset: number): KeyframePosition {
-  const r = new ByteReader(data, CHUNK_KPOS, offset);
+  const r = new ByteCursor(data, CHUNK_KPOS, offset);
   const p = readPosition(r);
   r.end();
   return p;
 }
 
 export function decodeExtraKeyframe(data: Uint8Array, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): Keyframe {
-  const r = new ByteReader(data, CHUNK_KFRX, offset);
+  const r = new ByteCursor(data, CHUNK_KFRX, offset);
   const p = readPosition(r);
   return { ...readImage(r, offset, options), ...p };
 }
 
 export function decodeKeyframe(data: Uint8Array, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): KeyframeImage {
-  return readImage(new ByteReader(data, CHUNK_KFRM, offset), offset, options);
+  return readImage(new ByteCursor(data, CHUNK_KFRM, offset), offset, options);
 }
 
-function readImage(r: ByteReader, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): KeyframeImage {
+function readImage(r: ByteCursor, offset: number, options: ReadOptions & Pick<BitstreamLimits, 'maxKeyframeBytes'>): KeyframeImage {
   const codecAt = r.absolute;
   const codecId = r.u8('codec');
   const codec = KEYFRAME_CODECS[codecId];

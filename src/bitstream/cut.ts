@@ -1,9 +1,9 @@
 import { CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_SEGP } from './chunks';
-import { assemble, type SegmentNodes } from './encode';
+import { assembleChunks, type SegmentNodes } from './writer';
 import { invariant } from './errors';
 import { resolveLimits, type ReadOptions } from './limits';
 import { planRateCut, type RatePlan } from './rate-cut';
-import { readBitstream } from './stream';
+import { readBitstream } from './reader';
 import type { Bitstream } from './types';
 import { walkChunks, type ChunkInfo } from './walk';
 
@@ -66,7 +66,7 @@ export function cutBitstreamWithPlan(bytes: Uint8Array, opts: CutOptions = {}, o
   const headNode = { type: head.type, data: head.data, crc: head.crc };
   const chosen = segments.slice(first, last + 1);
   const build = (kept?: number[][]) =>
-    assemble(
+    assembleChunks(
       headNode,
       chosen.map((s, n) => {
         const keepFrames = kept === undefined ? undefined : new Set(kept[n]);

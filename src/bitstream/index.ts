@@ -3,21 +3,21 @@
  * TextEncoder/Decoder, crypto.subtle, fflate) so the Worker, the CLI, tests and browsers share it.
  * The format is specified byte by byte in docs/bitstream.md.
  */
+export * from './byte-cursor';
+export * from './byte-writer';
 export * from './chunks';
 export * from './codec';
 export * from './crc32';
 export * from './cut';
 export * from './dictionary';
-export * from './encode';
 export * from './errors';
 export * from './hash';
 export * from './inspect';
-export * from './limits';
 export * from './keyframes';
+export * from './limits';
 export * from './rate-cut';
 export * from './reader';
 export * from './sequence';
-export * from './stream';
 export * from './text-codec';
 export * from './types';
 export * from './validate';

@@ -3,7 +3,7 @@ import { decodeHeader } from './codec';
 import { BitstreamError } from './errors';
 import { anchorOf } from './keyframes';
 import type { ReadOptions } from './limits';
-import { readBitstream } from './stream';
+import { readBitstream } from './reader';
 import { describeText, type TextInfo } from './text-codec';
 import type { Bitstream, BitstreamHeader, KeyframeCodec } from './types';
 import { walkChunks } from './walk';

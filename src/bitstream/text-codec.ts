@@ -3,8 +3,8 @@ import { TEXT_CODING_DEFLATE_DICT, TEXT_CODING_PLAIN } from './chunks';
 import { textDictionary } from './dictionary';
 import { BitstreamError } from './errors';
 import { checkLimit, type AllocationKind } from './limits';
-import { ByteReader, decodeUtf8 } from './reader';
-import { ByteWriter, encodeUtf8 } from './writer';
+import { ByteCursor, decodeUtf8 } from './byte-cursor';
+import { ByteWriter, encodeUtf8 } from './byte-writer';
 
 export type TextCoding = 'plain' | 'deflate-dict';
 
@@ -62,7 +62,7 @@ export interface TextInfo {
 }
 
 export function describeText(data: Uint8Array, ctx: Pick<TextDecodeContext, 'chunk' | 'offset'>): TextInfo {
-  const r = new ByteReader(data, ctx.chunk, ctx.offset);
+  const r = new ByteCursor(data, ctx.chunk, ctx.offset);
   const tag = r.u8('coding tag');
   if (tag === TEXT_CODING_PLAIN) return { coding: 'plain', codedBytes: data.length, plainBytes: r.remaining };
   if (tag === TEXT_CODING_DEFLATE_DICT) return { coding: 'deflate-dict', codedBytes: data.length, plainBytes: r.varint('plain length') };
@@ -71,7 +71,7 @@ export function describeText(data: Uint8Array, ctx: Pick<TextDecodeContext, 'chu
 
 /** Decodes a CTXT/MTXT data field. The declared length is checked against the limit before anything is inflated. */
 export function decodeText(data: Uint8Array, ctx: TextDecodeContext): string {
-  const r = new ByteReader(data, ctx.chunk, ctx.offset);
+  const r = new ByteCursor(data, ctx.chunk, ctx.offset);
   const where = { chunk: ctx.chunk, offset: ctx.offset };
   const tag = r.u8('coding tag');
   if (tag === TEXT_CODING_PLAIN) {

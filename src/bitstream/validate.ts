@@ -3,7 +3,7 @@
  * `malformed_chunk` at the field's offset), so the two accept exactly the same bitstreams.
  */
 import { FORMAT_LIMITS } from './limits';
-import { encodeUtf8 } from './writer';
+import { encodeUtf8 } from './byte-writer';
 
 /** Reports a broken rule: `field` names it (e.g. "segments[3].frameCount"). */
 export type Fail = (message: string, field: string) => never;

@@ -1,5 +1,5 @@
-import { CHUNK_CEND, CHUNK_HEAD_BYTES, CHUNK_OVERHEAD_BYTES, isCritical, isValidChunkType, KNOWN_CHUNKS, PREAMBLE_BYTES } from './chunks';
-import { crc32 } from './crc32';
+import { CHUNK_CEND, CHUNK_HEAD_BYTES, CHUNK_OVERHEAD_BYTES, isCritical, KNOWN_CHUNKS, PREAMBLE_BYTES } from './chunks';
+import { chunkCrc, chunkHeadAt, u32At } from './framing';
 
 /** One chunk as framed in a file, with no interpretation of its data. */
 export interface ChunkInfo {
@@ -24,18 +24,16 @@ export interface ChunkInfo {
  * reporting every `crcOk` as true).
  */
 export function walkChunks(bytes: Uint8Array, options: { checkCrc?: boolean } = {}): { chunks: ChunkInfo[]; end: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunks: ChunkInfo[] = [];
   let at = PREAMBLE_BYTES;
   while (at + CHUNK_OVERHEAD_BYTES <= bytes.length) {
-    const length = view.getUint32(at, false);
-    const typeBytes = bytes.subarray(at + 4, at + CHUNK_HEAD_BYTES);
-    if (!isValidChunkType(typeBytes)) break;
+    const head = chunkHeadAt(bytes, at);
+    if (head === null) break;
+    const { length, type } = head;
     if (length > bytes.length - at - CHUNK_OVERHEAD_BYTES) break;
-    const type = String.fromCharCode(...typeBytes);
     const data = bytes.subarray(at + CHUNK_HEAD_BYTES, at + CHUNK_HEAD_BYTES + length);
-    const crc = view.getUint32(at + CHUNK_HEAD_BYTES + length, false);
-    const crcOk = options.checkCrc === false || crc === crc32(data, crc32(typeBytes));
+    const crc = u32At(bytes, at + CHUNK_HEAD_BYTES + length);
+    const crcOk = options.checkCrc === false || crc === chunkCrc(head.typeBytes, data);
     chunks.push({ type, offset: at, length, critical: isCritical(type), known: KNOWN_CHUNKS.has(type), crcOk, crc, data });
     at += CHUNK_OVERHEAD_BYTES + length; // advances by at least 12
     if (type === CHUNK_CEND) break;

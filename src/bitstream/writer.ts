@@ -1,100 +1,134 @@
-import { CHUNK_OVERHEAD_BYTES } from './chunks';
-import { crc32 } from './crc32';
-import { invariant } from './errors';
+/** The writer: validates content, builds a list of chunks, lays out the index, then serialises. */
+import {
+  CHUNK_CEND,
+  CHUNK_CTXT,
+  CHUNK_HEAD,
+  CHUNK_KFRM,
+  CHUNK_KFRX,
+  CHUNK_KPOS,
+  CHUNK_MTXT,
+  CHUNK_OVERHEAD_BYTES,
+  CHUNK_SEGP,
+  CHUNK_SIDX,
+  KEYFRAME_CODEC_IDS,
+  MAGIC,
+  PREAMBLE_BYTES,
+  V1_1_CHUNKS,
+  VERSION_MAJOR,
+  VERSION_MINOR,
+  VERSION_MINOR_V1_0,
+} from './chunks';
+import { encodeExtraKeyframe, encodeHeader, encodeIndex, encodeKeyframe, encodeKeyframePosition, encodeSegmentParams, sidxBytes, validateHeader } from './codec';
+import { CURRENT_TEXT_DICTIONARY } from './dictionary';
+import { BitstreamError } from './errors';
+import { resolveLimits, type BitstreamLimits } from './limits';
+import { anchorOf, checkKeyframes } from './keyframes';
+import { encodeText } from './text-codec';
+import type { Bitstream, SegmentData, SegmentIndexEntry } from './types';
+import { checkFrames, checkString, checkU32, type Fail } from './validate';
+import { ByteWriter, chunkSize, writeChunk, type ChunkNode } from './byte-writer';
 
-const UTF8 = new TextEncoder();
-
-export function encodeUtf8(text: string): Uint8Array {
-  return UTF8.encode(text);
+/** A segment ready to lay out: its frames and its chunks, SEGP first. */
+export interface SegmentNodes {
+  startFrame: number;
+  frameCount: number;
+  chunks: ChunkNode[];
 }
 
-/** An append-only byte buffer; the mirror of ByteReader. Field widths and order follow docs/bitstream.md. */
-export class ByteWriter {
-  private buf: Uint8Array;
-  private view: DataView;
-  private pos = 0;
+const invalid: Fail = (message, field) => {
+  throw new BitstreamError('invalid_content', message, { details: { field } });
+};
 
-  constructor(capacity = 64) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  get length(): number {
-    return this.pos;
-  }
-
-  private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  u8(v: number): this {
-    invariant(Number.isInteger(v) && v >= 0 && v <= 0xff, `u8 out of range: ${v}`);
-    this.reserve(1);
-    this.buf[this.pos++] = v;
-    return this;
-  }
-
-  u32(v: number): this {
-    invariant(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff, `u32 out of range: ${v}`);
-    this.reserve(4);
-    this.view.setUint32(this.pos, v, false);
-    this.pos += 4;
-    return this;
-  }
-
-  /** Unsigned LEB128, minimal, at most 4 bytes. */
-  varint(v: number): this {
-    invariant(Number.isInteger(v) && v >= 0 && v <= 0x0fff_ffff, `varint out of range: ${v}`);
-    let rest = v;
-    while (rest >= 0x80) {
-      this.u8((rest & 0x7f) | 0x80);
-      rest = Math.floor(rest / 128);
-    }
-    return this.u8(rest);
-  }
-
-  bytes(b: Uint8Array): this {
-    this.reserve(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-    return this;
-  }
-
-  /** A u8-length-prefixed UTF-8 string (validated by the caller to fit in 255 bytes). */
-  string8(s: string): this {
-    const b = encodeUtf8(s);
-    invariant(b.length <= 0xff, `string8 too long: ${b.length}`);
-    return this.u8(b.length).bytes(b);
-  }
-
-  /** The bytes written so far (a view; the writer must not be used afterwards). */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
+/** Throws `invalid_content` for anything the format cannot carry or a reader with `limits` would reject. */
+export function validateBitstream(b: Bitstream, limits: BitstreamLimits): void {
+  if (b === null || typeof b !== 'object' || !Array.isArray(b.segments)) invalid('a bitstream needs a header and a segments array', 'bitstream');
+  validateHeader(b.header, invalid);
+  const count = b.segments.length;
+  if (count < 1) invalid('a bitstream needs at least one segment', 'segments');
+  if (count > limits.maxSegments) invalid(`${count} segments is over the limit of ${limits.maxSegments}`, 'segments');
+  let previousEnd = 0;
+  b.segments.forEach((s: SegmentData, i) => {
+    const f = `segments[${i}]`;
+    if (s === null || typeof s !== 'object') invalid(`${f} must be an object`, f);
+    checkU32(s.startFrame, `${f}.startFrame`, invalid, 0);
+    checkU32(s.frameCount, `${f}.frameCount`, invalid, 1);
+    checkFrames(s.startFrame, s.frameCount, previousEnd, b.header.frameCount, f, invalid);
+    previousEnd = s.startFrame + s.frameCount;
+    checkString(s.contentText, `${f}.contentText`, invalid, 0, limits.maxTextBytes);
+    checkString(s.motionText, `${f}.motionText`, invalid, 0, limits.maxTextBytes);
+    if (s.seed !== undefined) checkU32(s.seed, `${f}.seed`, invalid, 0);
+    checkKeyframes(s.keyframes, s.frameCount, `${f}.keyframes`, limits.maxKeyframesPerSegment, invalid);
+    s.keyframes.forEach((k, j) => {
+      const g = `${f}.keyframes[${j}]`;
+      if (!Object.hasOwn(KEYFRAME_CODEC_IDS, k.codec)) invalid(`${g}.codec must be webp, jpeg, avif or png, got ${String(k.codec)}`, `${g}.codec`);
+      checkU32(k.width, `${g}.width`, invalid, 1);
+      checkU32(k.height, `${g}.height`, invalid, 1);
+      if (!(k.data instanceof Uint8Array)) invalid(`${g}.data must be a Uint8Array`, `${g}.data`);
+      if (k.data.length < 1 || k.data.length > limits.maxKeyframeBytes) {
+        invalid(`${g}.data must be 1–${limits.maxKeyframeBytes} bytes, got ${k.data.length}`, `${g}.data`);
+      }
+    });
+  });
 }
 
-/** A chunk before serialisation: its type and data. */
-export interface ChunkNode {
-  type: string;
-  data: Uint8Array;
-  /** The CRC when already known (a chunk copied from a verified stream); computed otherwise. */
-  crc?: number;
+/**
+ * The chunks of one segment: SEGP, CTXT, MTXT and, when there are keyframes, the anchor as KFRM + kpos
+ * followed by the others as kfrx in frame order.
+ */
+export function segmentNodes(s: SegmentData, textDictionary: number): SegmentNodes {
+  const params = s.seed === undefined ? { startFrame: s.startFrame, frameCount: s.frameCount } : { startFrame: s.startFrame, frameCount: s.frameCount, seed: s.seed };
+  const chunks: ChunkNode[] = [
+    { type: CHUNK_SEGP, data: encodeSegmentParams(params) },
+    { type: CHUNK_CTXT, data: encodeText(s.contentText, textDictionary) },
+    { type: CHUNK_MTXT, data: encodeText(s.motionText, textDictionary) },
+  ];
+  const anchor = anchorOf(s.keyframes);
+  if (anchor !== undefined) {
+    chunks.push({ type: CHUNK_KFRM, data: encodeKeyframe(anchor) }, { type: CHUNK_KPOS, data: encodeKeyframePosition(anchor) });
+    for (const k of s.keyframes) if (k !== anchor) chunks.push({ type: CHUNK_KFRX, data: encodeExtraKeyframe(k) });
+  }
+  return { startFrame: s.startFrame, frameCount: s.frameCount, chunks };
 }
 
-export function chunkSize(node: ChunkNode): number {
-  return CHUNK_OVERHEAD_BYTES + node.data.length;
+/**
+ * Lays out preamble, HEAD, SIDX, the segments' chunks and CEND, computing SIDX from the chunk sizes,
+ * and serialises them. Used by the writer and by cut (which passes chunks copied from a valid stream).
+ */
+export function assembleChunks(head: ChunkNode, segments: readonly SegmentNodes[], limits: BitstreamLimits): Uint8Array {
+  const indexStart = PREAMBLE_BYTES + chunkSize(head);
+  let offset = indexStart + CHUNK_OVERHEAD_BYTES + sidxBytes(segments.length);
+  const entries: SegmentIndexEntry[] = segments.map((s) => {
+    const length = s.chunks.reduce((n, c) => n + chunkSize(c), 0);
+    const entry = { offset, length, startFrame: s.startFrame, frameCount: s.frameCount };
+    offset += length;
+    return entry;
+  });
+  const endOffset = offset;
+  const total = endOffset + CHUNK_OVERHEAD_BYTES;
+  if (total > limits.maxTotalBytes) invalid(`the bitstream would be ${total} bytes, over the limit of ${limits.maxTotalBytes}`, 'bitstream');
+  for (const c of [head, ...segments.flatMap((s) => s.chunks)]) {
+    if (c.data.length > limits.maxChunkBytes) invalid(`a ${c.type} chunk would be ${c.data.length} bytes, over the limit of ${limits.maxChunkBytes}`, c.type);
+  }
+  const out = new ByteWriter(total);
+  // A stream using no v1.1 chunk is written as v1.0, byte for byte what a v1.0 writer made.
+  const minor = segments.some((s) => s.chunks.some((c) => V1_1_CHUNKS.has(c.type))) ? VERSION_MINOR : VERSION_MINOR_V1_0;
+  out.bytes(MAGIC).u8(VERSION_MAJOR).u8(minor); // signature, major, minor
+  writeChunk(out, head);
+  writeChunk(out, { type: CHUNK_SIDX, data: encodeIndex(entries, endOffset) });
+  for (const s of segments) for (const c of s.chunks) writeChunk(out, c);
+  writeChunk(out, { type: CHUNK_CEND, data: new Uint8Array(0) });
+  const bytes = out.finish();
+  if (bytes.length !== total) throw new Error(`bitstream invariant failed: laid out ${total} bytes, wrote ${bytes.length}`);
+  return bytes;
 }
 
-/** Serialises chunks into `out` at `pos`: length (u32), type (4 ASCII), data, CRC-32 over type + data. */
-export function writeChunk(out: ByteWriter, node: ChunkNode): void {
-  invariant(node.type.length === 4 && /^[A-Za-z]{4}$/.test(node.type), `bad chunk type ${node.type}`);
-  const type = encodeUtf8(node.type);
-  out.u32(node.data.length); // length: data bytes only
-  out.bytes(type); // type
-  out.bytes(node.data); // data
-  out.u32(node.crc ?? crc32(node.data, crc32(type))); // CRC-32 of type + data
+/**
+ * Serialises a bitstream. Deterministic: equal content gives equal bytes (models sorted, texts coded
+ * with fixed settings). Throws BitstreamError `invalid_content` for content the format cannot carry.
+ */
+export function writeBitstream(b: Bitstream, limits: Partial<BitstreamLimits> = {}): Uint8Array {
+  const resolved = resolveLimits(limits);
+  validateBitstream(b, resolved);
+  const head: ChunkNode = { type: CHUNK_HEAD, data: encodeHeader(b.header, CURRENT_TEXT_DICTIONARY) };
+  return assembleChunks(head, b.segments.map((s) => segmentNodes(s, CURRENT_TEXT_DICTIONARY)), resolved);
 }

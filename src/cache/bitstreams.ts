@@ -1,7 +1,7 @@
 import { readBitstream, type Bitstream } from '../bitstream';
 import { ApiError } from '../http/errors';
 import { Lru } from './lru';
-import { bitstreamCacheUrl } from '../storage/keys';
+import { bitstreamCacheUrl } from './keys';
 import { CACHED_COPY_CONTROL } from './serve';
 
 /** Parsed bitstreams by content hash; a bitstream never changes, so entries never go stale. */

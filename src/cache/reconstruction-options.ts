@@ -108,7 +108,7 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
 
 /**
  * The options as a canonical query string: fixed key order, every option present. `maxKbps` is not
- * among them: an artifact key names the cut it produces instead (generation/plan.ts), so two rates that
+ * among them: an artifact key names the cut it produces instead (cache/artifact-key.ts), so two rates that
  * keep the same keyframes share one artifact.
  */
 export function canonicalOptions(o: ReconstructionOptions): string {

@@ -7,13 +7,14 @@ import { once } from 'node:events';
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { decodeBitstream, geometryOf, parseForDecode } from '../client/decode';
+import type { Mode } from '../gpu/contract';
 import { parseArgs, UsageError } from './args';
 import { decodeImageNode } from './decode-image';
 import { y4mFrame, y4mHeader } from './y4m';
 
 export interface DecodeSummary {
   file: string;
-  mode: 'it2v' | 'tt2v' | 'mixed';
+  mode: Mode | 'mixed';
   width: number;
   height: number;
   fps: number;
@@ -63,7 +64,7 @@ export async function decodeCommand(argv: string[]): Promise<DecodeSummary> {
     return { stdin: stream as Writable, done: Promise.resolve() };
   })();
   let frames = 0;
-  const modes = new Set<'it2v' | 'tt2v'>();
+  const modes = new Set<Mode>();
   let failed = true;
   try {
     await write(sink.stdin, y4mHeader(width, height, fps));

@@ -6,6 +6,7 @@
  * Credentials come from MODAL_TOKEN_ID / MODAL_TOKEN_SECRET or `~/.modal.toml` (as the SDK reads
  * them); without any, the commands print one line saying so and exit with EXIT_AUTH.
  */
+import { GPU_TARGETS, type GpuTarget } from '../gpu/modal-targets';
 import { parseArgs, UsageError } from './args';
 
 /** Environment variables as read here (process.env or a test's own). */
@@ -21,24 +22,7 @@ const TOKEN_SECRET_ENV = 'MODAL_TOKEN_SECRET';
 /** Exit codes, the same meanings as the rest of `cmvc`. */
 export const GPU_EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, notFound: 4, auth: 5 } as const;
 
-/** What `modal_app.py` deploys, by the name Modal knows it under. */
-export interface GpuTarget {
-  /** `cls`: a `@app.cls` (looked up with `cls.fromName`, then one of its methods); `function`: an `@app.function`. */
-  kind: 'cls' | 'function';
-  name: string;
-  /** For classes: the `@modal.method` whose container pool is reported and scaled. */
-  method?: string;
-  /** Included in `gpu warm` unless `--only` says otherwise. */
-  warm: boolean;
-}
-
-export const GPU_TARGETS: readonly GpuTarget[] = [
-  { kind: 'cls', name: 'Encoder', method: 'encode', warm: true },
-  { kind: 'cls', name: 'Generator', method: 'generate', warm: true },
-  { kind: 'cls', name: 'Interpolator', method: 'interpolate', warm: true },
-  { kind: 'function', name: 'assemble', warm: false },
-  { kind: 'function', name: 'web', warm: false },
-];
+export { GPU_TARGETS, type GpuTarget } from '../gpu/modal-targets';
 
 /** The part of a Modal `Function_` this module uses. */
 export interface ModalFunctionHandle {

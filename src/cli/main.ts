@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { inspectBitstream, BitstreamError } from '../bitstream';
 import { DecodeError } from '../client/decode';
 import { api, apiConfig, ApiFailure, type ApiConfig } from './api';
+import { Mode, MODES } from '../gpu/contract';
 import { parseArgs, parseDuration, UsageError } from './args';
 import { formatInspect } from './format';
 import type { z } from 'zod';
@@ -150,7 +151,7 @@ async function url(argv: string[], config: ApiConfig, print: (t: string) => void
   const args = parseArgs(argv, new Set(['exp', 'segment', 'option']), new Set(['json', 'hls', 'bitstream']));
   const [id, mode, extra] = args.positionals;
   if (id === undefined || mode === undefined || extra !== undefined) throw new UsageError('url takes ID MODE');
-  if (mode !== 'tt2v' && mode !== 'it2v') throw new UsageError('MODE must be tt2v or it2v');
+  if (!Mode.safeParse(mode).success) throw new UsageError(`MODE must be ${MODES.join(' or ')}`);
   const expiresIn = parseDuration((args.options.get('exp') as string | undefined) ?? '1h');
   const options: Record<string, string> = {};
   const option = args.options.get('option');

@@ -4,9 +4,10 @@
  * No Node-only imports: it bundles for the browser as is.
  */
 import { readBitstream, type Bitstream, type SegmentData } from '../bitstream';
+// A type only: the modes as the contract declares them, without zod in the bundle.
+import type { Mode } from '../gpu/contract';
 
-export type { Bitstream, SegmentData };
-export type Mode = 'tt2v' | 'it2v';
+export type { Bitstream, Mode, SegmentData };
 export type UrlFormat = 'mp4' | 'hls' | 'bitstream';
 export interface SignedUrl {
   mode: Mode;

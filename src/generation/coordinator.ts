@@ -113,7 +113,7 @@ export class GenerationCoordinator extends DurableObject<Env> {
 
   private async make(spec: GenerationSpec, state: Extract<State, { status: 'running' }>, save: (s: State) => void): Promise<ArtifactRef> {
     const gpu = gpuClientFromEnv(this.env);
-    const run = async <F extends 'generate' | 'interpolate' | 'assemble'>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
+    const run = async <F extends GenerationSpec['kind']>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
       meteredGpuCall(
         this.env,
         state.chargeTo,

@@ -1,14 +1,11 @@
-import type { Bitstream, RatePlan } from '../bitstream';
-import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
-import type { GenerateRequest, Mode } from '../gpu/contract';
+import type { Bitstream } from '../bitstream';
+import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artifact-key';
+import { canonicalOptions } from '../cache/reconstruction-options';
+import type { GenerateRequest } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
-import { artifactKey } from '../storage/keys';
 import { keyframesOnGrid } from './keyframe-grid';
 
-interface SpecBase {
-  /** sha256 hex of the artifact's canonical description: its identity and cache key. */
-  key: string;
-  r2Key: string;
+interface SpecBase extends ArtifactId {
   /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */
   label: string;
 }
@@ -26,23 +23,11 @@ export interface ArtifactRef {
   etag: string;
 }
 
-const encoder = new TextEncoder();
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-export interface PlanInput {
+/** `bitstream` is already cut by `rateCut`. */
+export interface PlanInput extends ArtifactSource {
   bitstream: Bitstream;
-  bitstreamHash: string;
-  mode: Mode;
   /** 0-based segment, or null for the whole video. */
   segment: number | null;
-  options: ReconstructionOptions;
-  /** `id@version` of the generating engine; part of every key so a new engine never serves old artifacts. */
-  engine: string;
-  /** The keyframes `options.maxKbps` dropped (`bitstream` is already cut); null or absent: none. */
-  rateCut?: RatePlan | null;
 }
 
 /**
@@ -55,9 +40,7 @@ export async function planReconstruction(input: PlanInput): Promise<GenerationSp
   if (segment !== null) return planSegment(input, segment);
   const parts = await Promise.all(bitstream.segments.map((_, n) => planSegment(input, n)));
   if (parts.length === 1) return parts[0] as GenerationSpec;
-  const description = describe(input, 'all', 'assemble');
-  const key = await sha256Hex(description);
-  return { kind: 'assemble', key, r2Key: artifactKey(input.bitstreamHash, key, 'mp4'), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0 };
+  return { kind: 'assemble', ...(await artifactId(input, 'all', 'assemble', 'mp4')), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0 };
 }
 
 /** Start time of each segment in seconds, at the source frame rate (for HLS playlists and offsets). */
@@ -73,11 +56,9 @@ export function segmentStarts(bitstream: Bitstream): number[] {
 export async function planHlsSegment(input: Omit<PlanInput, 'segment'>, n: number): Promise<GenerationSpec> {
   const segment = await planSegment({ ...input, segment: n }, n);
   const offset = segmentStarts(input.bitstream)[n] as number;
-  const key = await sha256Hex(describe({ ...input, segment: n }, n, 'hls-ts'));
   return {
     kind: 'assemble',
-    key,
-    r2Key: artifactKey(input.bitstreamHash, key, 'ts'),
+    ...(await artifactId(input, n, 'hls-ts', 'ts')),
     label: `${labelOf({ ...input, segment: n }, n)} ts`,
     inputs: [segment],
     container: 'mpegts',
@@ -93,15 +74,14 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
   const sourceFps = bitstream.header.fpsNum / bitstream.header.fpsDen;
   const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
   const baseOptions = { ...options, interp: 1 as const };
-  const baseKey = await sha256Hex(describe({ ...input, options: baseOptions }, n, 'generate'));
+  const baseId = await artifactId({ ...input, options: baseOptions }, n, 'generate', 'mp4');
   const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount) : [];
   if (mode === 'it2v' && keyframes.length === 0) {
     throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
   }
   const base: GenerationSpec = {
     kind: 'generate',
-    key: baseKey,
-    r2Key: artifactKey(input.bitstreamHash, baseKey, 'mp4'),
+    ...baseId,
     label: labelOf({ ...input, options: baseOptions }, n),
     request: {
       mode,
@@ -119,22 +99,7 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
     },
   };
   if (options.interp === 1) return base;
-  const key = await sha256Hex(describe(input, n, 'interpolate'));
-  return { kind: 'interpolate', key, r2Key: artifactKey(input.bitstreamHash, key, 'mp4'), label: labelOf(input, n), factor: options.interp, input: base };
-}
-
-/**
- * The canonical description an artifact key hashes. A rate cut enters as what it keeps, and only where it
- * changed something: a segment whose keyframes all survive keys as if no maxKbps were given.
- */
-function describe(input: PlanInput, segment: number | 'all', kind: string) {
-  const parts = ['cmvc-artifact-v1', input.bitstreamHash, segment, input.mode, kind, canonicalOptions(input.options), input.engine];
-  const cut = input.rateCut;
-  if (cut) {
-    if (segment === 'all') parts.push(`keyframes-dropped=${cut.dropped}`);
-    else if ((cut.droppedPerSegment[segment] ?? 0) > 0) parts.push(`keyframes=${(cut.kept[segment] ?? []).join('.')}`);
-  }
-  return parts.join('|');
+  return { kind: 'interpolate', ...(await artifactId(input, n, 'interpolate', 'mp4')), label: labelOf(input, n), factor: options.interp, input: base };
 }
 
 function labelOf(input: PlanInput, segment: number | 'all') {

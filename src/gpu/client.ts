@@ -10,14 +10,16 @@ import {
   SubmitResponse,
   type AssembleRequest,
   type EncodeRequest,
+  type GpuFunctionName,
   type GenerateRequest,
   type InterpolateRequest,
 } from './contract';
 import { breakerFor, type CircuitBreaker } from './circuit-breaker';
 import { GpuError, gpuErrorFromBody, gpuErrorFromFailure } from './errors';
 
-export type GpuFunction = 'encode' | 'generate' | 'interpolate' | 'assemble';
+export type GpuFunction = GpuFunctionName;
 
+/** Request and response of each function; RESPONSE_SCHEMAS below fails to compile when a contract function is missing. */
 interface FunctionShapes {
   encode: { request: EncodeRequest; response: z.infer<typeof EncodeResponse> };
   generate: { request: GenerateRequest; response: z.infer<typeof GenerateResponse> };

@@ -19,6 +19,13 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex SHA-256');
 
 export const Mode = z.enum(['tt2v', 'it2v']).describe('tt2v: texts only; it2v: keyframe + motion text');
 export type Mode = z.infer<typeof Mode>;
+/** Every reconstruction mode, in order: route patterns, OpenAPI enums and view links derive from this list. */
+export const MODES = Mode.options;
+
+/** The functions a GPU backend serves: the client, the cost model, the CLI's Modal targets and the Python side derive from this list. */
+export const GpuFunctionName = z.enum(['encode', 'generate', 'interpolate', 'assemble']);
+export type GpuFunctionName = z.infer<typeof GpuFunctionName>;
+export const GPU_FUNCTIONS = GpuFunctionName.options;
 
 export const KeyframeCodec = z.enum(['webp', 'jpeg']);
 export const Container = z.enum(['mp4', 'webm']);
@@ -277,7 +284,7 @@ export const InfoResponse = z
   .object({
     contractVersion: z.literal(CONTRACT_VERSION),
     engine: EngineInfo,
-    functions: z.array(z.enum(['encode', 'generate', 'interpolate', 'assemble'])),
+    functions: z.array(GpuFunctionName),
     limits: z
       .object({
         maxUploadBytes: positiveInt,

@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 import costFile from '../../schemas/gpu-cost.json';
+import { GPU_FUNCTIONS, type GpuFunctionName } from './contract';
 
-export const GPU_FUNCTIONS = ['encode', 'generate', 'interpolate', 'assemble'] as const;
-export type CostedFunction = (typeof GPU_FUNCTIONS)[number];
 
 const FunctionCost = z
   .object({
@@ -24,10 +23,7 @@ export const GpuCostModel = z
       z.string().min(1).max(64).describe('EngineInfo.id'),
       z
         .object({
-          encode: FunctionCost.optional(),
-          generate: FunctionCost.optional(),
-          interpolate: FunctionCost.optional(),
-          assemble: FunctionCost.optional(),
+          ...(Object.fromEntries(GPU_FUNCTIONS.map((fn) => [fn, FunctionCost.optional()])) as { [F in GpuFunctionName]: z.ZodOptional<typeof FunctionCost> }),
           callLimitSeconds: z.number().positive().optional().describe('longest one GPU call may run on this engine'),
         })
         .strict(),
@@ -56,7 +52,7 @@ export const megapixelFrames = (shape: CallShape) => (shape.frames * shape.width
  * The coefficients for `fn` on `engineId`. An engine without an entry gets the most expensive known
  * one (the largest base and the largest slope over every engine), never zero.
  */
-export function functionCost(model: GpuCostModel, engineId: string, fn: CostedFunction): FunctionCost {
+export function functionCost(model: GpuCostModel, engineId: string, fn: GpuFunctionName): FunctionCost {
   const own = model.engines[engineId]?.[fn];
   if (own) return own;
   const known = Object.values(model.engines).flatMap((engine) => (engine[fn] ? [engine[fn]] : []));
@@ -67,7 +63,7 @@ export function functionCost(model: GpuCostModel, engineId: string, fn: CostedFu
 }
 
 /** Estimated seconds of one call of `fn` with this output shape on `engineId` (`id` or `id@version`). */
-export function estimateCallSeconds(model: GpuCostModel, engine: string, fn: CostedFunction, shape: CallShape): number {
+export function estimateCallSeconds(model: GpuCostModel, engine: string, fn: GpuFunctionName, shape: CallShape): number {
   const cost = functionCost(model, engine.split('@')[0] as string, fn);
   return Math.max(MIN_ESTIMATE_SECONDS, cost.baseSeconds + cost.secondsPerMegapixelFrame * megapixelFrames(shape));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TEXT_DICTIONARY_V1 } from '../bitstream/dictionary';
 import { GPU_SCHEMAS } from './contract';
+import { GPU_TARGETS } from './modal-targets';
 
 const SCHEMA_ID_BASE = 'https://cmvc.dev/schemas/gpu/';
 
@@ -22,4 +23,9 @@ export function renderGpuSchemas(): Record<string, string> {
 /** Bitstream facts other languages need, file name → file text (`schemas/bitstream/`): the text dictionary v1. */
 export function renderBitstreamFiles(): Record<string, string> {
   return { 'text-dictionary-v1.txt': TEXT_DICTIONARY_V1 };
+}
+
+/** What the Modal app must deploy (`schemas/gpu-targets.json`): the Python side checks `modal_app.py` against it. */
+export function renderGpuTargets(): string {
+  return `${JSON.stringify({ targets: GPU_TARGETS }, null, 2)}\n`;
 }

@@ -5,7 +5,7 @@ import { gpuClientFromEnv, type GpuClient } from '../gpu/client';
 import type { EncodeOptions } from '../gpu/contract';
 import { GpuError } from '../gpu/errors';
 import { bytesToBase64 } from '../http/base64';
-import { bitstreamKey } from '../storage/keys';
+import { bitstreamKey } from '../cache/keys';
 import { signSourceUrl } from '../storage/source-url';
 import { getJob, getVideo, updateJob, updateVideo, type VideoRow } from '../videos/store';
 import { MAX_ENCODE_ATTEMPTS } from './attempts';

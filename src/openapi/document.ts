@@ -1,7 +1,8 @@
 /** The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. */
 import { z } from 'zod';
+import { MODES } from '../gpu/contract';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
-import { UploadQuery } from '../videos/upload-options';
+import { UploadQuery } from '../uploads/upload-options';
 import * as shapes from '../openapi/shapes';
 
 type Json = Record<string, unknown>;
@@ -16,7 +17,7 @@ const KEY_OR_SIGNED = [{ apiKey: [] }, { signedUrl: [] }];
 const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
 const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
 const ID = pathParam('id', 'video id (vid_…)', { pattern: '^vid_[0-9a-z]{26}$' });
-const MODE = pathParam('mode', 'tt2v (texts only) or it2v (keyframe + motion)', { enum: ['tt2v', 'it2v'] });
+const MODE = pathParam('mode', 'tt2v (texts only) or it2v (keyframe + motion)', { enum: [...MODES] });
 const N = pathParam('n', '0-based segment number', { pattern: '^[0-9]{1,5}$' });
 
 const RECONSTRUCTION_OPTIONS = [

@@ -1,11 +1,14 @@
 /** Response shapes of the public API, as zod: the views are typed by them and the OpenAPI document renders them. */
 import { z } from 'zod';
-import { SCOPES } from '../auth/principal';
+import { MODES, type Mode } from '../gpu/contract';
 
 export const Status = z.enum(['queued', 'running', 'succeeded', 'failed']);
 
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }) });
+
+/** A link per reconstruction mode (`/v/{id}/{mode}.mp4`), null until the video is ready. */
+const modeLinks = Object.fromEntries(MODES.map((mode) => [mode, z.string().nullable()])) as Record<Mode, z.ZodNullable<z.ZodString>>;
 
 const ErrorRef = z.object({ code: z.string(), message: z.string() }).nullable();
 
@@ -56,27 +59,14 @@ export const VideoView = z
       self: z.string(),
       job: z.string().nullable(),
       bitstream: z.string().nullable(),
-      it2v: z.string().nullable(),
-      tt2v: z.string().nullable(),
+      ...modeLinks,
     }),
   });
 
 export const UploadAccepted = z.object({ video: VideoView, job: JobView });
 export const VideoList = z.object({ videos: z.array(VideoView), nextCursor: z.string().nullable() });
 
-export const KeyView = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    owner: z.string(),
-    prefix: z.string().describe('the first 12 characters of the secret'),
-    scopes: z.array(z.enum(SCOPES)),
-    limits: z.object({ requestsPerMinute: z.number().nullable(), gpuSecondsPerDay: z.number().nullable() }),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
-  });
-export const CreatedKey = KeyView.extend({ secret: z.string().describe('shown once') });
+export { CreatedKey, KeyView } from '../auth/key-view';
 
 export const UsageReport = z.object({
   from: z.string(),
@@ -86,7 +76,7 @@ export const UsageReport = z.object({
 
 export const SignedUrls = z.object({
   expiresAt: z.string(),
-  urls: z.array(z.object({ mode: z.enum(['tt2v', 'it2v']), format: z.enum(['mp4', 'hls', 'bitstream']), segment: z.number().int().nullable(), url: z.string() })),
+  urls: z.array(z.object({ mode: z.enum(MODES), format: z.enum(['mp4', 'hls', 'bitstream']), segment: z.number().int().nullable(), url: z.string() })),
 });
 export const Health = z.object({ ok: z.boolean(), worker: z.object({ ok: z.boolean(), engine: z.string() }), gpu: z.record(z.string(), z.unknown()) });
 export const Pending = z.object({ status: z.literal('running'), progress: z.number().nullable(), artifact: z.string() });

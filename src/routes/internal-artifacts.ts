@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { signingSecrets } from '../auth/signed-url';
 import { UPLOAD_CHECKSUM_HEADER } from '../gpu/contract';
 import { ApiError } from '../http/errors';
-import { ARTIFACT_KEY_PATTERN } from '../storage/keys';
+import { ARTIFACT_KEY_PATTERN } from '../cache/keys';
 import { verifyArtifactUrl } from '../storage/artifact-transfer';
 
 /** Largest artifact a GPU function may upload, in bytes (a whole video at the largest geometry). */

@@ -4,9 +4,10 @@ import { SIGNATURE_PARAMS } from '../cache/reconstruction-options';
 import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
 import { planHlsSegment } from '../generation/plan';
-import { checkSegment, prefetch, readyVideo, serveArtifact, serveReconstruction } from '../generation/reconstruct';
+import { prefetch, serveArtifact } from '../cache/artifacts';
+import { checkSegment, readyVideo, serveReconstruction } from '../generation/reconstruct';
 import { responseBodySource, serveBody } from '../cache/serve';
-import type { Mode } from '../gpu/contract';
+import { Mode, MODES } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import { serveVideoBitstream } from './bitstreams';
 import { visibleVideo } from '../videos/visibility';
@@ -22,7 +23,13 @@ const IMAGE_TYPES = { webp: 'image/webp', jpeg: 'image/jpeg', avif: 'image/avif'
 
 type AppContext = Context<{ Bindings: Env }>;
 
+/** `tt2v|it2v`: the modes in a route pattern. */
+const MODE = MODES.join('|');
+
 export const reconstruct = new Hono<{ Bindings: Env }>();
+
+/** The mode a file name starts with (`it2v.mp4` → `it2v`); the route pattern admitted only known modes. */
+const modeOf = (file: string): Mode => Mode.parse(file.slice(0, file.indexOf('.')));
 
 const cacheControl = (c: AppContext) => (c.get('principal').via === 'signed-url' ? SIGNED_CACHE_CONTROL : KEYED_CACHE_CONTROL);
 const video = (c: AppContext) => visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
@@ -58,20 +65,20 @@ function text(c: AppContext, body: string, contentType: string, etag: string): P
 }
 
 /** GET/HEAD /v/{id}/{mode}.mp4 — the whole video reconstructed in `tt2v` or `it2v` mode. */
-reconstruct.get('/:id/:file{(tt2v|it2v)\\.mp4}', reconstructionAccess(), async (c) => {
-  const mode = c.req.param('file').slice(0, 4) as Mode;
+reconstruct.get(`/:id/:file{(${MODE})\\.mp4}`, reconstructionAccess(), async (c) => {
+  const mode = modeOf(c.req.param('file'));
   return serveReconstruction(c, { video: await video(c), mode, segment: null, cacheControl: cacheControl(c) });
 });
 
 /** GET/HEAD /v/{id}/{mode}/{n}.mp4 — segment `n` (0-based) only. */
-reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.mp4}', reconstructionAccess(), async (c) => {
+reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.mp4}`, reconstructionAccess(), async (c) => {
   const segment = Number(c.req.param('file').slice(0, -4));
-  return serveReconstruction(c, { video: await video(c), mode: c.req.param('mode') as Mode, segment, cacheControl: cacheControl(c) });
+  return serveReconstruction(c, { video: await video(c), mode: Mode.parse(c.req.param('mode')), segment, cacheControl: cacheControl(c) });
 });
 
 /** GET /v/{id}/{mode}.m3u8 — HLS master playlist: variants by size and (IT2V) interpolated frame rate. */
-reconstruct.get('/:id/:file{(tt2v|it2v)\\.m3u8}', reconstructionAccess(), async (c) => {
-  const mode = c.req.param('file').slice(0, 4) as Mode;
+reconstruct.get(`/:id/:file{(${MODE})\\.m3u8}`, reconstructionAccess(), async (c) => {
+  const mode = modeOf(c.req.param('file'));
   const ready = await readyVideo(c, await video(c));
   const variants = hlsVariants(mode, ready.options, explicitOptions(c));
   const sign = await signAll(c, variants.map((v) => `${mode}/media.m3u8${v.query ? `?${v.query}` : ''}`));
@@ -79,7 +86,7 @@ reconstruct.get('/:id/:file{(tt2v|it2v)\\.m3u8}', reconstructionAccess(), async 
 });
 
 /** GET /v/{id}/{mode}/media.m3u8 — HLS VOD media playlist; its MPEG-TS segments are generated lazily. */
-reconstruct.get('/:id/:mode{tt2v|it2v}/media.m3u8', reconstructionAccess(), async (c) => {
+reconstruct.get(`/:id/:mode{${MODE}}/media.m3u8`, reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c));
   const query = new URLSearchParams(explicitOptions(c)).toString();
   const relatives = ready.bitstream.segments.map((_, n) => `${n}.ts${query ? `?${query}` : ''}`);
@@ -88,11 +95,11 @@ reconstruct.get('/:id/:mode{tt2v|it2v}/media.m3u8', reconstructionAccess(), asyn
 });
 
 /** GET/HEAD /v/{id}/{mode}/{n}.ts — HLS segment `n`, derived from the cached MP4 segment; the next ones are prefetched. */
-reconstruct.get('/:id/:mode{tt2v|it2v}/:file{[0-9]{1,5}\\.ts}', reconstructionAccess(), async (c) => {
+reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.ts}`, reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c));
   const n = Number(c.req.param('file').slice(0, -3));
   checkSegment(ready.bitstream, n);
-  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: c.req.param('mode') as Mode, options: ready.options, rateCut: ready.rateCut, engine: c.env.GPU_ENGINE };
+  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: Mode.parse(c.req.param('mode')), options: ready.options, rateCut: ready.rateCut, engine: c.env.GPU_ENGINE };
   const spec = await planHlsSegment(input, n);
   const ahead = [];
   for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));

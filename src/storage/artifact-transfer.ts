@@ -1,6 +1,6 @@
 import { AwsClient } from 'aws4fetch';
 import { signingSecrets } from '../auth/signed-url';
-import { timingSafeEqualBytes } from '../auth/timing-safe';
+import { timingSafeEqualBytes } from '../http/timing-safe';
 import type { UploadTarget } from '../gpu/contract';
 
 /**

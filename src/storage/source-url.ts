@@ -1,4 +1,4 @@
-import { timingSafeEqualBytes } from '../auth/timing-safe';
+import { timingSafeEqualBytes } from '../http/timing-safe';
 
 const encoder = new TextEncoder();
 export const SOURCE_URL_PATH = '/internal/sources/';

@@ -1,5 +1,5 @@
 import { evictBitstream } from '../cache/bitstreams';
-import { artifactCacheUrl, artifactHashOf, artifactPrefix } from '../storage/keys';
+import { artifactCacheUrl, artifactHashOf, artifactPrefix } from '../cache/keys';
 import { forgetVideo } from './encoded-videos';
 import type { VideoRow } from './store';
 

@@ -1,7 +1,7 @@
 import { type Bitstream, BitstreamError, BITSTREAM_MIME, cutBitstream, readBitstream, sha256Hex } from '../bitstream';
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
-import { bitstreamKey } from '../storage/keys';
+import { bitstreamKey } from '../cache/keys';
 import { checkReconstructable } from './import-rules';
 import { getVideo } from './store';
 import { videoView } from './views';

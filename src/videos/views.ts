@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { MODES, type Mode } from '../gpu/contract';
 import type { JobView, VideoView } from '../openapi/shapes';
 import type { JobRow, VideoRow } from './store';
 
@@ -55,8 +56,7 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
       self: `/v1/videos/${video.id}`,
       job: job ? `/v1/jobs/${job.id}` : null,
       bitstream: ready ? `/v1/videos/${video.id}/bitstream` : null,
-      it2v: ready ? `/v/${video.id}/it2v.mp4` : null,
-      tt2v: ready ? `/v/${video.id}/tt2v.mp4` : null,
+      ...(Object.fromEntries(MODES.map((mode) => [mode, ready ? `/v/${video.id}/${mode}.mp4` : null])) as Record<Mode, string | null>),
     },
   };
 }

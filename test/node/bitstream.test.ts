@@ -12,7 +12,7 @@ import {
   DEFAULT_LIMITS,
   TEXT_DICTIONARIES,
   TEXT_DICTIONARY_V1,
-  assemble,
+  assembleChunks,
   crc32,
   cutBitstream,
   decodeText,
@@ -388,7 +388,7 @@ describe('streaming reader', () => {
 function withExtraChunks(b: Bitstream, n: number, extra: ChunkNode[]): Uint8Array {
   const segments = b.segments.map((s) => segmentNodes(s, 1));
   segments[n]!.chunks.splice(3, 0, ...extra);
-  return assemble({ type: CHUNK_HEAD, data: encodeHeader(b.header, 1) }, segments, DEFAULT_LIMITS);
+  return assembleChunks({ type: CHUNK_HEAD, data: encodeHeader(b.header, 1) }, segments, DEFAULT_LIMITS);
 }
 
 describe('critical and ancillary chunks', () => {

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  assemble,
+  assembleChunks,
   CHUNK_HEAD,
   CHUNK_KPOS,
   CURRENT_TEXT_DICTIONARY,
@@ -77,7 +77,7 @@ describe('client IT2V decode agrees with the reference engine', () => {
     };
     const head = { type: CHUNK_HEAD, data: encodeHeader(legacy.header, CURRENT_TEXT_DICTIONARY) };
     const nodes = legacy.segments.map((s) => segmentNodes(s, CURRENT_TEXT_DICTIONARY)).map((n) => ({ ...n, chunks: n.chunks.filter((c) => c.type !== CHUNK_KPOS) }));
-    const bytes = assemble(head, nodes, resolveLimits({}));
+    const bytes = assembleChunks(head, nodes, resolveLimits({}));
     expect(bytes[9]).toBe(0); // minor version 0 (after the 8-byte signature and the major version)
     const decoded = await expectAgreement(bytes);
     expect(decoded.segments[0]?.keyframes[0]?.frameIndex).toBe(v11.segments[0]?.keyframes[0]?.frameIndex);

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderBitstreamFiles, renderGpuSchemas } from '../../src/gpu/schema-export';
+import { renderBitstreamFiles, renderGpuSchemas, renderGpuTargets } from '../../src/gpu/schema-export';
 
 const dir = join(import.meta.dirname, '..', '..', 'schemas', 'gpu');
 
@@ -19,5 +19,11 @@ describe('schemas/bitstream', () => {
     const rendered = renderBitstreamFiles();
     expect(readdirSync(bitstreamDir).sort()).toEqual(Object.keys(rendered).sort());
     for (const [name, text] of Object.entries(rendered)) expect(readFileSync(join(bitstreamDir, name), 'utf8'), name).toBe(text);
+  });
+});
+
+describe('schemas/gpu-targets.json', () => {
+  it('lists what the CLI targets, exactly as src/gpu/modal-targets.ts derives it', () => {
+    expect(readFileSync(join(import.meta.dirname, '..', '..', 'schemas', 'gpu-targets.json'), 'utf8')).toBe(renderGpuTargets());
   });
 });

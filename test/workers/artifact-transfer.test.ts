@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { artifactTransferFromEnv } from '../../src/storage/artifact-transfer';
-import { artifactKey } from '../../src/storage/keys';
+import { artifactKey } from '../../src/cache/keys';
 import { installFakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
 import { errorBody, json } from '../json';

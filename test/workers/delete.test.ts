@@ -1,7 +1,7 @@
 // DELETE /v1/videos/{id}: every row, object and cached copy derived from the video goes — unless
 // another video shares its bitstream, whose artifacts then stay and keep serving.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { artifactCacheUrl, bitstreamCacheUrl } from '../../src/storage/keys';
+import { artifactCacheUrl, bitstreamCacheUrl } from '../../src/cache/keys';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, deliverEncode, env, fakeMp4, upload } from './helpers';
 import { VideoView } from '../../src/openapi/shapes';

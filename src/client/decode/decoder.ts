@@ -6,6 +6,7 @@
  */
 import { BitstreamError, readBitstream, type Bitstream, type BitstreamHeader, type SegmentData } from '../../bitstream';
 import { parseReconstructionOptions } from '../../cache/reconstruction-options';
+import type { Mode } from '../../gpu/contract';
 import { framesAtRate, onOutputGrid } from '../../generation/keyframe-grid';
 import { parseContent } from './content-text';
 import { DecodeError } from './errors';
@@ -16,7 +17,7 @@ import { alongMotion, fromKeyframes, paint, resizeImage, type FrameAt } from './
 export interface DecodeOptions {
   decodeImage: DecodeImage;
   /** `it2v` (default where a segment has keyframes; TT2V for a segment without) or `tt2v` (texts only). */
-  mode?: 'it2v' | 'tt2v';
+  mode?: Mode;
   /** Reject motion texts outside the grammar (default true); false parses them as the reference engine does. */
   strictMotion?: boolean;
 }
@@ -48,14 +49,14 @@ export function parseForDecode(bytes: Uint8Array): Bitstream {
 export interface DecodedSegment {
   index: number;
   frameCount: number;
-  mode: 'it2v' | 'tt2v';
+  mode: Mode;
   /** Frame `i` (0 ≤ i < frameCount) on its own: for seeking. */
   frameAt: FrameAt;
   /** Every frame in order. */
   frames: Iterable<RgbImage>;
 }
 
-function segmentOf(index: number, frameCount: number, mode: 'it2v' | 'tt2v', frameAt: FrameAt): DecodedSegment {
+function segmentOf(index: number, frameCount: number, mode: Mode, frameAt: FrameAt): DecodedSegment {
   return {
     index,
     frameCount,

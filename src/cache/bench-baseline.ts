@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { artifactCacheUrl } from '../storage/keys';
+import { artifactCacheUrl } from './keys';
 
 const CACHE_PREFIX = '/__bench/cache/';
 

@@ -1,0 +1,48 @@
+import type { RatePlan } from '../bitstream';
+import type { Mode } from '../gpu/contract';
+import { artifactKey } from './keys';
+import { canonicalOptions, type ReconstructionOptions } from './reconstruction-options';
+
+/** What names an artifact: the bitstream, the mode, the canonical options, the engine and any rate cut. */
+export interface ArtifactSource {
+  bitstreamHash: string;
+  mode: Mode;
+  options: ReconstructionOptions;
+  /** `id@version` of the generating engine; part of every key so a new engine never serves old artifacts. */
+  engine: string;
+  /** The keyframes `options.maxKbps` dropped; null or absent: none. */
+  rateCut?: RatePlan | null;
+}
+
+export interface ArtifactId {
+  /** sha256 hex of the artifact's canonical description: its identity and cache key. */
+  key: string;
+  /** Where R2 keeps it: `artifacts/{bitstreamSha256}/{key}.{extension}`. */
+  r2Key: string;
+}
+
+const encoder = new TextEncoder();
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The key and R2 key of artifact `kind` (`generate`, `interpolate`, `assemble`, `hls-ts`) of a segment or the whole video. */
+export async function artifactId(source: ArtifactSource, segment: number | 'all', kind: string, extension: string): Promise<ArtifactId> {
+  const key = await sha256Hex(describe(source, segment, kind));
+  return { key, r2Key: artifactKey(source.bitstreamHash, key, extension) };
+}
+
+/**
+ * The canonical description an artifact key hashes. A rate cut enters as what it keeps, and only where it
+ * changed something: a segment whose keyframes all survive keys as if no maxKbps were given.
+ */
+function describe(source: ArtifactSource, segment: number | 'all', kind: string) {
+  const parts = ['cmvc-artifact-v1', source.bitstreamHash, segment, source.mode, kind, canonicalOptions(source.options), source.engine];
+  const cut = source.rateCut;
+  if (cut) {
+    if (segment === 'all') parts.push(`keyframes-dropped=${cut.dropped}`);
+    else if ((cut.droppedPerSegment[segment] ?? 0) > 0) parts.push(`keyframes=${(cut.kept[segment] ?? []).join('.')}`);
+  }
+  return parts.join('|');
+}

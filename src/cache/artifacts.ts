@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import { admitGeneration } from '../auth/admit-generation';
+import { ApiError, notFound } from '../http/errors';
+import { ensureArtifact, preferWaitSeconds } from '../generation/ensure-artifact';
+import { plannedWork } from '../generation/gpu-estimate';
+import type { GenerationSpec } from '../generation/plan';
+import { getVideo } from '../videos/store';
+import { artifactCacheUrl } from './keys';
+import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type StoredObject } from './serve';
+
+type AppContext = Context<{ Bindings: Env }>;
+
+/** GPU seconds still to spend on `spec`: its graph's artifacts that R2 does not hold yet, by the cost model. */
+const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE)).seconds;
+
+/**
+ * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,
+ * waiting at most the request's wait budget, else 202 with Retry-After).
+ */
+export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
+  const headers = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
+  const cacheKey = new Request(artifactCacheUrl(spec.key));
+  const cached = await caches.default.match(cacheKey);
+  if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
+
+  let object: StoredObject | null = await c.env.BUCKET.head(spec.r2Key);
+  let tier = 'hit-r2';
+  if (object === null) {
+    // The video may have come from an isolate's memory: before anything is made, D1 must still have it.
+    const stillThere = getVideo(c.env.DB, how.videoId).then((video) => {
+      if (video === null) throw notFound('video');
+    });
+    const payer = await admitGeneration(c, plannedSeconds(c.env, spec), stillThere);
+    const ensured = await ensureArtifact(c.env, spec, payer, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));
+    if (!ensured.ready) {
+      return c.json({ status: 'running', progress: ensured.progress, artifact: spec.key }, 202, {
+        'Retry-After': '3',
+        'Cache-Control': 'no-store',
+        Location: c.req.url,
+      });
+    }
+    // The coordinator wrote it and says what it wrote: no second look at R2 before serving.
+    object = { key: ensured.artifact.r2Key, size: ensured.artifact.bytes, httpEtag: ensured.artifact.etag };
+    tier = 'miss';
+  }
+  c.executionCtx.waitUntil(putInEdgeCache(c.env.BUCKET, cacheKey, object, how.contentType));
+  return serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, how.contentType), { ...headers, 'X-Cache': tier });
+}
+
+/**
+ * Starts generating artifacts a client will likely ask for next (e.g. the next HLS segments), without
+ * waiting. Each costs what a request's generation costs: its rate-limit units and a check of its
+ * planned GPU seconds against the payer's budget; one that does not fit is skipped, not an error.
+ */
+export function prefetch(c: AppContext, videoId: string, specs: GenerationSpec[]): void {
+  for (const spec of specs) {
+    c.executionCtx.waitUntil(
+      (async () => {
+        if ((await c.env.BUCKET.head(spec.r2Key)) !== null) return;
+        if ((await getVideo(c.env.DB, videoId)) === null) return;
+        const payer = await admitGeneration(c, plannedSeconds(c.env, spec)).catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 429) return null;
+          throw err;
+        });
+        if (payer === null) return;
+        await ensureArtifact(c.env, spec, payer, 0, (p) => c.executionCtx.waitUntil(p));
+      })().catch((err) => console.error('prefetch failed:', err)),
+    );
+  }
+}
+
+async function putInEdgeCache(bucket: R2Bucket, cacheKey: Request, object: StoredObject, contentType: string): Promise<void> {
+  const body = await bucket.get(object.key);
+  if (body === null) return;
+  await caches.default.put(
+    cacheKey,
+    new Response(body.body, {
+      headers: { 'Content-Type': contentType, 'Content-Length': String(object.size), ETag: object.httpEtag, 'Cache-Control': CACHED_COPY_CONTROL },
+    }),
+  );
+}

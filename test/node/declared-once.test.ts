@@ -1,0 +1,30 @@
+/** Modes and GPU function names are declared once (src/gpu/contract.ts); every list derived from them must agree. */
+import { describe, expect, it } from 'vitest';
+import { GPU_FUNCTIONS, InfoResponse, MODES } from '../../src/gpu/contract';
+import { GpuCostModel } from '../../src/gpu/cost-model';
+import { GPU_TARGETS } from '../../src/cli/gpu';
+import { openApiDocument } from '../../src/openapi/document';
+import { SignedUrls, VideoView } from '../../src/openapi/shapes';
+
+describe('declared once', () => {
+  it('the CLI targets a Modal class or function for every GPU function, and nothing else but the web endpoint', () => {
+    const served = GPU_TARGETS.map((t) => t.method ?? t.name);
+    expect(served.filter((name) => name !== 'web')).toEqual([...GPU_FUNCTIONS]);
+  });
+
+  it('the cost model and /info accept exactly the contract functions', () => {
+    const engine = GpuCostModel.shape.engines.valueType.shape;
+    expect(Object.keys(engine).filter((k) => k !== 'callLimitSeconds')).toEqual([...GPU_FUNCTIONS]);
+    expect(InfoResponse.shape.functions.element.options).toEqual([...GPU_FUNCTIONS]);
+  });
+
+  it('the API document, the signed-URL shape and the view links name exactly the contract modes', () => {
+    const doc = openApiDocument() as { paths: Record<string, { get?: { parameters?: { name: string; schema: { enum?: string[] } }[] } }> };
+    const modeParams = Object.values(doc.paths).flatMap((p) => p.get?.parameters ?? []).filter((p) => p.name === 'mode');
+    expect(modeParams.length).toBeGreaterThan(0);
+    for (const p of modeParams) expect(p.schema.enum).toEqual([...MODES]);
+    expect(SignedUrls.shape.urls.element.shape.mode.options).toEqual([...MODES]);
+    const links = Object.keys(VideoView.shape.links.shape).filter((k) => !['self', 'job', 'bitstream'].includes(k));
+    expect(links).toEqual([...MODES]);
+  });
+});
