@@ -34,7 +34,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 
 from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
-from cmvc_gpu.engines.reference.video_io import decode  # noqa: E402
+from cmvc_gpu.media.video_io import decode  # noqa: E402
 from cmvc_gpu.limits import Limits  # noqa: E402
 
 DEFAULT_CLIPS = [REPO / "test" / "fixtures" / "cup-4s.mp4"]

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from clips import b64, duration_seconds, pan_clip
 from cmvc_gpu import contract
 from cmvc_gpu.app import create_app, engine_from_env
-from cmvc_gpu.engines.reference import ReferenceEngine, video_io
+from cmvc_gpu.engines.reference import ReferenceEngine
+from cmvc_gpu.media import video_io
 from cmvc_gpu.engines.reference.engine import ENGINE_ID, ENGINE_VERSION
 from cmvc_gpu.limits import Limits
 

@@ -10,7 +10,7 @@ from cmvc_gpu.engines.reference import ReferenceEngine
 from cmvc_gpu.engines.reference import rate
 from cmvc_gpu.engines.reference.engine import frames_psnr
 from cmvc_gpu.engines.reference.motion import parse_motion
-from cmvc_gpu.engines.reference.render import interpolate, warp
+from cmvc_gpu.media.inbetween import interpolate, warp
 from cmvc_gpu.errors import ContractError
 
 OPTIONS = {"minSegmentSeconds": 0.5, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}

@@ -25,7 +25,7 @@ from cmvc_gpu.engines.model.encoder import Encoder  # noqa: E402
 from cmvc_gpu.engines.model.engine import ModelEngine  # noqa: E402
 from cmvc_gpu.engines.model.generator import Generator  # noqa: E402
 from cmvc_gpu.engines.model.tiny import save_tiny_adapter, tiny_pipes  # noqa: E402
-from cmvc_gpu.engines.reference import video_io  # noqa: E402
+from cmvc_gpu.media import video_io  # noqa: E402
 from cmvc_gpu.outputs import deliver  # noqa: E402
 from test_model_classes import moving_square  # noqa: E402
 
@@ -260,7 +260,7 @@ class FakeEncoder:
 
 class TestOrchestration:
     def test_scenes_keyframes_sampling_and_texts(self, monkeypatch):
-        from cmvc_gpu.engines.reference.decode import StreamInfo
+        from cmvc_gpu.media.decode import StreamInfo
 
         frames = np.zeros((16, 32, 32, 3), np.uint8)
         for i in range(16):

@@ -5,7 +5,7 @@ It orchestrates two model classes, each loaded once: :class:`~.encoder.Encoder` 
 calls (``segment_plan``) that each fit the call limit; they run in process, or one GPU call each
 on Modal (``run_call``). ``interpolate`` raises the frame rate with blended motion-compensated
 in-betweens (no model). Everything around the models (video decoding and MP4 writing, keyframe
-coding, remuxing) is the reference engine's, through :mod:`.media`, so both engines write the same
+coding, remuxing) is the shared :mod:`cmvc_gpu.media`, through :mod:`.media`, so both engines write the same
 files. A call needing a class that is not loaded fails with ``engine_failure`` naming it.
 
 ``*_json`` methods take and return contract JSON (``schemas/gpu``); the Engine protocol methods
@@ -389,12 +389,10 @@ class ModelEngine:
 
     # ── assemble ─────────────────────────────────────────────────────────────────────────────
     def assemble_json(self, request: dict, progress: Progress = _no_progress) -> dict:
-        """``AssembleRequest`` → ``AssembleResponse``: the reference engine's remux (no model)."""
+        """``AssembleRequest`` → ``AssembleResponse``: the parts remuxed (no model)."""
         started = self.clock()
-        response = media.assemble(request, progress)
-        response["engine"] = self.engine_info()
-        response["seconds"] = self._seconds(started)
-        return response
+        video = media.assemble(request, progress)
+        return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
 
 
 def from_env() -> ModelEngine:
