@@ -25,21 +25,13 @@ from ...media.assemble import assemble_parts
 from ...media.inbetween import interpolate_stream
 
 MIME_TYPES = video_io.MIME_TYPES
-ENCODE_DEFAULTS = {
-    "minSegmentSeconds": 1.0,
-    "maxSegmentSeconds": 10.0,
-    "keyframeBudgetBytes": 2048,
-    "keyframeCodec": "webp",
-    "keyframeMaxWidth": 320,
-    "maxTextChars": 600,
-}
 LIMITS = Limits()
 
 
 def encode_options(request: dict) -> dict:
-    """The request's ``options`` with the contract's defaults filled in (the app fills them too;
-    this keeps direct callers honest)."""
-    return {**ENCODE_DEFAULTS, **(request.get("options") or {})}
+    """The request's ``options`` with the exported contract's defaults filled in (the app fills
+    them too; this keeps direct callers honest). The schema is the only place they are written."""
+    return contract.apply_defaults(contract.validator("encode.request").schema, {**request, "options": request.get("options") or {}})["options"]
 
 
 def gpu_in_use() -> bool:
