@@ -21,7 +21,10 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import STATUS_BY_CODE, ContractError
 
-__all__ = ["STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "bitstream_file", "check_request", "check_response", "apply_defaults", "keyframes_problem", "load_all", "schemas_dir", "validator"]
+__all__ = [
+    "STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "bitstream_file", "check_request", "check_response",
+    "apply_defaults", "function_names", "keyframes_problem", "modes", "load_all", "schemas_dir", "validator",
+]
 
 CONTRACT_VERSION = "2"
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "gpu"
@@ -59,6 +62,17 @@ def validator(name: str) -> Draft202012Validator:
         raise RuntimeError(f"contract schema {name}.json not found in {schemas_dir()} (set CMVC_SCHEMAS_DIR)") from None
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+def function_names() -> tuple[str, ...]:
+    """The GPU functions, in the contract's order: ``info.response``'s ``functions`` enum (the
+    one list; metrics, dispatch and ``/v1/info`` read it here)."""
+    return tuple(validator("info.response").schema["properties"]["functions"]["items"]["enum"])
+
+
+def modes() -> tuple[str, ...]:
+    """The reconstruction modes: ``generate.request``'s ``mode`` enum."""
+    return tuple(validator("generate.request").schema["properties"]["mode"]["enum"])
 
 
 def load_all() -> None:

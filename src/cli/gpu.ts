@@ -33,9 +33,9 @@ export interface GpuTarget {
 }
 
 export const GPU_TARGETS: readonly GpuTarget[] = [
-  { kind: 'cls', name: 'Encoder', method: 'encode', warm: true },
-  { kind: 'cls', name: 'Generator', method: 'generate', warm: true },
-  { kind: 'cls', name: 'Interpolator', method: 'interpolate', warm: true },
+  { kind: 'cls', name: 'Encoder', method: 'analyse', warm: true },
+  { kind: 'cls', name: 'Generator', method: 'run_call', warm: true },
+  { kind: 'cls', name: 'Bridge', method: 'run_call', warm: true },
   { kind: 'function', name: 'assemble', warm: false },
   { kind: 'function', name: 'web', warm: false },
 ];

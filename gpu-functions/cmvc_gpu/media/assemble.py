@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..limits import Limits
+from ..progress import Progress
 from . import video_io
 from .sources import read_source
 
 
-def assemble_parts(request: dict, limits: Limits, progress: Callable[[float], None]) -> dict:
+def assemble_parts(request: dict, limits: Limits, progress: Progress) -> dict:
     """The contract ``VideoFile`` of ``assemble.request``'s parts concatenated in order, its file
     still as raw ``bytes`` in ``data`` (``outputs.deliver`` uploads it). Progress runs to 0.5 while
     the parts are read; each part is at most ``limits.max_upload_bytes`` bytes."""

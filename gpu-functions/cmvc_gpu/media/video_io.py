@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import ContractError
 from ..limits import Limits
-from .sources import read_source
 from . import decode as _decode
+from .sources import read_source
 
 __all__ = ["MIME_TYPES", "Decoded", "VideoWriter", "encode", "remux", "Remuxed", "decode", "read_source", "probe"]
 

@@ -9,7 +9,7 @@ Frames are RGB; widths and heights written to H.264 must be even (the reference 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Optional
 
 import numpy as np
@@ -23,6 +23,7 @@ from ...media import keyframe as media_keyframe
 from ...media import video_io
 from ...media.assemble import assemble_parts
 from ...media.inbetween import interpolate_stream
+from ...progress import Progress
 
 MIME_TYPES = video_io.MIME_TYPES
 LIMITS = Limits()
@@ -182,7 +183,7 @@ def decode_keyframe(keyframe: dict) -> Image.Image:
     return Image.fromarray(media_keyframe.decode_keyframe(data))
 
 
-def assemble(request: dict, progress: Callable[[float], None], limits: Limits = LIMITS) -> dict[str, Any]:
+def assemble(request: dict, progress: Progress, limits: Limits = LIMITS) -> dict[str, Any]:
     """The contract ``VideoFile`` of the parts remuxed without re-encoding (no model)."""
     return assemble_parts(request, limits, progress)
 

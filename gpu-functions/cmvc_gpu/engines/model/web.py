@@ -4,7 +4,6 @@ each call to its GPU class, and the asynchronous routes backed by Modal's ``spaw
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Optional
 
 from fastapi import APIRouter, Request
@@ -13,13 +12,12 @@ from fastapi.responses import JSONResponse
 
 from ...contract import check_request, check_response
 from ...errors import ContractError
+from ...progress import Progress
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
 from .dispatch import FUNCTIONS, Dispatcher
 
 SUBMIT_PATH = "/v1/{fn}/submit"
 POLL_PATH = "/v1/calls/{call_id}"
-
-Progress = Callable[[float], None]
 
 
 class DispatchEngine:

@@ -28,10 +28,10 @@ import numpy as np
 from ...errors import ContractError
 from ...limits import Limits
 from ...media import decode, global_motion, keyframe, scenes, video_io
-from ...media.inbetween import interpolate_stream, resize
 from ...media.assemble import assemble_parts, video_file
+from ...media.inbetween import interpolate_stream, resize
 from ...media.sources import read_source
-from ..base import Progress, no_progress
+from ...progress import Progress, no_progress
 from . import content, motion, rate, render
 
 __all__ = ["ENGINE_ID", "ENGINE_VERSION", "Limits", "ReferenceEngine", "frames_psnr"]
@@ -125,7 +125,8 @@ class ReferenceEngine:
             keyframes = []
             for frame in sorted(f for f in chosen if start <= f < end):
                 coded, w, h = keyframe.code_keyframe(images[frame], options["keyframeCodec"], budget, width)
-                keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": base64.b64encode(coded).decode("ascii"), "frameIndex": frame - start, "priority": priority[frame]})
+                text = base64.b64encode(coded).decode("ascii")
+                keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": text, "frameIndex": frame - start, "priority": priority[frame]})
             segments.append({"index": index, "startFrame": start, "frameCount": end - start, "contentText": texts[index][0], "motionText": texts[index][1], "keyframes": keyframes})
         progress(1.0)
         return {
