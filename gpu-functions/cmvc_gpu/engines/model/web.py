@@ -4,6 +4,7 @@ each call to its GPU class, and the asynchronous routes backed by Modal's ``spaw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Optional
 
 from fastapi import APIRouter, Request
@@ -39,17 +40,16 @@ class DispatchEngine:
     def info(self) -> dict:
         return {"id": self.id, "version": self.version, "models": self.config.models()}
 
-    def encode(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("encode", request)
+    def __getattr__(self, function: str) -> Callable[..., dict]:
+        """Every contract function (``encode``, ``generate``, …: the exported schema's list) runs
+        in its deployed method; progress is reported there, not through this process."""
+        if function not in FUNCTIONS:
+            raise AttributeError(function)
 
-    def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("generate", request)
+        def run(request: dict, progress: Optional[Progress] = None) -> dict:
+            return self.dispatcher.run(function, request)
 
-    def interpolate(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("interpolate", request)
-
-    def assemble(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("assemble", request)
+        return run
 
 
 def install_call_routes(app: Any, dispatcher: Dispatcher) -> None:
