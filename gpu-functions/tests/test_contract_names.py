@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cmvc_gpu import contract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +46,19 @@ def test_a_function_and_a_mode_added_to_the_schema_reach_every_list(tmp_path: Pa
     assert seen["metrics"][-1] == seen["dispatch"][-1] == "upscale"
     assert seen["call_id"] is True
     assert seen["modes"] == ["tt2v", "it2v", "v2v"]
+
+
+def test_a_function_in_the_list_needs_its_request_and_response_schemas(tmp_path: Path, monkeypatch) -> None:
+    schemas = tmp_path / "gpu"
+    shutil.copytree(contract.schemas_dir(), schemas)
+    info = json.loads((schemas / "info.response.json").read_text())
+    info["properties"]["functions"]["items"]["enum"].append("upscale")
+    (schemas / "info.response.json").write_text(json.dumps(info))
+    monkeypatch.setenv("CMVC_SCHEMAS_DIR", str(schemas))
+    contract.validator.cache_clear()
+    try:
+        assert contract.schema_names()[-7:-5] == ("upscale.request", "upscale.response")
+        with pytest.raises(RuntimeError, match="upscale.request.json not found"):
+            contract.load_all()
+    finally:
+        contract.validator.cache_clear()
