@@ -179,16 +179,22 @@ def _load_generator(models: tuple[str, ...]):
 
 
 # ── GPU classes: each loads its models once; each method call is one planned pipeline call ────
-@app.cls(
-    image=image,
-    gpu=ENCODER_SCALING.gpu,
-    volumes=VOLUMES,
-    timeout=CALL_TIMEOUT,
-    startup_timeout=STARTUP_TIMEOUT,
-    min_containers=ENCODER_SCALING.min_containers,
-    max_containers=ENCODER_SCALING.max_containers,
-    scaledown_window=ENCODER_SCALING.scaledown_window,
-)
+def gpu_class(scaling: Scaling):
+    """The ``@app.cls`` of a GPU class: its GPU and autoscaling (``scaling``), the Volumes, and one
+    call's ``CALL_TIMEOUT`` (seconds), so every GPU class is declared the same way."""
+    return app.cls(
+        image=image,
+        gpu=scaling.gpu,
+        volumes=VOLUMES,
+        timeout=CALL_TIMEOUT,
+        startup_timeout=STARTUP_TIMEOUT,
+        min_containers=scaling.min_containers,
+        max_containers=scaling.max_containers,
+        scaledown_window=scaling.scaledown_window,
+    )
+
+
+@gpu_class(ENCODER_SCALING)
 class Encoder:
     """The encode's GPU calls: one analysis (decode, CLIP embeddings, scene cuts), then describe
     calls over groups of segments (keyframes, MLLM texts), each inside ``CALL_TIMEOUT``."""
@@ -211,16 +217,7 @@ class Encoder:
         return envelope(lambda report: self.engine.describe_json(request, analysis, indices))
 
 
-@app.cls(
-    image=image,
-    gpu=GENERATOR_SCALING.gpu,
-    volumes=VOLUMES,
-    timeout=CALL_TIMEOUT,
-    startup_timeout=STARTUP_TIMEOUT,
-    min_containers=GENERATOR_SCALING.min_containers,
-    max_containers=GENERATOR_SCALING.max_containers,
-    scaledown_window=GENERATOR_SCALING.scaledown_window,
-)
+@gpu_class(GENERATOR_SCALING)
 class Generator:
     """Text-to-video and image-to-video calls (Wan 2.1 T2V 1.3B and I2V 14B, one T5/VAE/CLIP)."""
 
@@ -233,16 +230,7 @@ class Generator:
         return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
-@app.cls(
-    image=image,
-    gpu=BRIDGE_SCALING.gpu,
-    volumes=VOLUMES,
-    timeout=CALL_TIMEOUT,
-    startup_timeout=STARTUP_TIMEOUT,
-    min_containers=BRIDGE_SCALING.min_containers,
-    max_containers=BRIDGE_SCALING.max_containers,
-    scaledown_window=BRIDGE_SCALING.scaledown_window,
-)
+@gpu_class(BRIDGE_SCALING)
 class Bridge:
     """First/last-frame calls between two keyframes (Wan 2.1 FLF2V 14B + a LoRA adapter)."""
 

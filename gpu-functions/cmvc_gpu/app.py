@@ -37,6 +37,7 @@ from .errors import ContractError
 from .limits import Limits
 from .metrics import FUNCTIONS, Metrics
 from .outputs import deliver
+from .progress import Progress
 
 CONTRACT_VERSION = contract.CONTRACT_VERSION
 log = logging.getLogger("cmvc_gpu")
@@ -118,7 +119,7 @@ def create_app(
     app.state.calls = calls
     app.state.metrics = metrics
 
-    def run(function: str, request: dict, progress: Callable[[float], None]) -> dict:
+    def run(function: str, request: dict, progress: Progress) -> dict:
         """Runs one call of the engine, counted and timed; the result is checked against the contract."""
         metrics.started(function)
         began = time.perf_counter()
@@ -149,7 +150,7 @@ def create_app(
             compute, upload = reported if reported is not None else (time.perf_counter() - began, 0.0)
             metrics.finished(function, compute, code, upload_seconds=upload)
 
-    def run_reporting_spent(function: str, request: dict, progress: Callable[[float], None]) -> dict:
+    def run_reporting_spent(function: str, request: dict, progress: Progress) -> dict:
         """``run`` for a submitted call: a failure carries the wall seconds it ran in
         ``details.seconds`` (as ``cpu``; the same seconds ``/metrics`` counts), so the caller can bill it."""
         try:

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .errors import ContractError
+from .progress import Progress
 
 log = logging.getLogger("cmvc_gpu")
-
-Progress = Callable[[float], None]
 
 
 #: Longest long poll of ``status``, in seconds (well under any proxy's idle timeout).

@@ -21,26 +21,15 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import STATUS_BY_CODE, ContractError
 
-__all__ = ["STATUS_BY_CODE", "ContractError", "SCHEMA_NAMES", "bitstream_file", "check_request", "check_response", "apply_defaults", "keyframes_problem", "load_all", "schemas_dir", "validator"]
+__all__ = [
+    "STATUS_BY_CODE", "ContractError", "SHARED_SCHEMA_NAMES", "bitstream_file", "check_request", "check_response",
+    "apply_defaults", "function_names", "keyframes_problem", "modes", "load_all", "schema_names", "schemas_dir", "validator",
+]
 
 CONTRACT_VERSION = "2"
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "gpu"
-#: Every schema this server uses, by file name without ``.json``.
-SCHEMA_NAMES = (
-    "encode.request",
-    "encode.response",
-    "generate.request",
-    "generate.response",
-    "interpolate.request",
-    "interpolate.response",
-    "assemble.request",
-    "assemble.response",
-    "call.submit.response",
-    "call.status",
-    "info.response",
-    "health.response",
-    "error",
-)
+#: The schemas besides each function's own request and response, by file name without ``.json``.
+SHARED_SCHEMA_NAMES = ("call.submit.response", "call.status", "info.response", "health.response", "error")
 
 
 def schemas_dir() -> Path:
@@ -61,9 +50,27 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+def function_names() -> tuple[str, ...]:
+    """The GPU functions, in the contract's order: ``info.response``'s ``functions`` enum (the
+    one list; metrics, dispatch and ``/v1/info`` read it here)."""
+    return tuple(validator("info.response").schema["properties"]["functions"]["items"]["enum"])
+
+
+def modes() -> tuple[str, ...]:
+    """The reconstruction modes: ``generate.request``'s ``mode`` enum."""
+    return tuple(validator("generate.request").schema["properties"]["mode"]["enum"])
+
+
+def schema_names() -> tuple[str, ...]:
+    """Every schema this server uses, by file name without ``.json``: ``{fn}.request`` and
+    ``{fn}.response`` of each function in :func:`function_names`, then the shared ones."""
+    per_function = tuple(f"{fn}.{part}" for fn in function_names() for part in ("request", "response"))
+    return per_function + SHARED_SCHEMA_NAMES
+
+
 def load_all() -> None:
     """Loads every schema now, so a missing or broken schema stops the server at start."""
-    for name in SCHEMA_NAMES:
+    for name in schema_names():
         validator(name)
 
 

@@ -11,7 +11,9 @@ import threading
 from collections import defaultdict
 from typing import Optional
 
-FUNCTIONS = ("encode", "generate", "interpolate", "assemble")
+from .contract import function_names
+
+FUNCTIONS = function_names()
 
 
 class Metrics:

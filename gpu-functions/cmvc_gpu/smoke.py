@@ -17,7 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .engines.model import media, sampling
-from .engines.reference import video_io
+from .media import video_io
 
 STAGES = ("encode", "tt2v", "it2v", "interpolate", "assemble")
 

@@ -23,7 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from cmvc_gpu.engines.reference import ReferenceEngine, video_io  # noqa: E402
+from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
+from cmvc_gpu.media import video_io  # noqa: E402
 
 SAMPLE = HERE.parents[1] / "test" / "fixtures" / "cup-4s.mp4"
 OPTIONS = {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}

@@ -27,8 +27,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from cmvc_gpu.engines.reference import ReferenceEngine, video_io  # noqa: E402
+from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
 from cmvc_gpu.engines.reference.engine import ENGINE_ID  # noqa: E402
+from cmvc_gpu.media import video_io  # noqa: E402
 
 COST_FILE = HERE.parents[1] / "schemas" / "gpu-cost.json"
 #: Output shapes timed per function: (width, height, frames).

@@ -34,8 +34,8 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 
 from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
-from cmvc_gpu.engines.reference.video_io import decode  # noqa: E402
 from cmvc_gpu.limits import Limits  # noqa: E402
+from cmvc_gpu.media.video_io import decode  # noqa: E402
 
 DEFAULT_CLIPS = [REPO / "test" / "fixtures" / "cup-4s.mp4"]
 #: Encode options; keyframeMaxWidth is set to each clip's width, so the rate control may use its full size.
@@ -147,7 +147,8 @@ def conventional(path: Path, codec: str, crf: int, folder: Path, scale: int = 1)
     ``scale`` > 1 codes it at 1/scale of the size and ``AV1_SCALED_FPS`` and scales it back."""
     source = frames_of(path.read_bytes())
     height, width = source[0].shape[:2]
-    rate = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=r_frame_rate", "-of", "csv=p=0", str(path)], capture_output=True, check=True).stdout.decode().strip()
+    probe = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=r_frame_rate", "-of", "csv=p=0", str(path)]
+    rate = subprocess.run(probe, capture_output=True, check=True).stdout.decode().strip()
     out = folder / f"{codec}-{crf}-{scale}.mkv"
     extra = {"libx265": ["-x265-params", "log-level=error"], "libaom-av1": ["-cpu-used", "8", "-row-mt", "1", "-b:v", "0"]}.get(codec, [])
     shrink = ["-vf", f"scale={max(16, width // scale // 2 * 2)}:{max(16, height // scale // 2 * 2)}:flags=area,fps={AV1_SCALED_FPS}"] if scale > 1 else []
@@ -223,7 +224,8 @@ def measure(path: Path, seconds: float) -> dict:
             encode_seconds.append(time.perf_counter() - started)
             sizes = bitstream_bytes(encoded)
             keyframes = sum(len(s["keyframes"]) for s in encoded["segments"])
-            points["cmvc-it2v"].append(point(sizes["it2v"], seconds, reconstruct(engine, encoded), original, targetKbps=target, keyframes=keyframes, floorKbps=round(sizes["tt2v"] * 8 / 1000 / seconds, 3)))
+            floor = round(sizes["tt2v"] * 8 / 1000 / seconds, 3)
+            points["cmvc-it2v"].append(point(sizes["it2v"], seconds, reconstruct(engine, encoded), original, targetKbps=target, keyframes=keyframes, floorKbps=floor))
         video = encoded["video"]
     av1_all = [p for name, ps in points.items() if name.startswith("av1") for p in ps]
     return {

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from clips import encode_frames, smooth_texture  # noqa: E402
 from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
-from cmvc_gpu.engines.reference.render import warp  # noqa: E402
+from cmvc_gpu.media.inbetween import warp  # noqa: E402
 
 OPTIONS = {"minSegmentSeconds": 0.5, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 4096, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}
 

@@ -20,7 +20,7 @@ def store():
     """An HTTP object store that functions upload their outputs to and read their inputs from."""
     from artifact_store import ArtifactStore
 
-    from cmvc_gpu.sources import SOURCE_ORIGINS_ENV
+    from cmvc_gpu.media.sources import SOURCE_ORIGINS_ENV
 
     store = ArtifactStore()
     # The functions fetch inputs only from configured origins, as deployed: this store is one of them.

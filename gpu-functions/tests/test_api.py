@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from clips import b64, duration_seconds, pan_clip
 from cmvc_gpu import contract
 from cmvc_gpu.app import create_app, engine_from_env
-from cmvc_gpu.engines.reference import ReferenceEngine, video_io
+from cmvc_gpu.engines.reference import ReferenceEngine
 from cmvc_gpu.engines.reference.engine import ENGINE_ID, ENGINE_VERSION
 from cmvc_gpu.limits import Limits
+from cmvc_gpu.media import video_io
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -221,7 +222,8 @@ def test_bad_input_gets_typed_errors_and_the_server_keeps_serving(client, sample
     schema_error = client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}, "options": {"keyframeCodec": "gif"}}).json()["error"]
     assert schema_error["details"] == {"field": "options.keyframeCodec"} and "options.keyframeCodec" in schema_error["message"]
     output = {"url": "http://127.0.0.1:9/never-used"}
-    odd = client.post("/v1/generate", json={"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 33, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output}).json()
+    segment = {"contentText": "a", "motionText": "b"}
+    odd = client.post("/v1/generate", json={"mode": "tt2v", "segment": segment, "width": 33, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output}).json()
     assert odd["error"]["code"] == "invalid_request" and odd["error"]["details"] == {"field": "width"}
     parts = [store.source("mixed/0.mp4", pan_clip(1, 4, 64, 48)[0]), store.source("mixed/1.mp4", pan_clip(1, 4, 96, 64)[0])]
     mixed = client.post("/v1/assemble", json={"parts": parts, "output": output}).json()
@@ -327,9 +329,12 @@ def test_limits_from_env(monkeypatch):
 
 def test_schema_defaults_are_applied_after_validation():
     request = contract.check_request("encode", {"video": {"data": ""}, "options": {"keyframeCodec": "jpeg"}})
-    assert request["options"] == {"minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600, "targetKbps": None}
+    assert request["options"] == {
+        "minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600, "targetKbps": None
+    }
     output = {"url": "https://store.example/a.mp4"}
-    generate = contract.check_request("generate", {"mode": "tt2v", "segment": {"contentText": "a", "motionText": "b"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output})
+    segment = {"contentText": "a", "motionText": "b"}
+    generate = contract.check_request("generate", {"mode": "tt2v", "segment": segment, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 0, "output": output})
     assert generate["container"] == "mp4" and generate["segment"]["keyframes"] == [] and generate["output"]["headers"] == {}
     assemble = contract.check_request("assemble", {"parts": [{"url": "https://example.com/a.mp4"}], "output": output})
     assert (assemble["container"], assemble["timeOffsetSeconds"]) == ("mp4", 0)

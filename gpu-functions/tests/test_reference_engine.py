@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from clips import b64, decode_frames, duration_seconds, encode_frames, encode_webp, pan_clip, smooth_texture
-from cmvc_gpu.engines.reference import ReferenceEngine
-from cmvc_gpu.engines.reference import rate
+from cmvc_gpu.engines.reference import ReferenceEngine, rate
 from cmvc_gpu.engines.reference.engine import frames_psnr
 from cmvc_gpu.engines.reference.motion import parse_motion
-from cmvc_gpu.engines.reference.render import interpolate, warp
 from cmvc_gpu.errors import ContractError
+from cmvc_gpu.media.inbetween import interpolate, warp
 
 OPTIONS = {"minSegmentSeconds": 0.5, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}
 engine = ReferenceEngine()
@@ -22,7 +21,8 @@ def encode(data: bytes, **options):
 
 
 def generate(segment: dict, mode: str = "it2v", **fields) -> dict:
-    request = {"mode": mode, "segment": {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": segment.get("keyframes", [])}, "width": 320, "height": 240, "fps": 24, "frameCount": 24, "seed": 0, "container": "mp4"}
+    texts = {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": segment.get("keyframes", [])}
+    request = {"mode": mode, "segment": texts, "width": 320, "height": 240, "fps": 24, "frameCount": 24, "seed": 0, "container": "mp4"}
     return engine.generate({**request, **fields})
 
 

@@ -1,9 +1,9 @@
 /**
  * What `gpu-functions/modal_app.py` deploys, by the name Modal knows it under, derived from the contract's
- * list of GPU functions. `npm run schemas` exports it to `schemas/gpu-targets.json`, which the Python side
+ * list of GPU functions and the GPU classes they fan out to. `npm run schemas` exports it to `schemas/gpu-targets.json`, which the Python side
  * checks the Modal app against.
  */
-import { GPU_FUNCTIONS, type GpuFunctionName } from './contract';
+import { GPU_FUNCTIONS } from './contract';
 
 export interface GpuTarget {
   /** `cls`: a `@app.cls` (looked up with `cls.fromName`, then one of its methods); `function`: an `@app.function`. */
@@ -15,21 +15,15 @@ export interface GpuTarget {
   warm: boolean;
 }
 
-/** The `@app.cls` serving each GPU function, or null where it is a plain `@app.function` of the same name. */
-const MODAL_CLASS: { [F in GpuFunctionName]: string | null } = {
-  encode: 'Encoder',
-  generate: 'Generator',
-  interpolate: 'Interpolator',
-  assemble: null,
-};
-
-/** The HTTP endpoint in front of the functions. */
-const WEB_TARGET: GpuTarget = { kind: 'function', name: 'web', warm: false };
-
+/**
+ * The Modal app's own names: the model engine fans each contract function out over GPU classes (the
+ * encoder's analysis, the generator's and the bridge's model calls), so these are not one per contract
+ * function. The Python side tests that `modal_app.py` defines each of them, and every contract function.
+ */
 export const GPU_TARGETS: readonly GpuTarget[] = [
-  ...GPU_FUNCTIONS.map((fn): GpuTarget => {
-    const cls = MODAL_CLASS[fn];
-    return cls === null ? { kind: 'function', name: fn, warm: false } : { kind: 'cls', name: cls, method: fn, warm: true };
-  }),
-  WEB_TARGET,
+  { kind: 'cls', name: 'Encoder', method: 'analyse', warm: true },
+  { kind: 'cls', name: 'Generator', method: 'run_call', warm: true },
+  { kind: 'cls', name: 'Bridge', method: 'run_call', warm: true },
+  ...GPU_FUNCTIONS.map((fn): GpuTarget => ({ kind: 'function', name: fn, warm: false })),
+  { kind: 'function', name: 'web', warm: false },
 ];

@@ -28,7 +28,7 @@ function fakeModal(options: {
   appName?: string;
   failStats?: string;
 }) {
-  const deployed = new Set(options.deployed ?? ['Encoder', 'Generator', 'Interpolator', 'assemble', 'web']);
+  const deployed = new Set(options.deployed ?? ['Encoder', 'Generator', 'Bridge', 'assemble', 'web']);
   const calls: string[] = [];
   const handles = new Map<string, FakeFunction>();
   const handle = (name: string): FakeFunction => {
@@ -123,10 +123,10 @@ describe('gpuStatus', () => {
     const byName = Object.fromEntries(report.targets.map((t) => [t.name, t]));
     expect(byName.Generator).toMatchObject({ state: 'running', containers: 2, backlog: 2 });
     expect(byName.Encoder).toMatchObject({ state: 'idle', containers: 0 });
-    expect(byName.Interpolator).toMatchObject({ state: 'missing', containers: null });
+    expect(byName.Bridge).toMatchObject({ state: 'missing', containers: null });
     expect(byName.web).toMatchObject({ state: 'idle', webUrl: 'https://acme--cmvc-gpu-web.modal.run' });
-    expect(modal.calls).toContain('method Encoder.encode');
-    expect(modal.calls).toContain('method Generator.generate');
+    expect(modal.calls).toContain('method Encoder.analyse');
+    expect(modal.calls).toContain('method Generator.run_call');
     expect(modal.closed()).toBe(1);
   });
 
@@ -146,11 +146,11 @@ describe('gpuStatus', () => {
   });
 
   it('prints a table, and an error in one target fails the command', async () => {
-    const modal = fakeModal({ failStats: 'Interpolator' });
+    const modal = fakeModal({ failStats: 'Bridge' });
     const cap = captureIo();
     expect(await runGpuCommand(['status'], cap.io, modal.deps)).toBe(GPU_EXIT.failure);
     expect(cap.out()).toContain('cmvc-gpu (ap-123): deployed v7');
-    expect(cap.out()).toMatch(/Interpolator\s+error\s+error: stats unavailable\n/);
+    expect(cap.out()).toMatch(/Bridge\s+error\s+error: stats unavailable\n/);
     expect(cap.out()).toMatch(/Generator\s+idle\s+0 containers, backlog 2/);
   });
 });
@@ -162,19 +162,19 @@ describe('gpuWarm', () => {
     expect(results.map((r) => [r.name, r.ok])).toEqual([
       ['Encoder', true],
       ['Generator', true],
-      ['Interpolator', true],
+      ['Bridge', true],
     ]);
-    expect(modal.calls.filter((c) => c.startsWith('autoscale'))).toEqual(['autoscale Encoder 2', 'autoscale Generator 2', 'autoscale Interpolator 2']);
+    expect(modal.calls.filter((c) => c.startsWith('autoscale'))).toEqual(['autoscale Encoder 2', 'autoscale Generator 2', 'autoscale Bridge 2']);
   });
 
   it('warms only the named targets and reports a missing one without stopping', async () => {
     const modal = fakeModal({ deployed: ['Generator', 'web'] });
     const cap = captureIo();
-    expect(await runGpuCommand(['warm', '--min', '0', '--only', 'Generator,Interpolator', '--json'], cap.io, modal.deps)).toBe(GPU_EXIT.failure);
+    expect(await runGpuCommand(['warm', '--min', '0', '--only', 'Generator,Bridge', '--json'], cap.io, modal.deps)).toBe(GPU_EXIT.failure);
     const body = JSON.parse(cap.out());
     expect(body.results).toEqual([
       { name: 'Generator', minContainers: 0, ok: true, error: null },
-      { name: 'Interpolator', minContainers: 0, ok: false, error: expect.stringContaining('not found') },
+      { name: 'Bridge', minContainers: 0, ok: false, error: expect.stringContaining('not found') },
     ]);
     expect(modal.handles.get('Generator')?.minContainers).toBe(0);
   });
@@ -194,7 +194,7 @@ describe('gpuWarm', () => {
     const modal = fakeModal({});
     const cap = captureIo();
     expect(await runGpuCommand(['warm', '--min=1'], cap.io, modal.deps)).toBe(GPU_EXIT.ok);
-    expect(cap.out()).toBe('Encoder: min_containers = 1\nGenerator: min_containers = 1\nInterpolator: min_containers = 1\n');
+    expect(cap.out()).toBe('Encoder: min_containers = 1\nGenerator: min_containers = 1\nBridge: min_containers = 1\n');
   });
 });
 

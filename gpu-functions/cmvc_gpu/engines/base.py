@@ -8,15 +8,9 @@ see are ``cmvc_gpu.errors.ContractError``; anything else is reported as ``engine
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Optional, Protocol
 
-#: Progress callback: a fraction in [0, 1].
-Progress = Callable[[float], None]
-
-
-def no_progress(_fraction: float) -> None:
-    """The progress callback used when the caller passes none."""
+from ..progress import Progress
 
 
 class Engine(Protocol):

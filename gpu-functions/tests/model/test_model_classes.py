@@ -15,6 +15,7 @@ pytest.importorskip("diffusers", reason="the model engine tests need diffusers (
 pytest.importorskip("transformers", reason="the model engine tests need transformers (requirements-model.txt)")
 
 from _tiny_models import tiny_clip, tiny_config, tiny_qwen  # noqa: E402
+
 from cmvc_gpu.engines.model import prompts  # noqa: E402
 from cmvc_gpu.engines.model.adapters import AdapterSet, resolve_adapter  # noqa: E402
 from cmvc_gpu.engines.model.encoder import Encoder  # noqa: E402

@@ -19,15 +19,16 @@ pytest.importorskip("peft", reason="the model engine tests need peft (requiremen
 jsonschema = pytest.importorskip("jsonschema")
 
 from _tiny_models import tiny_clip, tiny_config, tiny_qwen, tiny_wan, with_adapters  # noqa: E402
+from test_model_classes import moving_square  # noqa: E402
+
 from cmvc_gpu.engines.model import media, prompts, sampling  # noqa: E402
 from cmvc_gpu.engines.model.dispatch import envelope  # noqa: E402
 from cmvc_gpu.engines.model.encoder import Encoder  # noqa: E402
 from cmvc_gpu.engines.model.engine import ModelEngine  # noqa: E402
 from cmvc_gpu.engines.model.generator import Generator  # noqa: E402
 from cmvc_gpu.engines.model.tiny import save_tiny_adapter, tiny_pipes  # noqa: E402
-from cmvc_gpu.engines.reference import video_io  # noqa: E402
+from cmvc_gpu.media import video_io  # noqa: E402
 from cmvc_gpu.outputs import deliver  # noqa: E402
-from test_model_classes import moving_square  # noqa: E402
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "gpu"
 FFPROBE = "/usr/bin/ffprobe"
@@ -260,7 +261,7 @@ class FakeEncoder:
 
 class TestOrchestration:
     def test_scenes_keyframes_sampling_and_texts(self, monkeypatch):
-        from cmvc_gpu.engines.reference.decode import StreamInfo
+        from cmvc_gpu.media.decode import StreamInfo
 
         frames = np.zeros((16, 32, 32, 3), np.uint8)
         for i in range(16):
@@ -430,11 +431,11 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     from diffusers import WanImageToVideoPipeline
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
+    from test_model_classes import count_passes
 
     from cmvc_gpu.engines.model.adapters import DISTILL_ADAPTER
     from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, ModelRef
     from cmvc_gpu.engines.model.segment_plan import ModelCall, Source
-    from test_model_classes import count_passes
 
     donor = tiny_wan("i2v")
     donor.transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_v"], init_lora_weights="gaussian"))

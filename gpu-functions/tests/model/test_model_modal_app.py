@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
+
+from cmvc_gpu import contract
 
 modal = pytest.importorskip(
     "modal", reason="the Modal app test needs modal (pip install -r gpu-functions/requirements-modal.txt)"
@@ -185,3 +189,33 @@ def test_a_new_adapter_reloads_only_the_adapters_volume(modal_app, monkeypatch):
     assert run_call(bridge, 0, None, adapter_id="interp-lora-old") == {"ok": True, "result": "frames"}
     assert run_call(bridge, 0, None, adapter_id="interp-lora-new")["ok"] is True
     assert events == [("call", "interp-lora-old"), "adapters", ("call", "interp-lora-new")]
+
+
+#: What ``npx cmvc gpu`` looks up in the deployed app: the CLI's ``GPU_TARGETS``
+#: (``src/gpu/modal-targets.ts``), exported by ``npm run schemas``.
+CLI_TARGETS = Path(__file__).resolve().parents[3] / "schemas" / "gpu-targets.json"
+
+
+def cli_targets() -> list[tuple[str, str, str]]:
+    targets = json.loads(CLI_TARGETS.read_text(encoding="utf-8"))["targets"]
+    assert targets, f"no targets in {CLI_TARGETS}"
+    return [(t["kind"], t["name"], t.get("method", "")) for t in targets]
+
+
+def test_the_modal_app_defines_what_the_cli_targets(modal_app):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        classes = modal_app.app.registered_classes
+        fns = functions(modal_app.app)
+        for kind, name, method in cli_targets():
+            if kind == "cls":
+                assert name in classes, f"the CLI targets class {name}; the app has {sorted(classes)}"
+                assert method in classes[name]._get_method_names(), f"{name} has no method {method}"
+            else:
+                assert name in fns, f"the CLI targets function {name}; the app has {sorted(fns)}"
+
+
+def test_the_modal_app_serves_every_contract_function(modal_app):
+    fns = functions(modal_app.app)
+    assert [name for name in contract.function_names() if name not in fns] == []
+

@@ -14,16 +14,16 @@ torch = pytest.importorskip(
 pytest.importorskip("peft", reason="the LoRA training tests need peft (requirements-model.txt)")
 pytest.importorskip("diffusers", reason="the LoRA training tests need diffusers (requirements-model.txt)")
 
-from safetensors.torch import load_file  # noqa: E402
-
 from _tiny_models import tiny_config, tiny_wan  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+from test_model_classes import moving_square  # noqa: E402
+
 from cmvc_gpu.engines.model import sampling  # noqa: E402
 from cmvc_gpu.engines.model.adapters import LORA_WEIGHTS, AdapterSet, peft_name  # noqa: E402
 from cmvc_gpu.engines.model.generator import Generator  # noqa: E402
 from cmvc_gpu.engines.model.segment_plan import ModelCall, Source  # noqa: E402
 from cmvc_gpu.training import data  # noqa: E402
 from cmvc_gpu.training.lora import LoraTrainingConfig, train_interpolation_lora  # noqa: E402
-from test_model_classes import moving_square  # noqa: E402
 
 CONFIG = tiny_config()
 SERVED_FRAMES = CONFIG.generator.clip.max_frames_per_call  # the tiny clip: 9 frames, 32x32

@@ -1,6 +1,6 @@
 /**
  * Global motion between two grey planes (translation and zoom) by phase correlation: mirrors `phase_shift`,
- * `_fit` and `frame_motion` in gpu-functions/cmvc_gpu/engines/reference/motion.py, constant for constant.
+ * `_fit` and `frame_motion` in gpu-functions/cmvc_gpu/media/global_motion.py, constant for constant.
  */
 import { dft2 } from './dft';
 import { crop, type Plane } from './grey';

@@ -1,6 +1,6 @@
 /**
- * IT2V and TT2V frames without a model: mirrors `from_keyframes`, `pair_shift`, `in_between`, `along_motion`
- * and `paint` in gpu-functions/cmvc_gpu/engines/reference/render.py.
+ * IT2V and TT2V frames without a model: mirrors `from_keyframes`, `along_motion` and `paint` in
+ * gpu-functions/cmvc_gpu/engines/reference/render.py, and `pair_shift`, `in_between` in gpu-functions/cmvc_gpu/media/inbetween.py.
  */
 import type { Content } from './content-text';
 import { frameMotion, phaseShift } from './global-motion';

@@ -1,6 +1,6 @@
 /**
  * The camera move applied to an image: mirrors `warp` and `_reflect` in
- * gpu-functions/cmvc_gpu/engines/reference/render.py (bilinear, separable per axis, mirrored at the borders).
+ * gpu-functions/cmvc_gpu/media/inbetween.py (bilinear, separable per axis, mirrored at the borders).
  */
 import type { RgbImage } from './image';
 

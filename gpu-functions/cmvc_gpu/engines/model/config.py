@@ -220,7 +220,7 @@ class GeneratorConfig:
 @dataclass(frozen=True)
 class InterpolatorConfig:
     """The frame-rate raise after generation: motion-compensated blended in-betweens (the
-    reference engine's method, milliseconds per frame on the CPU; no model).
+    shared :mod:`cmvc_gpu.media.inbetween`, milliseconds per frame on the CPU; no model).
 
     Args:
         max_factor: the largest frame-rate multiple.

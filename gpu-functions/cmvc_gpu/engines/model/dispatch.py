@@ -21,11 +21,13 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Optional, Protocol
 
+from ...contract import function_names
 from ...errors import STATUS_BY_CODE, ContractError
+from ...progress import Progress
 from .errors import error_code
 
-FUNCTIONS = ("encode", "generate", "interpolate", "assemble")
-CALL_ID = re.compile(r"^(encode|generate|interpolate|assemble)~(fc-[A-Za-z0-9]{1,120})$")
+FUNCTIONS = function_names()
+CALL_ID = re.compile(rf"^({'|'.join(map(re.escape, FUNCTIONS))})~(fc-[A-Za-z0-9]{{1,120}})$")
 
 
 class RemoteMethod(Protocol):
@@ -54,7 +56,7 @@ class DispatchError(ContractError):
 
 
 def envelope(
-    call: Callable[[Callable[[float], None]], dict],
+    call: Callable[[Progress], dict],
     progress_store: Optional[ProgressStore] = None,
     call_id: Optional[str] = None,
     log: Callable[[str], None] = print,

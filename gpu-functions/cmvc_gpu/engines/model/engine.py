@@ -5,7 +5,7 @@ It orchestrates two model classes, each loaded once: :class:`~.encoder.Encoder` 
 calls (``segment_plan``) that each fit the call limit; they run in process, or one GPU call each
 on Modal (``run_call``). ``interpolate`` raises the frame rate with blended motion-compensated
 in-betweens (no model). Everything around the models (video decoding and MP4 writing, keyframe
-coding, remuxing) is the reference engine's, through :mod:`.media`, so both engines write the same
+coding, remuxing) is the shared :mod:`cmvc_gpu.media`, through :mod:`.media`, so both engines write the same
 files. A call needing a class that is not loaded fails with ``engine_failure`` naming it.
 
 ``*_json`` methods take and return contract JSON (``schemas/gpu``); the Engine protocol methods
@@ -20,22 +20,18 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ...contract import modes
+from ...progress import Progress, no_progress
 from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
 from .errors import ContractError, ModelCapacityError, ModelInputError, is_out_of_memory
 from .segment_plan import native_frame_count, native_keyframes, plan_segment
 
-Progress = Callable[[float], None]
-
 #: ``generator``: T2V + I2V; ``bridge``: FLF2V with its LoRA adapters (one Generator in process).
 ROLES = ("encoder", "generator", "bridge")
 #: ``run_call(index, call, prompt, first, last, width, height, seed, adapter_id) -> frames``.
 RunCall = Callable[..., np.ndarray]
-
-
-def _no_progress(_: float) -> None:
-    return None
 
 
 def _plain(request: Any) -> dict:
@@ -127,16 +123,16 @@ class ModelEngine:
         return self.engine_info()
 
     def encode(self, request: Any, progress: Optional[Progress] = None) -> dict:
-        return _guarded(self.encode_json, _plain(request), progress or _no_progress)
+        return _guarded(self.encode_json, _plain(request), progress or no_progress)
 
     def generate(self, request: Any, progress: Optional[Progress] = None) -> dict:
-        return _guarded(self.generate_json, _plain(request), progress or _no_progress)
+        return _guarded(self.generate_json, _plain(request), progress or no_progress)
 
     def interpolate(self, request: Any, progress: Optional[Progress] = None) -> dict:
-        return _guarded(self.interpolate_json, _plain(request), progress or _no_progress)
+        return _guarded(self.interpolate_json, _plain(request), progress or no_progress)
 
     def assemble(self, request: Any, progress: Optional[Progress] = None) -> dict:
-        return _guarded(self.assemble_json, _plain(request), progress or _no_progress)
+        return _guarded(self.assemble_json, _plain(request), progress or no_progress)
 
     # ── identity ─────────────────────────────────────────────────────────────────────────────
     def engine_info(self, extra: Optional[dict[str, str]] = None) -> dict:
@@ -159,7 +155,7 @@ class ModelEngine:
         return {"gpu": wall if on_gpu else 0.0, "cpu": wall}
 
     # ── encode ───────────────────────────────────────────────────────────────────────────────
-    def encode_json(self, request: dict, progress: Progress = _no_progress) -> dict:
+    def encode_json(self, request: dict, progress: Progress = no_progress) -> dict:
         """``EncodeRequest`` → ``EncodeResponse``, as one analysis call and describe calls over
         groups of segments (``cost.encode_groups``), so that no GPU call outlives the call limit
         however long the video (on Modal each is a GPU call of its own: ``run_analyse``,
@@ -293,7 +289,7 @@ class ModelEngine:
         }
 
     # ── generate ─────────────────────────────────────────────────────────────────────────────
-    def generate_json(self, request: dict, progress: Progress = _no_progress) -> dict:
+    def generate_json(self, request: dict, progress: Progress = no_progress) -> dict:
         """``GenerateRequest`` → ``GenerateResponse``: the segment's video at the asked geometry,
         frame rate and frame count, the same for the same seed.
 
@@ -307,8 +303,8 @@ class ModelEngine:
         fps, frame_count, seed = float(request["fps"]), int(request["frameCount"]), int(request["seed"])
         mode = request["mode"]
         media.check_even(width, height)
-        if mode not in ("tt2v", "it2v"):
-            raise ModelInputError(f"mode must be 'tt2v' or 'it2v', got {mode!r}")
+        if mode not in modes():
+            raise ModelInputError(f"mode must be one of {', '.join(modes())}, got {mode!r}")
         if width < 16 or height < 16:
             raise ModelInputError(f"width and height must be at least 16, got {width}x{height}")
         if fps <= 0 or frame_count < 1:
@@ -370,7 +366,7 @@ class ModelEngine:
         return {"engine": self.engine_info(extra), "video": out, "seconds": self._seconds(started)}
 
     # ── interpolate ──────────────────────────────────────────────────────────────────────────
-    def interpolate_json(self, request: dict, progress: Progress = _no_progress) -> dict:
+    def interpolate_json(self, request: dict, progress: Progress = no_progress) -> dict:
         """``InterpolateRequest`` → ``InterpolateResponse``: ``factor`` times the frames at
         ``factor`` times the rate, by blended motion-compensated in-betweens (no model; the
         generative work between keyframes is done in ``generate``)."""
@@ -388,13 +384,11 @@ class ModelEngine:
         return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
 
     # ── assemble ─────────────────────────────────────────────────────────────────────────────
-    def assemble_json(self, request: dict, progress: Progress = _no_progress) -> dict:
-        """``AssembleRequest`` → ``AssembleResponse``: the reference engine's remux (no model)."""
+    def assemble_json(self, request: dict, progress: Progress = no_progress) -> dict:
+        """``AssembleRequest`` → ``AssembleResponse``: the parts remuxed (no model)."""
         started = self.clock()
-        response = media.assemble(request, progress)
-        response["engine"] = self.engine_info()
-        response["seconds"] = self._seconds(started)
-        return response
+        video = media.assemble(request, progress)
+        return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
 
 
 def from_env() -> ModelEngine:

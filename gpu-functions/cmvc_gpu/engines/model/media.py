@@ -1,8 +1,7 @@
-"""Everything around the models that is not a model, taken from the reference engine so both
-engines read sources, decode, write MP4/WebM, code keyframes and remux the same way:
-``cmvc_gpu.engines.reference.video_io`` and ``…reference.keyframe``. This module only adapts
-their shapes to the model engine's (frame stacks as ``uint8`` ``(n, h, w, 3)`` arrays, contract
-dicts) and holds the limits.
+"""Everything around the models that is not a model, from the shared media library
+(:mod:`cmvc_gpu.media`) so both engines read sources, decode, write MP4/WebM, code keyframes and
+remux the same way. This module only adapts its shapes to the model engine's (frame stacks as
+``uint8`` ``(n, h, w, 3)`` arrays, contract dicts) and holds the limits.
 
 Frames are RGB; widths and heights written to H.264 must be even (the reference writer's rule).
 """
@@ -10,7 +9,7 @@ Frames are RGB; widths and heights written to H.264 must be even (the reference 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Optional
 
 import numpy as np
@@ -18,27 +17,22 @@ from PIL import Image
 
 from ... import contract
 from ...errors import ContractError
-from ..reference import decode as reference_decode
-from ..reference import keyframe as reference_keyframe
-from ..reference import render, video_io
-from ..reference.engine import Limits, ReferenceEngine
+from ...limits import Limits
+from ...media import decode as media_decode
+from ...media import keyframe as media_keyframe
+from ...media import video_io
+from ...media.assemble import assemble_parts
+from ...media.inbetween import interpolate_stream
+from ...progress import Progress
 
 MIME_TYPES = video_io.MIME_TYPES
-ENCODE_DEFAULTS = {
-    "minSegmentSeconds": 1.0,
-    "maxSegmentSeconds": 10.0,
-    "keyframeBudgetBytes": 2048,
-    "keyframeCodec": "webp",
-    "keyframeMaxWidth": 320,
-    "maxTextChars": 600,
-}
 LIMITS = Limits()
 
 
 def encode_options(request: dict) -> dict:
-    """The request's ``options`` with the contract's defaults filled in (the app fills them too;
-    this keeps direct callers honest)."""
-    return {**ENCODE_DEFAULTS, **(request.get("options") or {})}
+    """The request's ``options`` with the exported contract's defaults filled in (the app fills
+    them too; this keeps direct callers honest). The schema is the only place they are written."""
+    return contract.apply_defaults(contract.validator("encode.request").schema, {**request, "options": request.get("options") or {}})["options"]
 
 
 def gpu_in_use() -> bool:
@@ -76,10 +70,10 @@ def decode_video(data: bytes, limits: Limits = LIMITS) -> tuple[np.ndarray, dict
     return frames, meta
 
 
-def probe_video(data: bytes, limits: Limits = LIMITS) -> reference_decode.StreamInfo:
+def probe_video(data: bytes, limits: Limits = LIMITS) -> media_decode.StreamInfo:
     """The video's stream description from its header (``undecodable_video``, ``too_large`` and
     ``too_long`` from the header already)."""
-    info = reference_decode.probe(data, limits)
+    info = media_decode.probe(data, limits)
     if info.width > limits.max_width or info.height > limits.max_height:
         raise ContractError(
             "too_large", f"the video is {info.width}x{info.height}, larger than {limits.max_width}x{limits.max_height}"
@@ -88,14 +82,14 @@ def probe_video(data: bytes, limits: Limits = LIMITS) -> reference_decode.Stream
 
 
 def stream_frames(
-    data: bytes, info: reference_decode.StreamInfo, wanted: Optional[set[int]] = None, limits: Limits = LIMITS
+    data: bytes, info: media_decode.StreamInfo, wanted: Optional[set[int]] = None, limits: Limits = LIMITS
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(index, frame)`` of every frame (or only those in ``wanted``), one at a time, so a long
     video is never held whole (10,000 frames of 1080p would be 62 GB)."""
-    return reference_decode.frames(data, limits, None, info, wanted)
+    return media_decode.frames(data, limits, None, info, wanted)
 
 
-def video_meta(info: reference_decode.StreamInfo, frame_count: int) -> dict:
+def video_meta(info: media_decode.StreamInfo, frame_count: int) -> dict:
     """The contract's ``VideoMeta`` of a video whose frames were counted by decoding."""
     return {
         "width": int(info.width),
@@ -120,7 +114,7 @@ def check_even(width: int, height: int) -> None:
 
 
 def video_file(frames: np.ndarray, fps: float, container: str = "mp4") -> dict:
-    """A contract ``VideoFile`` of ``frames`` written by the reference writer, its file still as raw
+    """A contract ``VideoFile`` of ``frames`` written by the shared writer, its file still as raw
     ``bytes`` in ``data`` (``outputs.deliver`` uploads it to the request's target)."""
     height, width = frames.shape[1:3]
     check_even(width, height)
@@ -137,8 +131,8 @@ def video_file(frames: np.ndarray, fps: float, container: str = "mp4") -> dict:
 
 
 def code_keyframe(frame: np.ndarray, budget_bytes: int, codec: str = "webp", max_width: int = 320) -> dict:
-    """A contract ``Keyframe`` coded by the reference coder (highest quality within the budget)."""
-    data, width, height = reference_keyframe.code_keyframe(frame, codec, budget_bytes, max_width)
+    """A contract ``Keyframe`` coded by the shared coder (highest quality within the budget)."""
+    data, width, height = media_keyframe.code_keyframe(frame, codec, budget_bytes, max_width)
     return {"codec": codec, "width": width, "height": height, "data": base64.b64encode(data).decode("ascii")}
 
 
@@ -175,9 +169,9 @@ def request_keyframes(segment: dict) -> list[dict]:
 
 
 def in_betweens(frames: np.ndarray, factor: int) -> Iterator[np.ndarray]:
-    """``frames`` at ``factor`` times the rate: the reference engine's motion-compensated blended
-    in-betweens (tens of milliseconds per frame at 480p on one CPU core; no model)."""
-    return render.interpolate_stream(iter(frames), factor)
+    """``frames`` at ``factor`` times the rate: motion-compensated blended in-betweens (tens of
+    milliseconds per frame at 480p on one CPU core; no model)."""
+    return interpolate_stream(iter(frames), factor)
 
 
 def decode_keyframe(keyframe: dict) -> Image.Image:
@@ -186,12 +180,12 @@ def decode_keyframe(keyframe: dict) -> Image.Image:
         data = base64.b64decode(keyframe["data"], validate=True)
     except ValueError as error:
         raise ContractError("invalid_request", f"segment.keyframe.data is not standard base64 ({error})") from None
-    return Image.fromarray(reference_keyframe.decode_keyframe(data))
+    return Image.fromarray(media_keyframe.decode_keyframe(data))
 
 
-def assemble(request: dict, progress: Callable[[float], None], limits: Limits = LIMITS) -> dict[str, Any]:
-    """The reference engine's ``assemble`` (a remux without re-encoding; no model)."""
-    return ReferenceEngine(limits).assemble(request, progress)
+def assemble(request: dict, progress: Progress, limits: Limits = LIMITS) -> dict[str, Any]:
+    """The contract ``VideoFile`` of the parts remuxed without re-encoding (no model)."""
+    return assemble_parts(request, limits, progress)
 
 
 def keyframe_array(keyframe: dict, width: int, height: int) -> np.ndarray:

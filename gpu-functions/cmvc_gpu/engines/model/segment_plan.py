@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from ...contract import modes
 from .config import ClipConfig
 from .sampling import model_frame_count
 
@@ -98,8 +99,8 @@ def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConf
     """
     if total < 1:
         raise ValueError(f"total must be positive, got {total}")
-    if mode not in ("tt2v", "it2v"):
-        raise ValueError(f"mode must be 'tt2v' or 'it2v', got {mode!r}")
+    if mode not in modes():
+        raise ValueError(f"mode must be one of {', '.join(modes())}, got {mode!r}")
     calls: list[ModelCall] = []
     if mode == "tt2v":
         frames = min(total, clip.max_frames_per_call)

@@ -13,13 +13,12 @@ from fastapi.responses import JSONResponse
 
 from ...contract import check_request, check_response
 from ...errors import ContractError
+from ...progress import Progress
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
 from .dispatch import FUNCTIONS, Dispatcher
 
 SUBMIT_PATH = "/v1/{fn}/submit"
 POLL_PATH = "/v1/calls/{call_id}"
-
-Progress = Callable[[float], None]
 
 
 class DispatchEngine:
@@ -41,17 +40,16 @@ class DispatchEngine:
     def info(self) -> dict:
         return {"id": self.id, "version": self.version, "models": self.config.models()}
 
-    def encode(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("encode", request)
+    def __getattr__(self, function: str) -> Callable[..., dict]:
+        """Every contract function (``encode``, ``generate``, …: the exported schema's list) runs
+        in its deployed method; progress is reported there, not through this process."""
+        if function not in FUNCTIONS:
+            raise AttributeError(function)
 
-    def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("generate", request)
+        def run(request: dict, progress: Optional[Progress] = None) -> dict:
+            return self.dispatcher.run(function, request)
 
-    def interpolate(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("interpolate", request)
-
-    def assemble(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        return self.dispatcher.run("assemble", request)
+        return run
 
 
 def install_call_routes(app: Any, dispatcher: Dispatcher) -> None:

@@ -27,9 +27,12 @@ import numpy as np
 
 from ...errors import ContractError
 from ...limits import Limits
-from ...sources import read_source
-from ..base import Progress, no_progress
-from . import content, decode, keyframe, motion, rate, render, scenes, video_io
+from ...media import decode, global_motion, keyframe, scenes, video_io
+from ...media.assemble import assemble_parts, video_file
+from ...media.inbetween import interpolate_stream, resize
+from ...media.sources import read_source
+from ...progress import Progress, no_progress
+from . import content, motion, rate, render
 
 __all__ = ["ENGINE_ID", "ENGINE_VERSION", "Limits", "ReferenceEngine", "frames_psnr"]
 
@@ -74,16 +77,16 @@ class ReferenceEngine:
         progress(0.05)
         # 3. pass 1: histograms and pair motion at the analysis resolution (grey frames kept for rate control)
         histograms: list[np.ndarray] = []
-        pairs: list[motion.PairMotion] = []
+        pairs: list[global_motion.PairMotion] = []
         greys: list[np.ndarray] = []
         previous: Optional[np.ndarray] = None
         expected = max(1, info.declared_frames)
         rate_controlled = options.get("targetKbps") is not None
         for index, frame in decode.frames(data, self.limits, ANALYSIS_WIDTH, info):
             histograms.append(scenes.histogram(frame))
-            current = motion.grey(frame)
+            current = global_motion.grey(frame)
             if previous is not None:
-                pairs.append(motion.pair_motion(previous, current))
+                pairs.append(global_motion.pair_motion(previous, current))
             if rate_controlled:
                 greys.append(current)
             previous = current
@@ -122,7 +125,8 @@ class ReferenceEngine:
             keyframes = []
             for frame in sorted(f for f in chosen if start <= f < end):
                 coded, w, h = keyframe.code_keyframe(images[frame], options["keyframeCodec"], budget, width)
-                keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": base64.b64encode(coded).decode("ascii"), "frameIndex": frame - start, "priority": priority[frame]})
+                text = base64.b64encode(coded).decode("ascii")
+                keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": text, "frameIndex": frame - start, "priority": priority[frame]})
             segments.append({"index": index, "startFrame": start, "frameCount": end - start, "contentText": texts[index][0], "motionText": texts[index][1], "keyframes": keyframes})
         progress(1.0)
         return {
@@ -145,7 +149,7 @@ class ReferenceEngine:
         info: decode.StreamInfo,
         options: dict,
         greys: list[np.ndarray],
-        pairs: list[motion.PairMotion],
+        pairs: list[global_motion.PairMotion],
         starts: list[int],
         ends: list[int],
         picks: list[int],
@@ -207,7 +211,7 @@ class ReferenceEngine:
             coded = segment["keyframes"]
             if not coded:
                 raise ContractError("invalid_request", "segment.keyframes must not be empty in it2v mode", details={"field": "segment.keyframes"})
-            return render.from_keyframes([(k["frameIndex"], render.resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)], moves, fps, count)
+            return render.from_keyframes([(k["frameIndex"], resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)], moves, fps, count)
         return render.along_motion(render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"]), moves, fps, count)
 
     # --- interpolate ----------------------------------------------------------------------------
@@ -226,7 +230,7 @@ class ReferenceEngine:
         fps = info.fps * factor
         frames = (image for _, image in decode.frames(data, self.limits, None, info))
         with video_io.VideoWriter(info.width, info.height, fps, request["container"]) as writer:
-            for i, frame in enumerate(render.interpolate_stream(frames, factor)):
+            for i, frame in enumerate(interpolate_stream(frames, factor)):
                 writer.write(frame)
                 if i % PROGRESS_EVERY == 0:
                     progress(min(0.95, i / expected))
@@ -238,27 +242,10 @@ class ReferenceEngine:
         """assemble.request → assemble.response: the parts' packets concatenated, not re-encoded."""
         progress = progress or no_progress
         started = time.perf_counter()
-        parts = []
-        for i, part in enumerate(request["parts"]):
-            parts.append(read_source(part, self.limits.max_upload_bytes, field=f"parts[{i}]"))
-            progress(0.5 * (i + 1) / len(request["parts"]))
-        joined = video_io.remux(parts, request["container"], request["timeOffsetSeconds"])
-        return self._video(joined.data, request["container"], joined.width, joined.height, joined.fps, joined.frame_count, started)
+        return {"engine": self.info(), "video": assemble_parts(request, self.limits, progress), "seconds": _seconds(started)}
 
     def _video(self, data: bytes, container: str, width: int, height: int, fps: float, count: int, started: float) -> dict:
-        return {
-            "engine": self.info(),
-            "video": {
-                "container": container,
-                "mimeType": video_io.MIME_TYPES[container],
-                "width": width,
-                "height": height,
-                "fps": fps,
-                "frameCount": count,
-                "data": data,  # raw bytes: delivered to the request's upload target by the app
-            },
-            "seconds": _seconds(started),
-        }
+        return {"engine": self.info(), "video": video_file(data, container, width, height, fps, count), "seconds": _seconds(started)}
 
 
 def _keyframe_pixels(coded: dict, index: int) -> np.ndarray:

@@ -5,7 +5,7 @@ resolution, so that its bitstream lands near ``targetKbps``.
    (``docs/bitstream.md``; texts deflated with the exported dictionary, the shorter of coded and plain).
 2. The keyframe order (:func:`keyframe_order`): each segment's representative frame first (longest
    segment first), then, greedily, the frame least predictable from the keyframes already chosen
-   plus the measured motion (the in-betweening :func:`render.in_between` does at reconstruction).
+   plus the measured motion (the in-betweening :func:`cmvc_gpu.media.inbetween.in_between` does at reconstruction).
    The order is the priority: dropping keyframes lowest priority first undoes the greedy choice.
 3. The count: for each count M the bytes left per keyframe give a coding distortion (measured on a
    representative frame at a few sizes and resolutions, :func:`coding_ladder`); the M with the least
@@ -25,9 +25,10 @@ from PIL import Image
 
 from ...contract import bitstream_file
 from ...errors import ContractError
-from . import keyframe as keyframe_coding
-from .motion import Motion, frame_motion, grey, phase_shift
-from .render import MIN_MATCH_PEAK, in_between, warp
+from ...media import keyframe as keyframe_coding
+from ...media.global_motion import frame_motion, grey, phase_shift
+from ...media.inbetween import MIN_MATCH_PEAK, in_between, warp
+from .motion import Motion
 
 #: Chunk framing: length, type, CRC.
 CHUNK_BYTES = 12

@@ -1,8 +1,8 @@
 """Writing videos with PyAV — H.264 MP4 (yuv420p, ``+faststart``, no B-frames) or VP9 WebM — and
 concatenating parts by remuxing their packets (no re-encoding) into MP4, WebM or MPEG-TS.
 
-Frames are ``uint8`` arrays of shape ``(height, width, 3)``, RGB. Also re-exports the readers the
-model engine shares (``read_source``, ``decode``).
+Frames are ``uint8`` arrays of shape ``(height, width, 3)``, RGB. Also re-exports the readers both
+engines share (``read_source``, ``decode``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Optional
 import av
 import numpy as np
 
-from ...errors import ContractError
-from ...limits import Limits
-from ...sources import read_source
+from ..errors import ContractError
+from ..limits import Limits
 from . import decode as _decode
+from .sources import read_source
 
 __all__ = ["MIME_TYPES", "Decoded", "VideoWriter", "encode", "remux", "Remuxed", "decode", "read_source", "probe"]
 

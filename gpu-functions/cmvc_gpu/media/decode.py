@@ -17,8 +17,8 @@ from typing import Optional
 import av
 import numpy as np
 
-from ...errors import ContractError
-from ...limits import Limits
+from ..errors import ContractError
+from ..limits import Limits
 
 log = logging.getLogger("cmvc_gpu")
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .errors import ContractError
+from ..errors import ContractError
 
 #: Seconds to connect, and between bytes, when fetching a source URL.
 FETCH_TIMEOUT_SECONDS = 30.0

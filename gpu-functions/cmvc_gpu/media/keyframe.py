@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from ...errors import ContractError
+from ..errors import ContractError
 
 MIN_WIDTH = 16
 MAX_QUALITY = 95
