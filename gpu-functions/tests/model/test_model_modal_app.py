@@ -34,6 +34,7 @@ def modal_app(tmp_path_factory):
         mp.setenv("MODAL_CONFIG_PATH", str(home / "absent.toml"))
         mp.setenv("CMVC_GENERATOR_MIN_CONTAINERS", "2")
         mp.setenv("CMVC_GENERATOR_SCALEDOWN_SECONDS", "900")
+        mp.setenv("CMVC_SOURCE_ORIGINS", "https://cmvc.example")
         sys.modules.pop("modal_app", None)
         module = importlib.import_module("modal_app")
     yield module
@@ -144,6 +145,11 @@ def test_scaling_reads_env():
     s = Scaling.from_env("encoder", "L40S", {"CMVC_ENCODER_MIN_CONTAINERS": "1", "CMVC_ENCODER_GPU": "A100-80GB"})
     assert (s.gpu, s.min_containers, s.max_containers, s.scaledown_window) == ("A100-80GB", 1, None, 300)
     assert Scaling.from_env("web", None, {"CMVC_WEB_GPU": ""}).gpu is None
+
+
+def test_the_containers_get_the_origins_sources_may_come_from(modal_app):
+    # Without it every input by URL (all of interpolate's and assemble's) is refused in production.
+    assert modal_app.MODEL_ENV["CMVC_SOURCE_ORIGINS"] == "https://cmvc.example"
 
 
 def test_image_pins_every_package(modal_app):
