@@ -1,13 +1,10 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { artifactTransferFromEnv } from '../../src/storage/artifact-transfer';
 import { artifactKey } from '../../src/cache/keys';
 import { installFakeGpu } from './fake-gpu';
-import { call, env, fakeMp4 } from './helpers';
-import { errorBody, json } from '../json';
-import { UploadAccepted } from '../../src/openapi/shapes';
+import { call, encodedVideo, env } from './helpers';
+import { errorBody } from '../json';
 
 const KEY = artifactKey('a'.repeat(64), 'b'.repeat(64), 'mp4');
 const transfer = () => artifactTransferFromEnv(env);
@@ -89,19 +86,10 @@ describe('the signed artifact transfer route (local stand-in for presigned R2 UR
 });
 
 describe('a miss: the GPU function uploads, the Worker never holds the bytes', () => {
-  async function encodedVideo() {
-    const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
-    const { video, job } = await json(response, UploadAccepted);
-    const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
-    await getQueueResult(batch, ctx);
-    return video.id as string;
-  }
 
   it('serves what the function PUT to its target, and derived artifacts read their inputs by URL', async () => {
     const gpu = installFakeGpu();
-    const id = await encodedVideo();
+    const id = await encodedVideo(gpu);
     const response = await call(`/v/${id}/it2v.mp4?interp=2`);
     expect(response.status).toBe(200);
     const served = new Uint8Array(await response.arrayBuffer());
@@ -114,7 +102,7 @@ describe('a miss: the GPU function uploads, the Worker never holds the bytes', (
 
   it('fails retryably, keeping nothing, when a function reports an output it never uploaded', async () => {
     const gpu = installFakeGpu();
-    const id = await encodedVideo();
+    const id = await encodedVideo(gpu);
     gpu.queue.push('skip-upload');
     const response = await call(`/v/${id}/tt2v.mp4`);
     expect(response.status).toBe(503);

@@ -1,27 +1,15 @@
 /** The signed bitstream URL for public players: GET /v/{id}/bitstream.cmvc, formats: ["bitstream"] when minting. */
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { call, env, fakeMp4 } from './helpers';
+import { call, encodedVideo } from './helpers';
 import { errorBody, json } from '../json';
-import { SignedUrls, UploadAccepted } from '../../src/openapi/shapes';
+import { SignedUrls } from '../../src/openapi/shapes';
 
 let gpu: FakeGpu;
 beforeEach(() => {
   gpu = installFakeGpu();
 });
 
-async function encodedVideo(segments: number): Promise<string> {
-  gpu.segments = segments;
-  const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
-  const { video, job } = await json(response, UploadAccepted);
-  const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
-  const ctx = createExecutionContext();
-  await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
-  await getQueueResult(batch, ctx);
-  return video.id as string;
-}
 
 const mint = (id: string, body: unknown) => call(`/v1/videos/${id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const pathOf = (url: string) => {
@@ -31,7 +19,7 @@ const pathOf = (url: string) => {
 
 describe('signed bitstream URLs', () => {
   it('serve the same bytes as the /v1 route with no key, with ETag, Range and the tt2v cut', async () => {
-    const id = await encodedVideo(3);
+    const id = await encodedVideo(gpu, 3);
     const v1 = new Uint8Array(await (await call(`/v1/videos/${id}/bitstream`)).arrayBuffer());
     const v1TextsOnly = new Uint8Array(await (await call(`/v1/videos/${id}/bitstream?profile=tt2v`)).arrayBuffer());
     const minted = await json(await mint(id, { modes: ['it2v', 'tt2v'], formats: ['bitstream'], expiresIn: 600 }), SignedUrls);
@@ -54,7 +42,7 @@ describe('signed bitstream URLs', () => {
   });
 
   it('refuse a changed query, a missing signature and minting with segments or options', async () => {
-    const id = await encodedVideo(2);
+    const id = await encodedVideo(gpu, 2);
     const minted = await json(await mint(id, { modes: ['it2v'], formats: ['bitstream'], expiresIn: 600 }), SignedUrls);
     const url = new URL(minted.urls[0]!.url);
     url.searchParams.set('profile', 'tt2v');
