@@ -33,7 +33,9 @@ export const spentSeconds = (seconds: { gpu: number; cpu: number; upload?: numbe
  * atomically before it starts (refused with `gpu_quota_exceeded` when the day's settled and reserved
  * seconds plus it would pass the quota), and settled when it ends — to the seconds it reports on
  * success, to the seconds the GPU function reports for a failure, or else to the wall time since the
- * reservation (a timeout, a lost call). `held` resumes a reservation made before a restart.
+ * reservation — and at least the estimate when the function had accepted the call (`accepted`): a call
+ * given up on without a report (a timeout, a broken status, a lost id) may still be running, and is never
+ * charged less than it was expected to cost. `held` resumes a reservation made before a restart.
  */
 export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: number } }>(
   env: Env,
@@ -44,6 +46,8 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
     onReserved: (held: HeldReservation) => Promise<void>;
     /** Counted in the payer's `generations` (false for an encode). */
     generation?: boolean;
+    /** Whether the GPU function has accepted the call (it holds a call id), asked when the call fails. */
+    accepted?: () => boolean;
   },
   run: () => Promise<T>,
 ): Promise<T> {
@@ -63,10 +67,16 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
     await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
     return result;
   } catch (err) {
-    spent = err instanceof GpuError && err.spentSeconds !== null ? err.spentSeconds : (Date.now() - held.reservedAt) / 1000;
+    spent = err instanceof GpuError && err.spentSeconds !== null ? err.spentSeconds : unreportedSeconds(held, call.estimateSeconds, call.accepted?.() ?? false);
     await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
     throw err;
   }
+}
+
+/** What a call that ended without reporting its seconds is charged: the wall time since its reservation, and no less than its estimate once accepted. */
+function unreportedSeconds(held: HeldReservation, estimateSeconds: number, accepted: boolean): number {
+  const elapsed = (Date.now() - held.reservedAt) / 1000;
+  return accepted ? Math.max(elapsed, estimateSeconds) : elapsed;
 }
 
 async function settle(env: Env, keyId: string, id: string, seconds: number, generation: boolean): Promise<void> {

@@ -46,6 +46,15 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
     expect(usage.usage[0]!.generations).toBe(1);
   });
 
+  it('charges a call that was accepted and then given up on without a report at least its estimate (it may still be running)', async () => {
+    const key = await newKey(SCOPES);
+    const id = await encodedVideo(key.secret);
+    const before = await gpuSecondsUsed(key.secret);
+    gpu.on('generate', 'malformed-status');
+    expect((await call(`/v/${id}/tt2v.mp4?seed=21`, { key: key.secret })).status).toBe(503);
+    expect((await gpuSecondsUsed(key.secret)) - before).toBeGreaterThanOrEqual(SEGMENT_ESTIMATE - 1e-9);
+  });
+
   it('charges the seconds a generation spent uploading its output on top of its computing', async () => {
     const key = await newKey(SCOPES);
     const id = await encodedVideo(key.secret);
