@@ -1,10 +1,9 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
 import { errorBody, json } from '../json';
-import { KeyView, SignedUrls, UploadAccepted, UsageReport, VideoList } from '../../src/openapi/shapes';
+import { encodedVideo } from './spend-helpers';
+import { KeyView, SignedUrls, UsageReport, VideoList } from '../../src/openapi/shapes';
 import { z } from 'zod';
 
 let gpu: FakeGpu;
@@ -16,17 +15,6 @@ async function newKey(scopes: string[], extra: Record<string, unknown> = {}) {
   const response = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `k-${scopes.join('-')}`, scopes, ...extra }) });
   expect(response.status).toBe(201);
   return (await response.json()) as { id: string; secret: string; owner: string };
-}
-
-async function encodedVideo(key = ADMIN_KEY) {
-  const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key });
-  expect(response.status).toBe(202);
-  const { video, job } = await json(response, UploadAccepted);
-  const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
-  const ctx = createExecutionContext();
-  await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
-  await getQueueResult(batch, ctx);
-  return video.id as string;
 }
 
 async function errorOf(response: Response) {

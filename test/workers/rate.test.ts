@@ -1,10 +1,9 @@
 /** One rate knob at upload (targetKbps) and cuts by rate at the edge (maxKbps on the bitstream and on IT2V reconstructions). */
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { crc32, cutBitstream, readBitstream, walkChunks, writeBitstream, type Bitstream, type Keyframe } from '../../src/bitstream';
-import worker from '../../src/index';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env, fakeMp4 } from './helpers';
+import { runEncodeQueue } from './spend-helpers';
 import { errorBody, json } from '../json';
 import { SignedUrls, UploadAccepted, VideoView } from '../../src/openapi/shapes';
 import type { InspectReport } from '../../src/bitstream/inspect';
@@ -91,10 +90,7 @@ describe('targetKbps at upload', () => {
     const response = await call('/v1/videos?targetKbps=12.5', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
     expect(response.status).toBe(202);
     const { video, job } = await json(response, UploadAccepted);
-    const batch = createMessageBatch('cmvc-encode', [{ id: `m-${job.id}`, timestamp: new Date(), attempts: 1, body: { jobId: job.id, videoId: video.id } }]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as MessageBatch<{ jobId: string; videoId: string }>, env, ctx);
-    await getQueueResult(batch, ctx);
+    await runEncodeQueue(job, video);
     expect(sent.encode?.[0]?.options).toMatchObject({ targetKbps: 12.5 });
     const view = (await json(await call(`/v1/videos/${video.id}`), VideoView));
     const stored = new Uint8Array(await (await env.BUCKET.get(`bitstreams/${view.bitstream!.sha256}.cmvc`))!.arrayBuffer());
