@@ -33,6 +33,8 @@ from typing import Optional
 
 import modal
 
+from cmvc_gpu import contract
+
 MINUTES = 60
 HOURS = 60 * MINUTES
 HERE = Path(__file__).resolve().parent
@@ -246,7 +248,7 @@ class Bridge:
         return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
-# ── CPU functions: work fanned out into GPU calls, the frame-rate raise, the remux ─────────────
+# ── CPU functions, one per contract function: work fanned out into GPU calls, the remux ───────
 def _value(answer: dict):
     """The result inside a GPU method's envelope; its error (code kept) raised here."""
     from cmvc_gpu.engines.model.dispatch import unwrap_value
@@ -267,45 +269,39 @@ def _spawn_call(index, call, prompt, first, last, width, height, seed, adapter_i
     return lambda: _value(handle.get())
 
 
-@app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
-def encode(request: dict) -> dict:
-    """``encode``: the analysis and each group of segments as GPU calls of their own (each
-    inside ``CALL_TIMEOUT``); the response is put together here."""
+def _engine():
+    """The model engine of a contract function's container. It loads no model: the encode's analysis
+    and describe calls go to ``Encoder``, each planned pipeline call to ``Generator`` or ``Bridge``
+    (those conditioned on keyframes only run side by side), as GPU calls of their own inside
+    ``CALL_TIMEOUT``; stitching, resampling, the frame-rate raise and the remux run here on the CPU."""
     from cmvc_gpu.engines.model.engine import ModelEngine
 
-    engine = ModelEngine(
+    return ModelEngine(
         ModelEngineConfig.from_env(),
         run_analyse=lambda r: _value(Encoder().analyse.remote(r)),
         run_describe=lambda r, analysis, group: _value(Encoder().describe.remote(r, analysis, group)),
+        run_call=_remote_call,
+        start_call=_spawn_call,
     )
-    return _run(engine.encode_json, request)
 
 
-@app.function(image=image, timeout=SEGMENT_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
-def generate(request: dict) -> dict:
-    """``generate``: plans the segment's pipeline calls and makes each one GPU call (each inside
-    ``CALL_TIMEOUT``; those conditioned on keyframes only run side by side); stitches, resamples
-    and writes the MP4 here."""
-    from cmvc_gpu.engines.model.engine import ModelEngine
+def contract_function(name: str):
+    """The ``@app.function`` serving contract function ``name``: ``ModelEngine.{name}_json`` on the CPU.
+    It waits for the GPU classes it calls (``contract.gpu_classes``, from the contract's ``gpuClasses``)
+    for up to ``SEGMENT_TIMEOUT`` seconds; one that calls none is one call, inside ``CALL_TIMEOUT``."""
 
-    engine = ModelEngine(ModelEngineConfig.from_env(), run_call=_remote_call, start_call=_spawn_call)
-    return _run(engine.generate_json, request)
+    def run(request: dict) -> dict:
+        return _run(getattr(_engine(), f"{name}_json"), request)
 
-
-@app.function(image=image, timeout=CALL_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
-def interpolate(request: dict) -> dict:
-    """``interpolate``: blended motion-compensated in-betweens on the CPU (no model)."""
-    from cmvc_gpu.engines.model.engine import ModelEngine
-
-    return _run(ModelEngine(ModelEngineConfig.from_env()).interpolate_json, request)
+    # Modal finds a function by its name in this module (assigned below), so it is named as served.
+    run.__name__ = run.__qualname__ = name
+    timeout = SEGMENT_TIMEOUT if contract.gpu_classes(name) else CALL_TIMEOUT
+    return app.function(image=image, timeout=timeout, scaledown_window=WEB_SCALING.scaledown_window)(run)
 
 
-@app.function(image=image, timeout=CALL_TIMEOUT, scaledown_window=WEB_SCALING.scaledown_window)
-def assemble(request: dict) -> dict:
-    """``assemble``: a remux on the CPU (no model)."""
-    from cmvc_gpu.engines.model.engine import ModelEngine
-
-    return _run(ModelEngine(ModelEngineConfig.from_env()).assemble_json, request)
+#: One Modal function per contract function (``schemas/gpu/{name}.request.json``), by name.
+CONTRACT_FUNCTIONS = {name: contract_function(name) for name in contract.function_names()}
+globals().update(CONTRACT_FUNCTIONS)
 
 
 # ── Web endpoint: the same FastAPI app as the local server, forwarding to the classes ──────────
@@ -325,12 +321,7 @@ def web():
     from cmvc_gpu.engines.model.web import create_modal_web_app
 
     dispatcher = Dispatcher(
-        methods={
-            "encode": encode,
-            "generate": generate,
-            "interpolate": interpolate,
-            "assemble": assemble,
-        },
+        methods=CONTRACT_FUNCTIONS,
         from_id=modal.FunctionCall.from_id,
         progress_store=progress,
         timeout_errors=(modal.exception.TimeoutError, TimeoutError),

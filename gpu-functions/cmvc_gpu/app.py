@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import contract
 from .calls import CallRegistry
-from .engines.base import Engine
+from .engines.base import Engine, check_engine, engine_method
 from .errors import ContractError
 from .limits import Limits
 from .metrics import FUNCTIONS, Metrics
@@ -103,6 +103,7 @@ def create_app(
     elif limits is None:
         engine_limits = getattr(engine, "limits", None)
         limits = engine_limits if isinstance(engine_limits, Limits) else Limits.from_env()
+    check_engine(engine)
     metrics = Metrics()
     calls = CallRegistry(
         workers=workers if workers is not None else _int_env("CMVC_WORKERS", 2),
@@ -128,7 +129,7 @@ def create_app(
         reported: Optional[tuple[float, float]] = None
         code: Optional[str] = None
         try:
-            result = getattr(engine, function)(request, progress)
+            result = engine_method(engine, function)(request, progress)
             result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], time.perf_counter() - began), 6)
             delivered = deliver(request, result)
             seconds = delivered["seconds"]

@@ -23,13 +23,17 @@ from .errors import STATUS_BY_CODE, ContractError
 
 __all__ = [
     "STATUS_BY_CODE", "ContractError", "SHARED_SCHEMA_NAMES", "bitstream_file", "check_request", "check_response",
-    "apply_defaults", "function_names", "keyframes_problem", "modes", "load_all", "schema_names", "schemas_dir", "validator",
+    "apply_defaults", "function_names", "gpu_classes", "keyframes_problem", "modes", "load_all", "schema_names", "schemas_dir", "validator",
 ]
 
 CONTRACT_VERSION = "2"
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "gpu"
 #: The schemas besides each function's own request and response, by file name without ``.json``.
 SHARED_SCHEMA_NAMES = ("call.submit.response", "call.status", "info.response", "health.response", "error")
+REQUEST_SUFFIX = ".request.json"
+#: The key of a function's request schema naming the Modal GPU classes it calls (``GPU_CLASSES_KEY`` in
+#: ``src/gpu/schema-export.ts``).
+GPU_CLASSES_KEY = "x-cmvc-gpu-classes"
 
 
 def schemas_dir() -> Path:
@@ -51,9 +55,16 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def function_names() -> tuple[str, ...]:
-    """The GPU functions, in the contract's order: ``info.response``'s ``functions`` enum (the
-    one list; metrics, dispatch and ``/v1/info`` read it here)."""
-    return tuple(validator("info.response").schema["properties"]["functions"]["items"]["enum"])
+    """The GPU functions, sorted: one per ``{name}.request.json`` in :func:`schemas_dir` (the one list;
+    metrics, dispatch, the engines' check, the Modal app and ``/v1/info`` read it here). A function is
+    its two schemas: :func:`load_all` fails when its ``{name}.response.json`` is missing."""
+    return tuple(sorted(path.name[: -len(REQUEST_SUFFIX)] for path in schemas_dir().glob(f"*{REQUEST_SUFFIX}")))
+
+
+def gpu_classes(function: str) -> tuple[str, ...]:
+    """The Modal GPU classes ``function`` calls and waits for (its request schema's ``x-cmvc-gpu-classes``,
+    from the contract's ``gpuClasses``); empty for a function that runs on the CPU alone."""
+    return tuple(validator(f"{function}.request").schema.get(GPU_CLASSES_KEY, ()))
 
 
 def modes() -> tuple[str, ...]:

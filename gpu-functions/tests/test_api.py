@@ -89,7 +89,7 @@ def test_health_info_and_metrics(client):
     assert re.fullmatch(r"\d+\.\d+\.\d+", ENGINE_VERSION)
     # The Worker keys every artifact by GPU_ENGINE: it must name the engine that makes them.
     assert f'GPU_ENGINE = "{ENGINE_ID}@{ENGINE_VERSION}"' in (REPO / "wrangler.toml").read_text()
-    assert info["functions"] == ["encode", "generate", "interpolate", "assemble"]
+    assert info["functions"] == list(contract.function_names()) == ["assemble", "encode", "generate", "interpolate"]
     text = client.get("/metrics").text
     for function in ("encode", "generate", "interpolate", "assemble"):
         assert f'cmvc_gpu_calls_total{{function="{function}"}}' in text and f'cmvc_gpu_seconds_total{{function="{function}"}}' in text
@@ -270,12 +270,12 @@ def test_failures_are_counted_once_by_code(client):
     assert failures_total(client, "encode", "invalid_request") - before_failures == 2
 
 
-class SlowEngine:
-    """An engine whose encode waits for a signal: for queueing and overload."""
-
-    limits = LIMITS
+class SlowEngine(ReferenceEngine):
+    """A fake engine whose encode waits for a signal, then fails: for queueing and overload (its other
+    functions are the reference engine's, since the server requires every contract function)."""
 
     def __init__(self):
+        super().__init__(LIMITS)
         self.release = threading.Event()
 
     def info(self):
@@ -285,6 +285,18 @@ class SlowEngine:
         progress(0.5)
         self.release.wait(10)
         raise RuntimeError("secret internal detail /tmp/x")
+
+
+def test_the_server_refuses_an_engine_that_lacks_a_contract_function():
+    class EncodeOnly:
+        def info(self):
+            return {"id": "encode-only", "version": "0", "models": {}}
+
+        def encode(self, request, progress=None):
+            return {}
+
+    with pytest.raises(TypeError, match="EncodeOnly has no method for the contract functions assemble, generate, interpolate"):
+        create_app(EncodeOnly())
 
 
 def test_overload_progress_and_engine_failure_without_internals():

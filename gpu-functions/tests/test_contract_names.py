@@ -1,6 +1,7 @@
-"""GPU function names and modes are read from the exported schema (``schemas/gpu``), not listed in
-Python: a function or mode added to the contract reaches metrics, the Modal dispatcher, ``/v1/info``
-and the mode checks without a Python edit."""
+"""GPU function names and modes are read from the exported schemas (``schemas/gpu``), not listed in
+Python: a function added to the contract (its ``{name}.request.json`` and ``{name}.response.json``)
+or a mode reaches metrics, the Modal dispatcher, ``/v1/info``, the engines' check and the mode checks
+without a Python edit besides each engine's method for it."""
 
 from __future__ import annotations
 
@@ -14,51 +15,76 @@ from pathlib import Path
 import pytest
 
 from cmvc_gpu import contract
+from cmvc_gpu.engines.base import missing_functions
+from cmvc_gpu.engines.model.engine import ModelEngine
+from cmvc_gpu.engines.model.web import DispatchEngine
+from cmvc_gpu.engines.reference import ReferenceEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_names_are_the_schemas_enums() -> None:
-    info = contract.validator("info.response").schema["properties"]["functions"]["items"]["enum"]
-    assert contract.function_names() == tuple(info)
+def add_function(schemas: Path, name: str, gpu_classes: list[str], response: bool = True) -> None:
+    """Adds contract function ``name`` to a copy of the schemas, shaped like ``interpolate``."""
+    request = json.loads((schemas / "interpolate.request.json").read_text())
+    request[contract.GPU_CLASSES_KEY] = gpu_classes
+    (schemas / f"{name}.request.json").write_text(json.dumps(request))
+    if response:
+        shutil.copy(schemas / "interpolate.response.json", schemas / f"{name}.response.json")
+
+
+def test_names_are_the_request_schemas_and_modes_the_generate_enum() -> None:
+    files = sorted(p.name.removesuffix(".request.json") for p in contract.schemas_dir().glob("*.request.json"))
+    assert contract.function_names() == tuple(files) == ("assemble", "encode", "generate", "interpolate")
     assert contract.modes() == tuple(contract.validator("generate.request").schema["properties"]["mode"]["enum"])
+    assert {fn: contract.gpu_classes(fn) for fn in files} == {
+        "assemble": (),
+        "encode": ("Encoder",),
+        "generate": ("Generator", "Bridge"),
+        "interpolate": (),
+    }
 
 
-def test_a_function_and_a_mode_added_to_the_schema_reach_every_list(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", [ReferenceEngine, ModelEngine, DispatchEngine(dispatcher=None, config=None)])
+def test_every_engine_has_a_method_for_every_contract_function(engine) -> None:
+    assert missing_functions(engine) == []
+
+
+def test_a_function_and_a_mode_added_to_the_schemas_reach_every_list(tmp_path: Path) -> None:
     schemas = tmp_path / "gpu"
     shutil.copytree(contract.schemas_dir(), schemas)
-    info = json.loads((schemas / "info.response.json").read_text())
-    info["properties"]["functions"]["items"]["enum"].append("upscale")
-    (schemas / "info.response.json").write_text(json.dumps(info))
+    add_function(schemas, "upscale", ["Generator"])
     generate = json.loads((schemas / "generate.request.json").read_text())
     generate["properties"]["mode"]["enum"].append("v2v")
     (schemas / "generate.request.json").write_text(json.dumps(generate))
     probe = (
         "import json\n"
-        "from cmvc_gpu import metrics\n"
+        "from cmvc_gpu import contract, metrics\n"
+        "from cmvc_gpu.engines.base import missing_functions\n"
         "from cmvc_gpu.engines.model import dispatch, segment_plan\n"
+        "from cmvc_gpu.engines.reference import ReferenceEngine\n"
         "print(json.dumps({'metrics': metrics.FUNCTIONS, 'dispatch': dispatch.FUNCTIONS,\n"
-        "  'call_id': bool(dispatch.CALL_ID.match('upscale~fc-abc')), 'modes': segment_plan.modes()}))\n"
+        "  'call_id': bool(dispatch.CALL_ID.match('upscale~fc-abc')), 'modes': segment_plan.modes(),\n"
+        "  'classes': contract.gpu_classes('upscale'), 'missing': missing_functions(ReferenceEngine)}))\n"
     )
     env = {**os.environ, "CMVC_SCHEMAS_DIR": str(schemas), "CMVC_NO_APP": "1"}
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     seen = json.loads(out.stdout)
-    assert seen["metrics"][-1] == seen["dispatch"][-1] == "upscale"
+    assert "upscale" in seen["metrics"] and seen["metrics"] == seen["dispatch"]
     assert seen["call_id"] is True
     assert seen["modes"] == ["tt2v", "it2v", "v2v"]
+    assert seen["classes"] == ["Generator"]
+    assert seen["missing"] == ["upscale"]  # the engines must grow a method for it; the server refuses to start until then
 
 
-def test_a_function_in_the_list_needs_its_request_and_response_schemas(tmp_path: Path, monkeypatch) -> None:
+def test_a_function_needs_its_response_schema(tmp_path: Path, monkeypatch) -> None:
     schemas = tmp_path / "gpu"
     shutil.copytree(contract.schemas_dir(), schemas)
-    info = json.loads((schemas / "info.response.json").read_text())
-    info["properties"]["functions"]["items"]["enum"].append("upscale")
-    (schemas / "info.response.json").write_text(json.dumps(info))
+    add_function(schemas, "upscale", [], response=False)
     monkeypatch.setenv("CMVC_SCHEMAS_DIR", str(schemas))
     contract.validator.cache_clear()
     try:
-        assert contract.schema_names()[-7:-5] == ("upscale.request", "upscale.response")
-        with pytest.raises(RuntimeError, match="upscale.request.json not found"):
+        assert ("upscale.request", "upscale.response") == contract.schema_names()[-7:-5]
+        with pytest.raises(RuntimeError, match="upscale.response.json not found"):
             contract.load_all()
     finally:
         contract.validator.cache_clear()

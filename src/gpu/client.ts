@@ -1,38 +1,16 @@
 import type { z } from 'zod';
-import {
-  AssembleResponse,
-  CallStatus,
-  EncodeResponse,
-  GenerateResponse,
-  HealthResponse,
-  InfoResponse,
-  InterpolateResponse,
-  SubmitResponse,
-  type AssembleRequest,
-  type EncodeRequest,
-  type GpuFunctionName,
-  type GenerateRequest,
-  type InterpolateRequest,
-} from './contract';
+import { CallStatus, GPU_FUNCTION_CONTRACT, HealthResponse, InfoResponse, SubmitResponse, type GpuFunctionName } from './contract';
 import { breakerFor, type CircuitBreaker } from './circuit-breaker';
 import { GpuError, gpuErrorFromBody, gpuErrorFromFailure } from './errors';
 
 export type GpuFunction = GpuFunctionName;
+type Contract = typeof GPU_FUNCTION_CONTRACT;
+/** What a caller sends to function `F` (fields with defaults may be left out). */
+export type GpuRequest<F extends GpuFunction> = z.input<Contract[F]['request']>;
+/** What function `F` answers, validated. */
+export type GpuResponse<F extends GpuFunction> = z.output<Contract[F]['response']>;
 
-/** Request and response of each function; RESPONSE_SCHEMAS below fails to compile when a contract function is missing. */
-interface FunctionShapes {
-  encode: { request: EncodeRequest; response: z.infer<typeof EncodeResponse> };
-  generate: { request: GenerateRequest; response: z.infer<typeof GenerateResponse> };
-  interpolate: { request: InterpolateRequest; response: z.infer<typeof InterpolateResponse> };
-  assemble: { request: AssembleRequest; response: z.infer<typeof AssembleResponse> };
-}
-
-const RESPONSE_SCHEMAS: { [F in GpuFunction]: z.ZodType<FunctionShapes[F]['response']> } = {
-  encode: EncodeResponse,
-  generate: GenerateResponse,
-  interpolate: InterpolateResponse,
-  assemble: AssembleResponse,
-};
+const responseSchema = <F extends GpuFunction>(fn: F) => GPU_FUNCTION_CONTRACT[fn].response as unknown as z.ZodType<GpuResponse<F>>;
 
 export interface GpuClientConfig {
   /** Base URL of the GPU function HTTP API, without a trailing slash. */
@@ -95,11 +73,11 @@ export class GpuClient {
   }
 
   /** Calls a function synchronously; for short calls only. */
-  call<F extends GpuFunction>(fn: F, body: FunctionShapes[F]['request']): Promise<FunctionShapes[F]['response']> {
-    return this.request('POST', `/v1/${fn}`, body, RESPONSE_SCHEMAS[fn]);
+  call<F extends GpuFunction>(fn: F, body: GpuRequest<F>): Promise<GpuResponse<F>> {
+    return this.request('POST', `/v1/${fn}`, body, responseSchema(fn));
   }
 
-  async submit<F extends GpuFunction>(fn: F, body: FunctionShapes[F]['request']): Promise<string> {
+  async submit<F extends GpuFunction>(fn: F, body: GpuRequest<F>): Promise<string> {
     const { callId } = await this.request('POST', `/v1/${fn}/submit`, body, SubmitResponse);
     return callId;
   }
@@ -111,7 +89,7 @@ export class GpuClient {
   }
 
   /** Submits (or resumes) a call and polls it to its end; the result is validated against the contract. */
-  async run<F extends GpuFunction>(fn: F, body: FunctionShapes[F]['request'], options: RunOptions): Promise<FunctionShapes[F]['response']> {
+  async run<F extends GpuFunction>(fn: F, body: GpuRequest<F>, options: RunOptions): Promise<GpuResponse<F>> {
     const deadline = Date.now() + options.deadlineMs;
     let callId = options.callId;
     if (callId === undefined) {
@@ -129,7 +107,7 @@ export class GpuClient {
         if (err instanceof GpuError && err.status === 404) throw new GpuError('gpu_call_lost', `the GPU backend lost ${fn} call ${callId}`, 404, true);
         throw err;
       });
-      if (status.status === 'succeeded') return this.validate(RESPONSE_SCHEMAS[fn], status.result, `${fn} result`);
+      if (status.status === 'succeeded') return this.validate(responseSchema(fn), status.result, `${fn} result`);
       if (status.status === 'failed') throw gpuErrorFromFailure(status.error);
       await options.onProgress?.(status.progress);
       if (Date.now() + interval > deadline) {

@@ -22,11 +22,6 @@ export type Mode = z.infer<typeof Mode>;
 /** Every reconstruction mode, in order: route patterns, OpenAPI enums and view links derive from this list. */
 export const MODES = Mode.options;
 
-/** The functions a GPU backend serves: the client, the cost model, the CLI's Modal targets and the Python side derive from this list. */
-export const GpuFunctionName = z.enum(['encode', 'generate', 'interpolate', 'assemble']);
-export type GpuFunctionName = z.infer<typeof GpuFunctionName>;
-export const GPU_FUNCTIONS = GpuFunctionName.options;
-
 export const KeyframeCodec = z.enum(['webp', 'jpeg']);
 export const Container = z.enum(['mp4', 'webm']);
 
@@ -249,6 +244,46 @@ export const AssembleResponse = z
   })
   .strict();
 
+/** The Modal app's GPU classes (`gpu-functions/modal_app.py`), each loading its models once per container. */
+export const GpuClass = z.enum(['Encoder', 'Generator', 'Bridge']);
+export type GpuClass = z.infer<typeof GpuClass>;
+
+/** What declares a GPU function. */
+interface GpuFunctionSpec {
+  request: z.ZodType;
+  response: z.ZodType;
+  /**
+   * The Modal GPU classes whose calls the function's own (CPU) container makes and waits for: with
+   * any, it is allowed a whole segment's time; with none, it runs on the CPU inside one call limit.
+   */
+  gpuClasses: readonly GpuClass[];
+}
+
+/**
+ * Every GPU function, declared once. Its name, the Worker's client, the exported schemas
+ * (`{name}.request.json`, `{name}.response.json`, the request carrying `x-cmvc-gpu-classes`), the
+ * cost model, the CLI's Modal targets, and on the Python side the engines' dispatch, the metrics and
+ * the Modal app's functions all derive from this table.
+ */
+export const GPU_FUNCTION_CONTRACT = {
+  encode: { request: EncodeRequest, response: EncodeResponse, gpuClasses: ['Encoder'] },
+  generate: { request: GenerateRequest, response: GenerateResponse, gpuClasses: ['Generator', 'Bridge'] },
+  interpolate: { request: InterpolateRequest, response: InterpolateResponse, gpuClasses: [] },
+  assemble: { request: AssembleRequest, response: AssembleResponse, gpuClasses: [] },
+} as const satisfies Record<string, GpuFunctionSpec>;
+
+export type GpuFunctionName = keyof typeof GPU_FUNCTION_CONTRACT;
+export const GpuFunctionName = z.enum(Object.keys(GPU_FUNCTION_CONTRACT) as [GpuFunctionName, ...GpuFunctionName[]]);
+/** The functions a GPU backend serves, in the contract's order. */
+export const GPU_FUNCTIONS = GpuFunctionName.options;
+
+/**
+ * A function's name as a backend lists it in `/v1/info`: a name, not an enum of today's functions, so
+ * a backend that serves a newer function still answers; each has `{name}.request.json` and
+ * `{name}.response.json`, and a client calls only the functions of its own contract.
+ */
+export const ServedFunctionName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a function name: lowercase letters, digits, _');
+
 export const ErrorCode = z.enum([
   'invalid_request',
   'undecodable_video',
@@ -284,7 +319,7 @@ export const InfoResponse = z
   .object({
     contractVersion: z.literal(CONTRACT_VERSION),
     engine: EngineInfo,
-    functions: z.array(GpuFunctionName),
+    functions: z.array(ServedFunctionName).describe('the functions this backend serves'),
     limits: z
       .object({
         maxUploadBytes: positiveInt,
@@ -302,16 +337,8 @@ export const HealthResponse = z
   .object({ ok: z.boolean(), engine: EngineInfo, uptimeSeconds: z.number().nonnegative() })
   .strict();
 
-/** Every shape exported to `schemas/gpu/`, by file name. */
-export const GPU_SCHEMAS = {
-  'encode.request': EncodeRequest,
-  'encode.response': EncodeResponse,
-  'generate.request': GenerateRequest,
-  'generate.response': GenerateResponse,
-  'interpolate.request': InterpolateRequest,
-  'interpolate.response': InterpolateResponse,
-  'assemble.request': AssembleRequest,
-  'assemble.response': AssembleResponse,
+/** The shapes exported to `schemas/gpu/` besides each function's request and response, by file name. */
+export const SHARED_GPU_SCHEMAS = {
   'call.submit.response': SubmitResponse,
   'call.status': CallStatus,
   'info.response': InfoResponse,

@@ -1,9 +1,9 @@
 /**
  * What `gpu-functions/modal_app.py` deploys, by the name Modal knows it under, derived from the contract's
- * list of GPU functions and the GPU classes they fan out to. `npm run schemas` exports it to `schemas/gpu-targets.json`, which the Python side
- * checks the Modal app against.
+ * GPU functions and the GPU classes each calls. `npm run schemas` exports the classes and the endpoint to
+ * `schemas/gpu-targets.json`, which the Python side checks the Modal app against.
  */
-import { GPU_FUNCTIONS } from './contract';
+import { GPU_FUNCTION_CONTRACT, GPU_FUNCTIONS, type GpuClass } from './contract';
 
 export interface GpuTarget {
   /** `cls`: a `@app.cls` (looked up with `cls.fromName`, then one of its methods); `function`: an `@app.function`. */
@@ -15,15 +15,19 @@ export interface GpuTarget {
   warm: boolean;
 }
 
+/** The `@modal.method` each GPU class is looked up by (its container pool is what is reported and scaled). */
+const CLASS_METHOD: { [C in GpuClass]: string } = { Encoder: 'analyse', Generator: 'run_call', Bridge: 'run_call' };
+
+/** The GPU classes the contract functions call, in order of first use. */
+const usedClasses = [...new Set(GPU_FUNCTIONS.flatMap((fn): readonly GpuClass[] => GPU_FUNCTION_CONTRACT[fn].gpuClasses))];
+
 /**
- * The Modal app's own names: the model engine fans each contract function out over GPU classes (the
- * encoder's analysis, the generator's and the bridge's model calls), so these are not one per contract
- * function. The Python side tests that `modal_app.py` defines each of them, and every contract function.
+ * The Modal app's own names: the GPU classes (warmed by default), one function per contract function
+ * (each waits for its calls on the classes), and the web endpoint in front of them. The Python side tests
+ * that `modal_app.py` defines each of them.
  */
 export const GPU_TARGETS: readonly GpuTarget[] = [
-  { kind: 'cls', name: 'Encoder', method: 'analyse', warm: true },
-  { kind: 'cls', name: 'Generator', method: 'run_call', warm: true },
-  { kind: 'cls', name: 'Bridge', method: 'run_call', warm: true },
+  ...usedClasses.map((name): GpuTarget => ({ kind: 'cls', name, method: CLASS_METHOD[name], warm: true })),
   ...GPU_FUNCTIONS.map((fn): GpuTarget => ({ kind: 'function', name: fn, warm: false })),
   { kind: 'function', name: 'web', warm: false },
 ];

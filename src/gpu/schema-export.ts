@@ -1,22 +1,33 @@
 import { z } from 'zod';
 import { TEXT_DICTIONARY_V1 } from '../bitstream/dictionary';
-import { GPU_SCHEMAS } from './contract';
+import { GPU_FUNCTION_CONTRACT, GPU_FUNCTIONS, SHARED_GPU_SCHEMAS } from './contract';
 import { GPU_TARGETS } from './modal-targets';
 
 const SCHEMA_ID_BASE = 'https://cmvc.dev/schemas/gpu/';
 
+/** The key of a function's request schema that names the Modal GPU classes it calls (`gpuClasses`). */
+export const GPU_CLASSES_KEY = 'x-cmvc-gpu-classes';
+
+function render(name: string, schema: z.ZodType, extra: Record<string, unknown> = {}): string {
+  const io = name.endsWith('.request') ? 'input' : 'output';
+  const json = { $id: `${SCHEMA_ID_BASE}${name}.json`, ...extra, ...z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) };
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
 /**
- * Renders every GPU contract shape as JSON Schema (draft 2020-12), file name → file text.
- * Requests are rendered as their input side (fields with defaults may be omitted), responses
- * as their output side (what a conforming function must send).
+ * Renders every GPU contract shape as JSON Schema (draft 2020-12), file name → file text: each
+ * function's `{name}.request.json` and `{name}.response.json` (the files the Python side finds the
+ * functions by), then the shared shapes. Requests are rendered as their input side (fields with
+ * defaults may be omitted), responses as their output side (what a conforming function must send).
  */
 export function renderGpuSchemas(): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const [name, schema] of Object.entries(GPU_SCHEMAS)) {
-    const io = name.endsWith('.request') ? 'input' : 'output';
-    const json = { $id: `${SCHEMA_ID_BASE}${name}.json`, ...z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) };
-    files[`${name}.json`] = `${JSON.stringify(json, null, 2)}\n`;
+  for (const fn of GPU_FUNCTIONS) {
+    const spec = GPU_FUNCTION_CONTRACT[fn];
+    files[`${fn}.request.json`] = render(`${fn}.request`, spec.request, { [GPU_CLASSES_KEY]: spec.gpuClasses });
+    files[`${fn}.response.json`] = render(`${fn}.response`, spec.response);
   }
+  for (const [name, schema] of Object.entries(SHARED_GPU_SCHEMAS)) files[`${name}.json`] = render(name, schema);
   return files;
 }
 
@@ -25,7 +36,12 @@ export function renderBitstreamFiles(): Record<string, string> {
   return { 'text-dictionary-v1.txt': TEXT_DICTIONARY_V1 };
 }
 
-/** What the Modal app must deploy (`schemas/gpu-targets.json`): the Python side checks `modal_app.py` against it. */
+/**
+ * What the Modal app must deploy besides one function per contract function (`schemas/gpu-targets.json`):
+ * the GPU classes and the web endpoint. The Python side checks `modal_app.py` against it, and finds the
+ * contract functions by their schemas, so a new function leaves this file unchanged.
+ */
 export function renderGpuTargets(): string {
-  return `${JSON.stringify({ targets: GPU_TARGETS }, null, 2)}\n`;
+  const functions: readonly string[] = GPU_FUNCTIONS;
+  return `${JSON.stringify({ targets: GPU_TARGETS.filter((t) => !functions.includes(t.name)) }, null, 2)}\n`;
 }

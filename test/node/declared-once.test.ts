@@ -1,6 +1,6 @@
 /** Modes and GPU function names are declared once (src/gpu/contract.ts); every list derived from them must agree. */
 import { describe, expect, it } from 'vitest';
-import { GPU_FUNCTIONS, InfoResponse, MODES } from '../../src/gpu/contract';
+import { GPU_FUNCTION_CONTRACT, GPU_FUNCTIONS, GpuClass, InfoResponse, MODES } from '../../src/gpu/contract';
 import { GpuCostModel } from '../../src/gpu/cost-model';
 import { GPU_TARGETS } from '../../src/cli/gpu';
 import { openApiDocument } from '../../src/openapi/document';
@@ -14,10 +14,18 @@ describe('declared once', () => {
     expect(GPU_TARGETS.filter((t) => t.kind === 'cls').every((t) => typeof t.method === 'string')).toBe(true);
   });
 
+  it('the CLI targets exactly the GPU classes the contract functions say they call', () => {
+    const used = new Set(GPU_FUNCTIONS.flatMap((fn): readonly string[] => GPU_FUNCTION_CONTRACT[fn].gpuClasses));
+    expect(new Set(GPU_TARGETS.filter((t) => t.kind === 'cls').map((t) => t.name))).toEqual(used);
+    expect([...used].sort()).toEqual([...GpuClass.options].sort()); // no class declared that no function calls
+  });
+
   it('the cost model and /info accept exactly the contract functions', () => {
     const engine = GpuCostModel.shape.engines.valueType.shape;
     expect(Object.keys(engine).filter((k) => k !== 'callLimitSeconds')).toEqual([...GPU_FUNCTIONS]);
-    expect(InfoResponse.shape.functions.element.options).toEqual([...GPU_FUNCTIONS]);
+    // /info lists names, not an enum (a backend serving a newer function still answers): each contract name is one.
+    for (const fn of GPU_FUNCTIONS) expect(InfoResponse.shape.functions.element.safeParse(fn).success, fn).toBe(true);
+    expect(InfoResponse.shape.functions.element.safeParse('Encode!').success).toBe(false);
   });
 
   it('the API document, the signed-URL shape and the view links name exactly the contract modes', () => {

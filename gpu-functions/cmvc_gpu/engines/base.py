@@ -1,5 +1,8 @@
-"""What an engine provides: one method per contract function, taking the validated request (a dict
-with the schema's defaults applied) and returning the contract's response dict.
+"""What an engine provides: ``info()``, and one method per contract function, named after it, taking
+the validated request (a dict with the schema's defaults applied) and returning the contract's
+response dict. The functions are the exported schema's (``contract.function_names()``), so this module
+lists none: a new function is a method on each engine, which :func:`check_engine` (at server start and
+in the tests) requires.
 
 Each method takes an optional progress callback, called with a fraction in [0, 1]; long work
 should call it now and then (submitted calls report it when polled). Failures the client should
@@ -8,9 +11,14 @@ see are ``cmvc_gpu.errors.ContractError``; anything else is reported as ``engine
 
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from collections.abc import Callable
+from typing import Any, Optional, Protocol
 
+from ..contract import function_names
 from ..progress import Progress
+
+#: An engine's method for one contract function: ``{fn}.request`` → ``{fn}.response``.
+EngineMethod = Callable[[dict, Optional[Progress]], dict]
 
 
 class Engine(Protocol):
@@ -18,18 +26,22 @@ class Engine(Protocol):
         """``{"id", "version", "models"}``: recorded in every response."""
         ...
 
-    def encode(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        """encode.request → encode.response."""
-        ...
 
-    def generate(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        """generate.request → generate.response."""
-        ...
+def missing_functions(engine: Any) -> list[str]:
+    """The contract functions ``engine`` (an engine or its class) has no method for, in the schema's order."""
+    return [function for function in function_names() if not callable(getattr(engine, function, None))]
 
-    def interpolate(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        """interpolate.request → interpolate.response."""
-        ...
 
-    def assemble(self, request: dict, progress: Optional[Progress] = None) -> dict:
-        """assemble.request → assemble.response."""
-        ...
+def check_engine(engine: Any) -> None:
+    """Raises ``TypeError`` naming every contract function ``engine`` has no method for."""
+    missing = missing_functions(engine)
+    if missing:
+        raise TypeError(f"{type(engine).__name__} has no method for the contract functions {', '.join(missing)}")
+
+
+def engine_method(engine: Any, function: str) -> EngineMethod:
+    """The method of ``engine`` that serves contract function ``function``."""
+    method = getattr(engine, function, None)
+    if not callable(method):
+        raise TypeError(f"{type(engine).__name__} has no method for the contract function {function!r}")
+    return method

@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
+import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from cmvc_gpu import contract
+
+ROOT = Path(__file__).resolve().parents[2]  # gpu-functions/, where modal_app.py is
 
 modal = pytest.importorskip(
     "modal", reason="the Modal app test needs modal (pip install -r gpu-functions/requirements-modal.txt)"
@@ -225,3 +230,30 @@ def test_the_modal_app_serves_every_contract_function(modal_app):
     fns = functions(modal_app.app)
     assert [name for name in contract.function_names() if name not in fns] == []
 
+
+
+def test_a_function_added_to_the_schemas_is_deployed_with_its_timeout(tmp_path):
+    """A new contract function needs no edit here: its request schema makes it a Modal function, allowed
+    ``SEGMENT_TIMEOUT`` when it calls GPU classes and ``CALL_TIMEOUT`` when it calls none."""
+    schemas = tmp_path / "gpu"
+    shutil.copytree(contract.schemas_dir(), schemas)
+    for name, classes in (("upscale", ["Generator"]), ("remux", [])):
+        request = json.loads((schemas / "interpolate.request.json").read_text())
+        request[contract.GPU_CLASSES_KEY] = classes
+        (schemas / f"{name}.request.json").write_text(json.dumps(request))
+        shutil.copy(schemas / "interpolate.response.json", schemas / f"{name}.response.json")
+    probe = (
+        "import inspect, json, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "import modal_app\n"
+        "fns = modal_app.app._local_state.functions\n"
+        "timeout = lambda f: inspect.getclosurevars(f._load).nonlocals['timeout']\n"
+        "print(json.dumps({n: timeout(fns[n]) for n in ('upscale', 'remux')} | {'web': sorted(modal_app.CONTRACT_FUNCTIONS)}))\n"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_")}
+    env |= {"CMVC_SCHEMAS_DIR": str(schemas), "HOME": str(home), "MODAL_CONFIG_PATH": str(home / "absent.toml")}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"upscale": 60 * 60, "remux": 10 * 60, "web": ["assemble", "encode", "generate", "interpolate", "remux", "upscale"]}
