@@ -11,6 +11,7 @@ export * from './crc32';
 export * from './cut';
 export * from './dictionary';
 export * from './errors';
+export * from './framer';
 export * from './hash';
 export * from './inspect';
 export * from './keyframes';

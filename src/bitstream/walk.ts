@@ -1,5 +1,6 @@
-import { CHUNK_CEND, CHUNK_HEAD_BYTES, CHUNK_OVERHEAD_BYTES, isCritical, KNOWN_CHUNKS, PREAMBLE_BYTES } from './chunks';
-import { chunkCrc, chunkHeadAt, u32At } from './framing';
+import { CHUNK_OVERHEAD_BYTES, isCritical, KNOWN_CHUNKS, PREAMBLE_BYTES } from './chunks';
+import { Framer, type ChunkSink } from './framer';
+import type { BitstreamLimits } from './limits';
 
 /** One chunk as framed in a file, with no interpretation of its data. */
 export interface ChunkInfo {
@@ -17,26 +18,42 @@ export interface ChunkInfo {
   data: Uint8Array;
 }
 
+/** A lenient walk bounds nothing: it holds views into bytes already in memory. */
+const UNBOUNDED: BitstreamLimits = {
+  maxTotalBytes: Infinity,
+  maxChunkBytes: Infinity,
+  maxSegments: Infinity,
+  maxTextBytes: Infinity,
+  maxKeyframeBytes: Infinity,
+  maxKeyframesPerSegment: Infinity,
+};
+
+/** Collects every chunk the walker hands over, and where the last whole one ends. */
+class ChunkList implements ChunkSink {
+  readonly chunks: ChunkInfo[] = [];
+  end = PREAMBLE_BYTES;
+  readonly complete = false;
+
+  declare(): void {}
+
+  accept(type: string, data: Uint8Array, offset: number, crc: number, crcOk: boolean): void {
+    this.chunks.push({ type, offset, length: data.length, critical: isCritical(type), known: KNOWN_CHUNKS.has(type), crcOk, crc, data });
+    this.end = offset + CHUNK_OVERHEAD_BYTES + data.length;
+  }
+
+  finish(): void {}
+}
+
 /**
- * Lists the chunks after the preamble, checking only the framing. It stops at the first chunk that does
- * not fit in the input or has a bad type, and after CEND. Use readBitstream to validate; this is for
- * tools (inspect) and for cutting an already validated stream (`checkCrc: false` then skips the CRCs,
- * reporting every `crcOk` as true).
+ * Lists the chunks after the preamble: the chunk walker (framer.ts) in lenient mode, checking only the
+ * framing. It stops at the first chunk that does not fit in the input or has a bad type, and after CEND.
+ * Use readBitstream to validate; this is for tools (inspect) and for cutting an already validated stream
+ * (`checkCrc: false` then skips the CRCs, reporting every `crcOk` as true).
  */
 export function walkChunks(bytes: Uint8Array, options: { checkCrc?: boolean } = {}): { chunks: ChunkInfo[]; end: number } {
-  const chunks: ChunkInfo[] = [];
-  let at = PREAMBLE_BYTES;
-  while (at + CHUNK_OVERHEAD_BYTES <= bytes.length) {
-    const head = chunkHeadAt(bytes, at);
-    if (head === null) break;
-    const { length, type } = head;
-    if (length > bytes.length - at - CHUNK_OVERHEAD_BYTES) break;
-    const data = bytes.subarray(at + CHUNK_HEAD_BYTES, at + CHUNK_HEAD_BYTES + length);
-    const crc = u32At(bytes, at + CHUNK_HEAD_BYTES + length);
-    const crcOk = options.checkCrc === false || crc === chunkCrc(head.typeBytes, data);
-    chunks.push({ type, offset: at, length, critical: isCritical(type), known: KNOWN_CHUNKS.has(type), crcOk, crc, data });
-    at += CHUNK_OVERHEAD_BYTES + length; // advances by at least 12
-    if (type === CHUNK_CEND) break;
-  }
-  return { chunks, end: at };
+  const list = new ChunkList();
+  const framer = new Framer(list, { mode: 'lenient', limits: UNBOUNDED, checkCrc: options.checkCrc }, 0, true);
+  framer.push(bytes);
+  framer.end();
+  return { chunks: list.chunks, end: list.end };
 }
