@@ -89,7 +89,8 @@ def test_health_info_and_metrics(client):
     assert re.fullmatch(r"\d+\.\d+\.\d+", ENGINE_VERSION)
     # The Worker keys every artifact by GPU_ENGINE: it must name the engine that makes them.
     assert f'GPU_ENGINE = "{ENGINE_ID}@{ENGINE_VERSION}"' in (REPO / "wrangler.toml").read_text()
-    assert info["functions"] == list(contract.function_names()) == ["assemble", "encode", "generate", "interpolate"]
+    assert info["functions"] == list(contract.function_names())
+    assert {"assemble", "encode", "generate", "interpolate"} <= set(info["functions"])
     text = client.get("/metrics").text
     for function in ("encode", "generate", "interpolate", "assemble"):
         assert f'cmvc_gpu_calls_total{{function="{function}"}}' in text and f'cmvc_gpu_seconds_total{{function="{function}"}}' in text
