@@ -1,7 +1,7 @@
 /**
  * The chunk framing, stated once: `u32 length | 4-byte type | data | u32 CRC-32(type + data)`, all
- * big-endian (docs/bitstream.md). The streaming reader (reader.ts) and the lenient lister (walk.ts)
- * both frame chunks with these.
+ * big-endian (docs/bitstream.md). The chunk walker (framer.ts) frames chunks with these, in both its
+ * modes.
  */
 import { isValidChunkType } from './chunks';
 import { crc32 } from './crc32';
