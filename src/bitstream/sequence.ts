@@ -35,6 +35,7 @@ import {
   type KeyframePosition,
 } from './codec';
 import { BitstreamError, invariant } from './errors';
+import type { ChunkSink } from './framer';
 import { legacyFrameIndex } from './keyframes';
 import { checkLimit, type BitstreamLimits, type ReadOptions } from './limits';
 import { decodeText } from './text-codec';
@@ -74,7 +75,8 @@ interface PartialSegment {
   extras: Keyframe[];
 }
 
-export class ChunkSequence {
+/** The chunk grammar the strict walker feeds: what may follow what, and each chunk's fields decoded. */
+export class ChunkSequence implements ChunkSink {
   private state: State;
   private header: BitstreamHeader | undefined;
   private textDictionary = 0;
