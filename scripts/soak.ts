@@ -14,7 +14,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
@@ -309,6 +310,8 @@ async function main() {
   const { usage } = (await (await fetch(`${stack.base}/v1/usage`, { headers: auth })).json()) as z.infer<typeof UsageReport>;
   const charged = new Map<string, number>();
   for (const row of usage) charged.set(row.keyId, (charged.get(row.keyId) ?? 0) + row.gpuSeconds);
+  const workerLog = join(tmpdir(), 'cmvc-soak-worker.log');
+  writeFileSync(workerLog, stack.log());
   await stack.stop();
   faultProxy.close();
   try {
@@ -344,7 +347,7 @@ async function main() {
   console.log('cost model, estimate ÷ actual per function (finished calls):');
   for (const [fn, e] of [...estimates].sort()) console.log(`  ${fn.padEnd(12)} ${(e.estimate / e.actual).toFixed(2)} over ${e.calls} calls`);
   const spendOk = spendGap <= 0.01 && overshoot <= largestEstimate && unsettled === 0;
-  if (!spendOk) console.log('GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate');
+  if (!spendOk) console.log(`GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate (the Worker's log, with each call charged without a report: ${workerLog})`);
   console.log(`encode fairness: another owner's encode took ${fairness.aloneMs.toFixed(0)} ms alone and ${fairness.behindBurstMs.toFixed(0)} ms uploaded right after a burst of ${FAIRNESS_BURST} by one owner (${(fairness.behindBurstMs / fairness.aloneMs).toFixed(1)}x; in line behind the burst it would wait for all ${FAIRNESS_BURST})`);
   const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed && spendOk;
   console.log(ok ? 'all soak targets met' : 'SOAK TARGETS MISSED');

@@ -233,7 +233,10 @@ export class AccessMeter extends DurableObject<Env> {
   private async applyOutcome(id: string, followUp: FollowUp, outcome: CallOutcome): Promise<void> {
     if (outcome.kind === 'spent') return this.settleFollowUp(id, outcome.seconds, 'settled');
     const asked = followUp.asked + 1;
-    if (outcome.kind === 'unreported' || asked >= FOLLOW_UP_MAX_ASKS) return this.settleFollowUp(id, followUp.fallbackSeconds, 'unreported');
+    if (outcome.kind === 'unreported' || asked >= FOLLOW_UP_MAX_ASKS) {
+      console.warn(`GPU call ${followUp.callId} charged ${followUp.fallbackSeconds.toFixed(3)} s without a report (follow-up: ${outcome.kind === 'unreported' ? 'no report from the backend' : `still unanswered after ${asked} questions`})`);
+      return this.settleFollowUp(id, followUp.fallbackSeconds, 'unreported');
+    }
     // The poll let other events in: the reservation may have been settled meanwhile (by a resumed caller).
     const reservation = await this.ctx.storage.get<Reservation>(RESERVATION + id);
     if (reservation === undefined) return;

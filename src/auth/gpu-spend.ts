@@ -74,7 +74,11 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
     const fallback = unreportedSeconds(held, call.estimateSeconds, callId !== null);
     // A lost id (404) is final: nobody can learn the call's seconds any more.
     const followUp = callId !== null && !(err instanceof GpuError && err.code === 'gpu_call_lost');
-    if (!followUp || !(await meter.followUpGpu(held.id, callId, fallback))) await settle(env, payer.keyId, held.id, fallback, generation);
+    if (!followUp || !(await meter.followUpGpu(held.id, callId, fallback))) {
+      // Logged for the audit of bills against the GPU server's own count (the soak keeps this log when they differ).
+      console.warn(`GPU call ${callId ?? '(not accepted)'} of ${payer.keyId} charged ${fallback.toFixed(3)} s without a report (${err instanceof GpuError ? err.code : 'error'})`);
+      await settle(env, payer.keyId, held.id, fallback, generation);
+    }
     throw err;
   }
 }
