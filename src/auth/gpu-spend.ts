@@ -71,16 +71,25 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
       throw err;
     }
     const callId = call.callId?.() ?? null;
-    const fallback = unreportedSeconds(held, call.estimateSeconds, callId !== null);
+    const fallback = callId === null && neverRan(err) ? 0 : unreportedSeconds(held, call.estimateSeconds, callId !== null);
     // A lost id (404) is final: nobody can learn the call's seconds any more.
     const followUp = callId !== null && !(err instanceof GpuError && err.code === 'gpu_call_lost');
     if (!followUp || !(await meter.followUpGpu(held.id, callId, fallback))) {
       // Logged for the audit of bills against the GPU server's own count (the soak keeps this log when they differ).
-      console.warn(`GPU call ${callId ?? '(not accepted)'} of ${payer.keyId} charged ${fallback.toFixed(3)} s without a report (${err instanceof GpuError ? err.code : 'error'})`);
+      if (fallback > 0) console.warn(`GPU call ${callId ?? '(not accepted)'} of ${payer.keyId} charged ${fallback.toFixed(3)} s without a report (${err instanceof GpuError ? err.code : 'error'})`);
       await settle(env, payer.keyId, held.id, fallback, generation);
     }
     throw err;
   }
+}
+
+/**
+ * Whether a call that got no call id certainly never ran: the backend answered its submit with an
+ * error status (it refused it), or the circuit breaker kept it from being sent. A submit whose answer
+ * was lost or garbled may have been accepted, and is charged its wall time.
+ */
+function neverRan(err: unknown): boolean {
+  return err instanceof GpuError && ((err.status !== null && err.status >= 400) || err.code === 'gpu_circuit_open');
 }
 
 /** What a call that ended without reporting its seconds is charged: the wall time since its reservation, and no less than its estimate once accepted. */

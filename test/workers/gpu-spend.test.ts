@@ -46,6 +46,18 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
     expect(usage.usage[0]!.generations).toBe(1);
   });
 
+  it('charges nothing for a call the GPU backend refused at every submit: it never ran', async () => {
+    const key = await newKey(SCOPES);
+    const id = await encodedVideo(key.secret);
+    const before = await gpuSecondsUsed(key.secret);
+    gpu.on('generate', 'fail-500', 'fail-500', 'fail-500'); // the client's three attempts, each answered 500
+    const refused = await call(`/v/${id}/tt2v.mp4?seed=23`, { key: key.secret });
+    expect(refused.status).toBe(503);
+    expect(gpu.calls.generate).toBe(3);
+    expect(await gpuSecondsUsed(key.secret)).toBe(before);
+    expect((await json(await call('/v1/usage', { key: key.secret }), UsageReport)).inFlight?.reservations).toBe(0);
+  });
+
   it('charges the seconds a generation spent uploading its output on top of its computing', async () => {
     const key = await newKey(SCOPES);
     const id = await encodedVideo(key.secret);
