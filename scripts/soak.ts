@@ -8,11 +8,14 @@
  * a small quota). At the end it reports, per key, the GPU seconds charged (GET /v1/usage) against the
  * seconds the GPU server counted itself (GET /metrics, failed calls included), the quota overshoot of
  * the small key against one call's estimate, and, per function, estimate ÷ actual of the cost model
- * over the calls the proxy saw finish.
+ * over the calls the proxy saw finish. A call the Worker gave up on (a garbled poll) is followed up by
+ * its payer's meter; the soak waits (bounded) until every reservation is settled before it compares,
+ * and reports how many calls were settled that way.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
@@ -154,10 +157,13 @@ const FAIRNESS_BURST = 10;
  * One owner's encode alone, then right after another owner's burst of FAIRNESS_BURST uploads: the
  * time from upload to a finished job, in milliseconds (the load is over by then).
  */
-async function measureEncodeFairness(base: string, admin: Record<string, string>): Promise<{ aloneMs: number; behindBurstMs: number }> {
+async function measureEncodeFairness(base: string, admin: Record<string, string>): Promise<{ aloneMs: number; behindBurstMs: number; keyIds: string[] }> {
+  const keyIds: string[] = [];
   const key = async (owner: string) => {
     const response = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { ...admin, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: owner, scopes: ['encode', 'read'], owner }) });
-    return { Authorization: `Bearer ${((await response.json()) as { secret: string }).secret}` };
+    const created = (await response.json()) as { id: string; secret: string };
+    keyIds.push(created.id);
+    return { Authorization: `Bearer ${created.secret}` };
   };
   const [burster, other] = [await key('soak-burst'), await key('soak-other')];
   const upload = async (headers: Record<string, string>) =>
@@ -178,7 +184,31 @@ async function measureEncodeFairness(base: string, admin: Record<string, string>
   for (let i = 0; i < FAIRNESS_BURST; i++) burst.push(await upload(burster));
   const behindBurstMs = await timed(other);
   for (const jobId of burst) await finished(burster, jobId);
-  return { aloneMs, behindBurstMs };
+  return { aloneMs, behindBurstMs, keyIds };
+}
+
+/** Longest wait for the GPU calls still unsettled at the end (given-up calls followed up by their meter), in milliseconds. */
+const SETTLE_WAIT_MS = 180_000;
+
+/**
+ * Waits until no key has an unsettled reservation — every call ended and was charged, the calls the
+ * Worker gave up on included once their follow-up learnt what they spent — or SETTLE_WAIT_MS passes.
+ * Returns the keys' in-flight reports at the end.
+ */
+async function settledBills(base: string, admin: Record<string, string>, keyIds: string[]): Promise<{ waitedMs: number; inFlight: NonNullable<z.infer<typeof UsageReport>['inFlight']>[] }> {
+  const started = performance.now();
+  for (;;) {
+    const inFlight = await Promise.all(
+      keyIds.map(async (keyId) => {
+        const report = (await (await fetch(`${base}/v1/usage?keyId=${encodeURIComponent(keyId)}`, { headers: admin })).json()) as z.infer<typeof UsageReport>;
+        if (report.inFlight === undefined) throw new Error(`GET /v1/usage?keyId=${keyId} has no inFlight`);
+        return report.inFlight;
+      }),
+    );
+    const waitedMs = performance.now() - started;
+    if (inFlight.every((f) => f.reservations === 0) || waitedMs > SETTLE_WAIT_MS) return { waitedMs, inFlight };
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 async function main() {
@@ -274,12 +304,14 @@ async function main() {
   }
   const fairness = await measureEncodeFairness(stack.base, auth);
   const audit = (await (await fetch(`${stack.base}/v1/admin/consistency`, { headers: auth })).json()) as ConsistencyAudit;
-  // Calls still running settle when they end: wait until the server has none in flight and a usage flush has passed.
-  await new Promise((r) => setTimeout(r, 3000));
+  // The comparison is of settled bills: calls still running, and calls the Worker gave up on, settle when their follow-up learns their end.
+  const settledAt = await settledBills(stack.base, auth, [...keys.map((k) => k.id), ...fairness.keyIds]);
   const serverSeconds = await metricsSeconds(gpuPort);
   const { usage } = (await (await fetch(`${stack.base}/v1/usage`, { headers: auth })).json()) as z.infer<typeof UsageReport>;
   const charged = new Map<string, number>();
   for (const row of usage) charged.set(row.keyId, (charged.get(row.keyId) ?? 0) + row.gpuSeconds);
+  const workerLog = join(tmpdir(), 'cmvc-soak-worker.log');
+  writeFileSync(workerLog, stack.log());
   await stack.stop();
   faultProxy.close();
   try {
@@ -303,14 +335,19 @@ async function main() {
   console.log('GPU seconds charged per key (GET /v1/usage):');
   for (const [keyId, seconds] of charged) console.log(`  ${keyId.padEnd(32)} ${seconds.toFixed(3)} s`);
   console.log(`GPU seconds: charged ${totalCharged.toFixed(3)} s in total, the GPU server counted ${serverSeconds.toFixed(3)} s (/metrics): ${(spendGap * 100).toFixed(2)}% apart`);
+  const unsettled = settledAt.inFlight.reduce((n, f) => n + f.reservations, 0);
+  const followUps = settledAt.inFlight.reduce((sum, f) => ({ settled: sum.settled + f.followUps.settled, unreported: sum.unreported + f.followUps.unreported }), { settled: 0, unreported: 0 });
+  console.log(
+    `calls the Worker gave up on, settled by their meter's follow-up: ${followUps.settled} to the seconds the GPU server reported, ${followUps.unreported} to their estimate or wall time (unknown id, or no answer in time); ${unsettled} reservations still unsettled after waiting ${(settledAt.waitedMs / 1000).toFixed(1)} s`,
+  );
   const small = keys[2]!.id;
   const largestEstimate = Math.max(0, ...[...estimates.values()].map((e) => e.estimate / e.calls));
   const overshoot = Math.max(0, (charged.get(small) ?? 0) - SMALL_QUOTA_SECONDS);
   console.log(`quota overshoot of the ${SMALL_QUOTA_SECONDS}-s key: ${overshoot.toFixed(3)} s (one call's estimate: about ${largestEstimate.toFixed(3)} s at most)`);
   console.log('cost model, estimate ÷ actual per function (finished calls):');
   for (const [fn, e] of [...estimates].sort()) console.log(`  ${fn.padEnd(12)} ${(e.estimate / e.actual).toFixed(2)} over ${e.calls} calls`);
-  const spendOk = spendGap <= 0.01 && overshoot <= largestEstimate;
-  if (!spendOk) console.log('GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate');
+  const spendOk = spendGap <= 0.01 && overshoot <= largestEstimate && unsettled === 0;
+  if (!spendOk) console.log(`GPU spend targets missed: charged and counted seconds must agree within 1%, and the overshoot stay within one call estimate (the Worker's log, with each call charged without a report: ${workerLog})`);
   console.log(`encode fairness: another owner's encode took ${fairness.aloneMs.toFixed(0)} ms alone and ${fairness.behindBurstMs.toFixed(0)} ms uploaded right after a burst of ${FAIRNESS_BURST} by one owner (${(fairness.behindBurstMs / fairness.aloneMs).toFixed(1)}x; in line behind the burst it would wait for all ${FAIRNESS_BURST})`);
   const ok = unexpected.length === 0 && audit.ok && duplicates === 0 && jobs.size === finished + failed && spendOk;
   console.log(ok ? 'all soak targets met' : 'SOAK TARGETS MISSED');

@@ -1,5 +1,6 @@
 import { GpuError } from '../gpu/errors';
 import { meterFor, utcDay } from './access-meter';
+import { spentSeconds } from './spent-seconds';
 import { recordUsage } from './usage';
 
 /** Who pays a GPU call: a key (or `ip:…`), and its daily GPU-seconds quota (null: none). */
@@ -21,21 +22,16 @@ export const RESERVATION_TTL_MS = 20 * 60_000;
 export const QUOTA_EXCEEDED = 'gpu_quota_exceeded';
 
 /**
- * Seconds a call spent, from what it reports: `gpu` (accelerator seconds) and `cpu` (wall seconds)
- * measure the same computation and overlap (the model engine on a GPU reports its wall time as both),
- * so the larger one, not their sum; plus `upload`, the wall seconds the function then spent writing
- * its output file, during which its (GPU) container is still held.
- */
-export const spentSeconds = (seconds: { gpu: number; cpu: number; upload?: number }) => Math.max(seconds.gpu, seconds.cpu) + (seconds.upload ?? 0);
-
-/**
  * Runs one GPU call under a reservation in the payer's meter: `estimateSeconds` is reserved
  * atomically before it starts (refused with `gpu_quota_exceeded` when the day's settled and reserved
  * seconds plus it would pass the quota), and settled when it ends — to the seconds it reports on
  * success, to the seconds the GPU function reports for a failure, or else to the wall time since the
- * reservation — and at least the estimate when the function had accepted the call (`accepted`): a call
- * given up on without a report (a timeout, a broken status, a lost id) may still be running, and is never
- * charged less than it was expected to cost. `held` resumes a reservation made before a restart.
+ * reservation. A call the GPU function had accepted (`callId` names it) and that was given up on
+ * without a report (a timeout, a broken status, a dropped poll) may still be running: its reservation
+ * is handed to the meter's follow-up, which settles it to the seconds the backend reports when the
+ * call ends (or, when that cannot be learnt, to the wall time and no less than the estimate). `held`
+ * resumes a reservation made before a restart; resuming a call id handed to a follow-up settles the
+ * follow-up's reservation, or nothing when the follow-up already has.
  */
 export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: number } }>(
   env: Env,
@@ -46,31 +42,54 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
     onReserved: (held: HeldReservation) => Promise<void>;
     /** Counted in the payer's `generations` (false for an encode). */
     generation?: boolean;
-    /** Whether the GPU function has accepted the call (it holds a call id), asked when the call fails. */
-    accepted?: () => boolean;
+    /** The id of the call once the GPU function accepted it (null before), asked at the start and when the call fails. */
+    callId?: () => string | null;
   },
   run: () => Promise<T>,
 ): Promise<T> {
   if (payer === null) return run();
   const meter = meterFor(env, payer.keyId);
-  const held = call.held ?? { id: crypto.randomUUID(), reservedAt: Date.now() };
-  const reserved = await meter.reserveGpu(payer.keyId, held.id, utcDay(held.reservedAt), call.estimateSeconds, payer.quotaSeconds, RESERVATION_TTL_MS);
+  const generation = call.generation ?? true;
+  const fresh = call.held ?? { id: crypto.randomUUID(), reservedAt: Date.now() };
+  const resumesCall = call.held === null ? (call.callId?.() ?? undefined) : undefined;
+  const reserved = await meter.reserveGpu(payer.keyId, fresh.id, utcDay(fresh.reservedAt), call.estimateSeconds, payer.quotaSeconds, RESERVATION_TTL_MS, Date.now(), { generation, resumesCall });
   if (!reserved.ok) {
     const remaining = Math.max(0, (payer.quotaSeconds ?? 0) - reserved.usedSeconds - reserved.reservedSeconds);
     throw new GpuError(QUOTA_EXCEEDED, `this call needs about ${call.estimateSeconds.toFixed(2)} GPU s and only ${remaining.toFixed(2)} s of today's quota are left`, 429, false);
   }
+  // A resumed call its follow-up already charged: polling it to its end must not charge it again.
+  if (reserved.held === null) return run();
+  const held = reserved.held;
   if (call.held === null) await call.onReserved(held);
-  let spent: number;
   try {
     const result = await run();
-    spent = spentSeconds(result.seconds);
-    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
+    await settle(env, payer.keyId, held.id, spentSeconds(result.seconds), generation);
     return result;
   } catch (err) {
-    spent = err instanceof GpuError && err.spentSeconds !== null ? err.spentSeconds : unreportedSeconds(held, call.estimateSeconds, call.accepted?.() ?? false);
-    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
+    if (err instanceof GpuError && err.spentSeconds !== null) {
+      await settle(env, payer.keyId, held.id, err.spentSeconds, generation);
+      throw err;
+    }
+    const callId = call.callId?.() ?? null;
+    const fallback = callId === null && neverRan(err) ? 0 : unreportedSeconds(held, call.estimateSeconds, callId !== null);
+    // A lost id (404) is final: nobody can learn the call's seconds any more.
+    const followUp = callId !== null && !(err instanceof GpuError && err.code === 'gpu_call_lost');
+    if (!followUp || !(await meter.followUpGpu(held.id, callId, fallback))) {
+      // Logged for the audit of bills against the GPU server's own count (the soak keeps this log when they differ).
+      if (fallback > 0) console.warn(`GPU call ${callId ?? '(not accepted)'} of ${payer.keyId} charged ${fallback.toFixed(3)} s without a report (${err instanceof GpuError ? err.code : 'error'})`);
+      await settle(env, payer.keyId, held.id, fallback, generation);
+    }
     throw err;
   }
+}
+
+/**
+ * Whether a call that got no call id certainly never ran: the backend answered its submit with an
+ * error status (it refused it), or the circuit breaker kept it from being sent. A submit whose answer
+ * was lost or garbled may have been accepted, and is charged its wall time.
+ */
+function neverRan(err: unknown): boolean {
+  return err instanceof GpuError && ((err.status !== null && err.status >= 400) || err.code === 'gpu_circuit_open');
 }
 
 /** What a call that ended without reporting its seconds is charged: the wall time since its reservation, and no less than its estimate once accepted. */

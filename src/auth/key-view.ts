@@ -9,7 +9,11 @@ export const KeyView = z
     owner: z.string(),
     prefix: z.string().describe('the first 12 characters of the secret'),
     scopes: z.array(z.enum(SCOPES)),
-    limits: z.object({ requestsPerMinute: z.number().nullable(), gpuSecondsPerDay: z.number().nullable() }),
+    limits: z.object({
+      requestsPerMinute: z.number().nullable(),
+      gpuSecondsPerDay: z.number().nullable(),
+      storageBytes: z.number().nullable().describe("bytes the key's owner may store, checked on the key's uploads; null: STORAGE_BYTES_PER_OWNER"),
+    }),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),

@@ -18,6 +18,7 @@ export interface KeyRow {
   scopes: string;
   requests_per_minute: number | null;
   gpu_seconds_per_day: number | null;
+  storage_bytes: number | null;
   created_by: string;
   created_at: number;
   expires_at: number | null;
@@ -31,6 +32,7 @@ export interface NewKey {
   expiresAt?: number | null;
   requestsPerMinute?: number | null;
   gpuSecondsPerDay?: number | null;
+  storageBytes?: number | null;
 }
 
 const encoder = new TextEncoder();
@@ -59,6 +61,7 @@ export async function createKey(db: D1Database, input: NewKey, createdBy: string
     scopes: JSON.stringify([...new Set(input.scopes)].sort()),
     requests_per_minute: input.requestsPerMinute ?? null,
     gpu_seconds_per_day: input.gpuSecondsPerDay ?? null,
+    storage_bytes: input.storageBytes ?? null,
     created_by: createdBy,
     created_at: now,
     expires_at: input.expiresAt ?? null,
@@ -115,7 +118,7 @@ export function principalOf(row: KeyRow): Principal {
     owner: row.owner,
     scopes: new Set(JSON.parse(row.scopes) as Scope[]),
     via: 'api-key',
-    limits: { requestsPerMinute: row.requests_per_minute, gpuSecondsPerDay: row.gpu_seconds_per_day },
+    limits: { requestsPerMinute: row.requests_per_minute, gpuSecondsPerDay: row.gpu_seconds_per_day, storageBytes: row.storage_bytes },
     keyExpiresAt: row.expires_at,
   };
 }
@@ -140,7 +143,7 @@ export function keyView(row: KeyRow): z.infer<typeof KeyView> {
     owner: row.owner,
     prefix: row.secret_prefix,
     scopes: JSON.parse(row.scopes) as Scope[],
-    limits: { requestsPerMinute: row.requests_per_minute, gpuSecondsPerDay: row.gpu_seconds_per_day },
+    limits: { requestsPerMinute: row.requests_per_minute, gpuSecondsPerDay: row.gpu_seconds_per_day, storageBytes: row.storage_bytes },
     createdAt: new Date(row.created_at).toISOString(),
     expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
     revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),

@@ -6,6 +6,8 @@ export interface KeyLimits {
   requestsPerMinute: number | null;
   /** GPU seconds a day; null for the default. */
   gpuSecondsPerDay: number | null;
+  /** Bytes the key's owner may store, checked on the key's uploads; null (or absent) for `STORAGE_BYTES_PER_OWNER`. */
+  storageBytes?: number | null;
 }
 
 /** Who is calling: an API key's id and rights, or the bearer of a signed URL. */

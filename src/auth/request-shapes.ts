@@ -14,6 +14,7 @@ export const CreateKeyBody = z
       .object({
         requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
         gpuSecondsPerDay: z.number().min(0).max(10_000_000).optional(),
+        storageBytes: z.number().int().min(0).max(2 ** 50).optional().describe("bytes the key's owner may store (sources not deleted yet plus bitstreams), checked on the key's uploads; default STORAGE_BYTES_PER_OWNER"),
       })
       .strict()
       .optional(),

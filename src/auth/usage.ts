@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { utcDay } from './access-meter';
+import { meterFor, utcDay } from './access-meter';
 
 export interface UsageDelta {
   requests?: number;
@@ -11,6 +11,11 @@ export interface UsageDelta {
 /** Adds to a principal's usage for today (UTC). */
 export async function recordUsage(db: D1Database, keyId: string, delta: UsageDelta, now = Date.now()): Promise<void> {
   await addToUsage(db, keyId, utcDay(now), delta).run();
+}
+
+/** GPU seconds a key has reserved and not settled yet, and today's follow-ups of calls given up on. */
+export async function gpuInFlight(env: Env, keyId: string) {
+  return { keyId, ...(await meterFor(env, keyId).gpuInFlight(utcDay())) };
 }
 
 /** The upsert that adds `delta` to a key's usage on `day`. */

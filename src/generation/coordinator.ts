@@ -120,7 +120,7 @@ export class GenerationCoordinator extends DurableObject<Env> {
         {
           estimateSeconds: estimateSpecSeconds(spec, this.env.GPU_ENGINE),
           held: state.reservation ?? null,
-          accepted: () => state.callId !== null,
+          callId: () => state.callId,
           onReserved: async (reservation) => {
             state = { ...state, reservation };
             save(state);

@@ -40,17 +40,17 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
     let lastProgressWrite = 0;
     const payer = await payerByKeyId(env, chargeTo ?? video.owner);
     const estimateSeconds = estimateEncodeSeconds(env.GPU_ENGINE, video.source_bytes);
-    let accepted = job.gpu_call_id !== null;
-    const result = await meteredGpuCall(env, payer, { estimateSeconds, held: null, onReserved: async () => {}, generation: false, accepted: () => accepted }, () =>
+    let callId = job.gpu_call_id;
+    const result = await meteredGpuCall(env, payer, { estimateSeconds, held: null, onReserved: async () => {}, generation: false, callId: () => callId }, () =>
       gpu.run(
         'encode',
         { video: source, options: JSON.parse(video.options) as EncodeOptions },
         {
           deadlineMs: Number(env.GPU_TIMEOUT_SECONDS) * 1000,
           callId: job.gpu_call_id ?? undefined,
-          onSubmitted: (callId) => {
-            accepted = true;
-            return updateJob(env.DB, job.id, { gpu_call_id: callId });
+          onSubmitted: (submitted) => {
+            callId = submitted;
+            return updateJob(env.DB, job.id, { gpu_call_id: submitted });
           },
           onProgress: async (progress) => {
             if (progress === null || Date.now() - lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return;

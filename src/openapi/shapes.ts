@@ -72,6 +72,21 @@ export const UsageReport = z.object({
   from: z.string(),
   to: z.string(),
   usage: z.array(z.object({ keyId: z.string(), day: z.string(), requests: z.number(), bytesServed: z.number(), gpuSeconds: z.number(), generations: z.number() })),
+  /** GPU seconds not settled yet, when the report is about one key: a given-up call joins `gpuSeconds` once its follow-up learns what it spent. */
+  inFlight: z
+    .object({
+      keyId: z.string(),
+      reservedSeconds: z.number().describe('GPU seconds held by calls not settled yet, at their estimates'),
+      reservations: z.number().int().nonnegative(),
+      followUps: z
+        .object({
+          pending: z.number().int().nonnegative().describe('calls the Worker gave up on that may still be running; asked about until they end'),
+          settled: z.number().int().nonnegative().describe('today: given-up calls settled to the seconds the GPU function reported'),
+          unreported: z.number().int().nonnegative().describe('today: given-up calls whose seconds could not be learnt, charged their estimate or wall time'),
+        })
+        .describe("calls the Worker gave up on without learning what they spent, followed up by the key's meter"),
+    })
+    .optional(),
 });
 
 export const SignedUrls = z.object({

@@ -17,7 +17,7 @@ keys.post('/', access('admin'), async (c) => {
   }
   const { row, secret } = await createKey(
     c.env.DB,
-    { name: body.name, scopes: body.scopes, owner: body.owner, expiresAt, requestsPerMinute: body.limits?.requestsPerMinute, gpuSecondsPerDay: body.limits?.gpuSecondsPerDay },
+    { name: body.name, scopes: body.scopes, owner: body.owner, expiresAt, requestsPerMinute: body.limits?.requestsPerMinute, gpuSecondsPerDay: body.limits?.gpuSecondsPerDay, storageBytes: body.limits?.storageBytes },
     c.get('principal').keyId,
   );
   c.header('Cache-Control', 'no-store');

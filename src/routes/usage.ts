@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { access } from '../auth/access';
-import { flushUsage } from '../auth/usage';
+import { flushUsage, gpuInFlight } from '../auth/usage';
 import { badRequest } from '../http/errors';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -10,6 +10,7 @@ export const usage = new Hono<{ Bindings: Env }>();
 /**
  * GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD[&keyId=…] — requests, bytes served, GPU seconds and
  * generations per key and UTC day. A key sees its own; the admin sees every key (or one by keyId).
+ * A report about one key adds `inFlight`: its unsettled reservations and follow-ups.
  */
 usage.get('/', access('read'), async (c) => {
   const principal = c.get('principal');
@@ -31,5 +32,5 @@ usage.get('/', access('read'), async (c) => {
     .bind(...(keyId === null ? [from, to] : [from, to, keyId]))
     .all();
   c.header('Cache-Control', 'no-store');
-  return c.json({ from, to, usage: results });
+  return c.json({ from, to, usage: results, ...(keyId === null ? {} : { inFlight: await gpuInFlight(c.env, keyId) }) });
 });

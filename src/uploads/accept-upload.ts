@@ -48,7 +48,7 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
 
   // Encoding spends GPU seconds and the source takes room: refuse before storing anything when either quota cannot cover it.
   await checkBudget(env, payerOf(env, principal), estimateEncodeSeconds(env.GPU_ENGINE, declaredLength ?? 0));
-  await checkStorageQuota(env, principal.owner, declaredLength ?? 0);
+  await checkStorageQuota(env, principal, declaredLength ?? 0);
 
   const videoId = newId('vid');
   const key = sourceKey(videoId);
@@ -73,7 +73,7 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
   }
 
   try {
-    await checkStorageQuota(env, principal.owner, stored.bytes); // the length was not known before streaming
+    await checkStorageQuota(env, principal, stored.bytes); // the length was not known before streaming
   } catch (err) {
     await env.BUCKET.delete(key);
     throw err;

@@ -83,10 +83,18 @@ export class FakeGpu {
 
   /** Ends every call that was stalling: its next poll succeeds (the GPU came back). */
   finishStalled(): void {
+    this.turn('accept-then-stall', 'ok');
+  }
+
+  /** Calls already submitted that behave as `from` behave as `to` from their next poll (e.g. a garbled status heals, or the backend forgets the call). */
+  turn(from: Behaviour, to: Behaviour): void {
     for (const call of this.results.values()) {
-      if (call.behaviour === 'accept-then-stall') call.behaviour = 'ok';
+      if (call.behaviour === from) call.behaviour = to;
     }
   }
+
+  /** Polls each call id received, in order. */
+  polled: string[] = [];
 
   handle = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
@@ -133,6 +141,7 @@ export class FakeGpu {
   }
 
   private async poll(callId: string): Promise<Response> {
+    this.polled.push(callId);
     const call = this.results.get(callId);
     if (!call || call.behaviour === 'lose-call') return json({ error: { code: 'not_found', message: 'no such call (unknown, or its result has expired)' } }, 404);
     call.polls += 1;

@@ -45,20 +45,47 @@ describe('sources of failed encodes', () => {
   });
 });
 
+/** Records a stored video of `bytes` (its source kept) for `owner`, as if uploaded earlier. */
+async function storedVideo(owner: string, bytes: number, id = 'vid_00000000000000000000000000') {
+  await env.DB.prepare(
+    `INSERT INTO videos (id, owner, status, source_key, source_bytes, source_type, keep_source, options, created_at, updated_at)
+     VALUES (?, ?, 'succeeded', ?, ?, 'video/mp4', 1, '{}', 0, 0)`,
+  )
+    .bind(id, owner, `sources/${id}`, bytes)
+    .run();
+}
+
 describe('storage quota', () => {
   it("refuses an upload that would take the key's stored bytes past the quota, storing nothing", async () => {
     const key = await newKey(['encode', 'read']);
     const quota = Number(env.STORAGE_BYTES_PER_OWNER);
-    await env.DB.prepare(
-      `INSERT INTO videos (id, owner, status, source_key, source_bytes, source_type, keep_source, options, created_at, updated_at)
-       VALUES ('vid_00000000000000000000000000', ?, 'succeeded', 'sources/vid_00000000000000000000000000', ?, 'video/mp4', 1, '{}', 0, 0)`,
-    )
-      .bind(key.owner, quota - 1000)
-      .run();
+    await storedVideo(key.owner, quota - 1000);
     const before = (await env.BUCKET.list({ prefix: 'sources/' })).objects.length;
     const refused = await errorOf(await call('/v1/videos', { method: 'POST', body: fakeMp4(4096), headers: { 'Content-Type': 'video/mp4' }, key: key.secret }));
     expect(refused).toEqual({ status: 413, code: 'storage_quota_exceeded', details: { usedBytes: quota - 1000, uploadBytes: 4096, quotaBytes: quota } });
     expect((await env.BUCKET.list({ prefix: 'sources/' })).objects.length).toBe(before);
     expect((await call('/v1/videos', { method: 'POST', body: fakeMp4(500), headers: { 'Content-Type': 'video/mp4' }, key: key.secret })).status).toBe(202);
+  });
+
+  it("takes a key's own storage quota, set by the admin at its creation, instead of STORAGE_BYTES_PER_OWNER", async () => {
+    const quota = 10_000;
+    const key = await newKey(['encode', 'read'], { limits: { storageBytes: quota } });
+    expect(key.limits.storageBytes).toBe(quota);
+    await storedVideo(key.owner, quota - 5000);
+    const refused = await errorOf(await call('/v1/videos', { method: 'POST', body: fakeMp4(6000), headers: { 'Content-Type': 'video/mp4' }, key: key.secret }));
+    expect(refused).toEqual({ status: 413, code: 'storage_quota_exceeded', details: { usedBytes: quota - 5000, uploadBytes: 6000, quotaBytes: quota } });
+    expect((await call('/v1/videos', { method: 'POST', body: fakeMp4(5000), headers: { 'Content-Type': 'video/mp4' }, key: key.secret })).status).toBe(202); // exactly the quota
+
+    const roomy = await newKey(['encode', 'read'], { limits: { storageBytes: Number(env.STORAGE_BYTES_PER_OWNER) * 2 } });
+    await storedVideo(roomy.owner, Number(env.STORAGE_BYTES_PER_OWNER), 'vid_00000000000000000000000001');
+    expect((await call('/v1/videos', { method: 'POST', body: fakeMp4(4096), headers: { 'Content-Type': 'video/mp4' }, key: roomy.secret })).status).toBe(202);
+  });
+
+  it('refuses a storage quota that is not a whole number of bytes from 0, naming it', async () => {
+    for (const storageBytes of [-1, 1.5, '100']) {
+      const response = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'k', scopes: ['encode'], limits: { storageBytes } }) });
+      expect(response.status).toBe(400);
+      expect(JSON.stringify(await response.json())).toContain('storageBytes');
+    }
   });
 });
