@@ -65,8 +65,10 @@ async function chromiumFps(clips: Clip[]): Promise<(BrowserFps | null)[]> {
               const started = performance.now();
               let frames = 0;
               for await (const s of w.cmvc.decodeBitstream(bitstream, { decodeImage: w.cmvc.decodeImageBrowser, strictMotion: !lenient })) {
-                for (const f of s.frames) {
-                  if (draw) player.renderer.draw(f);
+                for (let i = 0; i < s.frameCount; i++) {
+                  // decode only: every frame's pixels on the CPU; drawn: as the player does, the recipe to the renderer
+                  if (draw) player.renderer.draw(s.recipeAt(i));
+                  else s.frameAt(i);
                   frames++;
                 }
               }

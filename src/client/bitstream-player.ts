@@ -15,6 +15,8 @@ export interface BitstreamPlayerOptions {
   headers?: Record<string, string>;
   decodeImage: DecodeImage;
   fetch?: typeof fetch;
+  /** Reject motion texts outside the grammar (default true); false reads them as the reference engine does. */
+  strictMotion?: boolean;
   /** Draw with a 2D context even where WebGL2 exists. */
   prefer2d?: boolean;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
@@ -119,7 +121,7 @@ export class BitstreamPlayer {
         if (entry === undefined) throw new RangeError(`segment ${n} does not exist`);
         const bytes = this.whole !== null ? this.whole.subarray(entry.offset, entry.offset + entry.length) : await this.rangeAfterPrefix(entry.offset, entry.length);
         const data = readSegment(index, n, bytes);
-        return { data, decoded: await decodeSegment(index.header, data, n, { decodeImage: this.options.decodeImage }) };
+        return { data, decoded: await decodeSegment(index.header, data, n, { decodeImage: this.options.decodeImage, strictMotion: this.options.strictMotion }) };
       })();
       this.segments.set(n, pending);
     }
@@ -145,7 +147,7 @@ export class BitstreamPlayer {
   private async show(seconds: number): Promise<void> {
     const { n, frame } = this.locate(seconds);
     const { data, decoded } = await this.segment(n);
-    this.renderer.draw(decoded.frameAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+    this.renderer.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
     this.options.onFrame?.(seconds, data);
   }
 
@@ -168,7 +170,7 @@ export class BitstreamPlayer {
       ({ data, decoded }) => {
         if (this.playingSince === null) return;
         this.frame = key;
-        this.renderer.draw(decoded.frameAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+        this.renderer.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
         this.options.onFrame?.(seconds, data);
         // the next segment is fetched and its keyframes decoded while this one plays
         if (n + 1 < this.required().segments.length) this.segment(n + 1).catch((err) => this.fail(err));

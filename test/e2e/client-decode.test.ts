@@ -137,6 +137,43 @@ describe('bitstream player in Chromium', () => {
     expect(state.pixel.slice(0, 3).some((v) => v > 0)).toBe(true);
   });
 
+  it('draws with WebGL2 what the decoder computes: every kind of frame, to within one level of 8 bits', async () => {
+    files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: referenceBitstream(SAMPLE_CLIP, 30) });
+    const result = await page.evaluate(async () => {
+      const w = window as unknown as { cmvc: Cmvc };
+      const canvas = document.createElement('canvas');
+      const player = new w.cmvc.BitstreamPlayer(canvas, { url: '/v.cmvc', decodeImage: w.cmvc.decodeImageBrowser });
+      const index = await player.open();
+      const gl = canvas.getContext('webgl2') as WebGL2RenderingContext;
+      const kinds = new Set<string>();
+      let maxDiff = 0;
+      let minPsnr = Infinity;
+      for (let n = 0; n < index.segments.length; n++) {
+        const { decoded } = await player.segment(n);
+        for (let i = 0; i < decoded.frameCount; i++) {
+          const recipe = decoded.recipeAt(i);
+          kinds.add(recipe.kind);
+          player.renderer.draw(recipe);
+          const { width, height } = canvas;
+          const rgba = new Uint8Array(width * height * 4);
+          gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, rgba);
+          const drawn = new Uint8Array(width * height * 3);
+          // readPixels starts at the bottom row
+          for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) drawn[(y * width + x) * 3 + c] = rgba[((height - 1 - y) * width + x) * 4 + c] as number;
+          const cpu = decoded.frameAt(i);
+          for (let k = 0; k < drawn.length; k++) maxDiff = Math.max(maxDiff, Math.abs((drawn[k] as number) - (cpu.data[k] as number)));
+          minPsnr = Math.min(minPsnr, w.cmvc.lumaPsnr({ width, height, data: drawn }, cpu));
+        }
+      }
+      return { kind: player.renderer.kind, kinds: [...kinds].sort(), maxDiff, minPsnr };
+    });
+    expect(result.kind).toBe('webgl2');
+    expect(result.kinds).toEqual(['blend', 'still', 'warp']);
+    // the shader rounds in float32 where the CPU rounds in double: a value on a rounding edge may move by one
+    expect(result.maxDiff).toBeLessThanOrEqual(1);
+    expect(result.minPsnr).toBeGreaterThanOrEqual(58);
+  });
+
   it('stops with a typed error, not a blank canvas that claims to play, on a bitstream that does not parse', async () => {
     files.set('/bad.cmvc', { type: 'application/vnd.cmvc', body: new TextEncoder().encode('this is no bitstream') });
     const result = await page.evaluate(async () => {

@@ -12,7 +12,8 @@ import { parseContent } from './content-text';
 import { DecodeError } from './errors';
 import type { DecodeImage, RgbImage } from './image';
 import { parseMotion } from './motion-text';
-import { alongMotion, fromKeyframes, paint, resizeImage, type FrameAt } from './render';
+import { pixelsOf, type FrameRecipe, type RecipeAt } from './frame-recipe';
+import { alongMotion, fromKeyframes, paint, resizeImage } from './render';
 
 export interface DecodeOptions {
   decodeImage: DecodeImage;
@@ -50,24 +51,28 @@ export interface DecodedSegment {
   index: number;
   frameCount: number;
   mode: Mode;
-  /** Frame `i` (0 ≤ i < frameCount) on its own: for seeking. */
-  frameAt: FrameAt;
+  /** Frame `i` (0 ≤ i < frameCount) described, not computed: what a renderer draws (WebGL2 evaluates it on the GPU). */
+  recipeAt: RecipeAt;
+  /** Frame `i` (0 ≤ i < frameCount) on its own, its pixels computed here: for seeking. */
+  frameAt: (i: number) => RgbImage;
   /** Every frame in order. */
   frames: Iterable<RgbImage>;
 }
 
-function segmentOf(index: number, frameCount: number, mode: Mode, frameAt: FrameAt): DecodedSegment {
+function segmentOf(index: number, frameCount: number, mode: Mode, describe: RecipeAt): DecodedSegment {
+  const recipeAt = (i: number): FrameRecipe => {
+    if (!Number.isInteger(i) || i < 0 || i >= frameCount) throw new RangeError(`frame ${i} is outside segment ${index}'s 0..${frameCount - 1}`);
+    return describe(i);
+  };
   return {
     index,
     frameCount,
     mode,
-    frameAt: (i) => {
-      if (!Number.isInteger(i) || i < 0 || i >= frameCount) throw new RangeError(`frame ${i} is outside segment ${index}'s 0..${frameCount - 1}`);
-      return frameAt(i);
-    },
+    recipeAt,
+    frameAt: (i) => pixelsOf(recipeAt(i)),
     frames: {
       *[Symbol.iterator]() {
-        for (let i = 0; i < frameCount; i++) yield frameAt(i);
+        for (let i = 0; i < frameCount; i++) yield pixelsOf(describe(i));
       },
     },
   };

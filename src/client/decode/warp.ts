@@ -2,8 +2,6 @@
  * The camera move applied to an image: mirrors `warp` and `_reflect` in
  * gpu-functions/cmvc_gpu/media/inbetween.py (bilinear, separable per axis, mirrored at the borders).
  */
-import type { RgbImage } from './image';
-
 export interface Axis {
   i0: Int32Array;
   i1: Int32Array;
@@ -38,6 +36,7 @@ export interface WarpPlan {
   ys: Axis;
 }
 
+/** The sampling tables of a camera moved by `(shiftX, shiftY)` pixels and zoomed by `scale` (see `warp`). */
 export function warpPlan(width: number, height: number, shiftX: number, shiftY: number, scale: number): WarpPlan {
   return { xs: axis(width, scale, shiftX), ys: axis(height, scale, shiftY) };
 }
@@ -86,20 +85,20 @@ export function warpBlend(a: Uint8Array, planA: WarpPlan, weightA: number, b: Ui
 }
 
 /**
- * The image as seen by a camera moved by `(shiftX, shiftY)` pixels (positive: right, down; the content moves
- * the other way) and zoomed by `scale` about the centre (above 1: zoom in), into `out` (allocated when absent).
+ * `data` (an RGB image of `width` x `height`) as seen through `plan`, a camera moved by `(shiftX, shiftY)` pixels
+ * (positive: right, down; the content moves the other way) and zoomed by `scale` about the centre (above 1: zoom
+ * in), into `out`.
  */
-export function warp(image: RgbImage, shiftX: number, shiftY: number, scale: number, out = new Uint8Array(image.data.length)): Uint8Array {
-  const { width: w, height: h, data } = image;
-  const { i0: x0, i1: x1, f: fx } = axis(w, scale, shiftX);
-  const ys = axis(h, scale, shiftY);
-  const stride = w * 3;
-  for (let y = 0; y < h; y++) {
+export function warp(data: Uint8Array, plan: WarpPlan, width: number, height: number, out: Uint8Array): Uint8Array {
+  const { i0: x0, i1: x1, f: fx } = plan.xs;
+  const ys = plan.ys;
+  const stride = width * 3;
+  for (let y = 0; y < height; y++) {
     const fy = ys.f[y]!;
     const r0 = ys.i0[y]! * stride;
     const r1 = ys.i1[y]! * stride;
     let o = y * stride;
-    for (let x = 0; x < w; x++) {
+    for (let x = 0; x < width; x++) {
       const f = fx[x]!;
       let p00 = r0 + x0[x]! * 3;
       let p01 = r0 + x1[x]! * 3;
