@@ -21,6 +21,8 @@ export interface BitstreamPlayerOptions {
   prefer2d?: boolean;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
   onFrame?: (seconds: number, segment: SegmentData) => void;
+  /** Called when playback reaches the end (the last frame drawn, the player paused at `duration`). */
+  onEnded?: () => void;
   /** Called once when playback stops on an error (a typed DecodeError for bad input). */
   onError?: (error: Error) => void;
 }
@@ -157,6 +159,11 @@ export class BitstreamPlayer {
     if (seconds >= this.duration) {
       this.pause();
       this.position = this.duration;
+      // the clock may pass the end between two animation frames: the last frame is drawn, whatever was skipped
+      this.show(this.duration).then(
+        () => this.options.onEnded?.(),
+        (err) => this.fail(err),
+      );
       return;
     }
     const { n, frame } = this.locate(seconds);

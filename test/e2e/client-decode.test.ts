@@ -6,7 +6,7 @@
  */
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,18 @@ type Cmvc = typeof import('../../src/client/browser');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PAGE = '<!doctype html><meta charset="utf-8"><title>decode</title><div id="box"><video id="player"></video></div>';
 
+/** A stand-in for the API's mint route (`POST /v1/videos/{id}/urls`): answers with the static bitstream's URL. */
+const MINT_PATH = '/v1/videos/vid_test/urls';
+const minted: unknown[] = [];
+function mint(req: IncomingMessage, res: ServerResponse): void {
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    minted.push(JSON.parse(body));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ urls: [{ mode: 'it2v', format: 'bitstream', segment: null, url: `${base}/v.cmvc` }] }));
+  });
+}
+
 let server: Server;
 let base: string;
 let browser: Browser;
@@ -35,6 +47,7 @@ beforeAll(async () => {
   files.set('/cmvc-client.js', { type: 'text/javascript', body: bundle.outputFiles[0]!.contents });
   files.set('/', { type: 'text/html', body: new TextEncoder().encode(PAGE) });
   server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === MINT_PATH) return void mint(req, res);
     const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);
     if (!file) return void res.writeHead(404).end();
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
@@ -172,6 +185,65 @@ describe('bitstream player in Chromium', () => {
     // the shader rounds in float32 where the CPU rounds in double: a value on a rounding edge may move by one
     expect(result.maxDiff).toBeLessThanOrEqual(1);
     expect(result.minPsnr).toBeGreaterThanOrEqual(58);
+  });
+
+  it('attachPlayer: after playback reaches the end, the control reads Play again and the last frame stays drawn', async () => {
+    const bytes = referenceBitstream(SAMPLE_CLIP, 30);
+    files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: bytes });
+    minted.length = 0;
+    const end = await page.evaluate(async () => {
+      const w = window as unknown as { cmvc: Cmvc };
+      const client = new w.cmvc.CmvcClient({ baseUrl: location.origin, apiKey: 'test-key' });
+      const info = await w.cmvc.attachPlayer(document.getElementById('player') as HTMLVideoElement, { client, videoId: 'vid_test', mode: 'it2v', prefer: 'bitstream' });
+      const box = document.getElementById('player') as HTMLElement;
+      const toggle = box.querySelector('button') as HTMLButtonElement;
+      const seek = box.querySelector('input[type=range]') as HTMLInputElement;
+      const player = info.player as NonNullable<typeof info.player>;
+      // a person drags the seek bar near the end and presses Play
+      seek.value = String(player.duration - 0.4);
+      seek.dispatchEvent(new Event('input'));
+      await new Promise((r) => setTimeout(r, 200));
+      toggle.click();
+      const whilePlaying = toggle.textContent;
+      await new Promise<void>((resolve, reject) => {
+        const started = performance.now();
+        const poll = setInterval(() => {
+          if (toggle.textContent === 'Play') resolve();
+          else if (performance.now() - started > 10_000) reject(new Error(`still "${toggle.textContent}" after 10 s`));
+          else return;
+          clearInterval(poll);
+        }, 20);
+      });
+      const canvas = box.querySelector('canvas') as HTMLCanvasElement;
+      const gl = canvas.getContext('webgl2') as WebGL2RenderingContext;
+      const rgba = new Uint8Array(canvas.width * canvas.height * 4);
+      gl.readPixels(0, 0, canvas.width, canvas.height, gl.RGBA, gl.UNSIGNED_BYTE, rgba);
+      const last = (await player.segment(info.segments - 1)).decoded;
+      const frame = last.frameAt(last.frameCount - 1);
+      let maxDiff = 0;
+      for (let y = 0; y < frame.height; y++) {
+        for (let x = 0; x < frame.width; x++) {
+          for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs((rgba[((frame.height - 1 - y) * frame.width + x) * 4 + c] as number) - (frame.data[(y * frame.width + x) * 3 + c] as number)));
+        }
+      }
+      return {
+        source: info.source,
+        whilePlaying,
+        toggle: toggle.textContent,
+        paused: player.paused,
+        atEnd: player.currentTime === player.duration,
+        // the range input snaps its value to its 0.01 s step
+        seek: Math.abs(Number(seek.value) - player.duration) <= 0.01,
+        status: box.querySelector('[role=status]')?.textContent,
+        duration: player.duration,
+        error: player.error?.message ?? null,
+        lastFrameDiff: maxDiff,
+      };
+    });
+    expect(minted).toEqual([{ modes: ['it2v'], expiresIn: 3600, options: {}, formats: ['bitstream'] }]);
+    expect(end).toMatchObject({ source: 'bitstream', whilePlaying: 'Pause', toggle: 'Play', paused: true, atEnd: true, seek: true, error: null });
+    expect(end.status).toBe(`webgl2 · ${bytes.length - 12} bytes received · ${end.duration.toFixed(2)} s`);
+    expect(end.lastFrameDiff).toBeLessThanOrEqual(1);
   });
 
   it('stops with a typed error, not a blank canvas that claims to play, on a bitstream that does not parse', async () => {
