@@ -1,14 +1,33 @@
 /**
- * Draws decoded frames on a canvas. WebGL2 where present: the frame's recipe (a keyframe, one warp, or two warps
- * blended) is evaluated by a fragment shader, so each keyframe is uploaded once and a frame costs the CPU only
- * its two warps' sampling tables. Else a 2D context: the pixels computed on the CPU and put with `putImageData`.
+ * Draws decoded frames on a canvas. WebGL2 where present, in one of two ways: `shader`, the frame's recipe (a
+ * keyframe, one warp, or two warps blended) evaluated by a fragment shader, so each keyframe is uploaded once and
+ * a frame costs the CPU only its warps' sampling tables; or `upload`, the pixels computed on the CPU and uploaded
+ * as one texture. On a hardware GPU the shader wins by far; where WebGL2 itself runs on the CPU (SwiftShader in
+ * headless Chromium) the shader's per-pixel texel fetches cost ~10x the CPU loop and the upload wins, so `auto`
+ * picks by the GL renderer. Else a 2D context: the pixels computed on the CPU and put with `putImageData`.
  */
 import { pixelsOf, type FrameRecipe, type RgbImage, type WarpPlan } from './decode';
 
+/** How WebGL2 draws a frame: `auto` (default) is `shader` on a hardware GPU and `upload` on a software one. */
+export type WebGl2Drawing = 'auto' | 'shader' | 'upload';
+
 export interface FrameRenderer {
   readonly kind: 'webgl2' | '2d';
+  /** With WebGL2: whether the shader evaluates each frame (else the CPU computes it and it is uploaded). */
+  readonly shader: boolean;
   draw(frame: FrameRecipe): void;
 }
+
+/** GL renderers that run on the CPU (Chromium's SwiftShader, Mesa's llvmpipe / softpipe). */
+const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software/i;
+
+function softwareGl(gl: WebGL2RenderingContext): boolean {
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  return info !== null && SOFTWARE_GL.test(String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)));
+}
+
+/** Bytes of an RGB frame of a recipe's size. */
+const frameBytes = (recipe: FrameRecipe) => (recipe.kind === 'blend' ? recipe.a : recipe.image).data.length;
 
 /** Keyframe textures kept on the GPU: an in-between needs two, and playback moves forwards through a segment. */
 const TEXTURE_CACHE = 4;
@@ -60,9 +79,10 @@ void main() {
 
 const MODE = { still: 0, warp: 1, blend: 2 } as const;
 
-function webgl2(canvas: HTMLCanvasElement): FrameRenderer | null {
+function webgl2(canvas: HTMLCanvasElement, drawing: WebGl2Drawing): FrameRenderer | null {
   const gl = canvas.getContext('webgl2', { antialias: false, preserveDrawingBuffer: true });
   if (gl === null) return null;
+  const shading = drawing === 'shader' || (drawing === 'auto' && !softwareGl(gl));
   const shader = (type: number, source: string) => {
     const s = gl.createShader(type) as WebGLShader;
     gl.shaderSource(s, source);
@@ -149,9 +169,38 @@ function webgl2(canvas: HTMLCanvasElement): FrameRenderer | null {
     else gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, size, planB === undefined ? 2 : 4, gl.RGB, gl.FLOAT, axes);
   };
 
+  // the upload path: one texture, refilled with each frame's pixels (a buffer reused, no per-frame garbage)
+  let pixels = new Uint8Array(0);
+  let uploaded: WebGLTexture | null = null;
+  let uploadedSize = '';
+  const upload = (recipe: FrameRecipe): RgbImage => {
+    if (pixels.length !== frameBytes(recipe)) pixels = new Uint8Array(frameBytes(recipe));
+    const frame = pixelsOf(recipe, pixels);
+    gl.activeTexture(gl.TEXTURE0);
+    const size = `${frame.width}x${frame.height}`;
+    if (uploaded === null || size !== uploadedSize) {
+      if (uploaded !== null) gl.deleteTexture(uploaded);
+      uploaded = newTexture();
+      uploadedSize = size;
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGB8UI, frame.width, frame.height);
+    } else gl.bindTexture(gl.TEXTURE_2D, uploaded);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, frame.width, frame.height, gl.RGB_INTEGER, gl.UNSIGNED_BYTE, frame.data);
+    return frame;
+  };
+
   return {
     kind: 'webgl2',
+    shader: shading,
     draw(frame) {
+      if (!shading) {
+        const { width, height } = upload(frame);
+        if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
+        gl.viewport(0, 0, width, height);
+        gl.uniform1i(modeAt, MODE.still);
+        gl.uniform1i(heightAt, height);
+        gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+        return;
+      }
       const first = frame.kind === 'blend' ? frame.a : frame.image;
       const { width, height } = first;
       if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
@@ -177,9 +226,9 @@ function canvas2d(canvas: HTMLCanvasElement): FrameRenderer {
   let pixels = new Uint8Array(0);
   return {
     kind: '2d',
+    shader: false,
     draw(recipe) {
-      const length = (recipe.kind === 'blend' ? recipe.a : recipe.image).data.length;
-      if (pixels.length !== length) pixels = new Uint8Array(length);
+      if (pixels.length !== frameBytes(recipe)) pixels = new Uint8Array(frameBytes(recipe));
       const frame = pixelsOf(recipe, pixels);
       if (canvas.width !== frame.width || canvas.height !== frame.height) [canvas.width, canvas.height] = [frame.width, frame.height];
       if (image === null || image.width !== frame.width || image.height !== frame.height) image = context.createImageData(frame.width, frame.height);
@@ -194,7 +243,7 @@ function canvas2d(canvas: HTMLCanvasElement): FrameRenderer {
   };
 }
 
-/** WebGL2 where the browser has it (and `prefer2d` is not set), else a 2D context. */
-export function frameRenderer(canvas: HTMLCanvasElement, prefer2d = false): FrameRenderer {
-  return (prefer2d ? null : webgl2(canvas)) ?? canvas2d(canvas);
+/** WebGL2 where the browser has it (and `prefer2d` is not set), drawing as `drawing` says; else a 2D context. */
+export function frameRenderer(canvas: HTMLCanvasElement, prefer2d = false, drawing: WebGl2Drawing = 'auto'): FrameRenderer {
+  return (prefer2d ? null : webgl2(canvas, drawing)) ?? canvas2d(canvas);
 }

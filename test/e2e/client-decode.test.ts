@@ -137,10 +137,12 @@ describe('bitstream player in Chromium', () => {
       const pixel = new Uint8Array(4);
       const gl = canvas.getContext('webgl2') as WebGL2RenderingContext;
       gl.readPixels(canvas.width >> 1, canvas.height >> 1, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
-      return { kind: player.renderer.kind, afterOpen, bytes: player.bytesReceived, playedTo, at: player.currentTime, size: [canvas.width, canvas.height], pixel: [...pixel], error: player.error?.message ?? null };
+      return { kind: player.renderer.kind, shader: player.renderer.shader, afterOpen, bytes: player.bytesReceived, playedTo, at: player.currentTime, size: [canvas.width, canvas.height], pixel: [...pixel], error: player.error?.message ?? null };
     });
     expect(state.error).toBeNull();
     expect(state.kind).toBe('webgl2');
+    // headless Chromium's WebGL2 is SwiftShader, software GL: frames computed on the CPU and uploaded
+    expect(state.shader).toBe(false);
     // every byte once, the index probe then the rest of the (single) segment; the 12-byte CEND chunk is never read
     expect(state.afterOpen).toBe(bytes.length - 12);
     expect(state.bytes).toBe(bytes.length - 12);
@@ -150,12 +152,12 @@ describe('bitstream player in Chromium', () => {
     expect(state.pixel.slice(0, 3).some((v) => v > 0)).toBe(true);
   });
 
-  it('draws with WebGL2 what the decoder computes: every kind of frame, to within one level of 8 bits', async () => {
+  it.each(['shader', 'upload'] as const)('draws with WebGL2 (%s) what the decoder computes: every kind of frame, to within one level of 8 bits', async (webgl2) => {
     files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: referenceBitstream(SAMPLE_CLIP, 30) });
-    const result = await page.evaluate(async () => {
+    const result = await page.evaluate(async (drawing) => {
       const w = window as unknown as { cmvc: Cmvc };
       const canvas = document.createElement('canvas');
-      const player = new w.cmvc.BitstreamPlayer(canvas, { url: '/v.cmvc', decodeImage: w.cmvc.decodeImageBrowser });
+      const player = new w.cmvc.BitstreamPlayer(canvas, { url: '/v.cmvc', decodeImage: w.cmvc.decodeImageBrowser, webgl2: drawing });
       const index = await player.open();
       const gl = canvas.getContext('webgl2') as WebGL2RenderingContext;
       const kinds = new Set<string>();
@@ -178,9 +180,10 @@ describe('bitstream player in Chromium', () => {
           minPsnr = Math.min(minPsnr, w.cmvc.lumaPsnr({ width, height, data: drawn }, cpu));
         }
       }
-      return { kind: player.renderer.kind, kinds: [...kinds].sort(), maxDiff, minPsnr };
-    });
+      return { kind: player.renderer.kind, shader: player.renderer.shader, kinds: [...kinds].sort(), maxDiff, minPsnr };
+    }, webgl2);
     expect(result.kind).toBe('webgl2');
+    expect(result.shader).toBe(webgl2 === 'shader');
     expect(result.kinds).toEqual(['blend', 'still', 'warp']);
     // the shader rounds in float32 where the CPU rounds in double: a value on a rounding edge may move by one
     expect(result.maxDiff).toBeLessThanOrEqual(1);
