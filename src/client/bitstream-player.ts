@@ -3,7 +3,7 @@
  * playback reaches it, decoded on the client (IT2V / TT2V, no GPU, no video stream) and drawn on a canvas.
  */
 import { BitstreamError, readIndex, readSegment, type BitstreamIndex, type SegmentData } from '../bitstream';
-import { frameRenderer, type FrameRenderer, type WebGl2Drawing } from './canvas-renderer';
+import { frameRenderer, type Drawing, type FrameRenderer } from './canvas-renderer';
 import { decodeSegment, DecodeError, geometryOf, type DecodedSegment, type DecodeImage } from './decode';
 
 /** First read: enough for the header and index of most streams (more is asked for when the index says so). */
@@ -17,10 +17,8 @@ export interface BitstreamPlayerOptions {
   fetch?: typeof fetch;
   /** Reject motion texts outside the grammar (default true); false reads them as the reference engine does. */
   strictMotion?: boolean;
-  /** Draw with a 2D context even where WebGL2 exists. */
-  prefer2d?: boolean;
-  /** How WebGL2 draws a frame (default `auto`: the shader on a hardware GPU, CPU pixels uploaded on a software one). */
-  webgl2?: WebGl2Drawing;
+  /** How frames are drawn (default `auto`: WebGL2's shader on a hardware GPU, else a 2D context). */
+  drawing?: Drawing;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
   onFrame?: (seconds: number, segment: SegmentData) => void;
   /** Called when playback reaches the end (the last frame drawn, the player paused at `duration`). */
@@ -50,7 +48,7 @@ export class BitstreamPlayer {
     private readonly options: BitstreamPlayerOptions,
   ) {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-    this.renderer = frameRenderer(canvas, options.prefer2d, options.webgl2);
+    this.renderer = frameRenderer(canvas, options.drawing);
   }
 
   /** Reads the header and index, and draws the first frame. */

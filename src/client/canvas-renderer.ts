@@ -1,29 +1,32 @@
 /**
- * Draws decoded frames on a canvas. WebGL2 where present, in one of two ways: `shader`, the frame's recipe (a
- * keyframe, one warp, or two warps blended) evaluated by a fragment shader, so each keyframe is uploaded once and
- * a frame costs the CPU only its warps' sampling tables; or `upload`, the pixels computed on the CPU and uploaded
- * as one texture. On a hardware GPU the shader wins by far; where WebGL2 itself runs on the CPU (SwiftShader in
- * headless Chromium) the shader's per-pixel texel fetches cost ~10x the CPU loop and the upload wins, so `auto`
- * picks by the GL renderer. Else a 2D context: the pixels computed on the CPU and put with `putImageData`.
+ * Draws decoded frames on a canvas. WebGL2 on a hardware GPU: the frame's recipe (a keyframe, one warp, or two
+ * warps blended) is evaluated by a fragment shader, so each keyframe is uploaded once and a frame costs the CPU
+ * only its warps' sampling tables. A 2D context elsewhere: the pixels computed on the CPU and put with
+ * `putImageData`. Where WebGL2 itself runs on the CPU (SwiftShader in headless Chromium) the 2D context is the
+ * faster one: measured there at 720p, the shader costs 160-220 ms a frame (software texel fetches), uploading CPU
+ * pixels to a texture and drawing it 6-17 ms, and `putImageData` 3 ms.
  */
 import { pixelsOf, type FrameRecipe, type RgbImage, type WarpPlan } from './decode';
 
-/** How WebGL2 draws a frame: `auto` (default) is `shader` on a hardware GPU and `upload` on a software one. */
-export type WebGl2Drawing = 'auto' | 'shader' | 'upload';
+/** How frames are drawn: `auto` (default) is `webgl2` on a hardware GPU and `2d` without one. */
+export type Drawing = 'auto' | 'webgl2' | '2d';
 
 export interface FrameRenderer {
   readonly kind: 'webgl2' | '2d';
-  /** With WebGL2: whether the shader evaluates each frame (else the CPU computes it and it is uploaded). */
-  readonly shader: boolean;
   draw(frame: FrameRecipe): void;
 }
 
 /** GL renderers that run on the CPU (Chromium's SwiftShader, Mesa's llvmpipe / softpipe). */
 const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software/i;
 
-function softwareGl(gl: WebGL2RenderingContext): boolean {
+/** Whether this browser has WebGL2 on a hardware GPU (probed on a canvas of its own, then released). */
+function hardwareWebGl2(): boolean {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (gl === null) return false;
   const info = gl.getExtension('WEBGL_debug_renderer_info');
-  return info !== null && SOFTWARE_GL.test(String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)));
+  const software = info !== null && SOFTWARE_GL.test(String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return !software;
 }
 
 /** Bytes of an RGB frame of a recipe's size. */
@@ -79,10 +82,9 @@ void main() {
 
 const MODE = { still: 0, warp: 1, blend: 2 } as const;
 
-function webgl2(canvas: HTMLCanvasElement, drawing: WebGl2Drawing): FrameRenderer | null {
+function webgl2(canvas: HTMLCanvasElement): FrameRenderer | null {
   const gl = canvas.getContext('webgl2', { antialias: false, preserveDrawingBuffer: true });
   if (gl === null) return null;
-  const shading = drawing === 'shader' || (drawing === 'auto' && !softwareGl(gl));
   const shader = (type: number, source: string) => {
     const s = gl.createShader(type) as WebGLShader;
     gl.shaderSource(s, source);
@@ -169,38 +171,9 @@ function webgl2(canvas: HTMLCanvasElement, drawing: WebGl2Drawing): FrameRendere
     else gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, size, planB === undefined ? 2 : 4, gl.RGB, gl.FLOAT, axes);
   };
 
-  // the upload path: one texture, refilled with each frame's pixels (a buffer reused, no per-frame garbage)
-  let pixels = new Uint8Array(0);
-  let uploaded: WebGLTexture | null = null;
-  let uploadedSize = '';
-  const upload = (recipe: FrameRecipe): RgbImage => {
-    if (pixels.length !== frameBytes(recipe)) pixels = new Uint8Array(frameBytes(recipe));
-    const frame = pixelsOf(recipe, pixels);
-    gl.activeTexture(gl.TEXTURE0);
-    const size = `${frame.width}x${frame.height}`;
-    if (uploaded === null || size !== uploadedSize) {
-      if (uploaded !== null) gl.deleteTexture(uploaded);
-      uploaded = newTexture();
-      uploadedSize = size;
-      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGB8UI, frame.width, frame.height);
-    } else gl.bindTexture(gl.TEXTURE_2D, uploaded);
-    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, frame.width, frame.height, gl.RGB_INTEGER, gl.UNSIGNED_BYTE, frame.data);
-    return frame;
-  };
-
   return {
     kind: 'webgl2',
-    shader: shading,
     draw(frame) {
-      if (!shading) {
-        const { width, height } = upload(frame);
-        if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
-        gl.viewport(0, 0, width, height);
-        gl.uniform1i(modeAt, MODE.still);
-        gl.uniform1i(heightAt, height);
-        gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
-        return;
-      }
       const first = frame.kind === 'blend' ? frame.a : frame.image;
       const { width, height } = first;
       if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
@@ -223,27 +196,39 @@ function webgl2(canvas: HTMLCanvasElement, drawing: WebGl2Drawing): FrameRendere
 function canvas2d(canvas: HTMLCanvasElement): FrameRenderer {
   const context = canvas.getContext('2d') as CanvasRenderingContext2D;
   let image: ImageData | null = null;
+  let words = new Uint32Array(0);
   let pixels = new Uint8Array(0);
+  // ImageData is RGBA in memory: one little-endian word per pixel is 0xAABBGGRR
+  const opaque = new Uint8Array(new Uint32Array([0xff000000]).buffer)[3] === 0xff;
   return {
     kind: '2d',
-    shader: false,
     draw(recipe) {
       if (pixels.length !== frameBytes(recipe)) pixels = new Uint8Array(frameBytes(recipe));
       const frame = pixelsOf(recipe, pixels);
       if (canvas.width !== frame.width || canvas.height !== frame.height) [canvas.width, canvas.height] = [frame.width, frame.height];
-      if (image === null || image.width !== frame.width || image.height !== frame.height) image = context.createImageData(frame.width, frame.height);
-      for (let i = 0, j = 0; i < frame.data.length; i += 3, j += 4) {
-        image.data[j] = frame.data[i] as number;
-        image.data[j + 1] = frame.data[i + 1] as number;
-        image.data[j + 2] = frame.data[i + 2] as number;
-        image.data[j + 3] = 255;
+      if (image === null || image.width !== frame.width || image.height !== frame.height) {
+        image = context.createImageData(frame.width, frame.height);
+        words = new Uint32Array(image.data.buffer);
+      }
+      const rgb = frame.data;
+      if (opaque) {
+        for (let i = 0, j = 0; j < words.length; i += 3, j++) words[j] = 0xff000000 | (rgb[i + 2]! << 16) | (rgb[i + 1]! << 8) | rgb[i]!;
+      } else {
+        const rgba = image.data;
+        for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+          rgba[j] = rgb[i]!;
+          rgba[j + 1] = rgb[i + 1]!;
+          rgba[j + 2] = rgb[i + 2]!;
+          rgba[j + 3] = 255;
+        }
       }
       context.putImageData(image, 0, 0);
     },
   };
 }
 
-/** WebGL2 where the browser has it (and `prefer2d` is not set), drawing as `drawing` says; else a 2D context. */
-export function frameRenderer(canvas: HTMLCanvasElement, prefer2d = false, drawing: WebGl2Drawing = 'auto'): FrameRenderer {
-  return (prefer2d ? null : webgl2(canvas, drawing)) ?? canvas2d(canvas);
+/** Draws as `drawing` says; `webgl2` where the browser lacks it falls back to `2d`. */
+export function frameRenderer(canvas: HTMLCanvasElement, drawing: Drawing = 'auto'): FrameRenderer {
+  const gl = drawing === 'webgl2' || (drawing === 'auto' && hardwareWebGl2()) ? webgl2(canvas) : null;
+  return gl ?? canvas2d(canvas);
 }
