@@ -60,21 +60,13 @@ function along(image: RgbImage, motion: Motion, t: number): FrameRecipe {
 }
 
 /**
- * Frames at `fps` from keyframes (sorted, unique frame indices, one size): each keyframe at its frame; between
- * two, both motion-compensated towards the frame and blended; before the first and after the last, that
- * keyframe moved along `motion` (its rates; frame indices place keyframes). The motion between two keyframes
- * is estimated once, when a frame between them is first asked for.
+ * Frames at `fps` from keyframes (sorted, unique frame indices, one size) and `shifts[n]`, the motion from
+ * keyframe n to n + 1 (`pairShift`): each keyframe at its frame; between two, both motion-compensated towards the
+ * frame and blended; before the first and after the last, that keyframe moved along `motion` (its rates; frame
+ * indices place keyframes).
  */
-export function fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps: number): RecipeAt {
-  const shifts = new Map<number, Shift>();
-  const shiftAfter = (n: number): Shift => {
-    let s = shifts.get(n);
-    if (s === undefined) {
-      s = pairShift((keyframes[n] as PlacedKeyframe).image, (keyframes[n + 1] as PlacedKeyframe).image);
-      shifts.set(n, s);
-    }
-    return s;
-  };
+export function fromKeyframes(keyframes: PlacedKeyframe[], shifts: Shift[], motion: Motion, fps: number): RecipeAt {
+  if (shifts.length !== keyframes.length - 1) throw new Error(`${keyframes.length} keyframes need ${keyframes.length - 1} shifts, got ${shifts.length}`);
   return (i) => {
     let right = 0;
     while (right < keyframes.length && (keyframes[right] as PlacedKeyframe).frameIndex < i) right++;
@@ -86,7 +78,7 @@ export function fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps: 
     }
     const a = keyframes[right - 1] as PlacedKeyframe;
     const b = next as PlacedKeyframe;
-    return inBetween(a.image, b.image, shiftAfter(right - 1), (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
+    return inBetween(a.image, b.image, shifts[right - 1] as Shift, (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
   };
 }
 
