@@ -64,9 +64,10 @@ def main() -> None:
         json.dump(engine.encode({"video": {"data": base64.b64encode(data).decode("ascii")}, "options": options}), sys.stdout)
     elif args.command == "sizes":
         # the MP4 each segment is generated as, and the MPEG-TS segment HLS serves (a remux of it, as the Worker asks)
+        # (the engine returns a video's bytes raw, for the app to upload; a request's parts come as base64)
         mp4s = [engine.generate({**r, "container": "mp4"})["video"]["data"] for r in json.load(sys.stdin)]
-        ts = [engine.assemble({"parts": [{"data": data}], "container": "mpegts", "timeOffsetSeconds": 0})["video"]["data"] for data in mp4s]
-        json.dump({"mp4": sum(len(base64.b64decode(d)) for d in mp4s), "mpegts": sum(len(base64.b64decode(d)) for d in ts)}, sys.stdout)
+        ts = [engine.assemble({"parts": [{"data": base64.b64encode(data).decode("ascii")}], "container": "mpegts", "timeOffsetSeconds": 0})["video"]["data"] for data in mp4s]
+        json.dump({"mp4": sum(len(d) for d in mp4s), "mpegts": sum(len(d) for d in ts)}, sys.stdout)
     else:
         with open(args.out, "wb") as out:
             for request in json.load(sys.stdin):

@@ -3,7 +3,7 @@
  * playback reaches it, decoded on the client (IT2V / TT2V, no GPU, no video stream) and drawn on a canvas.
  */
 import { BitstreamError, readIndex, readSegment, type BitstreamIndex, type SegmentData } from '../bitstream';
-import { frameRenderer, type FrameRenderer } from './canvas-renderer';
+import { frameRenderer, type Drawing, type FrameRenderer } from './canvas-renderer';
 import { decodeSegment, DecodeError, geometryOf, type DecodedSegment, type DecodeImage } from './decode';
 
 /** First read: enough for the header and index of most streams (more is asked for when the index says so). */
@@ -15,10 +15,14 @@ export interface BitstreamPlayerOptions {
   headers?: Record<string, string>;
   decodeImage: DecodeImage;
   fetch?: typeof fetch;
-  /** Draw with a 2D context even where WebGL2 exists. */
-  prefer2d?: boolean;
+  /** Reject motion texts outside the grammar (default true); false reads them as the reference engine does. */
+  strictMotion?: boolean;
+  /** How frames are drawn (default `auto`: WebGL2's shader on a hardware GPU, else a 2D context). */
+  drawing?: Drawing;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
   onFrame?: (seconds: number, segment: SegmentData) => void;
+  /** Called when playback reaches the end (the last frame drawn, the player paused at `duration`). */
+  onEnded?: () => void;
   /** Called once when playback stops on an error (a typed DecodeError for bad input). */
   onError?: (error: Error) => void;
 }
@@ -44,7 +48,7 @@ export class BitstreamPlayer {
     private readonly options: BitstreamPlayerOptions,
   ) {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-    this.renderer = frameRenderer(canvas, options.prefer2d);
+    this.renderer = frameRenderer(canvas, options.drawing);
   }
 
   /** Reads the header and index, and draws the first frame. */
@@ -119,7 +123,7 @@ export class BitstreamPlayer {
         if (entry === undefined) throw new RangeError(`segment ${n} does not exist`);
         const bytes = this.whole !== null ? this.whole.subarray(entry.offset, entry.offset + entry.length) : await this.rangeAfterPrefix(entry.offset, entry.length);
         const data = readSegment(index, n, bytes);
-        return { data, decoded: await decodeSegment(index.header, data, n, { decodeImage: this.options.decodeImage }) };
+        return { data, decoded: await decodeSegment(index.header, data, n, { decodeImage: this.options.decodeImage, strictMotion: this.options.strictMotion }) };
       })();
       this.segments.set(n, pending);
     }
@@ -145,7 +149,7 @@ export class BitstreamPlayer {
   private async show(seconds: number): Promise<void> {
     const { n, frame } = this.locate(seconds);
     const { data, decoded } = await this.segment(n);
-    this.renderer.draw(decoded.frameAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+    this.renderer.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
     this.options.onFrame?.(seconds, data);
   }
 
@@ -155,6 +159,11 @@ export class BitstreamPlayer {
     if (seconds >= this.duration) {
       this.pause();
       this.position = this.duration;
+      // the clock may pass the end between two animation frames: the last frame is drawn, whatever was skipped
+      this.show(this.duration).then(
+        () => this.options.onEnded?.(),
+        (err) => this.fail(err),
+      );
       return;
     }
     const { n, frame } = this.locate(seconds);
@@ -168,7 +177,7 @@ export class BitstreamPlayer {
       ({ data, decoded }) => {
         if (this.playingSince === null) return;
         this.frame = key;
-        this.renderer.draw(decoded.frameAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+        this.renderer.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
         this.options.onFrame?.(seconds, data);
         // the next segment is fetched and its keyframes decoded while this one plays
         if (n + 1 < this.required().segments.length) this.segment(n + 1).catch((err) => this.fail(err));

@@ -87,6 +87,9 @@ async function attachBitstreamPlayer(video: HTMLVideoElement, options: PlayerOpt
       status.textContent = `${player.renderer.kind} · ${player.bytesReceived} bytes received · ${seconds.toFixed(2)} s`;
       box.dataset.time = seconds.toFixed(3);
     },
+    onEnded: () => {
+      toggle.textContent = 'Play';
+    },
     onError: (error) => {
       toggle.disabled = true;
       box.dataset.error = (error as { code?: string }).code ?? 'error';

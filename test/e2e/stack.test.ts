@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SAMPLE_CLIP as SAMPLE, startStack, type Stack } from './stack';
+import { readBitstream } from '../../src/bitstream';
 import { JobView, UploadAccepted, VideoView } from '../../src/openapi/shapes';
 import { errorBody, json } from '../json';
 
@@ -202,6 +203,24 @@ describe('end to end: the cmvc CLI', () => {
     expect(master.status).toBe(200);
     expect(await master.text()).toMatch(/^#EXTM3U\n/);
     expect(cli(['url', video.id, 'it2v', '--hls', '--segment', '0']).code).toBe(2);
+
+    // --bitstream: a signed URL that serves, with no key, the very bitstream encode wrote (Range too), for the client decoder
+    const bitstream = cli(['url', video.id, 'it2v', '--bitstream']);
+    expect(bitstream.code, bitstream.stderr).toBe(0);
+    const bitstreamUrl = bitstream.stdout.trim();
+    expect(bitstreamUrl).toMatch(new RegExp(`/v/${video.id}/bitstream\\.cmvc\\?.*sig=`));
+    const whole = await fetch(bitstreamUrl);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('application/vnd.cmvc');
+    const written = new Uint8Array(readFileSync(join(out, 'cup.cmvc')));
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(written);
+    const head = await fetch(bitstreamUrl, { headers: { Range: 'bytes=0-7' } });
+    expect(head.status).toBe(206);
+    expect(new Uint8Array(await head.arrayBuffer())).toEqual(written.subarray(0, 8));
+    const textsOnly = await fetch(cli(['url', video.id, 'tt2v', '--bitstream']).stdout.trim());
+    expect(textsOnly.status).toBe(200);
+    expect(readBitstream(new Uint8Array(await textsOnly.arrayBuffer())).segments.every((s) => s.keyframes.length === 0)).toBe(true);
+    expect(cli(['url', video.id, 'it2v', '--bitstream', '--segment', '0']).code).toBe(2);
   });
 
   it('creates, lists and revokes keys', () => {

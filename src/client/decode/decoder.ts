@@ -12,7 +12,8 @@ import { parseContent } from './content-text';
 import { DecodeError } from './errors';
 import type { DecodeImage, RgbImage } from './image';
 import { parseMotion } from './motion-text';
-import { alongMotion, fromKeyframes, paint, resizeImage, type FrameAt } from './render';
+import { pixelsOf, type FrameRecipe, type RecipeAt } from './frame-recipe';
+import { alongMotion, fromKeyframes, pairShift, paint, resizeImage, type PlacedKeyframe, type Shift } from './render';
 
 export interface DecodeOptions {
   decodeImage: DecodeImage;
@@ -50,24 +51,28 @@ export interface DecodedSegment {
   index: number;
   frameCount: number;
   mode: Mode;
-  /** Frame `i` (0 ≤ i < frameCount) on its own: for seeking. */
-  frameAt: FrameAt;
+  /** Frame `i` (0 ≤ i < frameCount) described, not computed: what a renderer draws (WebGL2 evaluates it on the GPU). */
+  recipeAt: RecipeAt;
+  /** Frame `i` (0 ≤ i < frameCount) on its own, its pixels computed here: for seeking. */
+  frameAt: (i: number) => RgbImage;
   /** Every frame in order. */
   frames: Iterable<RgbImage>;
 }
 
-function segmentOf(index: number, frameCount: number, mode: Mode, frameAt: FrameAt): DecodedSegment {
+function segmentOf(index: number, frameCount: number, mode: Mode, describe: RecipeAt): DecodedSegment {
+  const recipeAt = (i: number): FrameRecipe => {
+    if (!Number.isInteger(i) || i < 0 || i >= frameCount) throw new RangeError(`frame ${i} is outside segment ${index}'s 0..${frameCount - 1}`);
+    return describe(i);
+  };
   return {
     index,
     frameCount,
     mode,
-    frameAt: (i) => {
-      if (!Number.isInteger(i) || i < 0 || i >= frameCount) throw new RangeError(`frame ${i} is outside segment ${index}'s 0..${frameCount - 1}`);
-      return frameAt(i);
-    },
+    recipeAt,
+    frameAt: (i) => pixelsOf(recipeAt(i)),
     frames: {
       *[Symbol.iterator]() {
-        for (let i = 0; i < frameCount; i++) yield frameAt(i);
+        for (let i = 0; i < frameCount; i++) yield pixelsOf(describe(i));
       },
     },
   };
@@ -87,7 +92,7 @@ export async function decodeSegment(header: BitstreamHeader, segment: SegmentDat
     const image = paint(parseContent(segment.contentText), width, height, segment.seed ?? header.seed);
     return segmentOf(index, frameCount, 'tt2v', alongMotion(image, motion, fps));
   }
-  const keyframes = await Promise.all(
+  const decoded = await Promise.all(
     placed.map(async (k, n) => {
       let image: RgbImage;
       try {
@@ -98,11 +103,26 @@ export async function decodeSegment(header: BitstreamHeader, segment: SegmentDat
       if (image.width < 1 || image.height < 1 || image.data.length !== image.width * image.height * 3) {
         throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} decoded to no pixels`, { segment: index, keyframe: n });
       }
-      return { frameIndex: k.frameIndex, image: resizeImage(image, width, height) };
+      return { frameIndex: k.frameIndex, image };
     }),
   );
-  return segmentOf(index, frameCount, 'it2v', fromKeyframes(keyframes, motion, fps));
+  // Resizing keyframes and estimating the motion between them are the heavy steps (tens of ms each at 720p):
+  // done here, one per task, so that a player preparing the next segment while it plays keeps drawing between them.
+  const keyframes: PlacedKeyframe[] = [];
+  for (const k of decoded) {
+    keyframes.push({ frameIndex: k.frameIndex, image: resizeImage(k.image, width, height) });
+    await nextTask();
+  }
+  const shifts: Shift[] = [];
+  for (let n = 0; n + 1 < keyframes.length; n++) {
+    shifts.push(pairShift((keyframes[n] as PlacedKeyframe).image, (keyframes[n + 1] as PlacedKeyframe).image));
+    await nextTask();
+  }
+  return segmentOf(index, frameCount, 'it2v', fromKeyframes(keyframes, shifts, motion, fps));
 }
+
+/** Resolves in a later task (a timer, in browsers and Node alike): whatever waits for its turn gets it. */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Every segment of a parsed bitstream, decoded one after the other. */
 export async function* decodeBitstream(bitstream: Bitstream, options: DecodeOptions): AsyncGenerator<DecodedSegment> {

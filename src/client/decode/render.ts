@@ -3,12 +3,13 @@
  * gpu-functions/cmvc_gpu/engines/reference/render.py, and `pair_shift`, `in_between` in gpu-functions/cmvc_gpu/media/inbetween.py.
  */
 import type { Content } from './content-text';
+import type { FrameRecipe, RecipeAt } from './frame-recipe';
 import { frameMotion, phaseShift } from './global-motion';
 import { analysisGrey } from './grey';
 import type { RgbImage } from './image';
 import { scaleAt, type Motion } from './motion-text';
 import { resize8, resizeFloat } from './resize';
-import { warp, warpBlend, warpPlan } from './warp';
+import { warpPlan } from './warp';
 
 /** Phase-correlation peak under which two keyframes are taken to show different content, not moved content. */
 const MIN_MATCH_PEAK = 0.15;
@@ -40,54 +41,49 @@ export function pairShift(a: RgbImage, b: RgbImage): Shift {
 }
 
 /** The frame a fraction `t` (0..1) of the way from `a` to `b`: both moved along `shift`, blended by distance. */
-export function inBetween(a: RgbImage, b: RgbImage, shift: Shift, t: number, out = new Uint8Array(a.data.length)): RgbImage {
+export function inBetween(a: RgbImage, b: RgbImage, shift: Shift, t: number): FrameRecipe {
   const [dx, dy, s] = shift;
   const { width, height } = a;
-  const planA = warpPlan(width, height, -dx * t, -dy * t, s ** t);
-  const planB = warpPlan(width, height, dx * (1 - t), dy * (1 - t), s ** (t - 1));
-  return { width, height, data: warpBlend(a.data, planA, Math.fround(1 - t), b.data, planB, Math.fround(t), width, height, out) };
+  return {
+    kind: 'blend',
+    a,
+    planA: warpPlan(width, height, -dx * t, -dy * t, s ** t),
+    weightA: Math.fround(1 - t),
+    b,
+    planB: warpPlan(width, height, dx * (1 - t), dy * (1 - t), s ** (t - 1)),
+    weightB: Math.fround(t),
+  };
 }
 
-function along(image: RgbImage, motion: Motion, t: number): RgbImage {
-  return { width: image.width, height: image.height, data: warp(image, motion.panX * image.width * t, motion.panY * image.height * t, scaleAt(motion, t)) };
+function along(image: RgbImage, motion: Motion, t: number): FrameRecipe {
+  return { kind: 'warp', image, plan: warpPlan(image.width, image.height, motion.panX * image.width * t, motion.panY * image.height * t, scaleAt(motion, t)) };
 }
-
-/** Frame `i` of a segment, computed on its own (any order: playback, seeking). */
-export type FrameAt = (i: number) => RgbImage;
 
 /**
- * Frames at `fps` from keyframes (sorted, unique frame indices, one size): each keyframe at its frame; between
- * two, both motion-compensated towards the frame and blended; before the first and after the last, that
- * keyframe moved along `motion` (its rates; frame indices place keyframes). The motion between two keyframes
- * is estimated once, when a frame between them is first asked for.
+ * Frames at `fps` from keyframes (sorted, unique frame indices, one size) and `shifts[n]`, the motion from
+ * keyframe n to n + 1 (`pairShift`): each keyframe at its frame; between two, both motion-compensated towards the
+ * frame and blended; before the first and after the last, that keyframe moved along `motion` (its rates; frame
+ * indices place keyframes).
  */
-export function fromKeyframes(keyframes: PlacedKeyframe[], motion: Motion, fps: number): FrameAt {
-  const shifts = new Map<number, Shift>();
-  const shiftAfter = (n: number): Shift => {
-    let s = shifts.get(n);
-    if (s === undefined) {
-      s = pairShift((keyframes[n] as PlacedKeyframe).image, (keyframes[n + 1] as PlacedKeyframe).image);
-      shifts.set(n, s);
-    }
-    return s;
-  };
+export function fromKeyframes(keyframes: PlacedKeyframe[], shifts: Shift[], motion: Motion, fps: number): RecipeAt {
+  if (shifts.length !== keyframes.length - 1) throw new Error(`${keyframes.length} keyframes need ${keyframes.length - 1} shifts, got ${shifts.length}`);
   return (i) => {
     let right = 0;
     while (right < keyframes.length && (keyframes[right] as PlacedKeyframe).frameIndex < i) right++;
     const next = keyframes[right];
-    if (next !== undefined && next.frameIndex === i) return next.image;
+    if (next !== undefined && next.frameIndex === i) return { kind: 'still', image: next.image };
     if (right === 0 || right === keyframes.length) {
       const k = (right === 0 ? keyframes[0] : keyframes.at(-1)) as PlacedKeyframe;
       return along(k.image, motion, (i - k.frameIndex) / fps);
     }
     const a = keyframes[right - 1] as PlacedKeyframe;
     const b = next as PlacedKeyframe;
-    return inBetween(a.image, b.image, shiftAfter(right - 1), (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
+    return inBetween(a.image, b.image, shifts[right - 1] as Shift, (i - a.frameIndex) / (b.frameIndex - a.frameIndex));
   };
 }
 
 /** Frames at `fps` moving as `motion`; `image` is the view `motion.keyframeSeconds` into the segment. */
-export function alongMotion(image: RgbImage, motion: Motion, fps: number): FrameAt {
+export function alongMotion(image: RgbImage, motion: Motion, fps: number): RecipeAt {
   return (i) => along(image, motion, i / fps - motion.keyframeSeconds);
 }
 

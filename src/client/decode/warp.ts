@@ -2,8 +2,6 @@
  * The camera move applied to an image: mirrors `warp` and `_reflect` in
  * gpu-functions/cmvc_gpu/media/inbetween.py (bilinear, separable per axis, mirrored at the borders).
  */
-import type { RgbImage } from './image';
-
 export interface Axis {
   i0: Int32Array;
   i1: Int32Array;
@@ -38,8 +36,25 @@ export interface WarpPlan {
   ys: Axis;
 }
 
+/** The sampling tables of a camera moved by `(shiftX, shiftY)` pixels and zoomed by `scale` (see `warp`). */
 export function warpPlan(width: number, height: number, shiftX: number, shiftY: number, scale: number): WarpPlan {
   return { xs: axis(width, scale, shiftX), ys: axis(height, scale, shiftY) };
+}
+
+/**
+ * Row `y` of an image through `ys`, interpolated between its two source rows (the vertical half of the bilinear),
+ * into `row` as doubles: exactly the `left` and `right` terms of a per-pixel bilinear, each computed once per
+ * source column instead of once per output pixel.
+ */
+function sourceRow(data: Uint8Array, ys: Axis, y: number, stride: number, row: Float64Array): Float64Array {
+  const r0 = ys.i0[y]! * stride;
+  const r1 = ys.i1[y]! * stride;
+  const fy = ys.f[y]!;
+  for (let c = 0; c < stride; c++) {
+    const v0 = data[r0 + c]!;
+    row[c] = v0 + (data[r1 + c]! - v0) * fy;
+  }
+  return row;
 }
 
 /**
@@ -50,34 +65,24 @@ export function warpBlend(a: Uint8Array, planA: WarpPlan, weightA: number, b: Ui
   const stride = width * 3;
   const { i0: xa0, i1: xa1, f: fxa } = planA.xs;
   const { i0: xb0, i1: xb1, f: fxb } = planB.xs;
+  const rowA = new Float64Array(stride);
+  const rowB = new Float64Array(stride);
   for (let y = 0; y < height; y++) {
-    const fyA = planA.ys.f[y]!;
-    const fyB = planB.ys.f[y]!;
-    const ra0 = planA.ys.i0[y]! * stride;
-    const ra1 = planA.ys.i1[y]! * stride;
-    const rb0 = planB.ys.i0[y]! * stride;
-    const rb1 = planB.ys.i1[y]! * stride;
+    sourceRow(a, planA.ys, y, stride, rowA);
+    sourceRow(b, planB.ys, y, stride, rowB);
     let o = y * stride;
     for (let x = 0; x < width; x++) {
       const fA = fxa[x]!;
       const fB = fxb[x]!;
-      let pa00 = ra0 + xa0[x]! * 3;
-      let pa01 = ra0 + xa1[x]! * 3;
-      let pa10 = ra1 + xa0[x]! * 3;
-      let pa11 = ra1 + xa1[x]! * 3;
-      let pb00 = rb0 + xb0[x]! * 3;
-      let pb01 = rb0 + xb1[x]! * 3;
-      let pb10 = rb1 + xb0[x]! * 3;
-      let pb11 = rb1 + xb1[x]! * 3;
+      let la = xa0[x]! * 3;
+      let ra = xa1[x]! * 3;
+      let lb = xb0[x]! * 3;
+      let rb = xb1[x]! * 3;
       for (let ch = 0; ch < 3; ch++) {
-        const a00 = a[pa00++]!;
-        const a01 = a[pa01++]!;
-        const la = a00 + (a[pa10++]! - a00) * fyA;
-        const va = Math.floor(la + (a01 + (a[pa11++]! - a01) * fyA - la) * fA + 0.5);
-        const b00 = b[pb00++]!;
-        const b01 = b[pb01++]!;
-        const lb = b00 + (b[pb10++]! - b00) * fyB;
-        const vb = Math.floor(lb + (b01 + (b[pb11++]! - b01) * fyB - lb) * fB + 0.5);
+        const left = rowA[la++]!;
+        const va = Math.floor(left + (rowA[ra++]! - left) * fA + 0.5);
+        const leftB = rowB[lb++]!;
+        const vb = Math.floor(leftB + (rowB[rb++]! - leftB) * fB + 0.5);
         out[o++] = va * weightA + vb * weightB + 0.5;
       }
     }
@@ -86,31 +91,25 @@ export function warpBlend(a: Uint8Array, planA: WarpPlan, weightA: number, b: Ui
 }
 
 /**
- * The image as seen by a camera moved by `(shiftX, shiftY)` pixels (positive: right, down; the content moves
- * the other way) and zoomed by `scale` about the centre (above 1: zoom in), into `out` (allocated when absent).
+ * `data` (an RGB image of `width` x `height`) as seen through `plan`, a camera moved by `(shiftX, shiftY)` pixels
+ * (positive: right, down; the content moves the other way) and zoomed by `scale` about the centre (above 1: zoom
+ * in), into `out`.
  */
-export function warp(image: RgbImage, shiftX: number, shiftY: number, scale: number, out = new Uint8Array(image.data.length)): Uint8Array {
-  const { width: w, height: h, data } = image;
-  const { i0: x0, i1: x1, f: fx } = axis(w, scale, shiftX);
-  const ys = axis(h, scale, shiftY);
-  const stride = w * 3;
-  for (let y = 0; y < h; y++) {
-    const fy = ys.f[y]!;
-    const r0 = ys.i0[y]! * stride;
-    const r1 = ys.i1[y]! * stride;
+export function warp(data: Uint8Array, plan: WarpPlan, width: number, height: number, out: Uint8Array): Uint8Array {
+  const stride = width * 3;
+  const { i0: x0, i1: x1, f: fx } = plan.xs;
+  const row = new Float64Array(stride);
+  for (let y = 0; y < height; y++) {
+    sourceRow(data, plan.ys, y, stride, row);
     let o = y * stride;
-    for (let x = 0; x < w; x++) {
+    for (let x = 0; x < width; x++) {
       const f = fx[x]!;
-      let p00 = r0 + x0[x]! * 3;
-      let p01 = r0 + x1[x]! * 3;
-      let p10 = r1 + x0[x]! * 3;
-      let p11 = r1 + x1[x]! * 3;
+      let l = x0[x]! * 3;
+      let r = x1[x]! * 3;
       for (let ch = 0; ch < 3; ch++) {
-        const v00 = data[p00++]!;
-        const v01 = data[p01++]!;
-        const left = v00 + (data[p10++]! - v00) * fy;
+        const left = row[l++]!;
         // bilinear of 8-bit values stays in [0, 255]: the store truncates left + ... + 0.5, i.e. rounds
-        out[o++] = left + (v01 + (data[p11++]! - v01) * fy - left) * f + 0.5;
+        out[o++] = left + (row[r++]! - left) * f + 0.5;
       }
     }
   }
