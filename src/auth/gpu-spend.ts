@@ -48,6 +48,12 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
     generation?: boolean;
     /** Whether the GPU function has accepted the call (it holds a call id), asked when the call fails. */
     accepted?: () => boolean;
+    /**
+     * Given, the settlement of a call that succeeded is handed to it (e.g. `waitUntil`) instead of awaited,
+     * so the result reaches its waiters first; a settlement that fails is logged, and its reservation is
+     * charged at its estimate once it expires.
+     */
+    settleLater?: (settling: Promise<void>) => void;
   },
   run: () => Promise<T>,
 ): Promise<T> {
@@ -64,7 +70,9 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
   try {
     const result = await run();
     spent = spentSeconds(result.seconds);
-    await settle(env, payer.keyId, held.id, spent, call.generation ?? true);
+    const settling = settle(env, payer.keyId, held.id, spent, call.generation ?? true);
+    if (call.settleLater === undefined) await settling;
+    else call.settleLater(settling.catch((err: unknown) => console.error(`GPU call ${held.id} not settled yet:`, err)));
     return result;
   } catch (err) {
     spent = err instanceof GpuError && err.spentSeconds !== null ? err.spentSeconds : unreportedSeconds(held, call.estimateSeconds, call.accepted?.() ?? false);

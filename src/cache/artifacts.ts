@@ -11,8 +11,8 @@ import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type 
 
 type AppContext = Context<{ Bindings: Env }>;
 
-/** GPU seconds still to spend on `spec`: its graph's artifacts that R2 does not hold yet, by the cost model. */
-const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE)).seconds;
+/** GPU seconds still to spend on `spec` (which R2 was just found not to hold): its graph's artifacts that R2 does not hold yet, by the cost model. */
+const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE, true)).seconds;
 
 /**
  * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,

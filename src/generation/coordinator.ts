@@ -101,11 +101,18 @@ export class GenerationCoordinator extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
     clock.lap('state-running');
     try {
-      const existing = await this.env.BUCKET.head(spec.r2Key);
+      // Only a call of this object uploads to this key, and its state says so before the upload target
+      // exists: with no state at all (never asked, or the state dropped after a budget refusal, which
+      // comes before any call), R2 does not hold the artifact, and the edge has just looked anyway. Any
+      // other state (a resumed or failed call, perhaps uploaded late; a deleted artifact) looks first.
+      const existing = previous === undefined ? null : await this.env.BUCKET.head(spec.r2Key);
       clock.lap('head-before');
       const artifact = existing ? refOf(spec, existing) : await this.make(spec, state, (next) => (state = next), clock);
-      await this.ctx.storage.put(STATE, { status: 'succeeded', artifact } satisfies State);
-      await this.ctx.storage.deleteAlarm();
+      // The artifact is durable in R2 already; this state only spares the next ensure a look at the
+      // call. So the answer does not wait for it to be written: were it lost, the state stays running and
+      // the watchdog alarm finds the call ended and the artifact stored.
+      await this.ctx.storage.put(STATE, { status: 'succeeded', artifact } satisfies State, { allowUnconfirmed: true });
+      await this.ctx.storage.deleteAlarm({ allowUnconfirmed: true });
       clock.lap('state-succeeded');
       return { ok: true, artifact, timing: { enteredAt, answeredAt: Date.now(), stages: clock.stages } };
     } catch (err) {
@@ -135,6 +142,8 @@ export class GenerationCoordinator extends DurableObject<Env> {
           estimateSeconds: estimateSpecSeconds(spec, this.env.GPU_ENGINE),
           held: state.reservation ?? null,
           accepted: () => state.callId !== null,
+          // The artifact need not wait for its bill.
+          settleLater: (settling) => this.ctx.waitUntil(settling),
           onReserved: async (reservation) => {
             state = { ...state, reservation };
             save(state);
