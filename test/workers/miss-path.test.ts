@@ -2,6 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AccessMeter } from '../../src/auth/access-meter';
 import { coordinatorFor } from '../../src/generation/stub';
+import { bytesToBase64, portableBytesToBase64 } from '../../src/http/base64';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, encodedVideo as encodedVideoOn, env, plannedSpec } from './helpers';
 
@@ -67,5 +68,14 @@ describe('a miss at the edge', () => {
     const response = await callSettled(`/v/${id}/tt2v.mp4?seed=23`);
     expect(response.status).toBe(200);
     expect(gpu.calls.generate).toBe(1);
+  });
+});
+
+describe('keyframes in base64', () => {
+  it('come out of the native encoder exactly as out of the portable one, at every length around the 3-byte grouping', () => {
+    for (const length of [0, 1, 2, 3, 4, 5, 0x8000 - 1, 0x8000, 0x8000 + 1, 100_003]) {
+      const bytes = new Uint8Array(length).map((_, i) => (i * 131 + 7) & 0xff);
+      expect(bytesToBase64(bytes)).toBe(portableBytesToBase64(bytes));
+    }
   });
 });
