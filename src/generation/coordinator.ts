@@ -97,8 +97,11 @@ export class GenerationCoordinator extends DurableObject<Env> {
       previous?.status === 'running'
         ? { ...previous, chargeTo: payerOfStored(previous.chargeTo) }
         : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
-    await this.ctx.storage.put(STATE, state);
-    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+    // Unconfirmed: the reservation may go out before these are durable (a crash then loses nothing but
+    // that reservation, as it would before its id is stored); the next confirmed write, the one naming
+    // the reservation, is durable with them before the GPU call is submitted.
+    await this.ctx.storage.put(STATE, state, { allowUnconfirmed: true });
+    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS, { allowUnconfirmed: true });
     clock.lap('state-running');
     try {
       // Only a call of this object uploads to this key, and its state says so before the upload target
