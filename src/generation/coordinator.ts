@@ -97,11 +97,13 @@ export class GenerationCoordinator extends DurableObject<Env> {
       previous?.status === 'running'
         ? { ...previous, chargeTo: payerOfStored(previous.chargeTo) }
         : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
-    // Unconfirmed: the reservation may go out before these are durable (a crash then loses nothing but
-    // that reservation, as it would before its id is stored); the next confirmed write, the one naming
-    // the reservation, is durable with them before the GPU call is submitted.
-    await this.ctx.storage.put(STATE, state, { allowUnconfirmed: true });
-    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS, { allowUnconfirmed: true });
+    // When a reservation is to be made, the reserving need not wait for these to be durable (a crash then
+    // loses nothing but that reservation, as it would before its id is stored): the write naming the
+    // reservation is confirmed, storage commits in order, so all are durable before the GPU call is
+    // submitted. Without one, nothing else would be, so these are confirmed.
+    const reservationFollows = state.chargeTo !== null && !state.reservation;
+    await this.ctx.storage.put(STATE, state, { allowUnconfirmed: reservationFollows });
+    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS, { allowUnconfirmed: reservationFollows });
     clock.lap('state-running');
     try {
       // Only a call of this object uploads to this key, and its state says so before the upload target
