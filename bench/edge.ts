@@ -105,6 +105,28 @@ async function waitForJob(stack: Stack, jobId: string, auth: Record<string, stri
   }
 }
 
+/** A miss's `Server-Timing` (sent under the bench routes) as stage → milliseconds. */
+function stagesOf(response: Response): Record<string, number> {
+  const header = response.headers.get('Server-Timing') ?? '';
+  return Object.fromEntries(
+    header
+      .split(',')
+      .map((entry) => /^\s*([\w-]+);dur=([\d.]+)/.exec(entry))
+      .filter((m) => m !== null)
+      .map((m) => [m[1] as string, Number(m[2])]),
+  );
+}
+
+/**
+ * The stages of a miss that are not the GPU function's own work: the edge's and the coordinator's
+ * (the `coordinator` stage is the sum of the `do-` ones and the hops), and, of the GPU call, what is
+ * left after its compute and upload seconds — the submit's and the long poll's own cost.
+ */
+function overheadStages(stages: Record<string, number>, gpuMs: number, uploadMs: number): Record<string, number> {
+  const { coordinator: _whole, 'do-call': call = 0, ...rest } = stages;
+  return { ...rest, 'call beyond GPU+upload': call - gpuMs - uploadMs };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 
@@ -130,12 +152,13 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
       if (response.status !== 200) throw new Error(`miss answered ${response.status}`);
       const gpuMs = ((await metric(stack, 'cmvc_gpu_seconds_total', 'generate')) - computeBefore) * 1000;
       const uploadMs = ((await metric(stack, 'cmvc_gpu_upload_seconds_total', 'generate')) - uploadBefore) * 1000;
+      const stages = overheadStages(stagesOf(response), gpuMs, uploadMs);
       const artifactKey = response.headers.get('X-Artifact-Key') as string;
       const r2Key = `artifacts/${hash}/${artifactKey}.mp4`;
       // What serving the same bytes costs by itself: the bare route on the same object, best of three.
       const serveMs = Math.min(await timed(bareUrl(r2Key), {}), await timed(bareUrl(r2Key), {}), await timed(bareUrl(r2Key), {}));
       const overheadMs = edgeMs - gpuMs;
-      return { url, artifactKey, r2Key, bytes, edgeMs, gpuMs, uploadMs, overheadMs, serveMs, beyondServeMs: overheadMs - serveMs };
+      return { url, artifactKey, r2Key, bytes, edgeMs, gpuMs, uploadMs, overheadMs, serveMs, beyondServeMs: overheadMs - serveMs, stages };
     };
 
     // A zooming fractal with a detailed keyframe: its IT2V reconstruction at 1920x1440 is about 1.1 MB,
@@ -171,6 +194,7 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
         serveMs: pick((m) => m.serveMs),
         beyondServeMs: pick((m) => m.beyondServeMs),
         beyondServeAndUploadMs: pick((m) => m.beyondServeMs - m.uploadMs),
+        stages: Object.fromEntries(Object.keys(misses[0]?.stages ?? {}).map((name) => [name, pick((m) => m.stages[name] ?? 0)])),
         misses,
       });
     }
@@ -230,6 +254,10 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     for (const m of missRows) {
       console.log([m.size, m.bytes, m.edgeMs, m.gpuMs, m.uploadMs, m.overheadMs, m.serveMs, m.beyondServeMs, m.beyondServeAndUploadMs].map((c, i) => (typeof c === 'number' ? c.toFixed(0) : c).padEnd(i === 0 ? 10 : 13)).join(''));
     }
+    const stageNames = Object.keys(missRows[0]?.stages ?? {});
+    console.log(`\nWhere a miss's overhead goes (median ms per stage, from its Server-Timing; do- stages inside the coordinator; "first-byte" includes the R2 read that "serve ms" also counts):`);
+    console.log(['stage', ...missRows.map((m) => m.size)].map((c, i) => c.padEnd(i === 0 ? 26 : 10)).join(''));
+    for (const name of stageNames) console.log([name, ...missRows.map((m) => (m.stages[name] ?? 0).toFixed(0))].map((c, i) => c.padEnd(i === 0 ? 26 : 10)).join(''));
     console.log(`hot-path artifact miss (${(hot.bytes / 1e6).toFixed(2)} MB, one): overhead ${hot.overheadMs.toFixed(0)} ms, of which upload ${hot.uploadMs.toFixed(0)} ms; serve ${hot.serveMs.toFixed(0)} ms; beyond serve ${hot.beyondServeMs.toFixed(0)} ms (target <= 25 ms)`);
     console.log(`One request each: edge-cache hit ${edgeHitMs.toFixed(1)} ms, bare R2 route ${bareMs.toFixed(1)} ms`);
     return {

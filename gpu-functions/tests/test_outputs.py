@@ -34,3 +34,24 @@ def test_a_refused_upload_is_an_upload_failed_error(store):
         deliver({"output": store.target("outputs/taken.mp4")}, made(b"mine"))
     assert error.value.code == "upload_failed" and error.value.details == {"field": "output.url", "status": 409}
     assert store.objects["outputs/taken.mp4"] == b"other bytes"
+
+
+def test_uploads_share_one_client_rather_than_building_one_each(store, monkeypatch):
+    import httpx
+
+    from cmvc_gpu import outputs
+
+    built = []
+    real_client = httpx.Client
+
+    def counting_client(*args, **kwargs):
+        built.append(kwargs)
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(outputs, "_shared_client", None)
+    monkeypatch.setattr(outputs.httpx, "Client", counting_client)
+    for n in range(3):
+        data = bytes([n]) * 1000
+        deliver({"output": store.target(f"outputs/shared-{n}.mp4")}, made(data))
+        assert store.objects[f"outputs/shared-{n}.mp4"] == data
+    assert len(built) == 1

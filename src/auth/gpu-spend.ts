@@ -44,6 +44,12 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
     generation?: boolean;
     /** The id of the call once the GPU function accepted it (null before), asked at the start and when the call fails. */
     callId?: () => string | null;
+    /**
+     * Given, the settlement of a call that succeeded is handed to it (e.g. `waitUntil`) instead of awaited,
+     * so the result reaches its waiters first; a settlement that fails is logged, and its reservation is
+     * charged at its estimate once it expires.
+     */
+    settleLater?: (settling: Promise<void>) => void;
   },
   run: () => Promise<T>,
 ): Promise<T> {
@@ -63,7 +69,9 @@ export async function meteredGpuCall<T extends { seconds: { gpu: number; cpu: nu
   if (call.held === null) await call.onReserved(held);
   try {
     const result = await run();
-    await settle(env, payer.keyId, held.id, spentSeconds(result.seconds), generation);
+    const settling = settle(env, payer.keyId, held.id, spentSeconds(result.seconds), generation);
+    if (call.settleLater === undefined) await settling;
+    else call.settleLater(settling.catch((err: unknown) => console.error(`GPU call ${held.id} not settled yet:`, err)));
     return result;
   } catch (err) {
     if (err instanceof GpuError && err.spentSeconds !== null) {

@@ -5,25 +5,28 @@ import { ensureArtifact, preferWaitSeconds } from '../generation/ensure-artifact
 import { plannedWork } from '../generation/gpu-estimate';
 import type { GenerationSpec } from '../generation/plan';
 import { getVideo } from '../videos/store';
+import { SERVER_TIMING, serverTiming, StageClock } from '../http/server-timing';
 import { artifactCacheUrl } from './keys';
 import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type StoredObject } from './serve';
 
 type AppContext = Context<{ Bindings: Env }>;
 
-/** GPU seconds still to spend on `spec`: its graph's artifacts that R2 does not hold yet, by the cost model. */
-const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE)).seconds;
+/** GPU seconds still to spend on `spec` (which R2 was just found not to hold): its graph's artifacts that R2 does not hold yet, by the cost model. */
+const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE, true)).seconds;
 
 /**
  * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,
  * waiting at most the request's wait budget, else 202 with Retry-After).
  */
 export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
-  const headers = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
+  const headers: Record<string, string> = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
   const cacheKey = new Request(artifactCacheUrl(spec.key));
   const cached = await caches.default.match(cacheKey);
   if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
 
+  const clock = new StageClock();
   let object: StoredObject | null = await c.env.BUCKET.head(spec.r2Key);
+  clock.lap('lookup');
   let tier = 'hit-r2';
   if (object === null) {
     // The video may have come from an isolate's memory: before anything is made, D1 must still have it.
@@ -31,6 +34,8 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
       if (video === null) throw notFound('video');
     });
     const payer = await admitGeneration(c, plannedSeconds(c.env, spec), stillThere);
+    clock.lap('admit');
+    const calledAt = Date.now();
     const ensured = await ensureArtifact(c.env, spec, payer, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));
     if (!ensured.ready) {
       return c.json({ status: 'running', progress: ensured.progress, artifact: spec.key }, 202, {
@@ -42,9 +47,17 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
     // The coordinator wrote it and says what it wrote: no second look at R2 before serving.
     object = { key: ensured.artifact.r2Key, size: ensured.artifact.bytes, httpEtag: ensured.artifact.etag };
     tier = 'miss';
+    clock.lap('coordinator');
+    if (ensured.timing !== null) {
+      const { enteredAt, answeredAt, stages } = ensured.timing;
+      clock.add('do-', [{ name: 'rpc-in', ms: enteredAt - calledAt }, ...stages, { name: 'rpc-out', ms: Date.now() - answeredAt }]);
+    }
   }
   c.executionCtx.waitUntil(putInEdgeCache(c.env.BUCKET, cacheKey, object, how.contentType));
-  return serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, how.contentType), { ...headers, 'X-Cache': tier });
+  const response = await serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, how.contentType), { ...headers, 'X-Cache': tier });
+  clock.lap('first-byte');
+  if (c.env.BENCH_ROUTES === 'true') response.headers.set(SERVER_TIMING, serverTiming(clock.stages));
+  return response;
 }
 
 /**

@@ -8,11 +8,19 @@ import { secondsToUtcMidnight } from '../auth/gpu-budget';
 import { meteredGpuCall, QUOTA_EXCEEDED, type HeldReservation, type Payer } from '../auth/gpu-spend';
 import { estimateSpecSeconds } from './gpu-estimate';
 import { mapLimited } from './map-limited';
+import { StageClock, type Stage } from '../http/server-timing';
 
 /** What `ensure` answers: the artifact, or a failure the caller turns into a status code. */
 export type EnsureResult =
-  | { ok: true; artifact: ArtifactRef }
+  | { ok: true; artifact: ArtifactRef; /** How long the generation that made it spent where (for the bench's Server-Timing). */ timing?: CoordinatorTiming }
   | { ok: false; error: { code: string; message: string; retryable: boolean; retryAfterSeconds: number } };
+
+/** The coordinator's own stages, and when (Unix ms) it took and answered the call, so the caller can see the hops. */
+export interface CoordinatorTiming {
+  enteredAt: number;
+  answeredAt: number;
+  stages: Stage[];
+}
 
 type State =
   | {
@@ -82,19 +90,36 @@ export class GenerationCoordinator extends DurableObject<Env> {
   }
 
   private async generate(spec: GenerationSpec, previous: State | undefined, chargeTo: Payer | null): Promise<EnsureResult> {
+    const clock = new StageClock();
+    const enteredAt = Date.now();
     const attempts = (previous?.status === 'failed' ? previous.attempts : 0) + 1;
     let state: State =
       previous?.status === 'running'
         ? { ...previous, chargeTo: payerOfStored(previous.chargeTo) }
         : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
-    await this.ctx.storage.put(STATE, state);
-    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+    // When a reservation is to be made, the reserving need not wait for these to be durable (a crash then
+    // loses nothing but that reservation, as it would before its id is stored): the write naming the
+    // reservation is confirmed, storage commits in order, so all are durable before the GPU call is
+    // submitted. Without one, nothing else would be, so these are confirmed.
+    const reservationFollows = state.chargeTo !== null && !state.reservation;
+    await this.ctx.storage.put(STATE, state, { allowUnconfirmed: reservationFollows });
+    await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS, { allowUnconfirmed: reservationFollows });
+    clock.lap('state-running');
     try {
-      const existing = await this.env.BUCKET.head(spec.r2Key);
-      const artifact = existing ? refOf(spec, existing) : await this.make(spec, state, (next) => (state = next));
-      await this.ctx.storage.put(STATE, { status: 'succeeded', artifact } satisfies State);
-      await this.ctx.storage.deleteAlarm();
-      return { ok: true, artifact };
+      // Only a call of this object uploads to this key, and its state says so before the upload target
+      // exists: with no state at all (never asked, or the state dropped after a budget refusal, which
+      // comes before any call), R2 does not hold the artifact, and the edge has just looked anyway. Any
+      // other state (a resumed or failed call, perhaps uploaded late; a deleted artifact) looks first.
+      const existing = previous === undefined ? null : await this.env.BUCKET.head(spec.r2Key);
+      clock.lap('head-before');
+      const artifact = existing ? refOf(spec, existing) : await this.make(spec, state, (next) => (state = next), clock);
+      // The artifact is durable in R2 already; this state only spares the next ensure a look at the
+      // call. So the answer does not wait for it to be written: were it lost, the state stays running and
+      // the watchdog alarm finds the call ended and the artifact stored.
+      await this.ctx.storage.put(STATE, { status: 'succeeded', artifact } satisfies State, { allowUnconfirmed: true });
+      await this.ctx.storage.deleteAlarm({ allowUnconfirmed: true });
+      clock.lap('state-succeeded');
+      return { ok: true, artifact, timing: { enteredAt, answeredAt: Date.now(), stages: clock.stages } };
     } catch (err) {
       const error = describeFailure(err);
       if (error.code === QUOTA_EXCEEDED) {
@@ -111,27 +136,32 @@ export class GenerationCoordinator extends DurableObject<Env> {
     }
   }
 
-  private async make(spec: GenerationSpec, state: Extract<State, { status: 'running' }>, save: (s: State) => void): Promise<ArtifactRef> {
+  private async make(spec: GenerationSpec, state: Extract<State, { status: 'running' }>, save: (s: State) => void, clock: StageClock): Promise<ArtifactRef> {
     const gpu = gpuClientFromEnv(this.env);
-    const run = async <F extends GenerationSpec['kind']>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) =>
-      meteredGpuCall(
+    const run = async <F extends GenerationSpec['kind']>(fn: F, body: Parameters<typeof gpu.run<F>>[1]) => {
+      clock.lap('prepare-call');
+      const result = await meteredGpuCall(
         this.env,
         state.chargeTo,
         {
           estimateSeconds: estimateSpecSeconds(spec, this.env.GPU_ENGINE),
           held: state.reservation ?? null,
           callId: () => state.callId,
+          // The artifact need not wait for its bill.
+          settleLater: (settling) => this.ctx.waitUntil(settling),
           onReserved: async (reservation) => {
             state = { ...state, reservation };
             save(state);
             await this.ctx.storage.put(STATE, state);
           },
         },
-        () =>
-          gpu.run(fn, body, {
+        async () => {
+          clock.lap('reserve');
+          const result = await gpu.run(fn, body, {
             deadlineMs: (state.submittedAt ?? Date.now()) + GENERATION_DEADLINE_MS - Date.now(),
             callId: state.callId ?? undefined,
             onSubmitted: async (callId) => {
+              clock.lap('submit');
               state = { ...state, callId, submittedAt: Date.now() };
               save(state);
               await this.ctx.storage.put(STATE, state);
@@ -141,8 +171,14 @@ export class GenerationCoordinator extends DurableObject<Env> {
               save(state);
               await this.ctx.storage.put(STATE, state);
             },
-          }),
+          });
+          clock.lap('call');
+          return result;
+        },
       );
+      clock.lap('settle');
+      return result;
+    };
 
     // The GPU function PUTs its output straight into R2 (write-once, checksummed by the store) and
     // reads its inputs by URL: no artifact byte passes through this object.
@@ -161,6 +197,7 @@ export class GenerationCoordinator extends DurableObject<Env> {
       result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds, output });
     }
     const object = await this.env.BUCKET.head(spec.r2Key);
+    clock.lap('head-after');
     if (object === null) throw new GpuError('upload_missing', `the GPU function reported ${spec.label} uploaded, but storage does not have it`, null, true);
     if (object.size !== result.video.bytes) {
       // Write-once: an earlier attempt's upload (checked by the store as it landed) stays the artifact.

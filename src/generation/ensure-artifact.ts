@@ -1,6 +1,6 @@
 import { ApiError } from '../http/errors';
 import { QUOTA_EXCEEDED, type Payer } from '../auth/gpu-spend';
-import type { EnsureResult } from './coordinator';
+import type { CoordinatorTiming, EnsureResult } from './coordinator';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 
@@ -14,7 +14,7 @@ export function preferWaitSeconds(prefer: string | undefined): number {
   return Math.min(PREFER_WAIT_MAX_SECONDS, Number(match[1]));
 }
 
-export type Ensured = { ready: true; artifact: ArtifactRef } | { ready: false; progress: number | null };
+export type Ensured = { ready: true; artifact: ArtifactRef; /** Where the coordinator's time went, when it made the artifact. */ timing: CoordinatorTiming | null } | { ready: false; progress: number | null };
 
 /**
  * Asks the artifact's coordinator for it and waits at most `waitSeconds`. The generation goes on
@@ -39,7 +39,7 @@ export async function ensureArtifact(
     const state = await stub.progress().catch(() => null);
     return { ready: false, progress: state?.progress ?? null };
   }
-  if (result.ok) return { ready: true, artifact: result.artifact };
+  if (result.ok) return { ready: true, artifact: result.artifact, timing: result.timing ?? null };
   const { code, message, retryable, retryAfterSeconds } = result.error;
   const headers = { 'Retry-After': String(retryAfterSeconds) };
   if (code === QUOTA_EXCEEDED) throw new ApiError(429, QUOTA_EXCEEDED, `${message}; cached videos are still served`, { headers });

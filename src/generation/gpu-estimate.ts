@@ -34,10 +34,11 @@ export interface PlannedWork {
 
 /**
  * The GPU work a request for `spec` would start: every artifact of its graph not stored yet, with
- * the estimate of the call that makes it. A stored artifact's inputs are not needed.
+ * the estimate of the call that makes it. A stored artifact's inputs are not needed. `knownMissing`:
+ * the caller has just found `spec` itself missing from R2, so it is not looked up again.
  */
-export async function plannedWork(bucket: R2Bucket, spec: GenerationSpec, engine: string): Promise<PlannedWork> {
-  if ((await bucket.head(spec.r2Key)) !== null) return { seconds: 0, generations: 0 };
+export async function plannedWork(bucket: R2Bucket, spec: GenerationSpec, engine: string, knownMissing = false): Promise<PlannedWork> {
+  if (!knownMissing && (await bucket.head(spec.r2Key)) !== null) return { seconds: 0, generations: 0 };
   const inputs = await Promise.all(inputsOf(spec).map((input) => plannedWork(bucket, input, engine)));
   return inputs.reduce((sum, w) => ({ seconds: sum.seconds + w.seconds, generations: sum.generations + w.generations }), {
     seconds: estimateSpecSeconds(spec, engine),
