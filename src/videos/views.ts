@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { MODES, type Mode } from '../gpu/contract';
-import type { JobView, VideoView } from '../openapi/shapes';
+import type { JobView, VideoView } from './view-shapes';
 import type { JobRow, VideoRow } from './store';
 
 export function jobView(job: JobRow): z.infer<typeof JobView> {

@@ -47,4 +47,12 @@ describe('layers', () => {
     const upward = edges.filter((e) => !isTop(e.from) && isTop(e.to));
     expect(upward).toEqual([]);
   });
+
+  // The API document renders shapes that their capabilities own (videos/view-shapes, auth/key-view); a capability
+  // that imported openapi/ would make the document's module a dependency of the code it documents.
+  it('no capability imports openapi/ (only the app, the routes and the CLI read it)', () => {
+    const reader = (path: string) => TOP.some((top) => path === top || path.startsWith(`${top}/`)) || path.startsWith('openapi/') || path.startsWith('cli/');
+    const upward = edges.filter((e) => !reader(e.from) && folderOf(e.to) === 'openapi');
+    expect(upward).toEqual([]);
+  });
 });
