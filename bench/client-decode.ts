@@ -43,6 +43,8 @@ interface BrowserFps {
   decodeAndDraw: number;
   /** How the player's renderer drew (`auto`): WebGL2's shader on a hardware GPU, a 2D context on software GL. */
   drawing: 'webgl2' | '2d';
+  /** Workers computing parts of each frame beside the page's thread (the player's default for this machine's cores). */
+  workers: number;
   /** The player playing the clip in real time on a canvas in the page: frames drawn per second of playback (at most the source rate). */
   played: number;
   /** Frames the playback skipped because it fell behind the clock. */
@@ -81,7 +83,7 @@ async function chromiumFps(clips: Clip[]): Promise<(BrowserFps | null)[]> {
                 for (let i = 0; i < s.frameCount; i++) {
                   // decode only: every frame's pixels on the CPU; drawn: as the player does, the recipe to the renderer
                   if (draw) {
-                    player.renderer.draw(s.recipeAt(i));
+                    await player.draw(s.recipeAt(i));
                     // gl.finish() does not wait for SwiftShader; reading a pixel back does, so each frame is really drawn
                     if (gl !== null) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
                     else context?.getImageData(0, 0, 1, 1);
@@ -115,7 +117,7 @@ async function chromiumFps(clips: Clip[]): Promise<(BrowserFps | null)[]> {
             const { fps: rate } = playing.geometry;
             const expected = Math.round(playing.duration * rate);
             shown.remove();
-            return { decode: fps[0] as number, decodeAndDraw: fps[1] as number, drawing: player.renderer.kind, played: drawn / seconds, missed: Math.max(0, expected - drawn) };
+            return { decode: fps[0] as number, decodeAndDraw: fps[1] as number, drawing: player.renderer.kind, workers: player.workers, played: drawn / seconds, missed: Math.max(0, expected - drawn) };
           },
           [Buffer.from(clip.bytes).toString('base64'), clip.lenient] as const,
         ),
@@ -159,7 +161,7 @@ export async function runClientDecodeBench() {
     });
   }
   console.log('\nClient decoder (frames per second on this machine; kbps over the wire per second of video):');
-  console.log(`(Chromium: CPU decode / decode + draw (${rows[0]?.chromiumFps?.drawing ?? '-'}) / real-time playback, frames missed; ×: against the source rate)`);
+  console.log(`(Chromium: CPU decode on the page's thread / decode + draw as the player draws (${rows[0]?.chromiumFps?.drawing ?? '-'}, ${rows[0]?.chromiumFps?.workers ?? 0} frame workers beside the page) / real-time playback, frames missed; ×: against the source rate)`);
   console.log('clip                             size      source fps  Node fps       Chromium fps (decode / +draw / played, missed)        bitstream kbps  MP4 kbps  HLS TS kbps');
   const ratio = (fps: number, source: number) => `${fps.toFixed(1)} (${(fps / source).toFixed(2)}×)`;
   for (const r of rows) {

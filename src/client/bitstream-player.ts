@@ -4,7 +4,8 @@
  */
 import { BitstreamError, readIndex, readSegment, type BitstreamIndex, type SegmentData } from '../bitstream';
 import { frameRenderer, type Drawing, type FrameRenderer } from './canvas-renderer';
-import { decodeSegment, DecodeError, geometryOf, type DecodedSegment, type DecodeImage } from './decode';
+import { decodeSegment, DecodeError, geometryOf, pixelsOf, recipeSize, type DecodedSegment, type DecodeImage, type FrameRecipe } from './decode';
+import { defaultFrameWorkers, FrameWorkers } from './frame-workers';
 
 /** First read: enough for the header and index of most streams (more is asked for when the index says so). */
 const INDEX_PROBE_BYTES = 1024;
@@ -19,6 +20,11 @@ export interface BitstreamPlayerOptions {
   strictMotion?: boolean;
   /** How frames are drawn (default `auto`: WebGL2's shader on a hardware GPU, else a 2D context). */
   drawing?: Drawing;
+  /**
+   * Module workers (running this bundle) that compute parts of each frame beside the page's thread, when the CPU
+   * computes frames (the 2D renderer). Default: one per core beyond the page's, at most 3; 0 computes on the page only.
+   */
+  frameWorkers?: number;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
   onFrame?: (seconds: number, segment: SegmentData) => void;
   /** Called when playback reaches the end (the last frame drawn, the player paused at `duration`). */
@@ -42,6 +48,12 @@ export class BitstreamPlayer {
   private playingSince: number | null = null;
   private frame = 0;
   private readonly fetchImpl: typeof fetch;
+  private frameWorkers: FrameWorkers | null;
+  /** The frame due next in playback, being made ready while the display waits for its time. */
+  private ahead: { key: number; frame: Promise<FrameRecipe> } | null = null;
+  /** Frame buffers the page's thread computes into, in turn (a frame's pixels are copied out when it is drawn). */
+  private readonly buffers: Uint8Array[] = [];
+  private nextBuffer = 0;
 
   constructor(
     readonly canvas: HTMLCanvasElement,
@@ -49,6 +61,41 @@ export class BitstreamPlayer {
   ) {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.renderer = frameRenderer(canvas, options.drawing);
+    this.frameWorkers = this.renderer.kind === '2d' ? FrameWorkers.start(import.meta.url, options.frameWorkers ?? defaultFrameWorkers()) : null;
+  }
+
+  /** Workers computing parts of each frame beside the page's thread (0: the page computes them alone). */
+  get workers(): number {
+    return this.frameWorkers?.size ?? 0;
+  }
+
+  /** Draws one frame as playback does: made ready (see `prepare`), then drawn. */
+  async draw(recipe: FrameRecipe): Promise<void> {
+    this.present(await this.prepare(recipe));
+  }
+
+  /**
+   * The frame made ready to draw: where the CPU computes frames (the 2D renderer), its pixels — in parts on the
+   * frame workers beside the page's thread when there are any —, else the recipe the GPU draws.
+   */
+  private async prepare(recipe: FrameRecipe): Promise<FrameRecipe> {
+    if (this.renderer.kind !== '2d' || recipe.kind === 'still') return recipe;
+    if (this.frameWorkers !== null && this.frameWorkers.size > 0) return { kind: 'still', image: await this.frameWorkers.pixels(recipe) };
+    const { width, height } = recipeSize(recipe);
+    const n = this.nextBuffer++ % 2;
+    if (this.buffers[n]?.length !== width * height * 3) this.buffers[n] = new Uint8Array(width * height * 3);
+    return { kind: 'still', image: pixelsOf(recipe, this.buffers[n]) };
+  }
+
+  private present(frame: FrameRecipe): void {
+    this.renderer.draw(frame);
+    if (frame.kind === 'still') this.frameWorkers?.recycle(frame.image);
+  }
+
+  /** Stops the frame workers; the player then computes frames on the page's thread. */
+  close(): void {
+    this.frameWorkers?.close();
+    this.frameWorkers = null;
   }
 
   /** Reads the header and index, and draws the first frame. */
@@ -102,6 +149,7 @@ export class BitstreamPlayer {
   pause(): void {
     this.position = Math.min(this.duration, this.currentTime);
     this.playingSince = null;
+    this.ahead = null;
   }
 
   /** Moves to `seconds` and draws the frame there (fetching its segment if needed). */
@@ -149,7 +197,7 @@ export class BitstreamPlayer {
   private async show(seconds: number): Promise<void> {
     const { n, frame } = this.locate(seconds);
     const { data, decoded } = await this.segment(n);
-    this.renderer.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+    await this.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
     this.options.onFrame?.(seconds, data);
   }
 
@@ -173,18 +221,38 @@ export class BitstreamPlayer {
       next();
       return;
     }
-    this.segment(n).then(
-      ({ data, decoded }) => {
+    this.segment(n)
+      .then(async ({ data, decoded }) => {
+        if (this.playingSince === null) return;
+        const at = Math.max(0, Math.min(decoded.frameCount - 1, frame));
+        const ready = this.ahead?.key === n * 1e6 + at ? this.ahead.frame : this.prepare(decoded.recipeAt(at));
+        this.ahead = null;
+        const shown = await ready;
         if (this.playingSince === null) return;
         this.frame = key;
-        this.renderer.draw(decoded.recipeAt(Math.max(0, Math.min(decoded.frameCount - 1, frame))));
+        this.present(shown);
         this.options.onFrame?.(seconds, data);
         // the next segment is fetched and its keyframes decoded while this one plays
         if (n + 1 < this.required().segments.length) this.segment(n + 1).catch((err) => this.fail(err));
+        this.prepareAhead(n, decoded);
         next();
-      },
-      (err) => this.fail(err),
-    );
+      })
+      .catch((err) => this.fail(err));
+  }
+
+  /**
+   * Starts making ready the frame due one frame interval from now, in segment `n`: computed in a task of its own
+   * while the display waits for its time, instead of after the display asked for it.
+   */
+  private prepareAhead(n: number, decoded: DecodedSegment): void {
+    const due = this.locate(this.currentTime + 1 / this.geometry.fps);
+    if (due.n !== n || due.frame >= decoded.frameCount) return;
+    const key = n * 1e6 + due.frame;
+    if (key === this.frame) return;
+    const frame = new Promise<FrameRecipe>((resolve, reject) => setTimeout(() => this.prepare(decoded.recipeAt(due.frame)).then(resolve, reject), 0));
+    // a frame made ready for nothing (playback paused, or fell further behind) is dropped unseen
+    frame.catch(() => {});
+    this.ahead = { key, frame };
   }
 
   private fail(err: unknown): Error {

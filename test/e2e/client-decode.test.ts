@@ -204,6 +204,36 @@ describe('bitstream player in Chromium', () => {
     expect(result.minPsnr).toBeGreaterThanOrEqual(58);
   });
 
+  it('computes each frame in parts on its frame workers, byte for byte the frame the page computes alone, on an opaque canvas', async () => {
+    files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: referenceBitstream(SAMPLE_CLIP, 30) });
+    const result = await page.evaluate(async () => {
+      const w = window as unknown as { cmvc: Cmvc } & DrawnRgb;
+      const canvas = document.createElement('canvas');
+      const player = new w.cmvc.BitstreamPlayer(canvas, { url: '/v.cmvc', decodeImage: w.cmvc.decodeImageBrowser, drawing: '2d', frameWorkers: 2 });
+      const index = await player.open();
+      let frames = 0;
+      let differing = 0;
+      for (let n = 0; n < index.segments.length; n++) {
+        const { decoded } = await player.segment(n);
+        for (let i = 0; i < decoded.frameCount; i++) {
+          await player.draw(decoded.recipeAt(i));
+          const drawn = w.drawnRgb(canvas);
+          const cpu = decoded.frameAt(i);
+          for (let k = 0; k < drawn.data.length; k++) if (drawn.data[k] !== cpu.data[k]) differing++;
+          frames++;
+        }
+      }
+      const workers = player.workers;
+      player.close();
+      return { frames, differing, workers, alpha: (canvas.getContext('2d') as CanvasRenderingContext2D).getContextAttributes().alpha };
+    });
+    expect(result.frames).toBeGreaterThan(100);
+    // both workers started and none failed (a failed worker is dropped and its rows fall to the page)
+    expect(result.workers).toBe(2);
+    expect(result.differing).toBe(0);
+    expect(result.alpha).toBe(false);
+  });
+
   it('attachPlayer: after playback reaches the end, the control reads Play again and the last frame stays drawn', async () => {
     const bytes = referenceBitstream(SAMPLE_CLIP, 30);
     files.set('/v.cmvc', { type: 'application/vnd.cmvc', body: bytes });

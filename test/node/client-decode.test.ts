@@ -22,7 +22,8 @@ import {
   type Bitstream,
 } from '../../src/bitstream';
 import { decodeImageNode } from '../../src/cli/decode-image';
-import { decodeBitstream, decodeSegment, DecodeError, lumaPsnr, parseForDecode, type RgbImage } from '../../src/client/decode';
+import { warpPlan } from '../../src/client/decode/warp';
+import { decodeBitstream, decodeSegment, DecodeError, lumaPsnr, parseForDecode, pixelsOf, rowsOf, type RgbImage } from '../../src/client/decode';
 import { referenceBitstream, referenceFrames, SAMPLE_CLIP } from './support/reference-it2v';
 
 const TIMEOUT = 180_000;
@@ -100,6 +101,33 @@ describe('client decode, segment by segment and texts only', () => {
     }
     expect(pieces.length).toBe(whole.length);
     for (const [i, frame] of pieces.entries()) expect(Buffer.compare(frame.data, (whole[i] as RgbImage).data)).toBe(0);
+  });
+
+  it('computes any frame in row parts (as the player\'s frame workers do) byte for byte as the whole frame', { timeout: TIMEOUT }, async () => {
+    const index = readIndex(bytes.subarray(0, 200));
+    const kinds = new Set<string>();
+    for (const [n, entry] of index.segments.entries()) {
+      const decoded = await decodeSegment(index.header, readSegment(index, n, bytes.subarray(entry.offset, entry.offset + entry.length)), n, { decodeImage: decodeImageNode });
+      for (let i = 0; i < decoded.frameCount; i++) {
+        const recipe = decoded.recipeAt(i);
+        kinds.add(recipe.kind);
+        const whole = pixelsOf(recipe);
+        const stride = whole.width * 3;
+        const parts = new Uint8Array(whole.data.length);
+        // uneven parts, the last one short, as `FrameWorkers` cuts a frame whose height its share count does not divide
+        for (const [from, to] of [[0, 7], [7, 100], [100, whole.height]] as const) rowsOf(recipe, { from, to }, parts.subarray(from * stride, to * stride));
+        expect(Buffer.compare(parts, whole.data)).toBe(0);
+      }
+    }
+    expect([...kinds].sort()).toEqual(['blend', 'still']);
+    // this stream's keyframes open and close each segment, so it has no extrapolated frame: a camera move of one
+    const still = (await decodeSegment(index.header, readSegment(index, 0, bytes.subarray(index.segments[0]!.offset, index.segments[0]!.offset + index.segments[0]!.length)), 0, { decodeImage: decodeImageNode })).frameAt(0);
+    const moved = { kind: 'warp' as const, image: still, plan: warpPlan(still.width, still.height, 3.3, -1.7, 1.04) };
+    const whole = pixelsOf(moved);
+    const stride = whole.width * 3;
+    const parts = new Uint8Array(whole.data.length);
+    for (const [from, to] of [[0, 50], [50, whole.height]] as const) rowsOf(moved, { from, to }, parts.subarray(from * stride, to * stride));
+    expect(Buffer.compare(parts, whole.data)).toBe(0);
   });
 
   it('decodes a texts-only (tt2v profile) stream as the reference TT2V: same colour layout and motion', { timeout: TIMEOUT }, async () => {

@@ -5,7 +5,7 @@
  * shader, so per frame only the two warps' sampling tables cross to the GPU, and each keyframe once.
  */
 import type { RgbImage } from './image';
-import { warp, warpBlend, type WarpPlan } from './warp';
+import { warp, warpBlend, type RowRange, type WarpPlan } from './warp';
 
 export type FrameRecipe =
   | { kind: 'still'; image: RgbImage }
@@ -16,19 +16,32 @@ export type FrameRecipe =
 /** Frame `i` of a segment, described on its own (any order: playback, seeking). */
 export type RecipeAt = (i: number) => FrameRecipe;
 
+/** The recipe's frame size. */
+export function recipeSize(recipe: FrameRecipe): { width: number; height: number } {
+  const { width, height } = recipe.kind === 'blend' ? recipe.a : recipe.image;
+  return { width, height };
+}
+
 /** The frame's pixels, written into `out` when given (a still keyframe is returned as it is, never copied). */
 export function pixelsOf(recipe: FrameRecipe, out?: Uint8Array): RgbImage {
+  const { width, height } = recipeSize(recipe);
+  if (recipe.kind === 'still') return recipe.image;
+  return { width, height, data: rowsOf(recipe, { from: 0, to: height }, out ?? new Uint8Array(width * height * 3)) };
+}
+
+/**
+ * Rows `[rows.from, rows.to)` of the frame's pixels, into `out` (which holds only those rows): the same bytes as
+ * the rows of `pixelsOf`, so a frame may be computed in parts, in parallel.
+ */
+export function rowsOf(recipe: FrameRecipe, rows: RowRange, out: Uint8Array): Uint8Array {
+  const { width, height } = recipeSize(recipe);
   switch (recipe.kind) {
     case 'still':
-      return recipe.image;
-    case 'warp': {
-      const { width, height, data } = recipe.image;
-      return { width, height, data: warp(data, recipe.plan, width, height, out ?? new Uint8Array(data.length)) };
-    }
-    case 'blend': {
-      const { width, height } = recipe.a;
-      const data = warpBlend(recipe.a.data, recipe.planA, recipe.weightA, recipe.b.data, recipe.planB, recipe.weightB, width, height, out ?? new Uint8Array(recipe.a.data.length));
-      return { width, height, data };
-    }
+      out.set(recipe.image.data.subarray(rows.from * width * 3, rows.to * width * 3));
+      return out;
+    case 'warp':
+      return warp(recipe.image.data, recipe.plan, width, height, out, rows);
+    case 'blend':
+      return warpBlend(recipe.a.data, recipe.planA, recipe.weightA, recipe.b.data, recipe.planB, recipe.weightB, width, height, out, rows);
   }
 }

@@ -57,20 +57,26 @@ function sourceRow(data: Uint8Array, ys: Axis, y: number, stride: number, row: F
   return row;
 }
 
+/** Output rows `[from, to)` of a frame; `out` then holds only those rows, row `from` first. */
+export interface RowRange {
+  from: number;
+  to: number;
+}
+
 /**
  * Two images warped and blended in one pass: `round(warp(a) * weightA + warp(b) * weightB)`, each warp rounded
  * to 8 bits first as the reference does (render.in_between), without the two intermediate frames.
  */
-export function warpBlend(a: Uint8Array, planA: WarpPlan, weightA: number, b: Uint8Array, planB: WarpPlan, weightB: number, width: number, height: number, out: Uint8Array): Uint8Array {
+export function warpBlend(a: Uint8Array, planA: WarpPlan, weightA: number, b: Uint8Array, planB: WarpPlan, weightB: number, width: number, height: number, out: Uint8Array, rows: RowRange = { from: 0, to: height }): Uint8Array {
   const stride = width * 3;
   const { i0: xa0, i1: xa1, f: fxa } = planA.xs;
   const { i0: xb0, i1: xb1, f: fxb } = planB.xs;
   const rowA = new Float64Array(stride);
   const rowB = new Float64Array(stride);
-  for (let y = 0; y < height; y++) {
+  for (let y = rows.from; y < rows.to; y++) {
     sourceRow(a, planA.ys, y, stride, rowA);
     sourceRow(b, planB.ys, y, stride, rowB);
-    let o = y * stride;
+    let o = (y - rows.from) * stride;
     for (let x = 0; x < width; x++) {
       const fA = fxa[x]!;
       const fB = fxb[x]!;
@@ -93,15 +99,15 @@ export function warpBlend(a: Uint8Array, planA: WarpPlan, weightA: number, b: Ui
 /**
  * `data` (an RGB image of `width` x `height`) as seen through `plan`, a camera moved by `(shiftX, shiftY)` pixels
  * (positive: right, down; the content moves the other way) and zoomed by `scale` about the centre (above 1: zoom
- * in), into `out`.
+ * in), into `out` (only `rows` of it, when given).
  */
-export function warp(data: Uint8Array, plan: WarpPlan, width: number, height: number, out: Uint8Array): Uint8Array {
+export function warp(data: Uint8Array, plan: WarpPlan, width: number, height: number, out: Uint8Array, rows: RowRange = { from: 0, to: height }): Uint8Array {
   const stride = width * 3;
   const { i0: x0, i1: x1, f: fx } = plan.xs;
   const row = new Float64Array(stride);
-  for (let y = 0; y < height; y++) {
+  for (let y = rows.from; y < rows.to; y++) {
     sourceRow(data, plan.ys, y, stride, row);
-    let o = y * stride;
+    let o = (y - rows.from) * stride;
     for (let x = 0; x < width; x++) {
       const f = fx[x]!;
       let l = x0[x]! * 3;
