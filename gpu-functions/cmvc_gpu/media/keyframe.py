@@ -71,3 +71,41 @@ def decode_keyframe(data: bytes, field: str = "segment.keyframes[0].data") -> np
             return np.asarray(image.convert("RGB"))
     except Exception:  # Pillow raises many types for bad images
         raise ContractError("invalid_request", f"{field} is not a readable image", details={"field": field}) from None
+
+
+def code_keyframes(frames: list[np.ndarray], codec: str, total_bytes: int, width: int) -> list[tuple[bytes, int, int]]:
+    """``[(file bytes, width, height)]`` of RGB frames (in priority order) coded together in at most
+    ``total_bytes``: each resized to ``width`` pixels (Lanczos), all at the one highest quality whose
+    files fit together, then the bytes left raise the quality of single frames, highest priority first.
+
+    One quality spends the bytes where the pictures need them (a detailed frame gets more than a flat
+    one) instead of cutting every frame to the same size. Falls back to equal budgets of
+    ``total_bytes / len(frames)`` (:func:`code_keyframe`, which may shrink a frame further) when not
+    even quality 1 fits.
+    """
+    images = []
+    for frame in frames:
+        image = Image.fromarray(frame)
+        if image.width > width:
+            image = image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
+        images.append(image)
+    low, high, best = 1, MAX_QUALITY, None
+    while low <= high:
+        quality = (low + high) // 2
+        coded = [_save(image, codec, quality) for image in images]
+        if sum(map(len, coded)) <= total_bytes:
+            best, low = (quality, coded), quality + 1
+        else:
+            high = quality - 1
+    if best is None:
+        return [code_keyframe(frame, codec, total_bytes // len(frames), width) for frame in frames]
+    quality, coded = best
+    left = total_bytes - sum(map(len, coded))
+    for n, image in enumerate(images):
+        if quality >= MAX_QUALITY:
+            break
+        better = _save(image, codec, quality + 1)
+        if len(better) - len(coded[n]) <= left:
+            left -= len(better) - len(coded[n])
+            coded[n] = better
+    return [(data, image.width, image.height) for data, image in zip(coded, images)]

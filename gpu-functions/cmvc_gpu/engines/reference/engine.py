@@ -120,11 +120,15 @@ class ReferenceEngine:
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
         progress(0.9)
         priority = {frame: max(0, 255 - rank) for rank, frame in enumerate(chosen)}
+        if rate_controlled and chosen:  # one byte budget shared by all, spent at one quality
+            files = dict(zip(chosen, keyframe.code_keyframes([images[f] for f in chosen], options["keyframeCodec"], budget * len(chosen), width)))
+        else:
+            files = {f: keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width) for f in chosen}
         segments = []
         for index, (start, end) in enumerate(zip(starts, ends)):
             keyframes = []
             for frame in sorted(f for f in chosen if start <= f < end):
-                coded, w, h = keyframe.code_keyframe(images[frame], options["keyframeCodec"], budget, width)
+                coded, w, h = files[frame]
                 text = base64.b64encode(coded).decode("ascii")
                 keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": text, "frameIndex": frame - start, "priority": priority[frame]})
             segments.append({"index": index, "startFrame": start, "frameCount": end - start, "contentText": texts[index][0], "motionText": texts[index][1], "keyframes": keyframes})

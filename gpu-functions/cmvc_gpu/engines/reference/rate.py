@@ -187,13 +187,13 @@ def coding_ladder(frame: np.ndarray, codec: str, budgets: list[int], max_width: 
         for fraction in WIDTH_FRACTIONS:
             w = max(keyframe_coding.MIN_WIDTH, round(min(max_width, width) * fraction))
             try:
-                data, _, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
+                data, coded_width, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
             except ContractError:  # not even the smallest image fits this budget
                 continue
             decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((width, height), Image.BICUBIC))
             mse = _luma_mse(decoded, frame)
             if best is None or mse < best[1]:
-                best = (w, mse)
+                best = (coded_width, mse)  # the width it was coded at (smaller than w when w did not fit)
         if best is not None:
             out.append((budget, best[0], best[1]))
     return out
