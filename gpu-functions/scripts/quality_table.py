@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
 from cmvc_gpu.limits import Limits  # noqa: E402
+from cmvc_gpu.media.decode import probe  # noqa: E402
 from cmvc_gpu.media.video_io import decode  # noqa: E402
 
 DEFAULT_CLIPS = [REPO / "test" / "fixtures" / "cup-4s.mp4"]
@@ -218,7 +219,10 @@ def measure(path: Path, seconds: float, floor_only: bool = False) -> dict:
         targets = [] if floor_only else list(CMVC_TARGETS)
         while targets and targets[-1] * 2 < x265_floor:
             targets.append(targets[-1] * 2)
-        targets.append(round(x265_floor, 2))
+        # the floor point gets x265's bytes: the encoder's rate is over the clip's frames (frames / fps),
+        # which may last a little longer than --seconds, the span every kbps here is reported over
+        duration = len(original) / probe(source, engine.limits).fps
+        targets.append(min(p["bytes"] for p in points["x265"]) * 8 / 1000 / duration)
         points["cmvc-it2v"] = []
         encode_seconds = []
         for target in sorted(set(targets)):
@@ -229,7 +233,7 @@ def measure(path: Path, seconds: float, floor_only: bool = False) -> dict:
             sizes = bitstream_bytes(encoded)
             keyframes = sum(len(s["keyframes"]) for s in encoded["segments"])
             floor = round(sizes["tt2v"] * 8 / 1000 / seconds, 3)
-            points["cmvc-it2v"].append(point(sizes["it2v"], seconds, reconstruct(engine, encoded), original, targetKbps=target, keyframes=keyframes, floorKbps=floor))
+            points["cmvc-it2v"].append(point(sizes["it2v"], seconds, reconstruct(engine, encoded), original, targetKbps=round(target, 3), keyframes=keyframes, floorKbps=floor))
         video = encoded["video"]
     av1_all = [p for name, ps in points.items() if name.startswith("av1") for p in ps]
     return {
@@ -295,7 +299,7 @@ def main() -> None:
         print("| --- | --- | ---: | ---: | ---: | ---: |")
         for name, ps in r["points"].items():
             for p in sorted(ps, key=lambda p: p["kbps"]):
-                setting = f"target {p['targetKbps']} kbps, {p['keyframes']} keyframes" if "targetKbps" in p else f"CRF {p['crf']}"
+                setting = f"target {p['targetKbps']:.4g} kbps, {p['keyframes']} keyframes" if "targetKbps" in p else f"CRF {p['crf']}"
                 print(f"| {name} | {setting} | {p['bytes']} | {p['kbps']:.2f} | {p['psnr']:.2f} | {p['ssim']:.3f} |")
 
 

@@ -114,7 +114,7 @@ class ReferenceEngine:
         progress(0.8)
         # 6. keyframes: where, how many, how big (one per segment under keyframeBudgetBytes without a target rate)
         if rate_controlled:
-            chosen, budget, width = self._rate_plan(info, options, greys, pairs, starts, ends, picks, texts, representatives)
+            chosen, budget, width = self._rate_plan(data, info, options, greys, pairs, starts, ends, picks, texts, representatives)
         else:
             chosen, budget, width = picks, options["keyframeBudgetBytes"], options["keyframeMaxWidth"]
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
@@ -150,6 +150,7 @@ class ReferenceEngine:
 
     def _rate_plan(
         self,
+        data: bytes,
         info: decode.StreamInfo,
         options: dict,
         greys: list[np.ndarray],
@@ -180,7 +181,31 @@ class ReferenceEngine:
         budgets = sorted({int(b) for b in np.geomspace(low, max(low, high), num=max(2, min(6, int(np.log2(max(2, high / low))) + 2)))})
         ladder = rate.coding_ladder(representatives[picks[longest]], options["keyframeCodec"], budgets, options["keyframeMaxWidth"])
         count, budget, width = rate.choose_count(overheads, distortion, ladder, keyframe_bytes)
+        # the ladder's budgets are a coarse grid: the widths at the budget actually spent, judged by the video they give
+        widths = [w for w, _ in rate.width_errors(representatives[picks[longest]], options["keyframeCodec"], budget, options["keyframeMaxWidth"])] if count else []
+        if len(widths) > 1:
+            width = self._best_width(data, info, options, order[:count], budget * count, widths[: rate.RECONSTRUCTED_WIDTHS], starts, ends, texts)
+        elif widths:
+            width = widths[0]
         return order[:count], budget, width
+
+    def _best_width(
+        self, data: bytes, info: decode.StreamInfo, options: dict, chosen: list[int], total_bytes: int, widths: list[int], starts: list[int], ends: list[int], texts: list[tuple[str, str]]
+    ) -> int:
+        """The one of ``widths`` (pixels) at which the ``chosen`` keyframes, coded together in
+        ``total_bytes``, reconstruct the video closest to it (:func:`rate.reconstruction_error`, on up to
+        ``rate.RECONSTRUCTED_FRAMES`` frames at the largest of ``widths``); the narrower on a tie."""
+        count = ends[-1]
+        sample = dict(decode.frames(data, self.limits, max(widths), info, wanted=set(range(0, count, max(1, -(-count // rate.RECONSTRUCTED_FRAMES))))))
+        images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen)))
+        motions = [motion.parse_motion(motion_text) for _, motion_text in texts]
+
+        def error(width: int) -> float:
+            files = keyframe.code_keyframes([images[f] for f in chosen], options["keyframeCodec"], total_bytes, width)
+            pixels = {f: keyframe.decode_keyframe(coded) for f, (coded, _, _) in zip(chosen, files)}
+            return rate.reconstruction_error(sample, pixels, starts, ends, motions, info.fps)
+
+        return min(widths, key=lambda w: (error(w), w))
 
     # --- generate -------------------------------------------------------------------------------
 
