@@ -20,7 +20,8 @@ def _luma_mse(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 
 def _it2v(segment: dict, frame_count: int) -> list[np.ndarray]:
-    request = {"mode": "it2v", "segment": {k: segment[k] for k in ("contentText", "motionText", "keyframes")}, "width": 320, "height": 240, "fps": 24, "frameCount": frame_count, "seed": 0, "container": "mp4"}
+    texts = {k: segment[k] for k in ("contentText", "motionText", "keyframes")}
+    request = {"mode": "it2v", "segment": texts, "width": 320, "height": 240, "fps": 24, "frameCount": frame_count, "seed": 0, "container": "mp4"}
     return decode_frames(engine.generate(request)["video"]["data"])
 
 

@@ -59,6 +59,8 @@ RECONSTRUCTED_FRAMES = 240
 #: Resolutions tried for a keyframe, as fractions of keyframeMaxWidth: steps of about 1.2x, as fine as
 #: the picture's own trade between resolution and quality at a few hundred bytes per keyframe needs.
 WIDTH_FRACTIONS = (1.0, 0.85, 0.7, 0.6, 0.5, 0.42, 0.35, 0.3, 0.25, 0.2)
+#: Every other one, for the coding ladder of the count choice (its many budgets; half the encoding time).
+LADDER_WIDTH_FRACTIONS = WIDTH_FRACTIONS[::2]
 
 
 @lru_cache(maxsize=1)
@@ -193,13 +195,13 @@ def _luma_mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((grey(a) - grey(b)) ** 2))
 
 
-def width_errors(frame: np.ndarray, codec: str, budget: int, max_width: int) -> list[tuple[int, float]]:
+def width_errors(frame: np.ndarray, codec: str, budget: int, max_width: int, fractions: tuple[float, ...] = WIDTH_FRACTIONS) -> list[tuple[int, float]]:
     """``[(width, mse)]``, best first: each distinct width a keyframe of ``budget`` bytes is coded at when
-    started from ``WIDTH_FRACTIONS`` of ``max_width`` (:func:`keyframe.code_keyframe` shrinks what does
+    started from ``fractions`` of ``max_width`` (:func:`keyframe.code_keyframe` shrinks what does
     not fit), with the luma error of ``frame`` coded so and scaled back to its size."""
     height, width = frame.shape[:2]
     found: dict[int, float] = {}
-    for fraction in WIDTH_FRACTIONS:
+    for fraction in fractions:
         w = max(keyframe_coding.MIN_WIDTH, round(min(max_width, width) * fraction))
         try:
             data, coded_width, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
@@ -211,11 +213,11 @@ def width_errors(frame: np.ndarray, codec: str, budget: int, max_width: int) -> 
 
 
 def coding_ladder(frame: np.ndarray, codec: str, budgets: list[int], max_width: int) -> list[tuple[int, int, float]]:
-    """For each budget (bytes): ``(budget, width, mse)``, the width (:func:`width_errors`) whose coded
-    image, scaled back to ``frame``'s size, is closest to it (luma MSE)."""
+    """For each budget (bytes): ``(budget, width, mse)``, the width (:func:`width_errors` from
+    ``LADDER_WIDTH_FRACTIONS``) whose coded image, scaled back to ``frame``'s size, is closest to it (luma MSE)."""
     out = []
     for budget in budgets:
-        errors = width_errors(frame, codec, budget, max_width)
+        errors = width_errors(frame, codec, budget, max_width, LADDER_WIDTH_FRACTIONS)
         if errors:
             out.append((budget, *errors[0]))
     return out
