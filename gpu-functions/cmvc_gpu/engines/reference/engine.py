@@ -120,10 +120,7 @@ class ReferenceEngine:
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
         progress(0.9)
         priority = {frame: max(0, 255 - rank) for rank, frame in enumerate(chosen)}
-        if rate_controlled and chosen:  # one byte budget shared by all, spent at one quality
-            files = dict(zip(chosen, keyframe.code_keyframes([images[f] for f in chosen], options["keyframeCodec"], budget * len(chosen), width)))
-        else:
-            files = {f: keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width) for f in chosen}
+        files = {f: keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width) for f in chosen}
         segments = []
         for index, (start, end) in enumerate(zip(starts, ends)):
             keyframes = []
@@ -184,16 +181,16 @@ class ReferenceEngine:
         # the ladder's budgets are a coarse grid: the widths at the budget actually spent, judged by the video they give
         widths = [w for w, _ in rate.width_errors(representatives[picks[longest]], options["keyframeCodec"], budget, options["keyframeMaxWidth"])] if count else []
         if len(widths) > 1:
-            width = self._best_width(data, info, options, order[:count], budget * count, widths[: rate.RECONSTRUCTED_WIDTHS], starts, ends, texts)
+            width = self._best_width(data, info, options, order[:count], budget, widths[: rate.RECONSTRUCTED_WIDTHS], starts, ends, texts)
         elif widths:
             width = widths[0]
         return order[:count], budget, width
 
     def _best_width(
-        self, data: bytes, info: decode.StreamInfo, options: dict, chosen: list[int], total_bytes: int, widths: list[int], starts: list[int], ends: list[int], texts: list[tuple[str, str]]
+        self, data: bytes, info: decode.StreamInfo, options: dict, chosen: list[int], budget: int, widths: list[int], starts: list[int], ends: list[int], texts: list[tuple[str, str]]
     ) -> int:
-        """The one of ``widths`` (pixels) at which the ``chosen`` keyframes, coded together in
-        ``total_bytes``, reconstruct the video closest to it (:func:`rate.reconstruction_error`, on up to
+        """The one of ``widths`` (pixels) at which the ``chosen`` keyframes, each coded in ``budget``
+        bytes, reconstruct the video closest to it (:func:`rate.reconstruction_error`, on up to
         ``rate.RECONSTRUCTED_FRAMES`` frames at the largest of ``widths``); the narrower on a tie."""
         count = ends[-1]
         sample = dict(decode.frames(data, self.limits, max(widths), info, wanted=set(range(0, count, max(1, -(-count // rate.RECONSTRUCTED_FRAMES))))))
@@ -201,8 +198,7 @@ class ReferenceEngine:
         motions = [motion.parse_motion(motion_text) for _, motion_text in texts]
 
         def error(width: int) -> float:
-            files = keyframe.code_keyframes([images[f] for f in chosen], options["keyframeCodec"], total_bytes, width)
-            pixels = {f: keyframe.decode_keyframe(coded) for f, (coded, _, _) in zip(chosen, files)}
+            pixels = {f: keyframe.decode_keyframe(keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width)[0]) for f in chosen}
             return rate.reconstruction_error(sample, pixels, starts, ends, motions, info.fps)
 
         return min(widths, key=lambda w: (error(w), w))
