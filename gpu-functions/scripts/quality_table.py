@@ -13,7 +13,10 @@ Metrics are on luma (BT.601 weights, full range) over all frames: PSNR from the 
 of all frames together; SSIM with the usual 11x11 Gaussian window (sigma 1.5, K1 0.01, K2 0.03),
 averaged over pixels and frames.
 
-    cd gpu-functions && .venv/bin/python scripts/quality_table.py [CLIP ...] [--png FILE] [--json]
+    cd gpu-functions && .venv/bin/python scripts/quality_table.py [CLIP ...] [--png FILE] [--json] [--floor-only]
+
+``--floor-only`` measures only what the target at x265's floor needs (x265 at CRF 51, CMVC IT2V at its
+rate): minutes instead of the whole table, for iterating on the encoder.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from cmvc_gpu.engines.reference import ReferenceEngine  # noqa: E402
 from cmvc_gpu.limits import Limits  # noqa: E402
+from cmvc_gpu.media.decode import probe  # noqa: E402
 from cmvc_gpu.media.video_io import decode  # noqa: E402
 
 DEFAULT_CLIPS = [REPO / "test" / "fixtures" / "cup-4s.mp4"]
@@ -193,7 +197,8 @@ def bd_rate(test: list[dict], anchor: list[dict]) -> float | None:
     return round(float((10 ** np.mean(logs[0] - logs[1]) - 1) * 100), 1)
 
 
-def measure(path: Path, seconds: float) -> dict:
+def measure(path: Path, seconds: float, floor_only: bool = False) -> dict:
+    """One clip's points; ``floor_only``: x265 at its floor (CRF 51) and CMVC IT2V at that rate only."""
     engine = ReferenceEngine(Limits(max_upload_bytes=2**31 - 1, max_duration_seconds=3600))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -202,19 +207,22 @@ def measure(path: Path, seconds: float) -> dict:
         original = frames_of(source)
         points: dict[str, list[dict]] = {"x264": [], "x265": [], "av1": []}
         for name, codec in (("x264", "libx264"), ("x265", "libx265"), ("av1", "libaom-av1")):
-            for crf in CRFS[codec]:
+            for crf in CRFS[codec][:1] if floor_only and name == "x265" else () if floor_only else CRFS[codec]:
                 size, frames = conventional(clip, codec, crf, folder)
                 points[name].append(point(size, seconds, frames, original, crf=crf))
-        for scale in AV1_SCALES:
+        for scale in () if floor_only else AV1_SCALES:
             points[f"av1/{scale}"] = []
             for crf in AV1_SCALED_CRFS:
                 size, frames = conventional(clip, "libaom-av1", crf, folder, scale)
                 points[f"av1/{scale}"].append(point(size, seconds, frames, original, crf=crf))
         x265_floor = min(p["kbps"] for p in points["x265"])
-        targets = list(CMVC_TARGETS)
-        while targets[-1] * 2 < x265_floor:
+        targets = [] if floor_only else list(CMVC_TARGETS)
+        while targets and targets[-1] * 2 < x265_floor:
             targets.append(targets[-1] * 2)
-        targets.append(round(x265_floor, 2))
+        # the floor point gets x265's bytes: the encoder's rate is over the clip's frames (frames / fps),
+        # which may last a little longer than --seconds, the span every kbps here is reported over
+        duration = len(original) / probe(source, engine.limits).fps
+        targets.append(min(p["bytes"] for p in points["x265"]) * 8 / 1000 / duration)
         points["cmvc-it2v"] = []
         encode_seconds = []
         for target in sorted(set(targets)):
@@ -225,7 +233,7 @@ def measure(path: Path, seconds: float) -> dict:
             sizes = bitstream_bytes(encoded)
             keyframes = sum(len(s["keyframes"]) for s in encoded["segments"])
             floor = round(sizes["tt2v"] * 8 / 1000 / seconds, 3)
-            points["cmvc-it2v"].append(point(sizes["it2v"], seconds, reconstruct(engine, encoded), original, targetKbps=target, keyframes=keyframes, floorKbps=floor))
+            points["cmvc-it2v"].append(point(sizes["it2v"], seconds, reconstruct(engine, encoded), original, targetKbps=round(target, 3), keyframes=keyframes, floorKbps=floor))
         video = encoded["video"]
     av1_all = [p for name, ps in points.items() if name.startswith("av1") for p in ps]
     return {
@@ -272,10 +280,11 @@ def main() -> None:
     parser.add_argument("clips", nargs="*", type=Path, help="video files (default: the sample clip)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length each clip is cut to (default 4)")
     parser.add_argument("--png", type=Path, default=None, help="draw the curves to this PNG")
+    parser.add_argument("--floor-only", action="store_true", help="only x265 at its floor (CRF 51) and CMVC IT2V at that rate: the quick check of the target while iterating")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown tables")
     parser.add_argument("--json-file", type=Path, default=None, help="also write the JSON to this file")
     args = parser.parse_args()
-    results = [measure(clip, args.seconds) for clip in args.clips or DEFAULT_CLIPS]
+    results = [measure(clip, args.seconds, args.floor_only) for clip in args.clips or DEFAULT_CLIPS]
     if args.png is not None:
         draw(results, args.png)
     if args.json_file is not None:
@@ -290,7 +299,7 @@ def main() -> None:
         print("| --- | --- | ---: | ---: | ---: | ---: |")
         for name, ps in r["points"].items():
             for p in sorted(ps, key=lambda p: p["kbps"]):
-                setting = f"target {p['targetKbps']} kbps, {p['keyframes']} keyframes" if "targetKbps" in p else f"CRF {p['crf']}"
+                setting = f"target {p['targetKbps']:.4g} kbps, {p['keyframes']} keyframes" if "targetKbps" in p else f"CRF {p['crf']}"
                 print(f"| {name} | {setting} | {p['bytes']} | {p['kbps']:.2f} | {p['psnr']:.2f} | {p['ssim']:.3f} |")
 
 

@@ -114,17 +114,18 @@ class ReferenceEngine:
         progress(0.8)
         # 6. keyframes: where, how many, how big (one per segment under keyframeBudgetBytes without a target rate)
         if rate_controlled:
-            chosen, budget, width = self._rate_plan(info, options, greys, pairs, starts, ends, picks, texts, representatives)
+            chosen, budget, width = self._rate_plan(data, info, options, greys, pairs, starts, ends, picks, texts, representatives)
         else:
             chosen, budget, width = picks, options["keyframeBudgetBytes"], options["keyframeMaxWidth"]
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
         progress(0.9)
         priority = {frame: max(0, 255 - rank) for rank, frame in enumerate(chosen)}
+        files = {f: keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width) for f in chosen}
         segments = []
         for index, (start, end) in enumerate(zip(starts, ends)):
             keyframes = []
             for frame in sorted(f for f in chosen if start <= f < end):
-                coded, w, h = keyframe.code_keyframe(images[frame], options["keyframeCodec"], budget, width)
+                coded, w, h = files[frame]
                 text = base64.b64encode(coded).decode("ascii")
                 keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": text, "frameIndex": frame - start, "priority": priority[frame]})
             segments.append({"index": index, "startFrame": start, "frameCount": end - start, "contentText": texts[index][0], "motionText": texts[index][1], "keyframes": keyframes})
@@ -146,6 +147,7 @@ class ReferenceEngine:
 
     def _rate_plan(
         self,
+        data: bytes,
         info: decode.StreamInfo,
         options: dict,
         greys: list[np.ndarray],
@@ -176,7 +178,30 @@ class ReferenceEngine:
         budgets = sorted({int(b) for b in np.geomspace(low, max(low, high), num=max(2, min(6, int(np.log2(max(2, high / low))) + 2)))})
         ladder = rate.coding_ladder(representatives[picks[longest]], options["keyframeCodec"], budgets, options["keyframeMaxWidth"])
         count, budget, width = rate.choose_count(overheads, distortion, ladder, keyframe_bytes)
+        # the ladder's budgets are a coarse grid: the widths at the budget actually spent, judged by the video they give
+        widths = [w for w, _ in rate.width_errors(representatives[picks[longest]], options["keyframeCodec"], budget, options["keyframeMaxWidth"])] if count else []
+        if len(widths) > 1:
+            width = self._best_width(data, info, options, order[:count], budget, widths[: rate.RECONSTRUCTED_WIDTHS], starts, ends, texts)
+        elif widths:
+            width = widths[0]
         return order[:count], budget, width
+
+    def _best_width(
+        self, data: bytes, info: decode.StreamInfo, options: dict, chosen: list[int], budget: int, widths: list[int], starts: list[int], ends: list[int], texts: list[tuple[str, str]]
+    ) -> int:
+        """The one of ``widths`` (pixels) at which the ``chosen`` keyframes, each coded in ``budget``
+        bytes, reconstruct the video closest to it (:func:`rate.reconstruction_error`, on up to
+        ``rate.RECONSTRUCTED_FRAMES`` frames at the largest of ``widths``); the narrower on a tie."""
+        count = ends[-1]
+        sample = dict(decode.frames(data, self.limits, max(widths), info, wanted=set(range(0, count, max(1, -(-count // rate.RECONSTRUCTED_FRAMES))))))
+        images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen)))
+        motions = [motion.parse_motion(motion_text) for _, motion_text in texts]
+
+        def error(width: int) -> float:
+            pixels = {f: keyframe.decode_keyframe(keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width)[0]) for f in chosen}
+            return rate.reconstruction_error(sample, pixels, starts, ends, motions, info.fps)
+
+        return min(widths, key=lambda w: (error(w), w))
 
     # --- generate -------------------------------------------------------------------------------
 

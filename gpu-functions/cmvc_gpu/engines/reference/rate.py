@@ -9,7 +9,13 @@ resolution, so that its bitstream lands near ``targetKbps``.
    The order is the priority: dropping keyframes lowest priority first undoes the greedy choice.
 3. The count: for each count M the bytes left per keyframe give a coding distortion (measured on a
    representative frame at a few sizes and resolutions, :func:`coding_ladder`); the M with the least
-   prediction + coding distortion wins. Units: bytes, pixels, mean squared error of luma (0–255).
+   prediction + coding distortion wins.
+4. The width: the few best widths by coding error at the budget actually spent (:func:`width_errors`)
+   are judged by the video reconstructed from the keyframes coded at each (:func:`reconstruction_error`):
+   in-betweens depend on the motion the decoder finds between keyframes, which a blurred or blocky
+   keyframe misleads, and no single frame's coding error shows that.
+
+Units: bytes, pixels, mean squared error of luma (0–255).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from ...contract import bitstream_file
 from ...errors import ContractError
 from ...media import keyframe as keyframe_coding
 from ...media.global_motion import frame_motion, grey, phase_shift
-from ...media.inbetween import MIN_MATCH_PEAK, in_between, warp
+from ...media.inbetween import MIN_MATCH_PEAK, in_between, resize, warp
+from . import render
 from .motion import Motion
 
 #: Chunk framing: length, type, CRC.
@@ -40,10 +47,20 @@ EXTRA_OVERHEAD_BYTES = CHUNK_BYTES + 14
 MIN_KEYFRAME_BYTES = 64
 #: Most keyframes one segment carries (the bitstream's maxKeyframesPerSegment).
 MAX_KEYFRAMES_PER_SEGMENT = 64
+#: The writer's deflate codes a text at most this many bytes longer than zlib at level 9 (measured on the
+#: 1144 texts of test/corpus/texts.json: 0 for most, 10 at most), so that the rate is not overshot.
+DEFLATE_SLACK_BYTES = 10
 #: Frames are compared at most this wide when choosing keyframes.
 PREDICTION_WIDTH = 80
-#: Resolutions tried for a keyframe, as fractions of keyframeMaxWidth.
-WIDTH_FRACTIONS = (1.0, 0.7, 0.5, 0.35)
+#: Widths judged by reconstructing the video (the best few by coding error alone).
+RECONSTRUCTED_WIDTHS = 3
+#: Frames the reconstruction of a candidate is compared on, at most (evenly spaced).
+RECONSTRUCTED_FRAMES = 240
+#: Resolutions tried for a keyframe, as fractions of keyframeMaxWidth: steps of about 1.2x, as fine as
+#: the picture's own trade between resolution and quality at a few hundred bytes per keyframe needs.
+WIDTH_FRACTIONS = (1.0, 0.85, 0.7, 0.6, 0.5, 0.42, 0.35, 0.3, 0.25, 0.2)
+#: Every other one, for the coding ladder of the count choice (its many budgets; half the encoding time).
+LADDER_WIDTH_FRACTIONS = WIDTH_FRACTIONS[::2]
 
 
 @lru_cache(maxsize=1)
@@ -56,12 +73,13 @@ def _varint_bytes(n: int) -> int:
 
 
 def text_chunk_bytes(text: str) -> int:
-    """Bytes of a CTXT/MTXT chunk's data as the writer makes it: the shorter of plain and
-    deflate-with-dictionary-v1 (level 9), plus the coding tag."""
+    """At most the bytes of a CTXT/MTXT chunk's data as the writer makes it: the shorter of plain and
+    deflate-with-dictionary-v1, plus the coding tag. The writer's deflate (fflate, level 9) is not
+    zlib's, so the coded length is zlib's plus ``DEFLATE_SLACK_BYTES``."""
     plain = text.encode("utf-8")
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _dictionary())
     coded = compressor.compress(plain) + compressor.flush()
-    return 1 + min(len(plain), _varint_bytes(len(plain)) + len(coded))
+    return 1 + min(len(plain), _varint_bytes(len(plain)) + len(coded) + DEFLATE_SLACK_BYTES)
 
 
 def texts_only_bytes(engine: dict, texts: list[tuple[str, str]]) -> int:
@@ -177,25 +195,31 @@ def _luma_mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((grey(a) - grey(b)) ** 2))
 
 
-def coding_ladder(frame: np.ndarray, codec: str, budgets: list[int], max_width: int) -> list[tuple[int, int, float]]:
-    """For each budget (bytes): ``(budget, width, mse)``, the resolution among ``WIDTH_FRACTIONS`` of
-    ``max_width`` whose coded image, scaled back to ``frame``'s size, is closest to it (luma MSE)."""
+def width_errors(frame: np.ndarray, codec: str, budget: int, max_width: int, fractions: tuple[float, ...] = WIDTH_FRACTIONS) -> list[tuple[int, float]]:
+    """``[(width, mse)]``, best first: each distinct width a keyframe of ``budget`` bytes is coded at when
+    started from ``fractions`` of ``max_width`` (:func:`keyframe.code_keyframe` shrinks what does
+    not fit), with the luma error of ``frame`` coded so and scaled back to its size."""
     height, width = frame.shape[:2]
+    found: dict[int, float] = {}
+    for fraction in fractions:
+        w = max(keyframe_coding.MIN_WIDTH, round(min(max_width, width) * fraction))
+        try:
+            data, coded_width, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
+        except ContractError:  # not even the smallest image fits this budget
+            continue
+        decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((width, height), Image.BICUBIC))
+        found.setdefault(coded_width, _luma_mse(decoded, frame))  # the width it was coded at (smaller than w when w did not fit)
+    return sorted(found.items(), key=lambda item: (item[1], -item[0]))
+
+
+def coding_ladder(frame: np.ndarray, codec: str, budgets: list[int], max_width: int) -> list[tuple[int, int, float]]:
+    """For each budget (bytes): ``(budget, width, mse)``, the width (:func:`width_errors` from
+    ``LADDER_WIDTH_FRACTIONS``) whose coded image, scaled back to ``frame``'s size, is closest to it (luma MSE)."""
     out = []
     for budget in budgets:
-        best: tuple[int, float] | None = None
-        for fraction in WIDTH_FRACTIONS:
-            w = max(keyframe_coding.MIN_WIDTH, round(min(max_width, width) * fraction))
-            try:
-                data, _, _ = keyframe_coding.code_keyframe(frame, codec, budget, w)
-            except ContractError:  # not even the smallest image fits this budget
-                continue
-            decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((width, height), Image.BICUBIC))
-            mse = _luma_mse(decoded, frame)
-            if best is None or mse < best[1]:
-                best = (w, mse)
-        if best is not None:
-            out.append((budget, best[0], best[1]))
+        errors = width_errors(frame, codec, budget, max_width, LADDER_WIDTH_FRACTIONS)
+        if errors:
+            out.append((budget, *errors[0]))
     return out
 
 
@@ -217,3 +241,21 @@ def choose_count(order_overheads: list[int], distortion: list[float], ladder: li
         if score < best[0]:
             best = (score, m, int(budget), width)
     return best[1], best[2], best[3]
+
+
+def reconstruction_error(sample: dict[int, np.ndarray], keyframes: dict[int, np.ndarray], starts: list[int], ends: list[int], motions: list[Motion], fps: float) -> float:
+    """Mean luma squared error over the frames of ``sample`` (global frame number → RGB frame, all of one
+    size) of the IT2V reconstruction (:func:`render.from_keyframes`) from ``keyframes`` (global frame
+    number → decoded RGB pixels, resized here to the sample's size). Segments with no keyframe are left
+    out. ``motions``: each segment's motion text, parsed; fps: frames per second."""
+    height, width = next(iter(sample.values())).shape[:2]
+    total, count = 0.0, 0
+    for start, end, moves in zip(starts, ends, motions):
+        keys = [(f - start, resize(keyframes[f], width, height)) for f in sorted(k for k in keyframes if start <= k < end)]
+        if not keys or not any(start <= j < end for j in sample):
+            continue
+        for i, frame in enumerate(render.from_keyframes(keys, moves, fps, end - start)):
+            if start + i in sample:
+                total += _luma_mse(frame, sample[start + i])
+                count += 1
+    return total / max(1, count)
