@@ -22,7 +22,7 @@ export interface BitstreamPlayerOptions {
   drawing?: Drawing;
   /**
    * Module workers (running this bundle) that compute parts of each frame beside the page's thread, when the CPU
-   * computes frames (the 2D renderer). Default: one per core beyond the page's, at most 3; 0 computes on the page only.
+   * computes frames (the 2D renderer). Default: one per core beyond two, at most 3; 0 computes on the page only.
    */
   frameWorkers?: number;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
@@ -225,11 +225,15 @@ export class BitstreamPlayer {
       .then(async ({ data, decoded }) => {
         if (this.playingSince === null) return;
         const at = Math.max(0, Math.min(decoded.frameCount - 1, frame));
-        const ready = this.ahead?.key === n * 1e6 + at ? this.ahead.frame : this.prepare(decoded.recipeAt(at));
-        this.ahead = null;
+        // the frame made ready ahead is shown when it is due or just past (late by less than its computation,
+        // rather than missed while a later one is computed); one made ready early waits for its time
+        const ahead = this.ahead;
+        const useAhead = ahead !== null && ahead.key > this.frame && ahead.key <= n * 1e6 + at;
+        if (ahead !== null && ahead.key <= n * 1e6 + at) this.ahead = null;
+        const ready = useAhead ? ahead.frame : this.prepare(decoded.recipeAt(at));
         const shown = await ready;
         if (this.playingSince === null) return;
-        this.frame = key;
+        this.frame = useAhead ? ahead.key : key;
         this.present(shown);
         this.options.onFrame?.(seconds, data);
         // the next segment is fetched and its keyframes decoded while this one plays
@@ -248,7 +252,7 @@ export class BitstreamPlayer {
     const due = this.locate(this.currentTime + 1 / this.geometry.fps);
     if (due.n !== n || due.frame >= decoded.frameCount) return;
     const key = n * 1e6 + due.frame;
-    if (key === this.frame) return;
+    if (key <= this.frame || (this.ahead !== null && this.ahead.key >= key)) return;
     const frame = new Promise<FrameRecipe>((resolve, reject) => setTimeout(() => this.prepare(decoded.recipeAt(due.frame)).then(resolve, reject), 0));
     // a frame made ready for nothing (playback paused, or fell further behind) is dropped unseen
     frame.catch(() => {});

@@ -130,10 +130,14 @@ class RowWorker {
   }
 }
 
-/** Workers to start by default: one per core beyond the page's own, at most three (a part of 180 rows at 720p). */
+/**
+ * Workers to start by default: one per core beyond two — the page's thread and the browser's compositor each
+ * need one (on 2 cores, headless Chromium decoded and drew 720p at 45 frames/s on the page alone and 35 with one
+ * worker) — and at most three (a part of 180 rows at 720p).
+ */
 export function defaultFrameWorkers(): number {
   const cores = typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 1;
-  return Math.max(0, Math.min(3, cores - 1));
+  return Math.max(0, Math.min(3, cores - 2));
 }
 
 /** The page's side: `pixels(recipe)` is the frame `pixelsOf(recipe)` computes, computed in parts in parallel. */
