@@ -71,7 +71,7 @@ def measure(engine: ReferenceEngine, runs: int) -> dict[str, list[tuple[float, f
         source = {"data": base64.b64encode(clip).decode()}
         points["encode"].append((mpf, median_of(runs, lambda: engine.encode({"video": source, "options": ENCODE_OPTIONS}))))
         segment = engine.encode({"video": source, "options": ENCODE_OPTIONS})["segments"][0]
-        texts = {k: segment[k] for k in ("contentText", "motionText", "keyframe")}
+        texts = {k: segment[k] for k in ("contentText", "motionText", "keyframes")}
         request = {"segment": texts, "width": width, "height": height, "fps": 24, "frameCount": frames, "seed": 0, "container": "mp4"}
         tt2v = median_of(runs, lambda: engine.generate({**request, "mode": "tt2v"}))
         it2v = median_of(runs, lambda: engine.generate({**request, "mode": "it2v"}))
