@@ -4,12 +4,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FOLLOW_UP_MAX_ASKS, meterFor } from '../../src/auth/access-meter';
-import { estimateCallSeconds, GPU_COST_MODEL } from '../../src/gpu/cost-model';
 import { estimateEncodeSeconds } from '../../src/jobs/encode-estimate';
 import { JobView, UsageReport } from '../../src/openapi/shapes';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, deliverEncode, env, upload } from './helpers';
-import { encodedVideo, gpuSecondsUsed, instrumentGpu, newKey, type GpuLedger } from './spend-helpers';
+import { encodedVideo, gpuSecondsUsed, instrumentGpu, newKey, type GpuLedger, SPEND_SCOPES, SEGMENT_ESTIMATE } from './spend-helpers';
 import { json } from '../json';
 
 let gpu: FakeGpu;
@@ -19,9 +18,6 @@ beforeEach(() => {
   ledger = instrumentGpu(gpu);
 });
 
-const SCOPES = ['encode', 'read', 'reconstruct'];
-/** The fake encodes every video as 320x240 at 24 fps, 24 frames a segment. */
-const SEGMENT_ESTIMATE = estimateCallSeconds(GPU_COST_MODEL, env.GPU_ENGINE, 'generate', { frames: 24, width: 320, height: 240 });
 
 /** The key's unsettled reservations and follow-ups (`GET /v1/usage` about one key). */
 async function inFlight(secret: string) {
@@ -43,7 +39,7 @@ async function followUpNow(keyId: string): Promise<void> {
 
 describe('a generation given up on while the GPU function goes on running it', () => {
   it('is settled to the seconds the function reports when it ends, not to its estimate', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     ledger.reportSeconds = SEGMENT_ESTIMATE / 4;
@@ -67,7 +63,7 @@ describe('a generation given up on while the GPU function goes on running it', (
   });
 
   it('keeps asking while the call runs, and settles it to the seconds its failure report says when it fails', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     ledger.failNext = 1; // this call ends failed, reporting its seconds in details.seconds
@@ -91,7 +87,7 @@ describe('a generation given up on while the GPU function goes on running it', (
   });
 
   it('stays at its estimate when the backend no longer knows the call id', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     ledger.reportSeconds = SEGMENT_ESTIMATE / 4;
@@ -108,7 +104,7 @@ describe('a generation given up on while the GPU function goes on running it', (
   });
 
   it('is not followed up when the Worker itself learnt that the id is gone: charged its estimate at once', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     gpu.on('generate', 'lose-call');

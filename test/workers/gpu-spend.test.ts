@@ -1,8 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { estimateCallSeconds, GPU_COST_MODEL } from '../../src/gpu/cost-model';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
-import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, runEncodeQueue, usageOf, type GpuLedger } from './spend-helpers';
+import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, runEncodeQueue, usageOf, type GpuLedger, SPEND_SCOPES, SEGMENT_ESTIMATE } from './spend-helpers';
 import { JobView, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
 import { json } from '../json';
 
@@ -13,14 +12,11 @@ beforeEach(() => {
   ledger = instrumentGpu(gpu);
 });
 
-const SCOPES = ['encode', 'read', 'reconstruct'];
-/** The fake encodes every video as 320x240 at 24 fps, 24 frames a segment. */
-const SEGMENT_ESTIMATE = estimateCallSeconds(GPU_COST_MODEL, env.GPU_ENGINE, 'generate', { frames: 24, width: 320, height: 240 });
 
 describe('GPU seconds are reserved before a call and settled after it', () => {
   it('keeps 12 concurrent generations on a small quota within one call estimate of it', async () => {
     const quota = SEGMENT_ESTIMATE * 3.5;
-    const key = await newKey(SCOPES, { limits: { gpuSecondsPerDay: quota } });
+    const key = await newKey(SPEND_SCOPES, { limits: { gpuSecondsPerDay: quota } });
     const id = await encodedVideo(key.secret);
     ledger.reportSeconds = SEGMENT_ESTIMATE; // an honest estimate
     gpu.pendingPolls = 2; // the calls overlap
@@ -35,7 +31,7 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
   });
 
   it('charges a failed generation the seconds the GPU function reports it spent', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret); // the encode's
     ledger.reportSeconds = 0.7;
@@ -47,7 +43,7 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
   });
 
   it('charges nothing for a call the GPU backend refused at every submit: it never ran', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     gpu.on('generate', 'fail-500', 'fail-500', 'fail-500'); // the client's three attempts, each answered 500
@@ -59,7 +55,7 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
   });
 
   it('charges the seconds a generation spent uploading its output on top of its computing', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     ledger.reportSeconds = 0.25;
@@ -69,7 +65,7 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
   });
 
   it('charges a generation once, to what it spent, however many requests join it', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const before = await gpuSecondsUsed(key.secret);
     ledger.reportSeconds = 0.25;
@@ -82,7 +78,7 @@ describe('GPU seconds are reserved before a call and settled after it', () => {
 
 describe('fan-out', () => {
   it('refuses, before any GPU call, a whole video whose planned work exceeds the remaining budget', async () => {
-    const key = await newKey(SCOPES, { limits: { gpuSecondsPerDay: 5 } });
+    const key = await newKey(SPEND_SCOPES, { limits: { gpuSecondsPerDay: 5 } });
     const id = await encodedVideo(key.secret, gpu, 80);
     const encodeSeconds = await gpuSecondsUsed(key.secret);
     const before = { ...gpu.calls };
@@ -104,7 +100,7 @@ describe('fan-out', () => {
   });
 
   it('counts HLS prefetches against the rate limit: no units, no prefetch', async () => {
-    const key = await newKey(SCOPES, { limits: { requestsPerMinute: 40 } });
+    const key = await newKey(SPEND_SCOPES, { limits: { requestsPerMinute: 40 } });
     const id = await encodedVideo(key.secret, gpu, 4); // 1 unit
     const response = await call(`/v/${id}/tt2v/0.ts`, { key: key.secret }); // 1 + 30 units; the two prefetches would need 60
     expect(response.status).toBe(200);
@@ -115,7 +111,7 @@ describe('fan-out', () => {
 
 describe('encode', () => {
   it('refuses an upload from a key without GPU budget, storing nothing and calling no GPU', async () => {
-    const key = await newKey(SCOPES, { limits: { gpuSecondsPerDay: 0 } });
+    const key = await newKey(SPEND_SCOPES, { limits: { gpuSecondsPerDay: 0 } });
     const response = await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key: key.secret });
     const refused = await errorOf(response);
     expect(refused).toMatchObject({ status: 429, code: 'gpu_quota_exceeded', details: { remainingSeconds: 0, quotaSeconds: 0 } });
@@ -125,7 +121,7 @@ describe('encode', () => {
   });
 
   it("charges an encode's seconds to the key that uploaded it, as GPU seconds and not as a generation", async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     ledger.reportSeconds = 0.3;
     await encodedVideo(key.secret);
     const [today] = await usageOf(key.secret);
@@ -136,8 +132,8 @@ describe('encode', () => {
 
 describe('encode fairness', () => {
   it("lets another key's waiting encode go before a key's second one, without using up the job's attempts", async () => {
-    const a = await newKey(SCOPES);
-    const b = await newKey(SCOPES);
+    const a = await newKey(SPEND_SCOPES);
+    const b = await newKey(SPEND_SCOPES);
     const upload = async (key: string) => json(await call('/v1/videos', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' }, key }), UploadAccepted);
     const burst = [await upload(a.secret), await upload(a.secret), await upload(a.secret)];
     const other = await upload(b.secret);

@@ -2,19 +2,18 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { signUrl } from '../../src/auth/signed-url';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env } from './helpers';
-import { encodedVideo, errorOf, mintUrls, newKey, pathOf, usageOf } from './spend-helpers';
+import { encodedVideo, errorOf, mintUrls, newKey, pathOf, usageOf, SPEND_SCOPES } from './spend-helpers';
 
 let gpu: FakeGpu;
 beforeEach(() => {
   gpu = installFakeGpu();
 });
 
-const SCOPES = ['encode', 'read', 'reconstruct'];
 
 describe('signed URLs are charged to the key that minted them', () => {
   it("refuses a generation through any URL minted by a key without GPU budget, as it refuses the key's own request", async () => {
-    const uploader = await newKey(SCOPES, { owner: 'team-zero' });
-    const broke = await newKey(SCOPES, { owner: 'team-zero', limits: { gpuSecondsPerDay: 0 } });
+    const uploader = await newKey(SPEND_SCOPES, { owner: 'team-zero' });
+    const broke = await newKey(SPEND_SCOPES, { owner: 'team-zero', limits: { gpuSecondsPerDay: 0 } });
     const id = await encodedVideo(uploader.secret);
     const generated = gpu.calls.generate;
     expect((await errorOf(await call(`/v/${id}/tt2v.mp4`, { key: broke.secret }))).code).toBe('gpu_quota_exceeded');
@@ -28,7 +27,7 @@ describe('signed URLs are charged to the key that minted them', () => {
   });
 
   it("puts a signed URL's GPU seconds in the minting key's usage, not the viewer's", async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const [signed] = await mintUrls(id, key.secret, { modes: ['tt2v'], expiresIn: 600, bindToKey: false });
     const response = await call(pathOf(signed!.url), { key: null, headers: { 'CF-Connecting-IP': '203.0.113.9' } });
@@ -40,7 +39,7 @@ describe('signed URLs are charged to the key that minted them', () => {
   });
 
   it("applies the minting key's rate limit to its URLs", async () => {
-    const key = await newKey(SCOPES, { limits: { requestsPerMinute: 4 } });
+    const key = await newKey(SPEND_SCOPES, { limits: { requestsPerMinute: 4 } });
     const id = await encodedVideo(key.secret); // upload: 1 unit
     const [playlist] = await mintUrls(id, key.secret, { modes: ['tt2v'], formats: ['hls'], expiresIn: 600 }); // 1 unit
     const statuses = [];
@@ -49,7 +48,7 @@ describe('signed URLs are charged to the key that minted them', () => {
   });
 
   it('ends every URL a key minted, bound or not, when the key is revoked', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const [bound] = await mintUrls(id, key.secret, { modes: ['tt2v'], expiresIn: 600, bindToKey: true });
     const [unbound] = await mintUrls(id, key.secret, { modes: ['tt2v'], expiresIn: 600, bindToKey: false });
@@ -59,7 +58,7 @@ describe('signed URLs are charged to the key that minted them', () => {
   });
 
   it('refuses to mint, for a key that is not admin, a URL that outlives the key', async () => {
-    const key = await newKey(SCOPES, { expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+    const key = await newKey(SPEND_SCOPES, { expiresAt: new Date(Date.now() + 3600_000).toISOString() });
     const id = await encodedVideo(key.secret);
     const response = await call(`/v1/videos/${id}/urls`, { method: 'POST', key: key.secret, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['tt2v'], expiresIn: 7200 }) });
     expect(await errorOf(response)).toMatchObject({ status: 400, code: 'invalid_body' });
@@ -74,7 +73,7 @@ describe('signed URLs are charged to the key that minted them', () => {
   });
 
   it('signs the URIs inside a playlist with the same minting key', async () => {
-    const key = await newKey(SCOPES);
+    const key = await newKey(SPEND_SCOPES);
     const id = await encodedVideo(key.secret);
     const [hls] = await mintUrls(id, key.secret, { modes: ['tt2v'], formats: ['hls'], expiresIn: 600, bindToKey: false });
     const master = await (await call(pathOf(hls!.url), { key: null })).text();

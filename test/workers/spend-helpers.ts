@@ -5,7 +5,14 @@ import worker from '../../src/index';
 import type { FakeGpu } from './fake-gpu';
 import { CreatedKey, SignedUrls, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
+import { estimateCallSeconds, GPU_COST_MODEL } from '../../src/gpu/cost-model';
 import { json } from '../json';
+
+/** The scopes a spending key is created with in these tests. */
+export const SPEND_SCOPES = ['encode', 'read', 'reconstruct'];
+
+/** One generate call's estimate: the fake encodes every video as 320x240 at 24 fps, 24 frames a segment. */
+export const SEGMENT_ESTIMATE = estimateCallSeconds(GPU_COST_MODEL, env.GPU_ENGINE, 'generate', { frames: 24, width: 320, height: 240 });
 
 export async function newKey(scopes: string[], extra: Record<string, unknown> = {}) {
   const response = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `k-${scopes.join('-')}`, scopes, ...extra }) });
