@@ -1,13 +1,14 @@
 """An in-process HTTP object store for tests, standing in for R2 behind presigned URLs (and for the
 Worker's signed artifact route): PUT is write-once and checked against ``Content-Length`` and the
 ``x-amz-checksum-sha256`` header (nothing is kept of a body that fails either); GET serves what was
-stored. Real HTTP over loopback, so the functions' upload and download code runs as in production."""
+stored, or one byte range of it (``Range: bytes=a-b``, 206). Real HTTP over loopback, so the functions' upload and download code runs as in production."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import http.server
+import re
 import threading
 
 
@@ -16,6 +17,8 @@ class ArtifactStore:
         self.objects: dict[str, bytes] = {}
         #: ``(name, status)`` of every PUT, in order.
         self.puts: list[tuple[str, int]] = []
+        #: Answer a ``Range`` GET with the whole object (200), as a server without range support does.
+        self.ignore_range = False
         store = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,7 +44,12 @@ class ArtifactStore:
                 if body is None:
                     self.send_error(404)
                     return
-                self.send_response(200)
+                status = 200
+                asked = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("range", ""))
+                if asked and not store.ignore_range:
+                    # R2 answers a range past the end with what there is of it.
+                    status, body = 206, body[int(asked[1]) : int(asked[2]) + 1]
+                self.send_response(status)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -1,5 +1,6 @@
 """The HTTP contract: validation both ways, submit/poll, metrics, and typed errors for bad input."""
 
+import base64
 import hashlib
 import http.server
 import re
@@ -376,3 +377,35 @@ def test_generate_keyframes_must_be_sorted_unique_and_inside_the_request():
     with pytest.raises(contract.ContractError) as error:
         contract.check_request("encode", {"video": {"data": ""}, "options": {"targetKbps": 0.1}})
     assert error.value.details == {"field": "options.targetKbps"}
+
+
+def test_a_keyframe_named_by_url_and_byte_range_renders_as_the_same_image_inline(client, sample_bytes, store):
+    encoded = client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}})
+    assert encoded.status_code == 200, encoded.text
+    segment = encoded.json()["segments"][0]
+    inline = {**segment["keyframes"][0], "frameIndex": 0}
+    image = base64.b64decode(inline["data"])
+    # The image inside a larger stored object, as a keyframe lies inside its stored bitstream.
+    store.objects["kf/stream.cmvc"] = b"x" * 1000 + image + b"y" * 500
+    fields = {k: v for k, v in inline.items() if k != "data"}
+    source = {"url": f"{store.base}/kf/stream.cmvc", "offset": 1000, "length": len(image)}
+
+    def generate(keyframe: dict, name: str):
+        body = {"mode": "it2v", "segment": {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": [keyframe]},
+                "width": 160, "height": 120, "fps": 12, "frameCount": 6, "seed": 1, "output": store.target(name)}
+        return client.post("/v1/generate", json=body)
+
+    assert generate(inline, "kf/inline.mp4").status_code == 200
+    assert generate({**fields, "source": source}, "kf/by-url.mp4").status_code == 200
+    assert store.objects["kf/by-url.mp4"] == store.objects["kf/inline.mp4"]
+    # A server that ignores Range sends the whole object: the image is cut out of it.
+    store.ignore_range = True
+    try:
+        assert generate({**fields, "source": source}, "kf/whole.mp4").status_code == 200
+    finally:
+        store.ignore_range = False
+    assert store.objects["kf/whole.mp4"] == store.objects["kf/inline.mp4"]
+    # A range the object does not hold in full fails the call, naming the keyframe.
+    short = generate({**fields, "source": {**source, "offset": 1000 + 600}}, "kf/short.mp4").json()["error"]
+    assert short["code"] == "fetch_failed" and short["details"]["field"] == "segment.keyframes[0].source.url"
+    assert "kf/short.mp4" not in store.objects

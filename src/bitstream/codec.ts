@@ -276,9 +276,24 @@ function readImage(r: ByteCursor, offset: number, options: ReadOptions & Pick<Bi
   const width = r.u32('width');
   const height = r.u32('height');
   if (width < 1 || height < 1) r.fail(`keyframe size ${width}x${height} must be at least 1x1`, { field: 'width/height' }, wAt);
+  const imageAt = r.absolute;
   const image = r.rest();
   if (image.length < 1) r.fail('keyframe has no image bytes', { field: 'data' });
   checkLimit(image.length, options.maxKeyframeBytes, 'maxKeyframeBytes', { chunk: r.chunk, offset });
   options.onAllocate?.(image.length, 'keyframe');
-  return { codec, width, height, data: image.slice() };
+  // A copy, so the keyframe does not keep the stream's buffer alive; where it came from is remembered.
+  const data = image.slice();
+  imageOffsets.set(data, imageAt);
+  return { codec, width, height, data };
+}
+
+/** The offset in its stream of each keyframe image read from one (the image arrays are the keys). */
+const imageOffsets = new WeakMap<Uint8Array, number>();
+
+/**
+ * Where a keyframe image read by this module starts in the stream it was read from (bytes), so the
+ * image can be fetched from the stored stream by range; undefined for an image made any other way.
+ */
+export function imageOffset(image: Uint8Array): number | undefined {
+  return imageOffsets.get(image);
 }

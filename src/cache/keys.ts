@@ -12,4 +12,6 @@ export const artifactHashOf = (r2Key: string) => r2Key.slice(r2Key.lastIndexOf('
 export const artifactCacheUrl = (artifactSha256: string) => `https://artifacts.cmvc.internal/${artifactSha256}`;
 export const bitstreamCacheUrl = (bitstreamSha256: string) => `https://bitstreams.cmvc.internal/${bitstreamSha256}`;
 /** What `artifactKey` makes, and nothing else: the only keys the artifact transfer route touches. */
+/** A stored bitstream's R2 key: `bitstreams/{sha256}.cmvc`. */
+export const BITSTREAM_KEY_PATTERN = /^bitstreams\/[0-9a-f]{64}\.cmvc$/;
 export const ARTIFACT_KEY_PATTERN = /^artifacts\/[0-9a-f]{64}\/[0-9a-f]{64}\.(mp4|webm|ts)$/;

@@ -1,7 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { gpuClientFromEnv } from '../gpu/client';
 import { GpuError } from '../gpu/errors';
-import { artifactTransferFromEnv } from '../storage/artifact-transfer';
+import { artifactTransferFromEnv, type ArtifactTransfer } from '../storage/artifact-transfer';
+import type { GenerateKeyframe } from '../gpu/contract';
+import type { PlannedKeyframe } from './keyframe-grid';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 import { secondsToUtcMidnight } from '../auth/gpu-budget';
@@ -186,7 +188,8 @@ export class GenerationCoordinator extends DurableObject<Env> {
     const output = await transfer.uploadTarget(spec.r2Key);
     let result: Awaited<ReturnType<typeof run>>;
     if (spec.kind === 'generate') {
-      result = await run('generate', { ...spec.request, output });
+      const segment = { ...spec.request.segment, keyframes: await keyframesForCall(spec.request.segment.keyframes, transfer) };
+      result = await run('generate', { ...spec.request, segment, output });
     } else if (spec.kind === 'interpolate') {
       const [input] = await this.ensureInputs([spec.input], state.chargeTo);
       const video = { url: await transfer.downloadUrl((input as ArtifactRef).r2Key) };
@@ -218,6 +221,19 @@ export class GenerationCoordinator extends DurableObject<Env> {
       return r.artifact;
     });
   }
+}
+
+/** A spec's keyframes as a generate call takes them: a stored image by a URL to its object and its byte range. */
+async function keyframesForCall(planned: readonly PlannedKeyframe[], transfer: ArtifactTransfer): Promise<GenerateKeyframe[]> {
+  const urls = new Map<string, Promise<string>>();
+  const urlOf = (r2Key: string) => urls.get(r2Key) ?? urls.set(r2Key, transfer.downloadUrl(r2Key)).get(r2Key)!;
+  return Promise.all(
+    planned.map(async (k) => {
+      if ('data' in k) return k;
+      const { stored, ...fields } = k;
+      return { ...fields, source: { url: await urlOf(stored.r2Key), offset: stored.offset, length: stored.length } };
+    }),
+  );
 }
 
 /** A running state stored before payers carried their quota named the key alone: resume it without a quota. */

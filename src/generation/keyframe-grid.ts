@@ -20,16 +20,38 @@ export function onOutputGrid<K extends { frameIndex: number; priority: number }>
   return out;
 }
 
-/** A segment's keyframes for a generate request (see {@link onOutputGrid}), their bytes in base64. */
-export function keyframesOnGrid(keyframes: readonly BitstreamKeyframe[], sourceFps: number, fps: number, frameCount: number): Keyframe[] {
-  return onOutputGrid(keyframes, sourceFps, fps, frameCount).map((k) => ({
-    codec: k.codec as Keyframe['codec'],
-    width: k.width,
-    height: k.height,
-    data: bytesToBase64(k.data),
-    frameIndex: k.frameIndex,
-    priority: k.priority,
-  }));
+/** Largest keyframe image a generation spec carries inline (bytes); a larger one is named by where it is stored. */
+export const INLINE_KEYFRAME_BYTES = 64 * 1024;
+
+/** Where an image lies in storage: the object's key and its byte range. */
+export interface StoredBytes {
+  r2Key: string;
+  offset: number;
+  length: number;
+}
+
+/**
+ * A keyframe as a generation spec holds it: a small image inline (base64), a large one by where it is
+ * stored (the coordinator names it by URL when it calls, so it never travels inside a request's JSON).
+ */
+export type PlannedKeyframe = Omit<Keyframe, 'data'> & ({ data: string } | { stored: StoredBytes });
+
+/**
+ * A segment's keyframes for a generate request (see {@link onOutputGrid}): images up to
+ * INLINE_KEYFRAME_BYTES in base64, larger ones by `locate` (where their bytes are stored) when it knows.
+ */
+export function keyframesOnGrid(
+  keyframes: readonly BitstreamKeyframe[],
+  sourceFps: number,
+  fps: number,
+  frameCount: number,
+  locate: (image: Uint8Array) => StoredBytes | null = () => null,
+): PlannedKeyframe[] {
+  return onOutputGrid(keyframes, sourceFps, fps, frameCount).map((k) => {
+    const fields = { codec: k.codec as Keyframe['codec'], width: k.width, height: k.height, frameIndex: k.frameIndex, priority: k.priority };
+    const stored = k.data.length > INLINE_KEYFRAME_BYTES ? locate(k.data) : null;
+    return stored === null ? { ...fields, data: bytesToBase64(k.data) } : { ...fields, stored };
+  });
 }
 
 /** How many frames a segment of `frameCount` source frames at `sourceFps` has at `fps` (at least one). */

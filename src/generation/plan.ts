@@ -3,16 +3,21 @@ import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artif
 import { canonicalOptions } from '../cache/reconstruction-options';
 import type { GenerateRequest } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
-import { keyframesOnGrid } from './keyframe-grid';
+import { keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
 
 interface SpecBase extends ArtifactId {
   /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */
   label: string;
 }
 
+/** A generate request as planned: no upload target yet, and keyframes as the spec holds them (see PlannedKeyframe). */
+export type PlannedGenerate = Omit<GenerateRequest, 'output' | 'segment'> & {
+  segment: Omit<GenerateRequest['segment'], 'keyframes'> & { keyframes: PlannedKeyframe[] };
+};
+
 /** One node of the artifact graph, and everything needed to make it. */
 export type GenerationSpec =
-  | (SpecBase & { kind: 'generate'; request: Omit<GenerateRequest, 'output'> })
+  | (SpecBase & { kind: 'generate'; request: PlannedGenerate })
   | (SpecBase & { kind: 'interpolate'; factor: number; input: GenerationSpec })
   | (SpecBase & { kind: 'assemble'; inputs: GenerationSpec[]; container: 'mp4' | 'mpegts'; timeOffsetSeconds: number });
 
@@ -28,6 +33,8 @@ export interface PlanInput extends ArtifactSource {
   bitstream: Bitstream;
   /** 0-based segment, or null for the whole video. */
   segment: number | null;
+  /** Where a keyframe image is stored (so a large one is sent by URL), when known; absent: every image inline. */
+  locateKeyframe?: (image: Uint8Array) => StoredBytes | null;
 }
 
 /**
@@ -75,7 +82,7 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
   const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
   const baseOptions = { ...options, interp: 1 as const };
   const baseId = await artifactId({ ...input, options: baseOptions }, n, 'generate', 'mp4');
-  const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount) : [];
+  const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount, input.locateKeyframe) : [];
   if (mode === 'it2v' && keyframes.length === 0) {
     throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
   }

@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
-import { applyRatePlan, planRateCut, type Bitstream, type RatePlan } from '../bitstream';
+import { applyRatePlan, imageOffset, planRateCut, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { serveArtifact } from '../cache/artifacts';
 import type { Mode } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import type { VideoRow } from '../videos/store';
-import { planReconstruction } from './plan';
+import { planReconstruction, type PlanInput } from './plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -35,6 +35,17 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut };
 }
 
+/** What planning a reconstruction of the ready video in `mode` starts from (the segment aside). */
+export function planInput(ready: ReadyVideo, mode: Mode, engine: string): Omit<PlanInput, 'segment'> {
+  const { bitstream, options, rateCut } = ready;
+  // The bitstream was read from its stored object, so an image's offset in the stream is its offset there.
+  const locateKeyframe = (image: Uint8Array) => {
+    const offset = imageOffset(image);
+    return offset === undefined ? null : { r2Key: ready.video.bitstream_key, offset, length: image.length };
+  };
+  return { bitstream, bitstreamHash: ready.video.bitstream_hash, mode, options, rateCut, engine, locateKeyframe };
+}
+
 export function checkSegment(bitstream: Bitstream, segment: number): void {
   if (segment >= bitstream.segments.length) {
     throw new ApiError(404, 'segment_not_found', `segment ${segment} does not exist; the video has ${bitstream.segments.length}`);
@@ -45,14 +56,6 @@ export function checkSegment(bitstream: Bitstream, segment: number): void {
 export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
   const ready = await readyVideo(c, target.video);
   if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
-  const spec = await planReconstruction({
-    bitstream: ready.bitstream,
-    bitstreamHash: ready.video.bitstream_hash,
-    mode: target.mode,
-    segment: target.segment,
-    options: ready.options,
-    rateCut: ready.rateCut,
-    engine: c.env.GPU_ENGINE,
-  });
+  const spec = await planReconstruction({ ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment });
   return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
 }

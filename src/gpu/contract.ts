@@ -6,7 +6,8 @@
  * Units: frame rates in frames per second, durations in seconds, sizes in bytes, geometry in pixels.
  * Videos a function makes or reads travel as bytes over HTTP, never inside JSON: it PUTs its output
  * to the single-use upload target of the request and GETs its input videos from short-lived URLs.
- * Only small payloads (keyframes, an encode source sent inline) travel as standard base64 strings.
+ * Only small payloads (small keyframes, an encode source sent inline) travel as standard base64
+ * strings; a generate request names a large keyframe by URL and byte range instead.
  */
 import { z } from 'zod';
 
@@ -73,6 +74,26 @@ export const Keyframe = z
   .strict();
 export type Keyframe = z.infer<typeof Keyframe>;
 
+/** Largest keyframe image a generate request may name, in bytes: the bitstream's default maxKeyframeBytes. */
+export const MAX_KEYFRAME_BYTES = 8 * 1024 * 1024;
+
+/** Where a keyframe's image lies: bytes [offset, offset + length) of what `url` returns. */
+export const KeyframeSource = z
+  .object({
+    url: z.url().max(8192).describe('a short-lived URL the function may GET (with a Range header)'),
+    offset: nonNegativeInt.describe('the image\'s first byte in what the URL returns'),
+    length: positiveInt.max(MAX_KEYFRAME_BYTES).describe('the image\'s size in bytes'),
+  })
+  .strict()
+  .describe(`GET url with "Range: bytes={offset}-{offset + length - 1}"; the image is exactly length bytes`);
+
+/**
+ * A generate request's keyframe: its image inline (`data`, for small ones), or by URL (`source`, a byte
+ * range of the stored bitstream), so a large image never travels inside the request's JSON.
+ */
+export const GenerateKeyframe = z.union([Keyframe, Keyframe.omit({ data: true }).extend({ source: KeyframeSource }).strict()]);
+export type GenerateKeyframe = z.infer<typeof GenerateKeyframe>;
+
 /** Most keyframes one segment carries (the bitstream's default maxKeyframesPerSegment). */
 export const MAX_KEYFRAMES_PER_SEGMENT = 64;
 
@@ -83,7 +104,7 @@ export const MAX_KEYFRAMES_PER_SEGMENT = 64;
 export const Keyframes = z.array(Keyframe).max(MAX_KEYFRAMES_PER_SEGMENT).describe('sorted by frameIndex, unique, each frameIndex < the frame count');
 
 /** Why `keyframes` breaks the order rules for a segment of `frameCount` frames, or null. */
-export function keyframesProblem(keyframes: readonly Keyframe[], frameCount: number): { index: number; message: string } | null {
+export function keyframesProblem(keyframes: readonly Pick<Keyframe, 'frameIndex'>[], frameCount: number): { index: number; message: string } | null {
   for (let i = 0; i < keyframes.length; i++) {
     const k = keyframes[i]!;
     if (k.frameIndex >= frameCount) return { index: i, message: `frameIndex ${k.frameIndex} is not below the frame count ${frameCount}` };
@@ -173,7 +194,11 @@ export const GenerateRequest = z
       .object({
         contentText: z.string().min(1).max(4000),
         motionText: z.string().min(1).max(4000),
-        keyframes: Keyframes.default([]).describe('frameIndex on this request\'s output frame grid (fps), < frameCount; sorted, unique'),
+        keyframes: z
+          .array(GenerateKeyframe)
+          .max(MAX_KEYFRAMES_PER_SEGMENT)
+          .default([])
+          .describe('frameIndex on this request\'s output frame grid (fps), < frameCount; sorted, unique'),
       })
       .strict(),
     width: positiveInt.min(16).max(4096),

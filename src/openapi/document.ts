@@ -196,6 +196,16 @@ export function openApiDocument(serverUrl = '/'): Json {
           responses: { '200': binary('video/*', 'the artifact'), ...errors(403, 404) },
         }),
       },
+      '/internal/bitstreams/{file}': {
+        get: op('A stored bitstream, whole or one byte range, for a GPU function reading a large keyframe image (signed, short-lived)', 'internal', [], {
+          parameters: [
+            pathParam('file', 'the bitstream: its SHA-256 (hex) and .cmvc', { pattern: '^[0-9a-f]{64}\\.cmvc$' }),
+            queryParam('exp', 'unix seconds', { type: 'integer' }),
+            queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
+          ],
+          responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), ...errors(403, 404, 416) },
+        }),
+      },
     },
   };
 }

@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { signingSecrets } from '../auth/signed-url';
 import { UPLOAD_CHECKSUM_HEADER } from '../gpu/contract';
 import { ApiError } from '../http/errors';
-import { ARTIFACT_KEY_PATTERN } from '../cache/keys';
+import { ARTIFACT_KEY_PATTERN, BITSTREAM_KEY_PATTERN } from '../cache/keys';
+import { r2BodySource, serveBody } from '../cache/serve';
 import { verifyArtifactUrl } from '../storage/artifact-transfer';
 
 /** Largest artifact a GPU function may upload, in bytes (a whole video at the largest geometry). */
@@ -12,13 +13,15 @@ export const internalArtifacts = new Hono<{ Bindings: Env }>();
 
 type AppContext = Context<{ Bindings: Env }>;
 
-async function signedKey(c: AppContext, method: 'GET' | 'PUT'): Promise<string> {
-  const key = `artifacts/${c.req.param('bitstream')}/${c.req.param('file')}`;
+/** `key`, when it matches `pattern` and the request's `exp` and `sig` sign `method` on it; else a 403. */
+async function signedKey(c: AppContext, method: 'GET' | 'PUT', key: string, pattern: RegExp): Promise<string> {
   const [exp, sig] = [c.req.query('exp'), c.req.query('sig')];
-  const valid = ARTIFACT_KEY_PATTERN.test(key) && (await anySecretVerifies(c.env.URL_SIGNING_SECRET, method, key, exp, sig));
-  if (!valid) throw new ApiError(403, 'invalid_signature', 'the artifact URL is invalid or expired');
+  const valid = pattern.test(key) && (await anySecretVerifies(c.env.URL_SIGNING_SECRET, method, key, exp, sig));
+  if (!valid) throw new ApiError(403, 'invalid_signature', 'the transfer URL is invalid or expired');
   return key;
 }
+
+const artifactKey = (c: AppContext, method: 'GET' | 'PUT') => signedKey(c, method, `artifacts/${c.req.param('bitstream')}/${c.req.param('file')}`, ARTIFACT_KEY_PATTERN);
 
 async function anySecretVerifies(setting: string, method: 'GET' | 'PUT', key: string, exp?: string, sig?: string): Promise<boolean> {
   for (const secret of signingSecrets(setting)) if (await verifyArtifactUrl(secret, method, key, exp, sig)) return true;
@@ -47,7 +50,7 @@ const storedSha256 = (object: R2Object) => (object.checksums.sha256 ? [...new Ui
  * declares while it stores the body, so a truncated or altered upload leaves no object behind.
  */
 internalArtifacts.put('/:bitstream/:file', async (c) => {
-  const key = await signedKey(c, 'PUT');
+  const key = await artifactKey(c, 'PUT');
   const sha256 = declaredSha256(c.req.header(UPLOAD_CHECKSUM_HEADER));
   const declared = c.req.header('Content-Length');
   if (declared === undefined || !/^\d{1,12}$/.test(declared)) throw new ApiError(411, 'length_required', 'an upload must declare its Content-Length');
@@ -84,10 +87,23 @@ function alreadyStored(c: AppContext, existing: R2Object, sha256: string): Respo
 
 /** GET /internal/artifacts/{bitstream}/{file}?exp&sig — an artifact, for a GPU function that derives another from it. */
 internalArtifacts.get('/:bitstream/:file', async (c) => {
-  const key = await signedKey(c, 'GET');
+  const key = await artifactKey(c, 'GET');
   const object = await c.env.BUCKET.get(key);
   if (object === null) throw new ApiError(404, 'not_found', 'artifact not found');
   return new Response(object.body, {
     headers: { 'Content-Type': object.httpMetadata?.contentType ?? 'application/octet-stream', 'Content-Length': String(object.size), 'Cache-Control': 'no-store' },
   });
+});
+
+export const internalBitstreams = new Hono<{ Bindings: Env }>();
+
+/**
+ * GET /internal/bitstreams/{sha256}.cmvc?exp&sig — a stored bitstream, whole or one byte range (`Range`),
+ * for a GPU function reading a keyframe image that was too large to send inline.
+ */
+internalBitstreams.get('/:file', async (c) => {
+  const key = await signedKey(c, 'GET', `bitstreams/${c.req.param('file')}`, BITSTREAM_KEY_PATTERN);
+  const object = await c.env.BUCKET.head(key);
+  if (object === null) throw new ApiError(404, 'not_found', 'bitstream not found');
+  return serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, 'application/vnd.cmvc'), { 'Cache-Control': 'no-store' });
 });

@@ -5,7 +5,7 @@ import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
 import { planHlsSegment } from '../generation/plan';
 import { prefetch, serveArtifact } from '../cache/artifacts';
-import { checkSegment, readyVideo, serveReconstruction } from '../generation/reconstruct';
+import { checkSegment, planInput, readyVideo, serveReconstruction } from '../generation/reconstruct';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { Mode, MODES } from '../gpu/contract';
 import { ApiError } from '../http/errors';
@@ -99,7 +99,7 @@ reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.ts}`, reconstructionAcce
   const ready = await readyVideo(c, await video(c));
   const n = Number(c.req.param('file').slice(0, -3));
   checkSegment(ready.bitstream, n);
-  const input = { bitstream: ready.bitstream, bitstreamHash: ready.video.bitstream_hash, mode: Mode.parse(c.req.param('mode')), options: ready.options, rateCut: ready.rateCut, engine: c.env.GPU_ENGINE };
+  const input = planInput(ready, Mode.parse(c.req.param('mode')), c.env.GPU_ENGINE);
   const spec = await planHlsSegment(input, n);
   const ahead = [];
   for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));

@@ -7,18 +7,18 @@ import type { UploadTarget } from '../gpu/contract';
  * How GPU functions move artifact bytes without the Worker in the way: they PUT their output to an
  * upload target and GET their input videos from short-lived URLs. In production these are R2's own
  * S3 endpoint (presigned with aws4fetch); locally, where Miniflare has no S3 endpoint, the Worker's
- * `/internal/artifacts/…` route, signed with HMAC over the method, the key and the expiry.
+ * `/internal/artifacts/…` and `/internal/bitstreams/…` routes, signed with HMAC over the method, the key
+ * and the expiry.
  */
 export interface ArtifactTransfer {
   /** Where the artifact `r2Key` is uploaded: write-once, so a retried upload cannot replace it. */
   uploadTarget(r2Key: string): Promise<UploadTarget>;
-  /** A URL from which the artifact `r2Key` can be read until it expires. */
+  /** A URL from which the object `r2Key` (an artifact, or a bitstream whose keyframes a call reads) can be read until it expires; it honours `Range`. */
   downloadUrl(r2Key: string): Promise<string>;
 }
 
 /** Lifetime of an upload target or download URL, in seconds: a generation's deadline with a margin. */
 export const TRANSFER_TTL_SECONDS = 15 * 60;
-export const ARTIFACT_URL_PATH = '/internal/artifacts/';
 
 const encoder = new TextEncoder();
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -36,8 +36,8 @@ export function workerTransfer(origin: string, secret: string, ttlSeconds = TRAN
   const sign = async (method: 'GET' | 'PUT', r2Key: string) => {
     const exp = Math.floor(now() / 1000) + ttlSeconds;
     const sig = hex(await hmac(secret, signedMessage(method, r2Key, exp)));
-    // `artifacts/{bitstream}/{file}` is served at `/internal/artifacts/{bitstream}/{file}`.
-    return `${base}${ARTIFACT_URL_PATH}${r2Key.replace(/^artifacts\//, '')}?exp=${exp}&sig=${sig}`;
+    // `artifacts/{bitstream}/{file}` is served at `/internal/artifacts/{bitstream}/{file}`, `bitstreams/{file}` at `/internal/bitstreams/{file}`.
+    return `${base}/internal/${r2Key}?exp=${exp}&sig=${sig}`;
   };
   return {
     uploadTarget: async (r2Key) => ({ url: await sign('PUT', r2Key), headers: {} }),

@@ -18,6 +18,7 @@ import {
   decodeText,
   encodeHeader,
   encodeText,
+  imageOffset,
   inspectBitstream,
   readBitstream,
   readIndex,
@@ -589,6 +590,22 @@ describe('random access', () => {
     }
     const sidx = walkChunks(bytes).chunks[1]!;
     expect(sizes).toEqual([10, 18, 10 + 12 + walkChunks(bytes).chunks[0]!.length, sidx.offset + 8, sidx.offset + 12 + sidx.length]);
+  });
+
+  it('says where each keyframe image lies in the stream, read whole, in pieces or by segment', () => {
+    const images = (b: Bitstream | SegmentData[]) => ('segments' in b ? b.segments : b).flatMap((s) => s.keyframes.map((k) => k.data));
+    const inPieces = new BitstreamStreamReader();
+    for (let at = 0; at < bytes.length; at += 7) inPieces.push(bytes.subarray(at, at + 7));
+    const index = readIndex(bytes);
+    const bySegment = index.segments.map((e, n) => readSegment(index, n, bytes.subarray(e.offset, e.offset + e.length)));
+    for (const read of [images(readBitstream(bytes)), images(inPieces.end()), images(bySegment)]) {
+      expect(read.length).toBeGreaterThan(1);
+      for (const image of read) {
+        const at = imageOffset(image) as number;
+        expect(bytes.subarray(at, at + image.length)).toEqual(image);
+      }
+    }
+    expect(imageOffset(new Uint8Array(4))).toBeUndefined();
   });
 
   it('rejects a wrong-sized or corrupt segment range', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Keyframe } from '../../src/bitstream';
 import { keyframesProblem } from '../../src/gpu/contract';
-import { keyframesOnGrid } from '../../src/generation/keyframe-grid';
+import { INLINE_KEYFRAME_BYTES, keyframesOnGrid } from '../../src/generation/keyframe-grid';
 
 const kf = (frameIndex: number, priority: number): Keyframe => ({ codec: 'webp', width: 2, height: 2, data: Uint8Array.of(frameIndex), frameIndex, priority });
 
@@ -22,6 +22,18 @@ describe('keyframe frame indices on the request\'s output grid', () => {
   });
 
   it('carries the image as standard base64', () => {
-    expect(keyframesOnGrid([kf(1, 1)], 24, 24, 10)[0]!.data).toBe('AQ==');
+    expect(keyframesOnGrid([kf(1, 1)], 24, 24, 10)[0]).toMatchObject({ data: 'AQ==' });
+  });
+
+  it('names a large image by where it is stored, so it never travels inside the request', () => {
+    const stored = new Uint8Array(INLINE_KEYFRAME_BYTES + 1001);
+    const large = { ...kf(0, 255), data: stored.subarray(1000) };
+    const small = { ...kf(5, 9), data: stored.subarray(0, INLINE_KEYFRAME_BYTES) };
+    const locate = (image: Uint8Array) => (image.buffer === stored.buffer ? { r2Key: 'bitstreams/x.cmvc', offset: image.byteOffset, length: image.byteLength } : null);
+    const [first, second] = keyframesOnGrid([large, small], 24, 24, 10, locate);
+    expect(first).toEqual({ codec: 'webp', width: 2, height: 2, frameIndex: 0, priority: 255, stored: { r2Key: 'bitstreams/x.cmvc', offset: 1000, length: INLINE_KEYFRAME_BYTES + 1 } });
+    expect(second).toHaveProperty('data');
+    // Where nothing says where it is stored, a large image still goes inline.
+    expect(keyframesOnGrid([large], 24, 24, 10)[0]).toHaveProperty('data');
   });
 });

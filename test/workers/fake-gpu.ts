@@ -13,6 +13,7 @@
 import { exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { env } from 'cloudflare:test';
+import { bytesToBase64 } from '../../src/http/base64';
 
 export const FAKE_GPU_URL = 'http://gpu.test';
 
@@ -65,6 +66,10 @@ export class FakeGpu {
   submitted: { fn: Fn; body: any }[] = [];
   /** Sizes in bytes of the sources it fetched by URL. */
   fetchedSources: number[] = [];
+  /** Keyframe images it read by URL (generate requests' `source`), as it got them. */
+  fetchedKeyframes: Uint8Array[] = [];
+  /** Size in bytes of each keyframe image its encode returns; 0: a short marker. */
+  keyframeBytes = 0;
   /** Behaviours consumed one per submit of any function (after the function's own), then `defaultBehaviour`. */
   queue: Behaviour[] = [];
   defaultBehaviour: Behaviour = 'ok';
@@ -170,12 +175,19 @@ export class FakeGpu {
           frameCount: 24,
           contentText: `a scene 320x240; centre: white cup number ${i}`,
           motionText: 'the camera pans right about 2% of the width per second; little object motion',
-          keyframes: [{ codec: 'webp', width: 160, height: 120, data: btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
+          keyframes: [{ codec: 'webp', width: 160, height: 120, data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
         })),
         seconds,
       };
     }
     const frames = fn === 'generate' ? request.frameCount : 48;
+    // Like the real engines: a keyframe named by URL is read with a Range request.
+    for (const keyframe of fn === 'generate' ? request.segment.keyframes : []) {
+      if (!('source' in keyframe)) continue;
+      const { url, offset, length } = keyframe.source;
+      const got = await workerFetch(new Request(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } }));
+      this.fetchedKeyframes.push(new Uint8Array(await got.arrayBuffer()));
+    }
     const inputs: { url: string }[] = fn === 'interpolate' ? [request.video] : fn === 'assemble' ? request.parts : [];
     const inputBytes = await Promise.all(inputs.map(async ({ url }) => (await workerFetch(new Request(url))).arrayBuffer().then((b) => b.byteLength)));
     const marker = new TextEncoder().encode(`${fn}:${JSON.stringify({ ...request, output: null }).length}:${frames}:${inputBytes.join('+')}`.padEnd(2048, '.'));
@@ -208,9 +220,12 @@ export class FakeGpu {
   }
 }
 
-/** Artifact transfers go to the Worker under test (its signed /internal/artifacts route), never out. */
+/** The `n`th fake keyframe image of `bytes` bytes: a pattern a test can recognise. */
+export const fakeImage = (bytes: number, n = 0) => Uint8Array.from({ length: bytes }, (_, i) => (i * 7 + n) % 251);
+
+/** Artifact transfers go to the Worker under test (its signed /internal/artifacts and /internal/bitstreams routes), never out. */
 function workerFetch(request: Request): Promise<Response> {
-  if (!new URL(request.url).pathname.startsWith('/internal/artifacts/')) throw new Error(`unexpected transfer URL ${request.url} in a test`);
+  if (!/^\/internal\/(artifacts|bitstreams)\//.test(new URL(request.url).pathname)) throw new Error(`unexpected transfer URL ${request.url} in a test`);
   return exports.default.fetch(request);
 }
 

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AccessMeter } from '../../src/auth/access-meter';
 import { coordinatorFor } from '../../src/generation/stub';
 import { bytesToBase64, portableBytesToBase64 } from '../../src/http/base64';
-import { installFakeGpu, type FakeGpu } from './fake-gpu';
+import { INLINE_KEYFRAME_BYTES } from '../../src/generation/keyframe-grid';
+import { fakeImage, installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, encodedVideo as encodedVideoOn, env, plannedSpec } from './helpers';
 
 let gpu: FakeGpu;
@@ -22,6 +23,40 @@ async function headsOf(r2Key: string, run: () => Promise<void>): Promise<number>
   await run();
   return head.mock.calls.filter(([key]) => key === r2Key).length;
 }
+
+describe('keyframes in a generate call', () => {
+  it('sends a large image by URL and byte range, which reads back exactly that image; a small one inline', { timeout: 30_000 }, async () => {
+    gpu.keyframeBytes = INLINE_KEYFRAME_BYTES + 1;
+    const large = await encodedVideo();
+    expect((await call(`/v/${large}/it2v.mp4`)).status).toBe(200);
+    const sent = gpu.submitted.filter((s) => s.fn === 'generate').at(-1)?.body;
+    const [keyframe] = sent.segment.keyframes;
+    expect(keyframe).not.toHaveProperty('data');
+    expect(keyframe.source).toMatchObject({ length: INLINE_KEYFRAME_BYTES + 1 });
+    expect(JSON.stringify(sent).length).toBeLessThan(4096);
+    expect(gpu.fetchedKeyframes).toEqual([fakeImage(INLINE_KEYFRAME_BYTES + 1)]);
+
+    gpu.keyframeBytes = INLINE_KEYFRAME_BYTES;
+    const small = await encodedVideo();
+    expect((await call(`/v/${small}/it2v.mp4`)).status).toBe(200);
+    const inline = gpu.submitted.filter((s) => s.fn === 'generate').at(-1)?.body.segment.keyframes[0];
+    expect(inline.data).toBe(bytesToBase64(fakeImage(INLINE_KEYFRAME_BYTES)));
+    expect(gpu.fetchedKeyframes).toHaveLength(1);
+  });
+
+  it('reads a bitstream by URL only with a valid signature for that bitstream', async () => {
+    gpu.keyframeBytes = INLINE_KEYFRAME_BYTES + 1;
+    const id = await encodedVideo();
+    expect((await call(`/v/${id}/it2v.mp4`)).status).toBe(200);
+    const { url } = gpu.submitted.filter((s) => s.fn === 'generate').at(-1)?.body.segment.keyframes[0].source;
+    const path = new URL(url).pathname + new URL(url).search;
+    expect((await call(path)).status).toBe(200);
+    expect((await call(path.replace(/sig=[0-9a-f]/, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')))).status).toBe(403);
+    // A signature for one bitstream does not open another, nor an artifact's route.
+    expect((await call(path.replace(/\/[0-9a-f]{64}\.cmvc/, `/${'0'.repeat(64)}.cmvc`))).status).toBe(403);
+    expect((await call(path.replace('/internal/bitstreams/', '/internal/artifacts/x/'))).status).toBe(403);
+  });
+});
 
 describe('a miss at the edge', () => {
   it('names where its time went in Server-Timing when the bench routes are on, and says nothing otherwise', { timeout: 30_000 }, async () => {

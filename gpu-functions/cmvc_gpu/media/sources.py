@@ -1,4 +1,5 @@
-"""Reading a contract ``VideoSource``: ``{"data": base64}`` or ``{"url": ...}`` fetched with httpx.
+"""Reading a contract ``VideoSource`` (``{"data": base64}`` or ``{"url": ...}``) and a generate
+request's keyframe image (inline ``data``, or a byte range of ``source.url``), fetched with httpx.
 
 Sizes are in bytes; the limit is enforced before decoding base64 and while streaming a download,
 so an oversized source never sits whole in memory. URLs are fetched only from the origins in
@@ -12,16 +13,20 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from ..errors import ContractError
+from ..outputs import shared_client
 
 #: Seconds to connect, and between bytes, when fetching a source URL.
 FETCH_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 5
+#: Largest keyframe image a generate request may name, in bytes (``MAX_KEYFRAME_BYTES`` in the contract).
+MAX_KEYFRAME_BYTES = 8 * 1024 * 1024
 #: Environment variable naming the origins sources may be fetched from.
 SOURCE_ORIGINS_ENV = "CMVC_SOURCE_ORIGINS"
 
@@ -65,6 +70,24 @@ def read_source(
     return _fetch(source["url"], max_bytes, timeout_seconds, field, transport)
 
 
+def keyframe_bytes(keyframe: dict, field: str, transport: Optional[httpx.BaseTransport] = None) -> bytes:
+    """The image file of a generate request's keyframe (``field`` names it in errors, e.g.
+    ``segment.keyframes[2]``): its inline ``data``, or bytes ``[offset, offset + length)`` of
+    ``source.url``, asked for with a ``Range`` header (a server that ignores it and sends the whole
+    object is cut to the range). The answer must hold exactly ``length`` bytes: ``fetch_failed`` if not.
+    """
+    if "data" in keyframe:
+        return _decode_base64(keyframe["data"], MAX_KEYFRAME_BYTES, field)
+    source = keyframe["source"]
+    offset, length = int(source["offset"]), int(source["length"])
+    headers = {"Range": f"bytes={offset}-{offset + length - 1}"}
+    status, data = _get(source["url"], offset + length, FETCH_TIMEOUT_SECONDS, f"{field}.source", transport, headers, cut_at_limit=True)
+    image = data if status == 206 else data[offset:offset + length]
+    if len(image) != length:
+        raise ContractError("fetch_failed", f"{field}.source.url answered {len(image)} bytes of the {length} asked for", details={"field": f"{field}.source.url"})
+    return image
+
+
 def _decode_base64(text: str, max_bytes: int, field: str) -> bytes:
     if len(text) // 4 * 3 > max_bytes + 3:
         raise ContractError("too_large", f"{field} is larger than the limit of {max_bytes} bytes", details={"field": f"{field}.data", "limit": max_bytes})
@@ -78,14 +101,39 @@ def _decode_base64(text: str, max_bytes: int, field: str) -> bytes:
 
 
 def _fetch(url: str, max_bytes: int, timeout_seconds: float, field: str, transport: Optional[httpx.BaseTransport]) -> bytes:
+    return _get(url, max_bytes, timeout_seconds, field, transport)[1]
+
+
+@contextmanager
+def _client(transport: Optional[httpx.BaseTransport]) -> Iterator[httpx.Client]:
+    """The process's shared client (a new one builds an SSL context and a connection each time), or
+    one over ``transport`` (tests)."""
+    if transport is None:
+        yield shared_client()
+    else:
+        with httpx.Client(transport=transport) as client:
+            yield client
+
+
+def _get(
+    url: str,
+    max_bytes: int,
+    timeout_seconds: float,
+    field: str,
+    transport: Optional[httpx.BaseTransport],
+    headers: Optional[dict] = None,
+    cut_at_limit: bool = False,
+) -> tuple[int, bytes]:
+    """``(status, body)`` of a GET of ``url``, redirects followed by hand. A body over ``max_bytes`` is
+    ``too_large``, or with ``cut_at_limit`` read no further than its first ``max_bytes``."""
     allowed = allowed_source_origins()
     _check_origin(url, field, allowed)
     chunks: list[bytes] = []
     total = 0
     try:
-        with httpx.Client(timeout=timeout_seconds, follow_redirects=False, transport=transport) as client:
+        with _client(transport) as client:
             for _ in range(MAX_REDIRECTS + 1):
-                with client.stream("GET", url) as response:
+                with client.stream("GET", url, headers=headers, timeout=timeout_seconds, follow_redirects=False) as response:
                     if response.is_redirect:
                         # Followed by hand, so every hop is held to the allowed origins.
                         url = urljoin(url, response.headers.get("location", ""))
@@ -94,14 +142,17 @@ def _fetch(url: str, max_bytes: int, timeout_seconds: float, field: str, transpo
                     if not 200 <= response.status_code < 300:
                         raise ContractError("fetch_failed", f"{field}.url answered HTTP {response.status_code}", details={"field": f"{field}.url", "status": response.status_code})
                     declared = response.headers.get("content-length")
-                    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                    if not cut_at_limit and declared is not None and declared.isdigit() and int(declared) > max_bytes:
                         raise ContractError("too_large", f"{field} is larger than the limit of {max_bytes} bytes", details={"field": f"{field}.url", "limit": max_bytes})
                     for chunk in response.iter_bytes():
                         total += len(chunk)
+                        if total > max_bytes and cut_at_limit:
+                            chunks.append(chunk[: len(chunk) - (total - max_bytes)])
+                            break
                         if total > max_bytes:
                             raise ContractError("too_large", f"{field} is larger than the limit of {max_bytes} bytes", details={"field": f"{field}.url", "limit": max_bytes})
                         chunks.append(chunk)
-                    return b"".join(chunks)
+                    return response.status_code, b"".join(chunks)
             raise ContractError("fetch_failed", f"{field}.url redirected more than {MAX_REDIRECTS} times", details={"field": f"{field}.url"})
     except httpx.TimeoutException:
         raise ContractError("fetch_failed", f"{field}.url timed out", details={"field": f"{field}.url"}) from None

@@ -32,7 +32,12 @@ export async function generateRequest(bitstream: Bitstream, n: number, mode: Mod
   const options = parseReconstructionOptions(new URLSearchParams(), { width: h.width, height: h.height, fps: h.fpsNum / h.fpsDen, seed: h.seed });
   const spec = await planReconstruction({ bitstream, bitstreamHash: '0'.repeat(64), mode, segment: n, options, engine: 'reference@test' });
   if (spec.kind !== 'generate') throw new Error(`expected a generate spec, got ${spec.kind}`);
-  return spec.request;
+  // Planned without a place to find stored images, every keyframe travels inline.
+  const keyframes = spec.request.segment.keyframes.map((k) => {
+    if (!('data' in k)) throw new Error('a keyframe was planned by where it is stored');
+    return k;
+  });
+  return { ...spec.request, segment: { ...spec.request.segment, keyframes } };
 }
 
 /** The frames the reference engine renders for each segment of `bitstream` in `mode`, in order. */

@@ -23,6 +23,7 @@ from ...media import keyframe as media_keyframe
 from ...media import video_io
 from ...media.assemble import assemble_parts
 from ...media.inbetween import interpolate_stream
+from ...media.sources import keyframe_bytes
 from ...progress import Progress
 
 MIME_TYPES = video_io.MIME_TYPES
@@ -175,12 +176,10 @@ def in_betweens(frames: np.ndarray, factor: int) -> Iterator[np.ndarray]:
 
 
 def decode_keyframe(keyframe: dict) -> Image.Image:
-    """The keyframe as an RGB image (``invalid_request`` when it does not decode)."""
-    try:
-        data = base64.b64decode(keyframe["data"], validate=True)
-    except ValueError as error:
-        raise ContractError("invalid_request", f"segment.keyframe.data is not standard base64 ({error})") from None
-    return Image.fromarray(media_keyframe.decode_keyframe(data))
+    """The keyframe (inline, or fetched by its URL) as an RGB image (``invalid_request`` when it does not decode)."""
+    field = "segment.keyframe"
+    data = keyframe_bytes(keyframe, field)
+    return Image.fromarray(media_keyframe.decode_keyframe(data, f"{field}.data" if "data" in keyframe else f"{field}.source"))
 
 
 def assemble(request: dict, progress: Progress, limits: Limits = LIMITS) -> dict[str, Any]:
