@@ -274,7 +274,9 @@ export async function runEdgeBench(): Promise<Record<string, unknown>> {
     console.log(`\nWhere a miss's overhead goes (median ms per stage, from its Server-Timing; do- stages inside the coordinator; "first-byte" includes the R2 read that "serve ms" also counts):`);
     console.log(['stage', ...missRows.map((m) => m.size)].map((c, i) => c.padEnd(i === 0 ? 26 : 10)).join(''));
     for (const name of stageNames) console.log([name, ...missRows.map((m) => (m.stages[name] ?? 0).toFixed(0))].map((c, i) => c.padEnd(i === 0 ? 26 : 10)).join(''));
-    console.log(`hot-path artifact miss (${(hot.bytes / 1e6).toFixed(2)} MB, one): overhead ${hot.overheadMs.toFixed(0)} ms, of which upload ${hot.uploadMs.toFixed(0)} ms; serve ${hot.serveMs.toFixed(0)} ms; beyond serve ${hot.beyondServeMs.toFixed(0)} ms (target <= 25 ms)`);
+    console.log(
+      `hot-path artifact miss (${(hot.bytes / 1e6).toFixed(2)} MB, one, the first generate call of the run): overhead ${hot.overheadMs.toFixed(0)} ms, of which upload ${hot.uploadMs.toFixed(0)} ms; serve ${hot.serveMs.toFixed(0)} ms; beyond serve ${hot.beyondServeMs.toFixed(0)} ms, beyond serve and upload ${(hot.beyondServeMs - hot.uploadMs).toFixed(0)} ms (target <= 25 ms)`,
+    );
     console.log(`One request each: edge-cache hit ${edgeHitMs.toFixed(1)} ms, bare R2 route ${bareMs.toFixed(1)} ms`);
     return {
       artifactBytes,

@@ -12,7 +12,7 @@
  * its payer's meter; the soak waits (bounded) until every reservation is settled before it compares,
  * and reports how many calls were settled that way.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,14 @@ const CONCURRENCY = 8;
 const MAX_OUTSTANDING_JOBS = 3;
 const FAULTS = { latency: 0.2, drop: 0.03, error500: 0.05, garbage: 0.03 };
 const SAMPLE = readFileSync(SAMPLE_CLIP);
+/**
+ * A second upload: one second of noise, coded with keyframes too large to travel inside a generate
+ * request (over 64 KiB), so its it2v generations have the GPU function read them by URL and range.
+ */
+const NOISE_CLIP = join(tmpdir(), 'cmvc-soak-noise.mp4');
+execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "nullsrc=s=640x480:r=24,geq=lum='random(1)*255':cb=128:cr=128", '-t', '1', '-c:v', 'libx264', '-crf', '18', '-pix_fmt', 'yuv420p', NOISE_CLIP]);
+const NOISE = readFileSync(NOISE_CLIP);
+const NOISE_QUERY = 'keyframeCodec=jpeg&keyframeMaxWidth=640&keyframeBudgetBytes=300000';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -212,15 +220,17 @@ async function settledBills(base: string, admin: Record<string, string>, keyIds:
 }
 
 async function main() {
-  const [gpuPort, proxyPort] = [await freePort(), await freePort()];
+  const [gpuPort, proxyPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   const gpu = spawn(join(ROOT, 'gpu-functions', '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'cmvc_gpu.app:app', '--host', '127.0.0.1', '--port', String(gpuPort), '--log-level', 'warning'], {
     cwd: join(ROOT, 'gpu-functions'),
+    // As `npm start` runs it: inputs (videos, large keyframes) are fetched by URL from the Worker only.
+    env: { ...process.env, CMVC_SOURCE_ORIGINS: `http://127.0.0.1:${workerPort}` },
     detached: true,
     stdio: 'ignore',
   });
   const faultProxy = proxy(gpuPort).listen(proxyPort, '127.0.0.1');
   process.env.GPU_BACKEND_URL = `http://127.0.0.1:${proxyPort}`;
-  const stack = await startStack();
+  const stack = await startStack({ port: workerPort });
   const auth = { Authorization: `Bearer ${stack.adminKey}` };
   const makeKey = async (name: string, limits?: object) => {
     const response = await fetch(`${stack.base}/v1/keys`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ name, scopes: ['encode', 'read', 'reconstruct'], owner: 'admin', ...(limits ? { limits } : {}) }) });
@@ -255,11 +265,20 @@ async function main() {
     latencies.push(performance.now() - started);
     statuses.set(`${kind} ${status}`, (statuses.get(`${kind} ${status}`) ?? 0) + 1);
     const bad5xx = status >= 500 && !(status === 503 && retryAfter);
-    if (bad5xx || status === -1 || (expect4xx && (status < 400 || status >= 500))) unexpected.push(`${kind} ${url.replace(stack.base, '')} → ${status}`);
+    // A valid request may be rate-limited or over quota (429), never refused otherwise.
+    const refusedValid = !expect4xx && status >= 400 && status < 500 && status !== 429;
+    if (bad5xx || status === -1 || refusedValid || (expect4xx && (status < 400 || status >= 500))) unexpected.push(`${kind} ${url.replace(stack.base, '')} → ${status}`);
   }
 
   const actions: [number, () => Promise<void>][] = [
-    [1, async () => (outstanding() >= MAX_OUTSTANDING_JOBS ? undefined : hit('upload', `${stack.base}/v1/videos`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: SAMPLE }))],
+    [
+      1,
+      async () => {
+        if (outstanding() >= MAX_OUTSTANDING_JOBS) return;
+        const noise = rnd() < 0.3;
+        await hit('upload', `${stack.base}/v1/videos${noise ? `?${NOISE_QUERY}` : ''}`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: noise ? NOISE : SAMPLE });
+      },
+    ],
     [6, async () => (ready.length ? hit('hit', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v.mp4`, { headers: { ...auth, Prefer: 'wait=20' } }) : undefined)],
     [2, async () => (ready.length ? hit('miss', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/tt2v.mp4?seed=${Math.floor(rnd() * 20)}`, { headers: { ...someKey(), Prefer: 'wait=20' } }) : undefined)],
     [2, async () => (ready.length ? hit('hls', `${stack.base}/v/${ready[Math.floor(rnd() * ready.length)]}/it2v/0.ts`, { headers: { ...someKey(), Prefer: 'wait=20' } }) : undefined)],
@@ -328,7 +347,7 @@ async function main() {
   console.log(`jobs: ${jobs.size} started, ${finished} succeeded, ${failed} failed, ${jobs.size - finished - failed} unfinished`);
   console.log(`generations: ${generateSuccesses.size} distinct artifacts, ${duplicates} generated more than once`);
   console.log(`storage audit: ${audit.ok ? 'ok' : 'NOT OK'} — ${audit.videos} videos, ${audit.objects} objects, lost ${audit.lostBitstreams.length + audit.lostSources.length}, orphaned ${audit.orphanedObjects.length}`);
-  console.log(`unexpected answers (5xx other than 503+Retry-After, network errors, bad input not refused): ${unexpected.length}`);
+  console.log(`unexpected answers (5xx other than 503+Retry-After, network errors, a valid request refused other than by 429, bad input not refused): ${unexpected.length}`);
   for (const u of unexpected.slice(0, 20)) console.log(`  ${u}`);
   const totalCharged = [...charged.values()].reduce((a, b) => a + b, 0);
   const spendGap = serverSeconds > 0 ? Math.abs(totalCharged - serverSeconds) / serverSeconds : 0;

@@ -26,8 +26,9 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
-  const [port, gpuPort] = [await freePort(), await freePort()];
+/** `port`: the Worker's (a free one by default), for a caller that must name its origin beforehand. */
+export async function startStack(options: { port?: number } = {}): Promise<Stack> {
+  const [port, gpuPort] = [options.port ?? (await freePort()), await freePort()];
   const stateDir = mkdtempSync(join(tmpdir(), 'cmvc-e2e-'));
   const child: ChildProcess = spawn('node', ['scripts/start.mjs'], {
     cwd: ROOT,
