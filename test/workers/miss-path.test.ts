@@ -48,7 +48,7 @@ describe('keyframes in a generate call', () => {
     gpu.keyframeBytes = INLINE_KEYFRAME_BYTES + 1;
     const id = await encodedVideo();
     expect((await call(`/v/${id}/it2v.mp4`)).status).toBe(200);
-    const { url } = gpu.submitted.filter((s) => s.fn === 'generate').at(-1)?.body.segment.keyframes[0].source;
+    const { url } = gpu.submitted.filter((s) => s.fn === 'generate').at(-1)!.body.segment.keyframes[0].source;
     const path = new URL(url).pathname + new URL(url).search;
     expect((await call(path)).status).toBe(200);
     expect((await call(path.replace(/sig=[0-9a-f]/, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')))).status).toBe(403);
