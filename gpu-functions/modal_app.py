@@ -42,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 APP_NAME = os.environ.get("CMVC_MODAL_APP", "cmvc-gpu")
 VOLUME_NAME = os.environ.get("CMVC_MODAL_VOLUME", "cmvc-gpu-models")
 PROGRESS_DICT_NAME = f"{APP_NAME}-progress"
+#: Submits' idempotency keys → call ids, so a submit sent again after a lost answer spawns nothing.
+SUBMITS_DICT_NAME = f"{APP_NAME}-submits"
 VOLUME_PATH = "/vol"
 ADAPTERS_VOLUME_NAME = os.environ.get("CMVC_MODAL_ADAPTERS_VOLUME", "cmvc-gpu-adapters")
 HF_HUB_CACHE = f"{VOLUME_PATH}/hf"
@@ -151,6 +153,7 @@ with image.imports():
 volume = modal.Volume.from_name(VOLUME_NAME, create_if_missing=True)
 adapters_volume = modal.Volume.from_name(ADAPTERS_VOLUME_NAME, create_if_missing=True)
 progress = modal.Dict.from_name(PROGRESS_DICT_NAME, create_if_missing=True)
+submits = modal.Dict.from_name(SUBMITS_DICT_NAME, create_if_missing=True)
 VOLUMES: dict[str | PurePosixPath, modal.Volume | modal.CloudBucketMount] = {
     VOLUME_PATH: volume,
     ADAPTERS_DIR: adapters_volume,
@@ -324,6 +327,7 @@ def web():
         methods=CONTRACT_FUNCTIONS,
         from_id=modal.FunctionCall.from_id,
         progress_store=progress,
+        submit_store=submits,
         timeout_errors=(modal.exception.TimeoutError, TimeoutError),
         expired_errors=(modal.exception.OutputExpiredError,),
         failed_errors=(modal.exception.FunctionTimeoutError, modal.exception.RemoteError),

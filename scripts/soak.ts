@@ -1,8 +1,9 @@
 /**
  * `npm run soak [-- --seconds 90]`: a bounded mixed load (uploads, hits, misses, HLS, bad requests)
  * against the real stack, with the GPU backend behind a fault-injecting proxy (latency, dropped
- * connections, 500s, garbage). Loopback only; stops by itself. Reports statuses, p99, jobs, duplicate
- * generations and a storage audit; exits non-zero when a target is missed.
+ * connections, 500s, garbage, and submits whose answer is lost after the call started). Loopback
+ * only; stops by itself. Reports statuses, p99, jobs, duplicate generations and a storage audit;
+ * exits non-zero when a target is missed.
  *
  * GPU spend: the load runs under three keys (the admin key, a key with the default quota and one with
  * a small quota). At the end it reports, per key, the GPU seconds charged (GET /v1/usage) against the
@@ -30,7 +31,8 @@ const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 90;
 const CONCURRENCY = 8;
 /** Encode jobs in flight at once: uploads beyond this wait, as a real uploader would, so the run measures the stack rather than a queue growing without bound. */
 const MAX_OUTSTANDING_JOBS = 3;
-const FAULTS = { latency: 0.2, drop: 0.03, error500: 0.05, garbage: 0.03 };
+/** Faults per request to the GPU backend; `lostAnswer` only on submits: forwarded (the call starts), its answer dropped. */
+const FAULTS = { latency: 0.2, drop: 0.03, error500: 0.05, garbage: 0.03, lostAnswer: 0.05 };
 const SAMPLE = readFileSync(SAMPLE_CLIP);
 /**
  * A second upload: one second of noise, coded with keyframes too large to travel inside a generate
@@ -50,7 +52,7 @@ const freePort = () =>
   });
 
 const rnd = Math.random;
-const faultCounts = { latency: 0, drop: 0, error500: 0, garbage: 0, passed: 0 };
+const faultCounts = { latency: 0, drop: 0, error500: 0, garbage: 0, lostAnswer: 0, passed: 0 };
 /** Artifact request body hash → number of generate calls that succeeded for it. */
 const generateSuccesses = new Map<string, number>();
 const callBodies = new Map<string, string>();
@@ -124,6 +126,7 @@ function proxy(upstreamPort: number) {
         return;
       }
       faultCounts.passed++;
+      const loseAnswer = /^\/v1\/\w+\/submit$/.test(pathname) && rnd() < FAULTS.lostAnswer;
       const upstream = httpRequest({ host: '127.0.0.1', port: upstreamPort, path, method: req.method, headers: req.headers }, (up) => {
         const out: Buffer[] = [];
         up.on('data', (c) => out.push(c));
@@ -149,6 +152,12 @@ function proxy(upstreamPort: number) {
               callBodies.delete(decodeURIComponent(poll[1] as string));
               generateSuccesses.set(hash, (generateSuccesses.get(hash) ?? 0) + 1);
             }
+          }
+          if (loseAnswer) {
+            // The backend started the call; the Worker never hears so, and must not start it twice.
+            faultCounts.lostAnswer++;
+            req.socket.destroy();
+            return;
           }
           res.writeHead(up.statusCode ?? 502, up.headers).end(text);
         });

@@ -4,7 +4,8 @@ Routes (JSON everywhere, shapes in ``schemas/gpu``):
 
 - ``GET /healthz`` → health.response; ``GET /v1/info`` → info.response; ``GET /metrics`` → Prometheus text.
 - ``POST /v1/{function}`` → 200 and the function's response (synchronous).
-- ``POST /v1/{function}/submit`` → 202 ``{"callId"}`` at once; ``GET /v1/calls/{callId}`` → call.status.
+- ``POST /v1/{function}/submit`` → 202 ``{"callId"}`` at once (with ``Idempotency-Key``, the same key
+  answers the same call id again and starts nothing); ``GET /v1/calls/{callId}`` → call.status.
 - Errors: ``{"error": {"code", "message", "details"?}}`` with the contract's codes and statuses.
 - ``generate``, ``interpolate`` and ``assemble`` PUT their output file to the request's ``output``
   target (``outputs.deliver``) and answer its size and SHA-256; their input videos come by URL.
@@ -31,7 +32,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import contract
-from .calls import CallRegistry
+from .calls import IDEMPOTENCY_HEADER, CallRegistry, idempotency_key
 from .engines.base import Engine, check_engine, engine_method
 from .errors import ContractError
 from .limits import Limits
@@ -242,7 +243,8 @@ def create_app(
     async def submit(function: str, request: Request) -> Any:
         body = await read_request(function, request)
         try:
-            call_id = calls.submit(lambda progress: run_reporting_spent(function, body, progress))
+            key = idempotency_key(function, request.headers.get(IDEMPOTENCY_HEADER))
+            call_id = calls.submit(lambda progress: run_reporting_spent(function, body, progress), idempotency_key=key)
         except ContractError as error:
             metrics.rejected(function, error.code)
             raise

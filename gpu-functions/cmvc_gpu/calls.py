@@ -3,12 +3,15 @@ thread pool and returns a call id at once; ``status`` answers ``pending`` (progr
 null while queued), ``succeeded`` with the result, or ``failed`` with a typed error.
 
 Finished calls are kept for ``retention_seconds`` (default one hour) and at most ``max_kept``; a
-call beyond ``max_pending`` unfinished ones is refused with ``overloaded``.
+call beyond ``max_pending`` unfinished ones is refused with ``overloaded``. A submit may carry an
+idempotency key: while its call is kept, the same key answers the same call id and starts nothing,
+so a caller that lost the answer to a submit can send it again without the work running twice.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -26,6 +29,19 @@ log = logging.getLogger("cmvc_gpu")
 
 #: Longest long poll of ``status``, in seconds (well under any proxy's idle timeout).
 MAX_WAIT_SECONDS = 20.0
+#: Header of a submit naming its idempotency key (``SUBMIT_IDEMPOTENCY_HEADER`` in the contract).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:~-]{1,200}")
+
+
+def idempotency_key(function: str, header: Optional[str]) -> Optional[str]:
+    """The key a submit of ``function`` is deduplicated by (keys are per function), from its
+    ``Idempotency-Key`` header; None without one, ``invalid_request`` for a malformed one."""
+    if header is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(header):
+        raise ContractError("invalid_request", f"{IDEMPOTENCY_HEADER} must be 1-200 characters of A-Z a-z 0-9 . _ : ~ -", details={"field": IDEMPOTENCY_HEADER})
+    return f"{function}:{header}"
 
 
 @dataclass
@@ -36,6 +52,7 @@ class Call:
     done: bool = False
     finished_at: float = 0.0
     finished: threading.Event = field(default_factory=threading.Event)
+    idempotency_key: Optional[str] = None
 
 
 class CallRegistry:
@@ -50,21 +67,28 @@ class CallRegistry:
             raise ValueError(f"workers and max_pending must be at least 1, got {workers} and {max_pending}")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmvc-call")
         self._calls: OrderedDict[str, Call] = OrderedDict()
+        #: The call id each idempotency key got, while that call is kept.
+        self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
         self.max_pending = max_pending
         self.retention_seconds = retention_seconds
         self.max_kept = max_kept
 
-    def submit(self, run: Callable[[Progress], Any]) -> str:
+    def submit(self, run: Callable[[Progress], Any], idempotency_key: Optional[str] = None) -> str:
         """Queues ``run(progress)``; its ``ContractError`` becomes a typed failure, anything else
-        ``engine_failure`` (details stay in the server log). Raises ``overloaded`` when full."""
-        call = Call()
+        ``engine_failure`` (details stay in the server log). Raises ``overloaded`` when full. A key
+        that a kept call was submitted with answers that call's id, and ``run`` is not queued."""
+        call = Call(idempotency_key=idempotency_key)
         call_id = f"call-{uuid.uuid4().hex}"
         with self._lock:
             self._evict()
+            if idempotency_key is not None and idempotency_key in self._keys:
+                return self._keys[idempotency_key]
             if sum(1 for c in self._calls.values() if not c.done) >= self.max_pending:
                 raise ContractError("overloaded", f"{self.max_pending} calls are already waiting; retry later")
             self._calls[call_id] = call
+            if idempotency_key is not None:
+                self._keys[idempotency_key] = call_id
 
         def progress(value: float) -> None:
             call.progress = max(0.0, min(1.0, float(value)))
@@ -108,10 +132,15 @@ class CallRegistry:
     def _evict(self) -> None:
         now = time.time()
         for call_id in [cid for cid, c in self._calls.items() if c.done and now - c.finished_at > self.retention_seconds]:
-            del self._calls[call_id]
+            self._forget(call_id)
         if len(self._calls) >= self.max_kept:
             for call_id in [cid for cid, c in self._calls.items() if c.done][: len(self._calls) - self.max_kept + 1]:
-                del self._calls[call_id]
+                self._forget(call_id)
+
+    def _forget(self, call_id: str) -> None:
+        call = self._calls.pop(call_id)
+        if call.idempotency_key is not None:
+            self._keys.pop(call.idempotency_key, None)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

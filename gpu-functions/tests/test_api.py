@@ -409,3 +409,18 @@ def test_a_keyframe_named_by_url_and_byte_range_renders_as_the_same_image_inline
     short = generate({**fields, "source": {**source, "offset": 1000 + 600}}, "kf/short.mp4").json()["error"]
     assert short["code"] == "fetch_failed" and short["details"]["field"] == "segment.keyframes[0].source.url"
     assert "kf/short.mp4" not in store.objects
+
+
+def test_a_submit_sent_again_with_its_idempotency_key_answers_the_same_call_and_runs_once(client, store):
+    body = {"mode": "tt2v", "segment": {"contentText": "a red ball", "motionText": "the camera is static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 4, "seed": 3, "output": store.target("idem/a.mp4")}
+    before = calls_total(client, "generate")
+    first = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-idem-1"})
+    again = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-idem-1"})
+    assert first.status_code == again.status_code == 202 and first.json() == again.json()
+    assert wait(client, first.json()["callId"])["status"] == "succeeded"
+    assert calls_total(client, "generate") == before + 1
+    # Keys are per function and per key: another key, or the same key for another function, is another call.
+    other = client.post("/v1/generate/submit", json={**body, "output": store.target("idem/b.mp4")}, headers={"Idempotency-Key": "gen-idem-2"})
+    assert other.status_code == 202 and other.json() != first.json()
+    bad = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "x" * 201})
+    assert bad.status_code == 422 and bad.json()["error"]["details"] == {"field": "Idempotency-Key"}

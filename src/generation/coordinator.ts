@@ -162,6 +162,9 @@ export class GenerationCoordinator extends DurableObject<Env> {
           const result = await gpu.run(fn, body, {
             deadlineMs: (state.submittedAt ?? Date.now()) + GENERATION_DEADLINE_MS - Date.now(),
             callId: state.callId ?? undefined,
+            // The same for this generation's every submit, across restarts: one whose id was lost in a
+            // crash is answered the call it started.
+            idempotencyKey: `gen.${spec.key}.${state.startedAt}`,
             onSubmitted: async (callId) => {
               clock.lap('submit');
               state = { ...state, callId, submittedAt: Date.now() };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { CallStatus, GPU_FUNCTION_CONTRACT, HealthResponse, InfoResponse, SubmitResponse, type GpuFunctionName } from './contract';
+import { CallStatus, GPU_FUNCTION_CONTRACT, HealthResponse, InfoResponse, SUBMIT_IDEMPOTENCY_HEADER, SubmitResponse, type GpuFunctionName } from './contract';
 import { breakerFor, type CircuitBreaker } from './circuit-breaker';
 import { GpuError, gpuErrorFromBody, gpuErrorFromFailure } from './errors';
 
@@ -35,6 +35,11 @@ export interface RunOptions {
   onProgress?: (progress: number | null) => void | Promise<void>;
   /** Resume polling an already submitted call instead of submitting again. */
   callId?: string;
+  /**
+   * The submit's idempotency key; a fresh one by default. A caller that may submit the same call again
+   * after a restart (having lost its id) passes a key it stored, so the backend answers the first call.
+   */
+  idempotencyKey?: string;
   onSubmitted?: (callId: string) => void | Promise<void>;
 }
 
@@ -77,8 +82,12 @@ export class GpuClient {
     return this.request('POST', `/v1/${fn}`, body, responseSchema(fn));
   }
 
-  async submit<F extends GpuFunction>(fn: F, body: GpuRequest<F>): Promise<string> {
-    const { callId } = await this.request('POST', `/v1/${fn}/submit`, body, SubmitResponse);
+  /**
+   * Starts a call and answers its id. Retried like any request (a lost answer included), so it always
+   * carries an idempotency key (a fresh one by default): a retry cannot start the work a second time.
+   */
+  async submit<F extends GpuFunction>(fn: F, body: GpuRequest<F>, idempotencyKey: string = crypto.randomUUID()): Promise<string> {
+    const { callId } = await this.request('POST', `/v1/${fn}/submit`, body, SubmitResponse, { headers: { [SUBMIT_IDEMPOTENCY_HEADER]: idempotencyKey } });
     return callId;
   }
 
@@ -93,7 +102,7 @@ export class GpuClient {
     const deadline = Date.now() + options.deadlineMs;
     let callId = options.callId;
     if (callId === undefined) {
-      callId = await this.submit(fn, body);
+      callId = await this.submit(fn, body, options.idempotencyKey);
       await options.onSubmitted?.(callId);
     }
     let interval = options.pollIntervalMs ?? 250;
@@ -134,13 +143,13 @@ export class GpuClient {
     path: string,
     body: unknown,
     schema: z.ZodType<T>,
-    overrides: { timeoutMs?: number; attempts?: number } = {},
+    overrides: { timeoutMs?: number; attempts?: number; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const attempts = overrides.attempts ?? this.attempts;
     let lastError: GpuError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.once(method, path, body, schema, overrides.timeoutMs ?? this.requestTimeoutMs);
+        return await this.once(method, path, body, schema, overrides.timeoutMs ?? this.requestTimeoutMs, overrides.headers);
       } catch (err) {
         if (!(err instanceof GpuError) || !err.retryable) throw err;
         lastError = err;
@@ -150,13 +159,13 @@ export class GpuClient {
     throw lastError as GpuError;
   }
 
-  private async once<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+  private async once<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number, headers?: Record<string, string>): Promise<T> {
     const waitMs = this.breaker.retryInMs();
     if (waitMs > 0) {
       throw new GpuError('gpu_circuit_open', `GPU backend failed repeatedly; not calling it for ${Math.ceil(waitMs / 1000)} s`, null, true);
     }
     try {
-      const result = await this.attempt(method, path, body, schema, timeoutMs);
+      const result = await this.attempt(method, path, body, schema, timeoutMs, headers);
       this.breaker.succeeded();
       return result;
     } catch (err) {
@@ -167,12 +176,12 @@ export class GpuClient {
     }
   }
 
-  private async attempt<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+  private async attempt<T>(method: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number, headers: Record<string, string> = {}): Promise<T> {
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, {
         method,
-        headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...this.headers },
+        headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...this.headers, ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });

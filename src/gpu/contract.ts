@@ -50,6 +50,13 @@ export const OutputSeconds = Seconds.extend({
 /** Header carrying the base64 SHA-256 of an uploaded body; the store refuses a body that does not match it. */
 export const UPLOAD_CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 
+/**
+ * Header of a submit naming its idempotency key (1–200 of `A-Z a-z 0-9 . _ : ~ -`): while the call it
+ * started is remembered, a submit of the same function with the same key answers that call's id and
+ * starts nothing, so a submit whose answer was lost can be sent again without running twice.
+ */
+export const SUBMIT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
 export const UploadTarget = z
   .object({
     url: z.url().max(8192).describe('where the function PUTs its output file (single-use, short-lived)'),

@@ -48,6 +48,7 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
         {
           deadlineMs: Number(env.GPU_TIMEOUT_SECONDS) * 1000,
           callId: job.gpu_call_id ?? undefined,
+          idempotencyKey: `enc.${job.id}.${attempt}`,
           onSubmitted: (submitted) => {
             callId = submitted;
             return updateJob(env.DB, job.id, { gpu_call_id: submitted });

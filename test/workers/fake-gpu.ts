@@ -13,6 +13,7 @@
 import { exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
 import { env } from 'cloudflare:test';
+import { SUBMIT_IDEMPOTENCY_HEADER } from '../../src/gpu/contract';
 import { bytesToBase64 } from '../../src/http/base64';
 
 export const FAKE_GPU_URL = 'http://gpu.test';
@@ -42,7 +43,9 @@ export type Behaviour =
   /** Accepted; then the backend no longer knows the call id (404 not_found, as after a restart or expiry). */
   | 'lose-call'
   /** Accepted; succeeds reporting an output it never uploaded. */
-  | 'skip-upload';
+  | 'skip-upload'
+  /** Accepted (the call runs and succeeds), but the answer to the submit is lost: a network error, as when a connection drops after the backend started the call. */
+  | 'lose-answer';
 
 const ENGINE = { id: 'fake', version: '1', models: {} };
 const FAILURES = {
@@ -78,6 +81,10 @@ export class FakeGpu {
   segments = 1;
   private readonly byFunction: Record<Fn, Behaviour[]> = { encode: [], generate: [], interpolate: [], assemble: [] };
   private readonly results = new Map<string, Call>();
+  /** The call id each submit's idempotency key got (per function), as the real servers remember it. */
+  private readonly byIdempotencyKey = new Map<string, string>();
+  /** Submits that named a known idempotency key, answered with the call it started. */
+  repeatedSubmits = 0;
   private nextId = 1;
 
   /** Queues behaviours for the next submits of one function, one per submit. */
@@ -117,6 +124,13 @@ export class FakeGpu {
   };
 
   private async submit(fn: Fn, request: Request): Promise<Response> {
+    const headerKey = request.headers.get(SUBMIT_IDEMPOTENCY_HEADER);
+    const idempotencyKey = headerKey === null ? null : `${fn}:${headerKey}`;
+    const known = idempotencyKey === null ? undefined : this.byIdempotencyKey.get(idempotencyKey);
+    if (known !== undefined) {
+      this.repeatedSubmits += 1;
+      return json({ callId: known }, 202);
+    }
     const behaviour = this.byFunction[fn].shift() ?? this.queue.shift() ?? this.defaultBehaviour;
     if (behaviour === 'down') throw new TypeError('fetch failed: connection refused');
     this.calls[fn] += 1;
@@ -142,6 +156,11 @@ export class FakeGpu {
     // as a real function does: a call that fails, stalls or is lost leaves nothing in storage.
     const callId = `call-${this.nextId++}`;
     this.results.set(callId, call);
+    if (idempotencyKey !== null) this.byIdempotencyKey.set(idempotencyKey, callId);
+    if (behaviour === 'lose-answer') {
+      call.behaviour = 'ok';
+      throw new TypeError('fetch failed: the connection was reset before the answer arrived');
+    }
     return json({ callId }, 202);
   }
 

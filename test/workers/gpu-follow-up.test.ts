@@ -164,3 +164,19 @@ describe('an encode given up on at its deadline', () => {
     });
   }
 });
+
+describe('a submit whose answer was lost after the backend started the call', () => {
+  it('is sent again under the same idempotency key: the call runs once and is billed the seconds it reports', async () => {
+    const key = await newKey(SPEND_SCOPES);
+    const id = await encodedVideo(key.secret);
+    const before = await gpuSecondsUsed(key.secret);
+    const started = gpu.calls.generate;
+    ledger.reportSeconds = SEGMENT_ESTIMATE / 4;
+    gpu.on('generate', 'lose-answer');
+    expect((await call(`/v/${id}/tt2v.mp4?seed=41`, { key: key.secret })).status).toBe(200);
+    expect(gpu.calls.generate - started).toBe(1);
+    expect(gpu.repeatedSubmits).toBe(1);
+    expect((await gpuSecondsUsed(key.secret)) - before).toBeCloseTo(SEGMENT_ESTIMATE / 4, 6);
+    expect(await inFlight(key.secret)).toMatchObject({ reservedSeconds: 0, reservations: 0 });
+  });
+});

@@ -275,8 +275,51 @@ class TestTrainingData:
         assert data.blend(first, last, 0.5).max() == 100
 
 
+class FakeDict(dict):
+    """A ``modal.Dict`` as the dispatcher uses it: ``put`` may refuse to replace a key."""
+
+    def put(self, key, value, *, skip_if_exists=False):
+        if skip_if_exists and key in self:
+            return False
+        self[key] = value
+        return True
+
+
 class TestWebRoutes:
     """The submit/poll routes the Modal web endpoint puts in front of the shared FastAPI app."""
+
+    def test_a_submit_sent_again_with_its_idempotency_key_spawns_nothing(self):
+        from fastapi import FastAPI
+        from fastapi.testclient import TestClient
+
+        from cmvc_gpu.engines.model.web import install_call_routes
+
+        method = FakeMethod(lambda request: {"ok": True, "result": {}})
+        app = FastAPI()
+        install_call_routes(app, Dispatcher({"generate": method}, from_id=lambda i: None, submit_store=FakeDict()))
+        client = TestClient(app)
+        body = {"mode": "tt2v", "segment": {"contentText": "c", "motionText": "m"}, "width": 32, "height": 32, "fps": 8, "frameCount": 4, "seed": 1, "output": {"url": "https://store.example/a.mp4"}}
+        first = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-1"})
+        again = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-1"})
+        assert first.status_code == again.status_code == 202 and first.json() == again.json()
+        assert len(method.spawned) == 1
+        assert client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-2"}).status_code == 202
+        assert len(method.spawned) == 2
+        bad = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "no spaces"})
+        assert bad.status_code == 422 and bad.json()["error"]["details"] == {"field": "Idempotency-Key"}
+
+    def test_a_submit_whose_spawn_failed_leaves_its_key_free(self):
+        class Failing(FakeMethod):
+            def spawn(self, request):
+                raise RuntimeError("Modal is down")
+
+        store = FakeDict()
+        with pytest.raises(RuntimeError):
+            Dispatcher({"generate": Failing(None)}, from_id=lambda i: None, submit_store=store).submit("generate", {}, "generate:k")
+        assert store == {}
+        method = FakeMethod(None)
+        assert Dispatcher({"generate": method}, from_id=lambda i: None, submit_store=store).submit("generate", {}, "generate:k") == "generate~fc-abc123"
+        assert store == {"generate:k": "generate~fc-abc123"} and len(method.spawned) == 1
 
     def make(self):
         from fastapi import FastAPI

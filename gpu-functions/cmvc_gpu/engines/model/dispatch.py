@@ -17,6 +17,7 @@ adapter) crosses the boundary as data rather than as a pickled exception.
 from __future__ import annotations
 
 import re
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Optional, Protocol
@@ -46,6 +47,18 @@ class ProgressStore(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
 
     def pop(self, key: str, default: Any = None) -> Any: ...
+
+
+class SubmitStore(ProgressStore, Protocol):
+    """Where submits' idempotency keys map to call ids: a ``modal.Dict`` in production."""
+
+    def put(self, key: str, value: Any, *, skip_if_exists: bool = False) -> bool: ...
+
+
+#: What a submit store holds for a key whose submit is spawning its call.
+CLAIMED = "claimed"
+#: How long a repeated submit waits for the first one's call id, in seconds.
+CLAIM_WAIT_SECONDS = 10.0
 
 
 class DispatchError(ContractError):
@@ -119,6 +132,7 @@ class Dispatcher:
         methods: function name → its Modal method (``Encoder().encode`` …).
         from_id: ``modal.FunctionCall.from_id``.
         progress_store: the shared progress ``modal.Dict``, or ``None``.
+        submit_store: the shared ``modal.Dict`` of submits' idempotency keys, or ``None`` (no deduplication).
         timeout_errors: exception types meaning "no result yet" from ``get(timeout=0)``.
         expired_errors: exception types meaning the call or its result is gone.
         failed_errors: exception types meaning the call itself failed (e.g. timed out).
@@ -129,6 +143,7 @@ class Dispatcher:
         methods: Mapping[str, RemoteMethod],
         from_id: Callable[[str], Any],
         progress_store: Optional[ProgressStore] = None,
+        submit_store: Optional[SubmitStore] = None,
         timeout_errors: tuple[type[BaseException], ...] = (TimeoutError,),
         expired_errors: tuple[type[BaseException], ...] = (),
         failed_errors: tuple[type[BaseException], ...] = (),
@@ -139,6 +154,7 @@ class Dispatcher:
         self.methods = dict(methods)
         self.from_id = from_id
         self.progress_store = progress_store
+        self.submit_store = submit_store
         self.timeout_errors = timeout_errors
         self.expired_errors = expired_errors
         self.failed_errors = failed_errors
@@ -152,10 +168,31 @@ class Dispatcher:
         """A synchronous call: the response, or a :class:`DispatchError`."""
         return unwrap(self._method(fn).remote(request))
 
-    def submit(self, fn: str, request: dict) -> str:
-        """Spawns the call; returns the contract call id (``"<fn>~<FunctionCall id>"``)."""
-        call = self._method(fn).spawn(request)
-        return f"{fn}~{call.object_id}"
+    def submit(self, fn: str, request: dict, idempotency_key: Optional[str] = None) -> str:
+        """Spawns the call; returns the contract call id (``"<fn>~<FunctionCall id>"``). With an
+        ``idempotency_key`` (``calls.idempotency_key``) and a ``submit_store``, the first submit with
+        the key claims it (a write that succeeds only if the key is absent) and stores its call id;
+        a later one answers that id and spawns nothing (waiting briefly while the first is spawning)."""
+        method = self._method(fn)
+        if idempotency_key is None or self.submit_store is None:
+            return f"{fn}~{method.spawn(request).object_id}"
+        if self.submit_store.put(idempotency_key, CLAIMED, skip_if_exists=True):
+            try:
+                call_id = f"{fn}~{method.spawn(request).object_id}"
+            except BaseException:
+                self.submit_store.pop(idempotency_key, None)
+                raise
+            self.submit_store[idempotency_key] = call_id
+            return call_id
+        deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            value = self.submit_store.get(idempotency_key)
+            if value is None:  # the claiming submit failed to spawn: this one may claim the key
+                return self.submit(fn, request, idempotency_key)
+            if value != CLAIMED:
+                return value
+            time.sleep(0.1)
+        raise DispatchError("overloaded", "a submit with this Idempotency-Key is still starting its call; retry")
 
     def poll(self, call_id: str, wait_seconds: float = 0.0) -> dict:
         """The contract ``CallStatus`` of a submitted call; an unknown or expired call id raises

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from ...calls import IDEMPOTENCY_HEADER, idempotency_key
 from ...contract import check_request, check_response
 from ...errors import ContractError
 from ...progress import Progress
@@ -70,7 +71,8 @@ def install_call_routes(app: Any, dispatcher: Dispatcher) -> None:
             except ValueError as error:
                 raise ContractError("invalid_request", "the body is not JSON") from error
             checked = check_request(fn, body)
-            call_id = await run_in_threadpool(dispatcher.submit, fn, checked)
+            key = idempotency_key(fn, request.headers.get(IDEMPOTENCY_HEADER))
+            call_id = await run_in_threadpool(dispatcher.submit, fn, checked, key)
         except ContractError as error:
             return error_response(error)
         return JSONResponse({"callId": call_id}, status_code=202)
