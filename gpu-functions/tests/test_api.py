@@ -412,7 +412,8 @@ def test_a_keyframe_named_by_url_and_byte_range_renders_as_the_same_image_inline
 
 
 def test_a_submit_sent_again_with_its_idempotency_key_answers_the_same_call_and_runs_once(client, store):
-    body = {"mode": "tt2v", "segment": {"contentText": "a red ball", "motionText": "the camera is static"}, "width": 64, "height": 48, "fps": 8, "frameCount": 4, "seed": 3, "output": store.target("idem/a.mp4")}
+    body = {"mode": "tt2v", "segment": {"contentText": "a red ball", "motionText": "the camera is static"},
+            "width": 64, "height": 48, "fps": 8, "frameCount": 4, "seed": 3, "output": store.target("idem/a.mp4")}
     before = calls_total(client, "generate")
     first = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-idem-1"})
     again = client.post("/v1/generate/submit", json=body, headers={"Idempotency-Key": "gen-idem-1"})
