@@ -8,6 +8,7 @@ import { runClientDecodeBench } from './client-decode';
 import { runEdgeBench } from './edge';
 import { runMultipartBench } from './multipart';
 import { runOpenApiBench } from './openapi';
+import { runPlanBench } from './plan';
 import { sampleClips } from './samples';
 
 const root = join(import.meta.dirname, '..');
@@ -58,6 +59,7 @@ if (wanted('client')) {
 if (wanted('edge')) results.edge = await runEdgeBench();
 if (wanted('multipart')) results.multipart = await runMultipartBench();
 if (wanted('openapi')) results.openapi = await runOpenApiBench();
+if (wanted('plan')) results.plan = await runPlanBench();
 
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

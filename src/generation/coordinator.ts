@@ -4,6 +4,7 @@ import { GpuError } from '../gpu/errors';
 import { artifactTransferFromEnv, type ArtifactTransfer } from '../storage/artifact-transfer';
 import type { GenerateKeyframe } from '../gpu/contract';
 import type { PlannedKeyframe } from './keyframe-grid';
+import { bytesToBase64 } from '../http/base64';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 import { secondsToUtcMidnight } from '../auth/gpu-budget';
@@ -226,13 +227,16 @@ export class GenerationCoordinator extends DurableObject<Env> {
   }
 }
 
-/** A spec's keyframes as a generate call takes them: a stored image by a URL to its object and its byte range. */
+/** A spec's keyframes as a generate call takes them: a small image in base64, a stored one by a URL to its object and its byte range. */
 async function keyframesForCall(planned: readonly PlannedKeyframe[], transfer: ArtifactTransfer): Promise<GenerateKeyframe[]> {
   const urls = new Map<string, Promise<string>>();
   const urlOf = (r2Key: string) => urls.get(r2Key) ?? urls.set(r2Key, transfer.downloadUrl(r2Key)).get(r2Key)!;
   return Promise.all(
     planned.map(async (k) => {
-      if ('data' in k) return k;
+      if ('image' in k) {
+        const { image, ...fields } = k;
+        return { ...fields, data: bytesToBase64(image) };
+      }
       const { stored, ...fields } = k;
       return { ...fields, source: { url: await urlOf(stored.r2Key), offset: stored.offset, length: stored.length } };
     }),

@@ -1,6 +1,5 @@
 import type { Keyframe as BitstreamKeyframe } from '../bitstream';
 import type { Keyframe } from '../gpu/contract';
-import { bytesToBase64 } from '../http/base64';
 
 /**
  * A segment's keyframes on an output grid of `frameCount` frames at `fps`: each `frameIndex` (at the source
@@ -31,14 +30,15 @@ export interface StoredBytes {
 }
 
 /**
- * A keyframe as a generation spec holds it: a small image inline (base64), a large one by where it is
- * stored (the coordinator names it by URL when it calls, so it never travels inside a request's JSON).
+ * A keyframe as a generation spec holds it: a small image's bytes (base64-coded only when a call is
+ * made: a request served from cache never codes them), a large one by where it is stored (the
+ * coordinator names it by URL when it calls, so it never travels inside a request's JSON).
  */
-export type PlannedKeyframe = Omit<Keyframe, 'data'> & ({ data: string } | { stored: StoredBytes });
+export type PlannedKeyframe = Omit<Keyframe, 'data'> & ({ image: Uint8Array } | { stored: StoredBytes });
 
 /**
  * A segment's keyframes for a generate request (see {@link onOutputGrid}): images up to
- * INLINE_KEYFRAME_BYTES in base64, larger ones by `locate` (where their bytes are stored) when it knows.
+ * INLINE_KEYFRAME_BYTES as their bytes, larger ones by `locate` (where their bytes are stored) when it knows.
  */
 export function keyframesOnGrid(
   keyframes: readonly BitstreamKeyframe[],
@@ -50,7 +50,7 @@ export function keyframesOnGrid(
   return onOutputGrid(keyframes, sourceFps, fps, frameCount).map((k) => {
     const fields = { codec: k.codec as Keyframe['codec'], width: k.width, height: k.height, frameIndex: k.frameIndex, priority: k.priority };
     const stored = k.data.length > INLINE_KEYFRAME_BYTES ? locate(k.data) : null;
-    return stored === null ? { ...fields, data: bytesToBase64(k.data) } : { ...fields, stored };
+    return stored === null ? { ...fields, image: k.data } : { ...fields, stored };
   });
 }
 

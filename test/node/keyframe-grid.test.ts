@@ -21,8 +21,9 @@ describe('keyframe frame indices on the request\'s output grid', () => {
     expect(new Set(many.map((k) => k.frameIndex)).size).toBe(many.length);
   });
 
-  it('carries the image as standard base64', () => {
-    expect(keyframesOnGrid([kf(1, 1)], 24, 24, 10)[0]).toMatchObject({ data: 'AQ==' });
+  it('carries a small image as its bytes, not coded: a request served from cache never codes it', () => {
+    const image = Uint8Array.of(1);
+    expect(keyframesOnGrid([{ ...kf(1, 1), data: image }], 24, 24, 10)[0]).toEqual({ codec: 'webp', width: 2, height: 2, frameIndex: 1, priority: 1, image });
   });
 
   it('names a large image by where it is stored, so it never travels inside the request', () => {
@@ -32,8 +33,8 @@ describe('keyframe frame indices on the request\'s output grid', () => {
     const locate = (image: Uint8Array) => (image.buffer === stored.buffer ? { r2Key: 'bitstreams/x.cmvc', offset: image.byteOffset, length: image.byteLength } : null);
     const [first, second] = keyframesOnGrid([large, small], 24, 24, 10, locate);
     expect(first).toEqual({ codec: 'webp', width: 2, height: 2, frameIndex: 0, priority: 255, stored: { r2Key: 'bitstreams/x.cmvc', offset: 1000, length: INLINE_KEYFRAME_BYTES + 1 } });
-    expect(second).toHaveProperty('data');
+    expect(second).toHaveProperty('image');
     // Where nothing says where it is stored, a large image still goes inline.
-    expect(keyframesOnGrid([large], 24, 24, 10)[0]).toHaveProperty('data');
+    expect(keyframesOnGrid([large], 24, 24, 10)[0]).toHaveProperty('image');
   });
 });

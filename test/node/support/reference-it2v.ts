@@ -11,6 +11,7 @@ import { writeBitstream, type Bitstream } from '../../../src/bitstream';
 import { parseReconstructionOptions } from '../../../src/cache/reconstruction-options';
 import type { RgbImage } from '../../../src/client/decode';
 import { planReconstruction } from '../../../src/generation/plan';
+import { bytesToBase64 } from '../../../src/http/base64';
 import type { EncodeResponse, GenerateRequest, Mode } from '../../../src/gpu/contract';
 import { bitstreamFromEncode } from '../../../src/jobs/bitstream-from-encode';
 
@@ -32,10 +33,11 @@ export async function generateRequest(bitstream: Bitstream, n: number, mode: Mod
   const options = parseReconstructionOptions(new URLSearchParams(), { width: h.width, height: h.height, fps: h.fpsNum / h.fpsDen, seed: h.seed });
   const spec = await planReconstruction({ bitstream, bitstreamHash: '0'.repeat(64), mode, segment: n, options, engine: 'reference@test' });
   if (spec.kind !== 'generate') throw new Error(`expected a generate spec, got ${spec.kind}`);
-  // Planned without a place to find stored images, every keyframe travels inline.
+  // Planned without a place to find stored images, every keyframe travels inline, as the coordinator sends it.
   const keyframes = spec.request.segment.keyframes.map((k) => {
-    if (!('data' in k)) throw new Error('a keyframe was planned by where it is stored');
-    return k;
+    if (!('image' in k)) throw new Error('a keyframe was planned by where it is stored');
+    const { image, ...fields } = k;
+    return { ...fields, data: bytesToBase64(image) };
   });
   return { ...spec.request, segment: { ...spec.request.segment, keyframes } };
 }
