@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ContractError
+from .sources import keyframe_bytes
 
 MIN_WIDTH = 16
 MAX_QUALITY = 95
@@ -71,3 +72,10 @@ def decode_keyframe(data: bytes, field: str = "segment.keyframes[0].data") -> np
             return np.asarray(image.convert("RGB"))
     except Exception:  # Pillow raises many types for bad images
         raise ContractError("invalid_request", f"{field} is not a readable image", details={"field": field}) from None
+
+
+def request_keyframe_pixels(keyframe: dict, field: str) -> np.ndarray:
+    """The RGB ``uint8`` pixels of a generate request's keyframe (``field``, e.g. ``segment.keyframes[2]``):
+    its inline ``data`` or the byte range its ``source`` names; errors name ``{field}.data`` or
+    ``{field}.source``."""
+    return decode_keyframe(keyframe_bytes(keyframe, field), f"{field}.data" if "data" in keyframe else f"{field}.source")

@@ -23,7 +23,6 @@ from ...media import keyframe as media_keyframe
 from ...media import video_io
 from ...media.assemble import assemble_parts
 from ...media.inbetween import interpolate_stream
-from ...media.sources import keyframe_bytes
 from ...progress import Progress
 
 MIME_TYPES = video_io.MIME_TYPES
@@ -177,9 +176,7 @@ def in_betweens(frames: np.ndarray, factor: int) -> Iterator[np.ndarray]:
 
 def decode_keyframe(keyframe: dict) -> Image.Image:
     """The keyframe (inline, or fetched by its URL) as an RGB image (``invalid_request`` when it does not decode)."""
-    field = "segment.keyframe"
-    data = keyframe_bytes(keyframe, field)
-    return Image.fromarray(media_keyframe.decode_keyframe(data, f"{field}.data" if "data" in keyframe else f"{field}.source"))
+    return Image.fromarray(media_keyframe.request_keyframe_pixels(keyframe, "segment.keyframe"))
 
 
 def assemble(request: dict, progress: Progress, limits: Limits = LIMITS) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from ...limits import Limits
 from ...media import decode, global_motion, keyframe, scenes, video_io
 from ...media.assemble import assemble_parts, video_file
 from ...media.inbetween import interpolate_stream, resize
-from ...media.sources import keyframe_bytes, read_source
+from ...media.sources import read_source
 from ...progress import Progress, no_progress
 from . import content, motion, rate, render
 
@@ -275,8 +275,7 @@ class ReferenceEngine:
 def _keyframe_pixels(coded: dict, index: int) -> np.ndarray:
     """The RGB pixels of ``segment.keyframes[index]`` (inline, or fetched by its URL);
     ``invalid_request`` naming it when its data is not base64 or not an image."""
-    field = f"segment.keyframes[{index}]"
-    return keyframe.decode_keyframe(keyframe_bytes(coded, field), f"{field}.data" if "data" in coded else f"{field}.source")
+    return keyframe.request_keyframe_pixels(coded, f"segment.keyframes[{index}]")
 
 
 def frames_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
