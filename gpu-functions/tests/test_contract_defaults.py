@@ -21,3 +21,25 @@ def test_a_given_option_wins_over_its_default() -> None:
     options = media.encode_options({"options": {"keyframeBudgetBytes": 4096}})
     assert options["keyframeBudgetBytes"] == 4096
     assert options["maxTextChars"] == schema_option_defaults()["maxTextChars"]
+
+
+def test_the_largest_keyframe_read_is_the_contracts() -> None:
+    """``MAX_KEYFRAME_BYTES`` is stated in the TypeScript contract; the Python side keeps a copy for the
+    inline case the schema does not bound, so the two must agree."""
+    import json
+
+    from cmvc_gpu.media.sources import MAX_KEYFRAME_BYTES
+
+    def maxima(node):
+        if isinstance(node, dict):
+            source = node.get("properties", {}).get("source")
+            if source is not None:
+                yield source["properties"]["length"]["maximum"]
+            for value in node.values():
+                yield from maxima(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from maxima(value)
+
+    schema = json.loads((contract.schemas_dir() / "generate.request.json").read_text())
+    assert set(maxima(schema)) == {MAX_KEYFRAME_BYTES}
