@@ -197,7 +197,16 @@ export interface FuzzReport {
   largestAllocation: Record<AllocationKind, number>;
 }
 
-const TIGHT_LIMITS: BitstreamLimits = { maxTotalBytes: 2048, maxChunkBytes: 512, maxSegments: 4, maxTextBytes: 96, maxKeyframeBytes: 40, maxKeyframesPerSegment: 2 };
+const TIGHT_LIMITS: BitstreamLimits = {
+  maxTotalBytes: 2048,
+  maxChunkBytes: 512,
+  maxSegments: 4,
+  maxTextBytes: 96,
+  maxKeyframeBytes: 40,
+  maxKeyframesPerSegment: 2,
+  maxAudioBytes: 300,
+  maxAudioPacketBytes: 24,
+};
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -211,7 +220,7 @@ function sameError(a: unknown, b: unknown): boolean {
 export function runFuzz(opts: FuzzOptions): FuzzReport {
   const r = rng(opts.seed);
   const seeds = seedStreams();
-  const report: FuzzReport = { inputs: 0, accepted: 0, codes: {}, failures: [], slowestMs: 0, totalMs: 0, largestAllocation: { chunk: 0, text: 0, keyframe: 0 } };
+  const report: FuzzReport = { inputs: 0, accepted: 0, codes: {}, failures: [], slowestMs: 0, totalMs: 0, largestAllocation: { chunk: 0, text: 0, keyframe: 0, audio: 0 } };
   const started = performance.now();
   const deadline = opts.seconds === undefined ? Infinity : started + opts.seconds * 1000;
   const maxInputMs = opts.maxInputMs ?? 1000;
@@ -220,7 +229,7 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
     const limits: BitstreamLimits = i % 5 === 4 ? TIGHT_LIMITS : { ...DEFAULT_LIMITS };
     const fail = (what: string) => report.failures.length < 50 && report.failures.push(`input ${i} (${kind}, ${bytes.length} bytes): ${what}`);
     const onAllocate = (n: number, k: AllocationKind) => {
-      const bound = k === 'chunk' ? limits.maxChunkBytes + 4 : k === 'text' ? limits.maxTextBytes + 1 : limits.maxKeyframeBytes;
+      const bound = k === 'chunk' ? limits.maxChunkBytes + 4 : k === 'text' ? limits.maxTextBytes + 1 : k === 'audio' ? limits.maxAudioBytes : limits.maxKeyframeBytes;
       report.largestAllocation[k] = Math.max(report.largestAllocation[k], n);
       if (n > bound) fail(`allocation of ${n} bytes for ${k} exceeds ${bound}`);
     };

@@ -144,6 +144,51 @@ export const MULTI_KEYFRAME: Bitstream = {
 /** The rate of the MULTI_KEYFRAME cut vector: it drops the two lowest-priority keyframes (priorities 10 and 90). */
 export const MULTI_KEYFRAME_CUT_KBPS = 0.86;
 
+/** Varint-length-prefixed packets (each under 128 bytes) → the packets. */
+function packetsOf(base64: string): Uint8Array[] {
+  const blob = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < blob.length; at += 1 + blob[at]!) out.push(blob.slice(at + 1, at + 1 + blob[at]!));
+  return out;
+}
+
+/**
+ * Real Opus packets (libopus 1.5 through PyAV, 6 kbps, mono, 20 ms): 0.5 s of a 440 Hz tone, then 0.5 s of a
+ * 660 Hz one, each coded alone with its pre-roll (`encode_segment` in gpu-functions/cmvc_gpu/media/audio.py).
+ */
+const TONE_440 = packetsOf(
+  'DQiEVl7jwiBoNB6qTegXCK+YHYqYLl9vBcxG+B4vqLyogjQECxARCKfPSvr+4sjImTHDZ5Wmy7APCKfPSvr09G58L4uhaZkgEAinz0r6/uLJGXavcpkye8YSCKfpsBifeIevHJlz1CdfPsCQEgioYdtQbvANxB6msZORyOyIBhAIqYIK+vpnKIi24LBnlxjQDwipggr6/uLGHJSEznIyUBIIqYIK+vpnJ7LZbRWANdAIxqARCKl1IvsyoLHWy9YG2OigGdoSCKmCCQT6taV5GlPzKQkG+K7AEgipggr6/uLJO/rEhAzMqp4r6A8IqXUi+zKhAyowrZ2NkUAPCKmCCvr+4skZsbOHbqhoDgipdSL7MqEI9z4GeJWgEAipggr6/uLGJA5mge0IHQUQCKmCCvr+4sk7+rVVImn4pxAIqXUi+zKhJX9gL3GcCsc8EAipggr6/uLJO+hiqvu51XUSCKmCCvr6ZyCt0b99tL968l3AEQipdSL7MqEDKkn/56/3+l66Dwipggr6/uLJGbLR3xpIEBYIqhxlmvvUBQ7N5x6hDwp6tgP2mwHAFgirNMkE+rW5pAMv4CKWGROwzZV77dAbCLVz7LElq/YaprF+Vd4lQZO/cNVNwYM2YOVf',
+);
+const TONE_660 = packetsOf(
+  'EAiFcbtGnPy4GwpKpkL78S4gCLcknpgIM6waZBXu3pY6h+wR8GxkmHVFErmE8hFRj5QQCKr003RQQMfOnFPPJUcHwAwIqXq43aTFHEl6FIkQCKl6uN2kxRxJjdX5OQxAwBAIqXq43aNxOhhEFfhSJaLADwiperjZjDAZhNdPNd9LkA8IqXq43aTFHEl6ZeRZ/aAOCKl6uN2kxRxJerbvduARCKl6uN2kxRxJecfA4gdkEDAPCKl6uN2kxRxzciNxbLtgEAiperjZjDAZhNgdf3koLioOCKl6uN2kxRxJjddNKEANCKl6uNmMjp2iyrX05QwIqXq43aTFIDi9Sc0MCKl6uN2kxRxJemW4FgiperjdpAXHSG/PzOlLyivC16LL54AOCKl6uN2kxRxJer9IwCANCKl6uNmMjp2iyrRqgAwIqXq43aTFHEl6tugNCKl6uN2kxRxJecYXQAwIqXq43aQFx0hvuvwQCKlCE3RQQMbiEVSvRnvqiBAIqBsjFpq6ZziiImS3GZKAEAiperjdpAWjOyEfoe+ErJsRCKoTcShaq10SqHbpbQPukGAQCAZwc5AocsXDhFNoyDDMgA==',
+);
+
+/** v1.2: two half-second segments at 24 fps, each with its sound (audo); the first also with a keyframe. */
+export const WITH_AUDIO: Bitstream = {
+  header: { ...ONE_SEGMENT.header, frameCount: 24, durationMs: 1000 },
+  segments: [
+    {
+      startFrame: 0,
+      frameCount: 12,
+      contentText: 'a tuning fork on a table',
+      motionText: 'the camera is static',
+      keyframes: [{ codec: 'png', width: 8, height: 6, data: tinyPng(), frameIndex: 0, priority: 255 }],
+      audio: { codec: 'opus', channels: 1, sampleRate: 48_000, preSkip: 312, sampleCount: 24_000, packets: TONE_440 },
+    },
+    {
+      startFrame: 12,
+      frameCount: 12,
+      contentText: 'a tuning fork on a table',
+      motionText: 'the camera is static',
+      keyframes: [],
+      audio: { codec: 'opus', channels: 1, sampleRate: 48_000, preSkip: 1272, sampleCount: 24_000, packets: TONE_660 },
+    },
+  ],
+};
+
+/** The rate of the WITH_AUDIO cut vector: its keyframe goes, its audio stays. */
+export const WITH_AUDIO_CUT_KBPS = 11;
+
 /**
  * Golden vectors written by an earlier version and never rebuilt: readers must keep reading them unchanged
  * (v1.0 streams with a keyframe; the v1.1 writer writes the same content with kpos chunks).
@@ -159,6 +204,8 @@ export function buildVectors(): Record<string, Uint8Array> {
     'multi-segment.tt2v-1-2': cutBitstream(multi, { profile: 'tt2v', segments: [1, 2] }),
     'multi-keyframe': multiKeyframe,
     'multi-keyframe.rate-cut': cutBitstream(multiKeyframe, { maxKbps: MULTI_KEYFRAME_CUT_KBPS }),
+    audio: writeBitstream(WITH_AUDIO),
+    'audio.rate-cut': cutBitstream(writeBitstream(WITH_AUDIO), { maxKbps: WITH_AUDIO_CUT_KBPS }),
   };
 }
 

@@ -33,7 +33,7 @@ app.use(
     origin: (origin, c) => ((c.env as Env).CORS_ORIGINS.split(',').map((o) => o.trim()).includes(origin) ? origin : null),
     allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Prefer', 'Range', 'If-None-Match'],
     allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
-    exposeHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Retry-After', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Cache'],
+    exposeHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Retry-After', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Cache', 'CMVC-Kbps', 'CMVC-Keyframes-Dropped', 'CMVC-Audio'],
     maxAge: 600,
   }),
 );

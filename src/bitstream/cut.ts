@@ -1,8 +1,8 @@
-import { CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_SEGP } from './chunks';
+import { CHUNK_AUDO, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_SEGP } from './chunks';
 import { assembleChunks, type SegmentNodes } from './writer';
 import { invariant } from './errors';
 import { resolveLimits, type ReadOptions } from './limits';
-import { planRateCut, type RatePlan } from './rate-cut';
+import { planRateCut, ratePlanCuts, withoutAudio, type RatePlan } from './rate-cut';
 import { readBitstream } from './reader';
 import type { Bitstream } from './types';
 import { walkChunks, type ChunkInfo } from './walk';
@@ -14,8 +14,10 @@ export interface CutOptions {
   segments?: [number, number];
   /** 'tt2v' drops keyframes (text-only decoding). Default 'full'. */
   profile?: BitstreamProfile;
-  /** Drop keyframes, lowest priority first, until the kept segments fit in this many kilobits per second. */
+  /** Drop keyframes, lowest priority first, then the audio, until the kept segments fit in this many kilobits per second. */
   maxKbps?: number;
+  /** false drops the audio (a silent stream). Default true. */
+  audio?: boolean;
 }
 
 export interface CutResult {
@@ -30,8 +32,8 @@ export interface CutResult {
 const frameIndexOf = (c: ChunkInfo) => new DataView(c.data.buffer, c.data.byteOffset, 4).getUint32(0);
 
 /**
- * A smaller valid bitstream: the chosen segments, without keyframes for 'tt2v', without the keyframes a
- * rate cut drops. The header is kept as is (segments keep their frame numbers in the source video); chunks
+ * A smaller valid bitstream: the chosen segments, without keyframes for 'tt2v', without the keyframes (and
+ * perhaps the audio) a rate cut drops, without audio for `audio: false`. The header is kept as is (segments keep their frame numbers in the source video); chunks
  * are copied byte for byte, SIDX is rebuilt, unknown ancillary chunks are dropped. Invalid input throws
  * BitstreamError; a segment range outside the stream is a RangeError (check it against the index first).
  */
@@ -48,7 +50,7 @@ export function cutBitstreamWithPlan(bytes: Uint8Array, opts: CutOptions = {}, o
   }
   const profile = opts.profile ?? 'full';
   if (profile !== 'full' && profile !== 'tt2v') throw new RangeError(`profile must be 'full' or 'tt2v', got ${String(profile)}`);
-  const keep = new Set([CHUNK_SEGP, CHUNK_CTXT, CHUNK_MTXT, ...(profile === 'full' ? [CHUNK_KFRM, CHUNK_KPOS, CHUNK_KFRX] : [])]);
+  const keep = new Set([CHUNK_SEGP, CHUNK_CTXT, CHUNK_MTXT, ...(profile === 'full' ? [CHUNK_KFRM, CHUNK_KPOS, CHUNK_KFRX] : []), ...(opts.audio === false ? [] : [CHUNK_AUDO])]);
   const { chunks } = walkChunks(bytes, { checkCrc: false }); // readBitstream has verified them
   const head = chunks.find((c) => c.type === CHUNK_HEAD);
   invariant(head !== undefined, 'a valid stream has HEAD');
@@ -65,13 +67,14 @@ export function cutBitstreamWithPlan(bytes: Uint8Array, opts: CutOptions = {}, o
   const limits = resolveLimits(options);
   const headNode = { type: head.type, data: head.data, crc: head.crc };
   const chosen = segments.slice(first, last + 1);
-  const build = (kept?: number[][]) =>
+  const build = (kept?: number[][], audio = true) =>
     assembleChunks(
       headNode,
       chosen.map((s, n) => {
         const keepFrames = kept === undefined ? undefined : new Set(kept[n]);
         const anchorIndex = keepFrames !== undefined && parsed.segments[first + n]!.keyframes.length > 0 ? anchorFrameOf(s.sources, parsed, first + n) : -1;
         const wanted = (c: ChunkInfo) => {
+          if (c.type === CHUNK_AUDO) return audio;
           if (keepFrames === undefined) return true;
           if (c.type === CHUNK_KFRM || c.type === CHUNK_KPOS) return keepFrames.has(anchorIndex);
           if (c.type === CHUNK_KFRX) return keepFrames.has(frameIndexOf(c));
@@ -84,8 +87,8 @@ export function cutBitstreamWithPlan(bytes: Uint8Array, opts: CutOptions = {}, o
   const whole = build();
   if (opts.maxKbps === undefined || profile === 'tt2v') return { bytes: whole, parsed };
   const selected: Bitstream = { header: parsed.header, segments: parsed.segments.slice(first, last + 1) };
-  const rate = planRateCut(selected, whole.length, opts.maxKbps);
-  return { bytes: rate.dropped === 0 ? whole : build(rate.kept), parsed, rate };
+  const rate = planRateCut(opts.audio === false ? withoutAudio(selected) : selected, whole.length, opts.maxKbps);
+  return { bytes: ratePlanCuts(rate) ? build(rate.kept, !rate.audioDropped) : whole, parsed, rate };
 }
 
 /** The frame index of a segment's KFRM: from its kpos, or (v1.0) the one keyframe the reader placed. */

@@ -1,11 +1,12 @@
-import { BITSTREAM_MIME, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, MAGIC, PREAMBLE_BYTES } from './chunks';
+import { audioChunkBytes, audioSummary } from './audio';
+import { BITSTREAM_MIME, CHUNK_AUDO, CHUNK_CTXT, CHUNK_HEAD, CHUNK_KFRM, CHUNK_KFRX, CHUNK_KPOS, CHUNK_MTXT, CHUNK_OVERHEAD_BYTES, CHUNK_SEGP, CHUNK_SIDX, MAGIC, PREAMBLE_BYTES } from './chunks';
 import { decodeHeader } from './codec';
 import { BitstreamError } from './errors';
 import { anchorOf } from './keyframes';
 import type { ReadOptions } from './limits';
 import { readBitstream } from './reader';
 import { describeText, type TextInfo } from './text-codec';
-import type { Bitstream, BitstreamHeader, KeyframeCodec } from './types';
+import type { AudioCodec, Bitstream, BitstreamHeader, KeyframeCodec } from './types';
 import { walkChunks } from './walk';
 
 export interface InspectChunk {
@@ -31,6 +32,18 @@ export interface InspectSegment {
   motionText: TextInfo;
   /** Sorted by frame index; `anchor` marks the KFRM (the one a v1.0 reader sees). */
   keyframes: { codec: KeyframeCodec; width: number; height: number; bytes: number; frameIndex: number; priority: number; anchor: boolean }[];
+  /** The segment's audo chunk (bytes with framing), or null when it is silent. */
+  audio: { codec: AudioCodec; channels: number; sampleRate: number; bytes: number; packets: number; preSkip: number; sampleCount: number } | null;
+}
+
+/** A stream's sound as the video view reports it: the audo chunks' bytes (framing included) and their rate. */
+export interface InspectAudio {
+  codec: AudioCodec;
+  /** The audio's share of the stream's rate: bytes × 8 / 1000 / seconds. */
+  kbps: number;
+  bytes: number;
+  channels: number;
+  sampleRate: number;
 }
 
 export interface InspectProfile {
@@ -61,10 +74,17 @@ export interface InspectReport {
     textCoded: number;
     textPlain: number;
     keyframes: number;
+    audio: number;
     other: number;
   } | null;
   /** Seconds of video the segments cover (frames ÷ frame rate). */
   seconds: number | null;
+  /** The whole stream's rate, kbps (bytes × 8 / 1000 / seconds). */
+  kbps: number | null;
+  /** The rate of all but the audio, kbps. */
+  videoKbps: number | null;
+  /** The stream's sound, or null when it has none. */
+  audio: InspectAudio | null;
   /** full and it2v carry keyframes; tt2v does not. */
   profiles: { full: InspectProfile; it2v: InspectProfile; tt2v: InspectProfile } | null;
 }
@@ -99,6 +119,9 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
     segments: [],
     sizes: null,
     seconds: null,
+    kbps: null,
+    videoKbps: null,
+    audio: null,
     profiles: null,
   };
   const head = chunks[0];
@@ -113,7 +136,7 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
   if (parsed === undefined || report.header === null) return report;
 
   const { fpsNum, fpsDen } = parsed.header;
-  const sizes = { preamble: PREAMBLE_BYTES, framing: 0, header: 0, index: 0, segmentParams: 0, textCoded: 0, textPlain: 0, keyframes: 0, other: 0 };
+  const sizes = { preamble: PREAMBLE_BYTES, framing: 0, header: 0, index: 0, segmentParams: 0, textCoded: 0, textPlain: 0, keyframes: 0, audio: 0, other: 0 };
   let dropInTt2v = 0;
   let current: InspectSegment | undefined;
   for (const c of chunks) {
@@ -142,6 +165,10 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
           contentText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
           motionText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
           keyframes: s.keyframes.map((k) => ({ codec: k.codec, width: k.width, height: k.height, bytes: k.data.length, frameIndex: k.frameIndex, priority: k.priority, anchor: k === anchorOf(s.keyframes) })),
+          audio:
+            s.audio === undefined
+              ? null
+              : { codec: s.audio.codec, channels: s.audio.channels, sampleRate: s.audio.sampleRate, bytes: audioChunkBytes(s.audio), packets: s.audio.packets.length, preSkip: s.audio.preSkip, sampleCount: s.audio.sampleCount },
         };
         report.segments.push(current);
         break;
@@ -161,6 +188,9 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
         dropInTt2v += c.length + CHUNK_OVERHEAD_BYTES;
         break;
       }
+      case CHUNK_AUDO:
+        sizes.audio += c.length;
+        break;
       default:
         if (c.known) break; // CEND
         sizes.other += c.length;
@@ -171,8 +201,13 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions = {}): 
   const frames = parsed.segments.reduce((n, s) => n + s.frameCount, 0);
   const seconds = (frames * fpsDen) / fpsNum;
   const profile = (n: number): InspectProfile => ({ bytes: n, bitsPerSecond: Math.round(((n * 8) / seconds) * 100) / 100 });
+  const round3 = (n: number) => Math.round(n * 1000) / 1000;
+  const audio = audioSummary(parsed.segments);
   report.sizes = sizes;
   report.seconds = Math.round(seconds * 1e6) / 1e6;
+  report.kbps = round3((bytes.length * 8) / 1000 / seconds);
+  report.videoKbps = round3(((bytes.length - (audio?.bytes ?? 0)) * 8) / 1000 / seconds);
+  report.audio = audio && { codec: audio.codec, kbps: round3((audio.bytes * 8) / 1000 / seconds), bytes: audio.bytes, channels: audio.channels, sampleRate: audio.sampleRate };
   report.profiles = { full: profile(bytes.length), it2v: profile(bytes.length), tt2v: profile(bytes.length - dropInTt2v) };
   return report;
 }

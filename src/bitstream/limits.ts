@@ -14,6 +14,10 @@ export interface BitstreamLimits {
   maxKeyframeBytes: number;
   /** Keyframes in one segment (KFRM plus kfrx chunks). */
   maxKeyframesPerSegment: number;
+  /** Packet bytes of one segment's audio (an audo chunk's data after its fixed fields). */
+  maxAudioBytes: number;
+  /** One audio packet. */
+  maxAudioPacketBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
@@ -23,10 +27,14 @@ export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
   maxTextBytes: 16 * 1024,
   maxKeyframeBytes: 8 * 1024 * 1024,
   maxKeyframesPerSegment: 64,
+  // 128 kbps (the highest audioKbps) for 600 s (the longest segment) is 9.6 MB of packets.
+  maxAudioBytes: 10 * 1024 * 1024,
+  // Above the longest Opus packet (120 ms) at its highest rate (6 frames of 1275 bytes, plus framing).
+  maxAudioPacketBytes: 8 * 1024,
 });
 
 /** What a reader may allocate for: reported to `onAllocate` before each buffer is made. */
-export type AllocationKind = 'chunk' | 'text' | 'keyframe';
+export type AllocationKind = 'chunk' | 'text' | 'keyframe' | 'audio';
 
 /** Reader options: any subset of the limits, plus an observer that sees every byte buffer before it is allocated. */
 export interface ReadOptions extends Partial<BitstreamLimits> {
@@ -45,7 +53,7 @@ export const FORMAT_LIMITS = Object.freeze({
   maxVarint: 0x0fff_ffff,
 });
 
-const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment'] as const;
+const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment', 'maxAudioBytes', 'maxAudioPacketBytes'] as const;
 
 /** Resolves options against DEFAULT_LIMITS; a bad option is a programming error (RangeError). */
 export function resolveLimits(options: ReadOptions = {}): BitstreamLimits {

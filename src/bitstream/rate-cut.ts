@@ -1,8 +1,10 @@
 /**
  * Cutting by rate (docs/bitstream.md, "Profiles and cuts"): which keyframes a stream keeps to fit in a
- * number of kilobits per second, dropping them lowest priority first (keyframes.ts, dropOrder). The edge
- * cutter and the artifact keys both use this one plan, so they agree on what a rate keeps.
+ * number of kilobits per second, dropping them lowest priority first (keyframes.ts, dropOrder), and then
+ * its audio if it still does not fit. The edge cutter and the artifact keys both use this one plan, so
+ * they agree on what a rate keeps.
  */
+import { audioSummary } from './audio';
 import { CHUNK_OVERHEAD_BYTES, KFRM_FIXED_BYTES, KFRX_FIXED_BYTES, KPOS_BYTES } from './chunks';
 import { anchorOf, dropOrder } from './keyframes';
 import type { Bitstream, SegmentData } from './types';
@@ -15,13 +17,15 @@ export interface RatePlan {
   dropped: number;
   /** Per segment of the input, how many of its keyframes were dropped. */
   droppedPerSegment: number[];
+  /** Whether the audio was dropped too (every keyframe went and the stream still did not fit); false for a silent stream. */
+  audioDropped: boolean;
   /** Bytes of the cut, at most (exact for v1.1 streams; a v1.0 keyframe is counted with a kpos it lacks). */
   bytes: number;
   /** Seconds the segments cover (frames ÷ frame rate). */
   seconds: number;
   /** Achieved rate: bytes × 8 / seconds / 1000. */
   kbps: number;
-  /** The rate with every keyframe dropped (texts only). */
+  /** The rate with every keyframe and the audio dropped (texts only). */
   floorKbps: number;
 }
 
@@ -40,8 +44,9 @@ export function segmentSeconds(b: Bitstream, segments: readonly SegmentData[] = 
 export const kbpsOf = (bytes: number, seconds: number): number => (bytes * 8) / seconds / 1000;
 
 /**
- * The keyframes `b` (whose serialised size is `totalBytes`) keeps at or under `maxKbps`; below the
- * texts-only floor every keyframe goes. `b` is what readBitstream returned for those bytes.
+ * The keyframes `b` (whose serialised size is `totalBytes`) keeps at or under `maxKbps`, and whether it keeps
+ * its audio: keyframes go first, then the audio; below the texts-only floor every keyframe and the audio go.
+ * `b` is what readBitstream returned for those bytes.
  */
 export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): RatePlan {
   if (!(maxKbps > 0)) throw new RangeError(`maxKbps must be positive, got ${maxKbps}`);
@@ -51,7 +56,8 @@ export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): 
   const order = dropOrder(b.segments);
   let bytes = totalBytes;
   const costs = order.map(({ segment, index }) => keyframeCost(b.segments[segment]!, index));
-  const floorBytes = totalBytes - costs.reduce((n, c) => n + c, 0);
+  const audioBytes = audioSummary(b.segments)?.bytes ?? 0;
+  const floorBytes = totalBytes - costs.reduce((n, c) => n + c, 0) - audioBytes;
   let dropped = 0;
   while (bytes > budget && dropped < order.length) {
     const { segment, index } = order[dropped]!;
@@ -59,18 +65,29 @@ export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): 
     bytes -= costs[dropped]!;
     dropped++;
   }
+  const audioDropped = bytes > budget && audioBytes > 0;
+  if (audioDropped) bytes -= audioBytes;
   const kept = keepSets.map((set) => [...set].sort((x, y) => x - y));
   const droppedPerSegment = b.segments.map((s, n) => s.keyframes.length - kept[n]!.length);
-  return { kept, dropped, droppedPerSegment, bytes, seconds, kbps: kbpsOf(bytes, seconds), floorKbps: kbpsOf(floorBytes, seconds) };
+  return { kept, dropped, droppedPerSegment, audioDropped, bytes, seconds, kbps: kbpsOf(bytes, seconds), floorKbps: kbpsOf(floorBytes, seconds) };
 }
 
-/** `b` with only the keyframes `plan` keeps (the content of the cut stream). */
-export function applyRatePlan(b: Bitstream, plan: Pick<RatePlan, 'kept'>): Bitstream {
-  return {
+/** True when `plan` changes anything: a keyframe or the audio dropped. */
+export const ratePlanCuts = (plan: Pick<RatePlan, 'dropped' | 'audioDropped'>): boolean => plan.dropped > 0 || plan.audioDropped;
+
+/** `b` without its audio (what a cut that drops the audio leaves). */
+export function withoutAudio(b: Bitstream): Bitstream {
+  return { header: b.header, segments: b.segments.map(({ audio: _audio, ...s }) => s) };
+}
+
+/** `b` with only the keyframes `plan` keeps, and its audio unless the plan drops it (the content of the cut stream). */
+export function applyRatePlan(b: Bitstream, plan: Pick<RatePlan, 'kept'> & Partial<Pick<RatePlan, 'audioDropped'>>): Bitstream {
+  const cut = {
     header: b.header,
     segments: b.segments.map((s, n) => {
       const keep = new Set(plan.kept[n]);
       return { ...s, keyframes: s.keyframes.filter((k) => keep.has(k.frameIndex)) };
     }),
   };
+  return plan.audioDropped ? withoutAudio(cut) : cut;
 }

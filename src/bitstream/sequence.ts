@@ -3,7 +3,10 @@
  * (stream.ts). It checks each chunk's type and declared length before its data is buffered (`declare`),
  * decodes it after its CRC is checked (`accept`), and checks the layout against SIDX as it goes.
  */
+import { decodeAudio, sameAudioFormat, type AudioFormat } from './audio';
 import {
+  AUDO_FIXED_BYTES,
+  CHUNK_AUDO,
   CHUNK_CEND,
   CHUNK_CTXT,
   CHUNK_HEAD,
@@ -39,12 +42,12 @@ import type { ChunkSink } from './framer';
 import { legacyFrameIndex } from './keyframes';
 import { checkLimit, type BitstreamLimits, type ReadOptions } from './limits';
 import { decodeText } from './text-codec';
-import type { Bitstream, BitstreamHeader, BitstreamIndex, Keyframe, SegmentData, SegmentIndexEntry } from './types';
+import type { Bitstream, BitstreamHeader, BitstreamIndex, Keyframe, SegmentAudio, SegmentData, SegmentIndexEntry } from './types';
 
 /** What the sequence reads: a whole file, a file's prefix up to SIDX, or one segment's byte range. */
 export type SequenceMode = { kind: 'file' } | { kind: 'index' } | { kind: 'segment'; index: BitstreamIndex; n: number };
 
-type State = 'head' | 'sidx' | 'segp' | 'ctxt' | 'mtxt' | 'after-mtxt' | 'after-kfrm' | 'after-kpos' | 'after-kfrx' | 'done';
+type State = 'head' | 'sidx' | 'segp' | 'ctxt' | 'mtxt' | 'after-mtxt' | 'after-kfrm' | 'after-kpos' | 'after-kfrx' | 'after-audo' | 'done';
 
 const EXPECTED: Record<State, string> = {
   head: 'HEAD',
@@ -52,15 +55,16 @@ const EXPECTED: Record<State, string> = {
   segp: 'SEGP',
   ctxt: 'CTXT',
   mtxt: 'MTXT',
-  'after-mtxt': 'KFRM, SEGP or CEND',
-  'after-kfrm': 'kpos, SEGP or CEND',
-  'after-kpos': 'kfrx, SEGP or CEND',
-  'after-kfrx': 'kfrx, SEGP or CEND',
+  'after-mtxt': 'KFRM, audo, SEGP or CEND',
+  'after-kfrm': 'kpos, audo, SEGP or CEND',
+  'after-kpos': 'kfrx, audo, SEGP or CEND',
+  'after-kfrx': 'kfrx, audo, SEGP or CEND',
+  'after-audo': 'SEGP or CEND',
   done: 'nothing',
 };
 
 /** States in which a segment may end (the next SEGP, CEND, or the end of a segment's byte range). */
-const SEGMENT_MAY_END: ReadonlySet<State> = new Set(['after-mtxt', 'after-kfrm', 'after-kpos', 'after-kfrx']);
+const SEGMENT_MAY_END: ReadonlySet<State> = new Set(['after-mtxt', 'after-kfrm', 'after-kpos', 'after-kfrx', 'after-audo']);
 
 interface PartialSegment {
   startFrame: number;
@@ -73,6 +77,8 @@ interface PartialSegment {
   anchorPosition?: KeyframePosition;
   /** kfrx keyframes, in stream order. */
   extras: Keyframe[];
+  /** The audo chunk's sound (v1.2). */
+  audio?: SegmentAudio;
 }
 
 /** The chunk grammar the strict walker feeds: what may follow what, and each chunk's fields decoded. */
@@ -86,6 +92,8 @@ export class ChunkSequence implements ChunkSink {
   /** Index (in `entries`) of the segment being read. */
   private n = -1;
   private current: PartialSegment | undefined;
+  /** The codec, channels and rate of the stream's first audo chunk: every other one must match. */
+  private audioFormat: AudioFormat | undefined;
   readonly segments: SegmentData[] = [];
   /** Set once SIDX is read (index mode stops there). */
   index: BitstreamIndex | undefined;
@@ -153,6 +161,10 @@ export class ChunkSequence implements ChunkSink {
         checkLimit(length, KFRX_FIXED_BYTES + this.limits.maxKeyframeBytes, 'maxKeyframeBytes (chunk length)', where);
         checkLimit(2 + (this.current?.extras.length ?? 0), this.limits.maxKeyframesPerSegment, 'maxKeyframesPerSegment', where);
         break;
+      case CHUNK_AUDO:
+        if (length < AUDO_FIXED_BYTES + 2) badLength(`at least ${AUDO_FIXED_BYTES + 2}`);
+        checkLimit(length, AUDO_FIXED_BYTES + this.limits.maxAudioBytes, 'maxAudioBytes (chunk length)', where);
+        break;
       case CHUNK_CEND:
         if (length !== 0) badLength('0');
         break;
@@ -176,6 +188,9 @@ export class ChunkSequence implements ChunkSink {
       case 'after-kfrm':
       case 'after-kpos':
       case 'after-kfrx':
+      case 'after-audo':
+        if (type === CHUNK_AUDO) return this.state !== 'after-audo';
+        if (this.state === 'after-audo' && type !== CHUNK_SEGP && type !== CHUNK_CEND) return false;
         if (type === CHUNK_KFRM) return this.state === 'after-mtxt';
         if (type === CHUNK_KPOS) return this.state === 'after-kfrm';
         if (type === CHUNK_KFRX) return this.state === 'after-kpos' || this.state === 'after-kfrx';
@@ -296,6 +311,23 @@ export class ChunkSequence implements ChunkSink {
         this.state = 'after-kfrx';
         return;
       }
+      case CHUNK_AUDO: {
+        const c = this.current;
+        invariant(c !== undefined && this.header !== undefined, 'audo outside a segment');
+        const audio = decodeAudio(data, dataAt, { segment: c, header: this.header, limits: this.limits, onAllocate: this.options.onAllocate });
+        if (this.audioFormat !== undefined && !sameAudioFormat(audio, this.audioFormat)) {
+          const f = this.audioFormat;
+          throw new BitstreamError('malformed_chunk', `audo is ${audio.codec} ${audio.channels} ch ${audio.sampleRate} Hz, unlike the stream's first (${f.codec} ${f.channels} ch ${f.sampleRate} Hz)`, {
+            chunk: type,
+            offset: dataAt,
+            details: { expected: f, got: { codec: audio.codec, channels: audio.channels, sampleRate: audio.sampleRate } },
+          });
+        }
+        this.audioFormat ??= { codec: audio.codec, channels: audio.channels, sampleRate: audio.sampleRate };
+        c.audio = audio;
+        this.state = 'after-audo';
+        return;
+      }
       case CHUNK_CEND: {
         this.closeSegment();
         if (offset !== this.endOffset) {
@@ -331,6 +363,7 @@ export class ChunkSequence implements ChunkSink {
     }
     const segment: SegmentData = { startFrame: c.startFrame, frameCount: c.frameCount, contentText: c.contentText, motionText: c.motionText, keyframes };
     if (c.seed !== undefined) segment.seed = c.seed;
+    if (c.audio !== undefined) segment.audio = c.audio;
     this.segments.push(segment);
     this.current = undefined;
   }

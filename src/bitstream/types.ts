@@ -1,6 +1,6 @@
-import type { KeyframeCodec } from './chunks';
+import type { AudioCodec, KeyframeCodec } from './chunks';
 
-export type { KeyframeCodec } from './chunks';
+export type { AudioCodec, KeyframeCodec } from './chunks';
 
 /** A codec-tagged still image: what the segment shows at one of its frames (IT2V conditioning). */
 export interface Keyframe {
@@ -16,6 +16,24 @@ export interface Keyframe {
   priority: number;
 }
 
+/**
+ * A segment's sound: codec packets that decode, after `preSkip` samples are dropped, to exactly
+ * `sampleCount` samples per channel — the segment's frames at `sampleRate` (docs/bitstream.md, "audo").
+ */
+export interface SegmentAudio {
+  codec: AudioCodec;
+  /** 1 or 2. */
+  channels: number;
+  /** Samples per second of the decoded audio (48000 for Opus). */
+  sampleRate: number;
+  /** Samples per channel of the decoded packets to drop first (encoder delay and pre-roll). */
+  preSkip: number;
+  /** Samples per channel kept after `preSkip`: the segment's duration at `sampleRate`. */
+  sampleCount: number;
+  /** The codec's packets in decoding order (Opus: RFC 6716 packets), each 1..maxAudioPacketBytes bytes. */
+  packets: Uint8Array[];
+}
+
 /** One scene: frames [startFrame, startFrame + frameCount) of the source video. */
 export interface SegmentData {
   startFrame: number;
@@ -26,6 +44,8 @@ export interface SegmentData {
   keyframes: Keyframe[];
   /** Overrides the header's generation seed for this segment. */
   seed?: number;
+  /** v1.2: the segment's sound; absent: silent (a stream without audio, or a segment whose audio was cut). */
+  audio?: SegmentAudio;
 }
 
 export interface BitstreamHeader {

@@ -26,6 +26,8 @@ const UNBOUNDED: BitstreamLimits = {
   maxTextBytes: Infinity,
   maxKeyframeBytes: Infinity,
   maxKeyframesPerSegment: Infinity,
+  maxAudioBytes: Infinity,
+  maxAudioPacketBytes: Infinity,
 };
 
 /** Collects every chunk the walker hands over, and where the last whole one ends. */

@@ -1,5 +1,7 @@
 /** The writer: validates content, builds a list of chunks, lays out the index, then serialises. */
+import { checkAudio, encodeAudio, type AudioFormat } from './audio';
 import {
+  CHUNK_AUDO,
   CHUNK_CEND,
   CHUNK_CTXT,
   CHUNK_HEAD,
@@ -12,11 +14,9 @@ import {
   CHUNK_SIDX,
   KEYFRAME_CODEC_IDS,
   MAGIC,
+  minorVersionFor,
   PREAMBLE_BYTES,
-  V1_1_CHUNKS,
   VERSION_MAJOR,
-  VERSION_MINOR,
-  VERSION_MINOR_V1_0,
 } from './chunks';
 import { encodeExtraKeyframe, encodeHeader, encodeIndex, encodeKeyframe, encodeKeyframePosition, encodeSegmentParams, sidxBytes, validateHeader } from './codec';
 import { CURRENT_TEXT_DICTIONARY } from './dictionary';
@@ -47,6 +47,7 @@ export function validateBitstream(b: Bitstream, limits: BitstreamLimits): void {
   if (count < 1) invalid('a bitstream needs at least one segment', 'segments');
   if (count > limits.maxSegments) invalid(`${count} segments is over the limit of ${limits.maxSegments}`, 'segments');
   let previousEnd = 0;
+  let audioFormat: AudioFormat | undefined;
   b.segments.forEach((s: SegmentData, i) => {
     const f = `segments[${i}]`;
     if (s === null || typeof s !== 'object') invalid(`${f} must be an object`, f);
@@ -68,12 +69,16 @@ export function validateBitstream(b: Bitstream, limits: BitstreamLimits): void {
         invalid(`${g}.data must be 1–${limits.maxKeyframeBytes} bytes, got ${k.data.length}`, `${g}.data`);
       }
     });
+    if (s.audio !== undefined) {
+      checkAudio(s.audio, s, b.header, limits, `${f}.audio`, invalid, audioFormat);
+      audioFormat ??= s.audio;
+    }
   });
 }
 
 /**
  * The chunks of one segment: SEGP, CTXT, MTXT and, when there are keyframes, the anchor as KFRM + kpos
- * followed by the others as kfrx in frame order.
+ * followed by the others as kfrx in frame order; then its sound as audo.
  */
 export function segmentNodes(s: SegmentData, textDictionary: number): SegmentNodes {
   const params = s.seed === undefined ? { startFrame: s.startFrame, frameCount: s.frameCount } : { startFrame: s.startFrame, frameCount: s.frameCount, seed: s.seed };
@@ -87,6 +92,7 @@ export function segmentNodes(s: SegmentData, textDictionary: number): SegmentNod
     chunks.push({ type: CHUNK_KFRM, data: encodeKeyframe(anchor) }, { type: CHUNK_KPOS, data: encodeKeyframePosition(anchor) });
     for (const k of s.keyframes) if (k !== anchor) chunks.push({ type: CHUNK_KFRX, data: encodeExtraKeyframe(k) });
   }
+  if (s.audio !== undefined) chunks.push({ type: CHUNK_AUDO, data: encodeAudio(s.audio) });
   return { startFrame: s.startFrame, frameCount: s.frameCount, chunks };
 }
 
@@ -110,8 +116,9 @@ export function assembleChunks(head: ChunkNode, segments: readonly SegmentNodes[
     if (c.data.length > limits.maxChunkBytes) invalid(`a ${c.type} chunk would be ${c.data.length} bytes, over the limit of ${limits.maxChunkBytes}`, c.type);
   }
   const out = new ByteWriter(total);
-  // A stream using no v1.1 chunk is written as v1.0, byte for byte what a v1.0 writer made.
-  const minor = segments.some((s) => s.chunks.some((c) => V1_1_CHUNKS.has(c.type))) ? VERSION_MINOR : VERSION_MINOR_V1_0;
+  // A stream is written as the oldest minor version whose chunks it uses: with no audio, byte for byte what
+  // a v1.1 writer made; with no keyframe position either, what a v1.0 writer made.
+  const minor = minorVersionFor(segments.flatMap((s) => s.chunks.map((c) => c.type)));
   out.bytes(MAGIC).u8(VERSION_MAJOR).u8(minor); // signature, major, minor
   writeChunk(out, head);
   writeChunk(out, { type: CHUNK_SIDX, data: encodeIndex(entries, endOffset) });

@@ -12,6 +12,8 @@ export interface ArtifactSource {
   engine: string;
   /** The keyframes `options.maxKbps` dropped; null or absent: none. */
   rateCut?: RatePlan | null;
+  /** Whether the artifact carries the bitstream's sound (only an assembled one can); absent: it does not. */
+  audio?: boolean;
 }
 
 export interface ArtifactId {
@@ -35,7 +37,8 @@ export async function artifactId(source: ArtifactSource, segment: number | 'all'
 
 /**
  * The canonical description an artifact key hashes. A rate cut enters as what it keeps, and only where it
- * changed something: a segment whose keyframes all survive keys as if no maxKbps were given.
+ * changed something: a segment whose keyframes all survive keys as if no maxKbps were given. Sound enters only
+ * where the artifact carries it, so a silent artifact keys as it did before bitstreams had sound.
  */
 function describe(source: ArtifactSource, segment: number | 'all', kind: string) {
   const parts = ['cmvc-artifact-v1', source.bitstreamHash, segment, source.mode, kind, canonicalOptions(source.options), source.engine];
@@ -44,5 +47,6 @@ function describe(source: ArtifactSource, segment: number | 'all', kind: string)
     if (segment === 'all') parts.push(`keyframes-dropped=${cut.dropped}`);
     else if ((cut.droppedPerSegment[segment] ?? 0) > 0) parts.push(`keyframes=${(cut.kept[segment] ?? []).join('.')}`);
   }
+  if (source.audio) parts.push('audio=aac');
   return parts.join('|');
 }

@@ -13,8 +13,10 @@ export interface ReconstructionOptions {
   interp: 1 | 2 | 4;
   seed: number;
   format: 'mp4';
-  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first); null: all keyframes. */
+  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first, then the sound); null: all keyframes. */
   maxKbps: number | null;
+  /** 1: the artifact carries the bitstream's sound (when it has any); 0: silent. */
+  audio: 0 | 1;
 }
 
 /** kbps range of the `maxKbps` option, here and on the bitstream route. */
@@ -65,6 +67,7 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
     seed: defaults.seed,
     format: 'mp4',
     maxKbps: null,
+    audio: 1,
   };
   for (const [name, value] of Object.entries(given)) {
     switch (name) {
@@ -98,8 +101,12 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
       case 'maxKbps':
         options.maxKbps = parseMaxKbps(value);
         break;
+      case 'audio':
+        if (value !== '0' && value !== '1') throw invalid(name, 'must be 0 (silent) or 1 (the bitstream\'s sound)');
+        options.audio = Number(value) as 0 | 1;
+        break;
       default:
-        throw badRequest('unknown_option', `unknown option "${name}"; known: w, h, fps, interp, seed, format, maxKbps`, { option: name });
+        throw badRequest('unknown_option', `unknown option "${name}"; known: w, h, fps, interp, seed, format, maxKbps, audio`, { option: name });
     }
   }
   if (options.fps * options.interp > 120) throw invalid('interp', 'gives more than 120 frames per second with this fps');
@@ -107,9 +114,10 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
 }
 
 /**
- * The options as a canonical query string: fixed key order, every option present. `maxKbps` is not
- * among them: an artifact key names the cut it produces instead (cache/artifact-key.ts), so two rates that
- * keep the same keyframes share one artifact.
+ * The options as a canonical query string: fixed key order, every option present. `maxKbps` and `audio` are not
+ * among them: an artifact key names the cut it produces instead, and whether it carries sound
+ * (cache/artifact-key.ts), so two rates that keep the same keyframes share one artifact, and a silent video's
+ * artifacts are one whatever `audio` says.
  */
 export function canonicalOptions(o: ReconstructionOptions): string {
   return `fps=${o.fps}&format=${o.format}&h=${o.h}&interp=${o.interp}&seed=${o.seed}&w=${o.w}`;

@@ -2,7 +2,8 @@ import { DurableObject } from 'cloudflare:workers';
 import { gpuClientFromEnv } from '../gpu/client';
 import { GpuError } from '../gpu/errors';
 import { artifactTransferFromEnv, type ArtifactTransfer } from '../storage/artifact-transfer';
-import type { GenerateKeyframe } from '../gpu/contract';
+import type { AssembleAudio, GenerateKeyframe } from '../gpu/contract';
+import type { PlannedAudio } from './audio-plan';
 import type { PlannedKeyframe } from './keyframe-grid';
 import { bytesToBase64 } from '../http/base64';
 import type { ArtifactRef, GenerationSpec } from './plan';
@@ -201,7 +202,8 @@ export class GenerationCoordinator extends DurableObject<Env> {
     } else {
       const inputs = await this.ensureInputs(spec.inputs, state.chargeTo);
       const parts = await Promise.all(inputs.map(async (ref) => ({ url: await transfer.downloadUrl(ref.r2Key) })));
-      result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds, output });
+      const audio = spec.audio ? await audioForCall(spec.audio, transfer) : null;
+      result = await run('assemble', { parts, container: spec.container, timeOffsetSeconds: spec.timeOffsetSeconds, audio, output });
     }
     const object = await this.env.BUCKET.head(spec.r2Key);
     clock.lap('head-after');
@@ -241,6 +243,18 @@ async function keyframesForCall(planned: readonly PlannedKeyframe[], transfer: A
       return { ...fields, source: { url: await urlOf(stored.r2Key), offset: stored.offset, length: stored.length } };
     }),
   );
+}
+
+/** A spec's sound as an assemble call takes it: a small chunk in base64, a stored one by a URL to its object and its byte range. */
+async function audioForCall(planned: PlannedAudio, transfer: ArtifactTransfer): Promise<AssembleAudio> {
+  const parts = await Promise.all(
+    planned.parts.map(async (p) => {
+      if ('data' in p) return { data: bytesToBase64(p.data) };
+      if ('stored' in p) return { source: { url: await transfer.downloadUrl(p.stored.r2Key), offset: p.stored.offset, length: p.stored.length } };
+      return p;
+    }),
+  );
+  return { parts, startSample: planned.startSample, window: planned.window, grid: planned.grid };
 }
 
 /** A running state stored before payers carried their quota named the key alone: resume it without a quota. */

@@ -3,6 +3,7 @@ import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artif
 import { canonicalOptions } from '../cache/reconstruction-options';
 import type { GenerateRequest } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
+import { audioOfHlsSegment, audioOfSegments, carriesAudio, type LocateAudio, type PlannedAudio } from './audio-plan';
 import { keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
 
 interface SpecBase extends ArtifactId {
@@ -19,7 +20,7 @@ export type PlannedGenerate = Omit<GenerateRequest, 'output' | 'segment'> & {
 export type GenerationSpec =
   | (SpecBase & { kind: 'generate'; request: PlannedGenerate })
   | (SpecBase & { kind: 'interpolate'; factor: number; input: GenerationSpec })
-  | (SpecBase & { kind: 'assemble'; inputs: GenerationSpec[]; container: 'mp4' | 'mpegts'; timeOffsetSeconds: number });
+  | (SpecBase & { kind: 'assemble'; inputs: GenerationSpec[]; container: 'mp4' | 'mpegts'; timeOffsetSeconds: number; /** The sound it carries (absent in specs stored before sound): none. */ audio?: PlannedAudio | null });
 
 export interface ArtifactRef {
   key: string;
@@ -35,19 +36,30 @@ export interface PlanInput extends ArtifactSource {
   segment: number | null;
   /** Where a keyframe image is stored (so a large one is sent by URL), when known; absent: every image inline. */
   locateKeyframe?: (image: Uint8Array) => StoredBytes | null;
+  /** Where a segment's audo chunk is stored (so a large one is sent by URL), when known; absent: every chunk inline. */
+  locateAudio?: LocateAudio;
 }
 
 /**
  * The artifact graph of one reconstruction request: a segment generated at `fps`, its interpolated
  * variant derived from it, and a whole video assembled from the segments' final artifacts. Asking for
- * the cheap variant never plans the expensive one; the expensive one reuses the cheap one.
+ * the cheap variant never plans the expensive one; the expensive one reuses the cheap one. Generated
+ * segments are silent; the bitstream's sound is coded beside them by the assemble that delivers them
+ * (whole video or one segment), so a silent request (`audio=0`) shares every generated segment.
  */
 export async function planReconstruction(input: PlanInput): Promise<GenerationSpec> {
   const { bitstream, segment } = input;
-  if (segment !== null) return planSegment(input, segment);
+  const sound = carriesAudio(bitstream, input.options);
+  if (segment !== null) {
+    const part = await planSegment(input, segment);
+    if (!sound) return part;
+    const id = await artifactId({ ...input, audio: true }, segment, 'assemble', 'mp4');
+    return { kind: 'assemble', ...id, label: `${labelOf(input, segment)} audio`, inputs: [part], container: 'mp4', timeOffsetSeconds: 0, audio: audioOfSegments(bitstream, segment, segment, input.locateAudio) };
+  }
   const parts = await Promise.all(bitstream.segments.map((_, n) => planSegment(input, n)));
-  if (parts.length === 1) return parts[0] as GenerationSpec;
-  return { kind: 'assemble', ...(await artifactId(input, 'all', 'assemble', 'mp4')), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0 };
+  if (parts.length === 1 && !sound) return parts[0] as GenerationSpec;
+  const audio = sound ? audioOfSegments(bitstream, 0, bitstream.segments.length - 1, input.locateAudio) : null;
+  return { kind: 'assemble', ...(await artifactId({ ...input, audio: sound }, 'all', 'assemble', 'mp4')), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0, audio };
 }
 
 /** Start time of each segment in seconds, at the source frame rate (for HLS playlists and offsets). */
@@ -58,18 +70,22 @@ export function segmentStarts(bitstream: Bitstream): number[] {
 
 /**
  * An HLS media segment: segment `n` remuxed (not re-encoded) into MPEG-TS with its timestamps moved
- * to where it starts in the video, derived from the cached MP4 segment artifact.
+ * to where it starts in the video, derived from the cached MP4 segment artifact; with the bitstream's sound
+ * as AAC-LC on the timeline's grid, so consecutive segments' audio continues without a gap.
  */
 export async function planHlsSegment(input: Omit<PlanInput, 'segment'>, n: number): Promise<GenerationSpec> {
   const segment = await planSegment({ ...input, segment: n }, n);
   const offset = segmentStarts(input.bitstream)[n] as number;
+  const sound = carriesAudio(input.bitstream, input.options);
   return {
     kind: 'assemble',
-    ...(await artifactId(input, n, 'hls-ts', 'ts')),
+    ...(await artifactId({ ...input, audio: sound }, n, 'hls-ts', 'ts')),
     label: `${labelOf({ ...input, segment: n }, n)} ts`,
     inputs: [segment],
     container: 'mpegts',
-    timeOffsetSeconds: Math.round(offset * 1000) / 1000,
+    // to the microsecond: the audio's timestamps follow the same offset, and segments' sound must meet exactly
+    timeOffsetSeconds: Math.round(offset * 1e6) / 1e6,
+    audio: sound ? audioOfHlsSegment(input.bitstream, n, input.locateAudio) : null,
   };
 }
 

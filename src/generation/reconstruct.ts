@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { applyRatePlan, imageOffset, planRateCut, type Bitstream, type RatePlan } from '../bitstream';
+import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, ratePlanCuts, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { serveArtifact } from '../cache/artifacts';
@@ -15,7 +15,7 @@ export interface ReadyVideo {
   /** The bitstream as reconstruction sees it: cut to `options.maxKbps` when given. */
   bitstream: Bitstream;
   options: ReconstructionOptions;
-  /** The rate cut `maxKbps` made, when it dropped any keyframe. */
+  /** The rate cut `maxKbps` made, when it dropped any keyframe or the sound. */
   rateCut: RatePlan | null;
 }
 
@@ -31,7 +31,7 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   const header = bitstream.header;
   const options = parseReconstructionOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
   const plan = options.maxKbps === null ? null : planRateCut(bitstream, video.bitstream_bytes ?? 0, options.maxKbps);
-  const rateCut = plan !== null && plan.dropped > 0 ? plan : null;
+  const rateCut = plan !== null && ratePlanCuts(plan) ? plan : null;
   return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut };
 }
 
@@ -43,7 +43,11 @@ export function planInput(ready: ReadyVideo, mode: Mode, engine: string): Omit<P
     const offset = imageOffset(image);
     return offset === undefined ? null : { r2Key: ready.video.bitstream_key, offset, length: image.length };
   };
-  return { bitstream, bitstreamHash: ready.video.bitstream_hash, mode, options, rateCut, engine, locateKeyframe };
+  const locateAudio: PlanInput['locateAudio'] = (audio) => {
+    const place = audioChunkPlace(audio);
+    return place === undefined ? null : { r2Key: ready.video.bitstream_key, ...place };
+  };
+  return { bitstream, bitstreamHash: ready.video.bitstream_hash, mode, options, rateCut, engine, locateKeyframe, locateAudio };
 }
 
 export function checkSegment(bitstream: Bitstream, segment: number): void {

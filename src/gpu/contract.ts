@@ -129,6 +129,16 @@ export const VideoSource = z.union([
 /** kbps range of `targetKbps` at upload and in the contract. */
 export const TARGET_KBPS_RANGE = { min: 0.2, max: 1000 } as const;
 
+/** kbps of `audioKbps`: 0 (no sound), else within this range (Opus: speech from 6, music from about 16–24). */
+export const AUDIO_KBPS_RANGE = { min: 6, max: 128 } as const;
+/**
+ * The default `audioKbps`, chosen by measuring (README, "Sound"): Opus at 16 kbps keeps speech at wideband
+ * quality and music recognisable, mono below 32 kbps.
+ */
+export const DEFAULT_AUDIO_KBPS = 16;
+/** The audio codec of the bitstream and of the encode result. */
+export const AudioCodec = z.enum(['opus']);
+
 export const EncodeOptions = z
   .object({
     minSegmentSeconds: z.number().positive().max(600).default(1),
@@ -144,6 +154,15 @@ export const EncodeOptions = z
       .nullable()
       .default(null)
       .describe('the one rate knob: the encoder picks keyframe count, places, sizes and budgets to land near this rate; null: one keyframe per segment under keyframeBudgetBytes'),
+    audioKbps: z
+      .union([z.literal(0), z.number().int().min(AUDIO_KBPS_RANGE.min).max(AUDIO_KBPS_RANGE.max)])
+      .default(DEFAULT_AUDIO_KBPS)
+      .describe(`the sound's rate, kbps (Opus, coded once, beside targetKbps): 0 for none, else an integer in ${AUDIO_KBPS_RANGE.min}..${AUDIO_KBPS_RANGE.max}; stereo from 32, else mono`),
+    audioStream: nonNegativeInt
+      .max(63)
+      .nullable()
+      .default(null)
+      .describe('which audio stream of the source to code (0-based among its audio streams); null: the first'),
   })
   .strict();
 export type EncodeOptions = z.infer<typeof EncodeOptions>;
@@ -184,14 +203,59 @@ export const EncodedSegment = z
   });
 export type EncodedSegment = z.infer<typeof EncodedSegment>;
 
+/**
+ * The source's sound, coded per segment: `segments[i]` is `segments[i]` of the response, its Opus packets decoding
+ * (after `preSkip` samples) to exactly `sampleCount` samples — the segment's frames at 48 kHz, frame f at sample
+ * floor(f × 48000 / fps) with fps as the bitstream header states it.
+ */
+export const EncodedAudio = z
+  .object({
+    codec: AudioCodec,
+    channels: z.number().int().min(1).max(2),
+    sampleRate: z.literal(48_000),
+    sourceChannels: positiveInt.max(255).describe('channels of the source stream (downmixed to `channels`)'),
+    sourceSampleRate: positiveInt.max(1_000_000).describe('samples per second of the source stream (resampled to 48 kHz)'),
+    segments: z
+      .array(
+        z
+          .object({
+            preSkip: nonNegativeInt.describe('decoded samples to drop first (encoder delay and pre-roll)'),
+            sampleCount: positiveInt.describe('samples kept after preSkip: the segment at 48 kHz'),
+            packets: z.array(base64).min(1).describe('Opus packets (RFC 6716), in order'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(10_000),
+  })
+  .strict();
+export type EncodedAudio = z.infer<typeof EncodedAudio>;
+
+/** Something the encode did not do as asked but that did not stop it (the job reports it). */
+export const EncodeWarning = z
+  .object({
+    code: z.enum(['audio_undecodable', 'audio_damaged', 'audio_short', 'audio_stream_missing']),
+    message: z.string().max(1000),
+  })
+  .strict();
+export type EncodeWarning = z.infer<typeof EncodeWarning>;
+
 export const EncodeResponse = z
   .object({
     engine: EngineInfo,
     video: VideoMeta,
     segments: z.array(EncodedSegment).min(1).max(10_000),
+    // defaults: a backend older than sound answers without them
+    audio: EncodedAudio.nullable().default(null).describe('null: no sound (audioKbps 0, a source without audio, or one whose audio does not decode: see warnings)'),
+    warnings: z.array(EncodeWarning).max(16).default([]),
     seconds: Seconds,
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.audio !== null && r.audio.segments.length !== r.segments.length) {
+      ctx.addIssue({ code: 'custom', path: ['audio', 'segments'], message: `audio has ${r.audio.segments.length} segments, not the ${r.segments.length} of the video` });
+    }
+  });
 export type EncodeResponse = z.infer<typeof EncodeResponse>;
 
 export const GenerateRequest = z
@@ -258,15 +322,51 @@ export const InterpolateRequest = z
 export type InterpolateRequest = z.input<typeof InterpolateRequest>;
 export const InterpolateResponse = GenerateResponse;
 
+/** Largest audo chunk an assemble request carries or names, in bytes: the bitstream's maxAudioBytes plus its fixed fields. */
+export const MAX_AUDIO_CHUNK_BYTES = 10 * 1024 * 1024 + 14;
+
+/**
+ * The sound an assembled file carries: `parts` decoded and joined in order give the timeline's samples from
+ * `startSample` on (timeline: 48 kHz from the video's first frame); the file carries `window` of them.
+ */
+export const AssembleAudio = z
+  .object({
+    parts: z
+      .array(
+        z.union([
+          z.object({ data: base64.describe('an audo chunk\'s data (docs/bitstream.md)') }).strict(),
+          z.object({ source: KeyframeSource.extend({ length: positiveInt.max(MAX_AUDIO_CHUNK_BYTES) }).strict() }).strict().describe('an audo chunk\'s data, by URL and byte range'),
+          z.object({ silence: positiveInt.describe('samples of silence (a segment without sound)') }).strict(),
+        ]),
+      )
+      .min(1)
+      .max(1000),
+    startSample: nonNegativeInt.describe('the timeline sample where parts[0] begins'),
+    window: z
+      .object({ start: nonNegativeInt, end: positiveInt })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe('timeline samples [start, end) the file carries, its first at the file\'s timeOffsetSeconds; null: all the parts give'),
+    grid: z
+      .boolean()
+      .default(false)
+      .describe('code AAC frames on the timeline\'s global 1024-sample grid, keeping those starting in the window: HLS segments then continue each other gaplessly'),
+  })
+  .strict()
+  .describe('the bitstream\'s sound, coded as AAC-LC (48 kHz) beside the video');
+export type AssembleAudio = z.input<typeof AssembleAudio>;
+
 export const AssembleRequest = z
   .object({
     parts: z.array(VideoUrl).min(1).max(1000),
     container: z.enum(['mp4', 'webm', 'mpegts']).default('mp4').describe('mpegts: an HLS media segment'),
     timeOffsetSeconds: z.number().nonnegative().max(86_400).default(0).describe('added to every timestamp, so HLS segments continue each other'),
+    audio: AssembleAudio.nullable().default(null).describe('the sound to carry (mp4 and mpegts only); null: none'),
     output: UploadTarget,
   })
   .strict()
-  .describe('concatenate segment videos of one geometry without re-encoding (a remux), optionally into MPEG-TS');
+  .describe('concatenate segment videos of one geometry without re-encoding (a remux), optionally into MPEG-TS, optionally with sound');
 export type AssembleRequest = z.input<typeof AssembleRequest>;
 export const AssembleResponse = z
   .object({

@@ -13,9 +13,9 @@ export function fpsToRational(fps: number): { fpsNum: number; fpsDen: number } {
   return { fpsNum: Math.round(fps * 1000), fpsDen: 1000 };
 }
 
-/** The bitstream content of a GPU encode result. */
+/** The bitstream content of a GPU encode result: its texts, keyframes and, per segment, its sound. */
 export function bitstreamFromEncode(result: EncodeResponse): Bitstream {
-  const { video, engine } = result;
+  const { video, engine, audio } = result;
   return {
     header: {
       width: video.width,
@@ -28,12 +28,18 @@ export function bitstreamFromEncode(result: EncodeResponse): Bitstream {
       models: engine.models,
       seed: DEFAULT_SEED,
     },
-    segments: result.segments.map((s) => ({
-      startFrame: s.startFrame,
-      frameCount: s.frameCount,
-      contentText: s.contentText,
-      motionText: s.motionText,
-      keyframes: s.keyframes.map((k) => ({ codec: k.codec as KeyframeCodec, width: k.width, height: k.height, data: base64ToBytes(k.data), frameIndex: k.frameIndex, priority: k.priority })),
-    })),
+    segments: result.segments.map((s, n) => {
+      const sound = audio?.segments[n];
+      return {
+        startFrame: s.startFrame,
+        frameCount: s.frameCount,
+        contentText: s.contentText,
+        motionText: s.motionText,
+        keyframes: s.keyframes.map((k) => ({ codec: k.codec as KeyframeCodec, width: k.width, height: k.height, data: base64ToBytes(k.data), frameIndex: k.frameIndex, priority: k.priority })),
+        ...(audio && sound
+          ? { audio: { codec: audio.codec, channels: audio.channels, sampleRate: audio.sampleRate, preSkip: sound.preSkip, sampleCount: sound.sampleCount, packets: sound.packets.map(base64ToBytes) } }
+          : {}),
+      };
+    }),
   };
 }

@@ -1,4 +1,4 @@
-import { BitstreamError, cutBitstream, sha256Hex, writeBitstream } from '../bitstream';
+import { BitstreamError, sha256Hex, writeBitstream } from '../bitstream';
 import { payerByKeyId } from '../auth/gpu-budget';
 import { meteredGpuCall } from '../auth/gpu-spend';
 import { gpuClientFromEnv, type GpuClient } from '../gpu/client';
@@ -7,6 +7,7 @@ import { GpuError } from '../gpu/errors';
 import { bytesToBase64 } from '../http/base64';
 import { bitstreamKey } from '../cache/keys';
 import { signSourceUrl } from '../storage/source-url';
+import { bitstreamRateFacts } from '../videos/bitstream-facts';
 import { getJob, getVideo, updateJob, updateVideo, type VideoRow } from '../videos/store';
 import { MAX_ENCODE_ATTEMPTS } from './attempts';
 import { bitstreamFromEncode } from './bitstream-from-encode';
@@ -61,7 +62,8 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
         },
       ),
     );
-    const bytes = writeBitstream(bitstreamFromEncode(result));
+    const content = bitstreamFromEncode(result);
+    const bytes = writeBitstream(content);
     const hash = await sha256Hex(bytes);
     const key = bitstreamKey(hash);
     if ((await env.BUCKET.head(key)) === null) {
@@ -73,7 +75,7 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
       bitstream_key: key,
       bitstream_hash: hash,
       bitstream_bytes: bytes.byteLength,
-      rate_floor_bytes: cutBitstream(bytes, { profile: 'tt2v' }).byteLength,
+      ...bitstreamRateFacts(bytes, content),
       width: result.video.width,
       height: result.video.height,
       fps: result.video.fps,
@@ -85,7 +87,8 @@ export async function runEncodeJob(env: Env, jobId: string, attempt: number, gpu
       error_message: null,
       ...(deleteSource ? { source_key: null } : {}),
     });
-    await updateJob(env.DB, job.id, { status: 'succeeded', progress: 1 });
+    // what the encode did not do as asked but that did not stop it (a source's sound that does not decode)
+    await updateJob(env.DB, job.id, { status: 'succeeded', progress: 1, warnings: result.warnings.length > 0 ? JSON.stringify(result.warnings) : null });
     if (deleteSource) await env.BUCKET.delete(video.source_key);
     if ((await getVideo(env.DB, video.id)) === null) await dropUnreferencedBitstream(env, key, hash);
     return { kind: 'done' };

@@ -115,7 +115,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v1/videos/{id}/bitstream': {
         get: op('The CMVC bitstream, whole or cut', 'bitstreams', KEY, {
           parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] }),
-            queryParam('maxKbps', 'drop keyframes, lowest priority first, until the stream is at or under this rate (0.1..1000); the CMVC-Kbps response header names the rate reached', { type: 'number', minimum: 0.1, maximum: 1000 }),
+            queryParam('maxKbps', 'cap the whole stream (video and audio): drop keyframes, lowest priority first, then the audio, until it is at or under this rate (0.1..1000); the CMVC-Kbps response header names the rate reached, CMVC-Keyframes-Dropped how many keyframes went and CMVC-Audio whether the audio was kept, dropped or absent (none)', { type: 'number', minimum: 0.1, maximum: 1000 }),
           ],
           responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
         }),
@@ -136,7 +136,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v1/bitstreams/inspect': {
         post: op("A bitstream's structure, storing nothing", 'bitstreams', KEY, {
           requestBody: { required: true, content: BITSTREAM_BODY },
-          responses: { '200': { description: 'the structure', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 413, 422, 429) },
+          responses: { '200': { description: 'the structure: chunks, segments (their keyframes and audio), sizes, and kbps, videoKbps and audio as the video view has them', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 413, 422, 429) },
         }),
       },
       '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { operationId: 'getJob', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },

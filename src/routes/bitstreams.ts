@@ -39,12 +39,17 @@ const SEGMENTS = /^(\d{1,5})(?:-(\d{1,5}))?$/;
 const CUT_OPTIONS = ['segments', 'profile', 'maxKbps'];
 /** Response header naming a cut's achieved rate (bytes × 8 / 1000 / seconds of its segments). */
 export const ACHIEVED_KBPS_HEADER = 'CMVC-Kbps';
+/** Response header of a `maxKbps` cut: how many keyframes it dropped. */
+export const KEYFRAMES_DROPPED_HEADER = 'CMVC-Keyframes-Dropped';
+/** Response header of a `maxKbps` cut: `kept`, `dropped` (every keyframe went and it still did not fit), or `none` (a silent stream). */
+export const AUDIO_HEADER = 'CMVC-Audio';
 
 /**
  * GET/HEAD /v1/videos/{id}/bitstream — the CMVC bitstream (`application/vnd.cmvc`) with Range and ETag;
  * `?segments=a-b` (0-based, inclusive), `?profile=tt2v` (keyframes removed) and `?maxKbps=N` (keyframes
- * dropped lowest priority first until it fits; below the texts-only floor, the texts only) cut a smaller
- * valid stream. Every cut names its achieved rate in the CMVC-Kbps header.
+ * dropped lowest priority first until it fits, then the audio; below the texts-only floor, the texts only) cut a
+ * smaller valid stream. Every cut names its achieved rate in the CMVC-Kbps header; a maxKbps cut says what it dropped
+ * in CMVC-Keyframes-Dropped and CMVC-Audio.
  */
 videoBitstream.get('/:id/bitstream', access('read'), (c) => serveVideoBitstream(c, new URL(c.req.url)));
 
@@ -87,8 +92,11 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
   }
   const { bytes: cut, rate, parsed } = cutBitstreamWithPlan(new Uint8Array(await object.arrayBuffer()), { segments, profile, maxKbps });
   // rates that keep the same keyframes make the same bytes: the ETag names the cut, not the rate
-  const etag = `"${video.bitstream_hash}.${profile}.${segments ? segments.join('-') : 'all'}${rate ? `.d${rate.dropped}` : ''}"`;
+  const etag = `"${video.bitstream_hash}.${profile}.${segments ? segments.join('-') : 'all'}${rate ? `.d${rate.dropped}${rate.audioDropped ? '.a0' : ''}` : ''}"`;
   const seconds = segmentSeconds(parsed, parsed.segments.slice(segments?.[0] ?? 0, (segments?.[1] ?? parsed.segments.length - 1) + 1));
   const response = new Response(cut, { headers: { 'Content-Length': String(cut.byteLength), ETag: etag, 'Content-Type': BITSTREAM_MIME } });
-  return serveBody(c.req.raw, responseBodySource(response), { ...headers, [ACHIEVED_KBPS_HEADER]: kbpsOf(cut.byteLength, seconds).toFixed(3) });
+  const dropped: Record<string, string> = rate
+    ? { [KEYFRAMES_DROPPED_HEADER]: String(rate.dropped), [AUDIO_HEADER]: rate.audioDropped ? 'dropped' : parsed.segments.some((s) => s.audio !== undefined) ? 'kept' : 'none' }
+    : {};
+  return serveBody(c.req.raw, responseBodySource(response), { ...headers, [ACHIEVED_KBPS_HEADER]: kbpsOf(cut.byteLength, seconds).toFixed(3), ...dropped });
 }

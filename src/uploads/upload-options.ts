@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EncodeOptions } from '../gpu/contract';
+import { AUDIO_KBPS_RANGE, EncodeOptions } from '../gpu/contract';
 import { badRequest } from '../http/errors';
 
 /** Query parameters of `POST /v1/videos`: the GPU encode options plus what the edge itself keeps. */
@@ -10,7 +10,7 @@ export const UploadQuery = EncodeOptions.extend({
   .partial({ filename: true })
   .strict();
 
-const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars', 'targetKbps']);
+const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars', 'targetKbps', 'audioKbps', 'audioStream']);
 
 /** Parses upload options from query parameters; an unknown or out-of-range option is a 400 naming it. */
 export function parseUploadQuery(params: URLSearchParams) {
@@ -22,6 +22,10 @@ export function parseUploadQuery(params: URLSearchParams) {
   // One rate knob or one keyframe budget: the encoder sizes keyframes from targetKbps itself.
   if ('targetKbps' in raw && 'keyframeBudgetBytes' in raw) {
     throw badRequest('invalid_option', 'option "targetKbps" and option "keyframeBudgetBytes" exclude each other: give one or the other', { option: 'targetKbps' });
+  }
+  const audioKbps = raw.audioKbps;
+  if (audioKbps !== undefined && !(audioKbps === 0 || (Number.isInteger(audioKbps) && (audioKbps as number) >= AUDIO_KBPS_RANGE.min && (audioKbps as number) <= AUDIO_KBPS_RANGE.max))) {
+    throw badRequest('invalid_option', `option "audioKbps" must be 0 (no sound) or an integer in ${AUDIO_KBPS_RANGE.min}..${AUDIO_KBPS_RANGE.max}, got ${String(audioKbps)}`, { option: 'audioKbps' });
   }
   const parsed = UploadQuery.safeParse(raw);
   if (!parsed.success) {

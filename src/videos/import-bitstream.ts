@@ -1,7 +1,8 @@
-import { type Bitstream, BitstreamError, BITSTREAM_MIME, cutBitstream, readBitstream, sha256Hex } from '../bitstream';
+import { type Bitstream, BitstreamError, BITSTREAM_MIME, readBitstream, sha256Hex } from '../bitstream';
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../cache/keys';
+import { bitstreamRateFacts } from './bitstream-facts';
 import { checkReconstructable } from './import-rules';
 import { getVideo } from './store';
 import { videoView } from './views';
@@ -54,12 +55,13 @@ export async function importBitstream(env: Env, bytes: Uint8Array, owner: string
   if ((await env.BUCKET.head(key)) === null) await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: BITSTREAM_MIME }, sha256: hash });
   const { header, segments } = parsed;
   const id = newId('vid');
+  const facts = bitstreamRateFacts(bytes, parsed);
   await env.DB.prepare(
-    `INSERT INTO videos (id, owner, status, source_key, source_bytes, source_type, filename, keep_source, options, bitstream_key, bitstream_hash, bitstream_bytes, rate_floor_bytes,
+    `INSERT INTO videos (id, owner, status, source_key, source_bytes, source_type, filename, keep_source, options, bitstream_key, bitstream_hash, bitstream_bytes, rate_floor_bytes, audio,
        width, height, fps, frame_count, duration_seconds, segment_count, engine, created_at, updated_at)
-     VALUES (?, ?, 'succeeded', NULL, 0, ?, NULL, 0, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, 'succeeded', NULL, 0, ?, NULL, 0, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-    .bind(id, owner, BITSTREAM_MIME, key, hash, bytes.byteLength, cutBitstream(bytes, { profile: 'tt2v' }).byteLength, header.width, header.height, header.fpsNum / header.fpsDen, header.frameCount, header.durationMs / 1000, segments.length, `${header.engineId}@${header.engineVersion}`, now, now)
+    .bind(id, owner, BITSTREAM_MIME, key, hash, bytes.byteLength, facts.rate_floor_bytes, facts.audio, header.width, header.height, header.fpsNum / header.fpsDen, header.frameCount, header.durationMs / 1000, segments.length, `${header.engineId}@${header.engineVersion}`, now, now)
     .run();
   const video = await getVideo(env.DB, id);
   if (!video) throw new Error('imported video vanished');

@@ -15,8 +15,10 @@ export interface VideoRow {
   bitstream_key: string | null;
   bitstream_hash: string | null;
   bitstream_bytes: number | null;
-  /** Bytes of the bitstream's texts-only cut (every keyframe dropped). */
+  /** Bytes of the bitstream's texts-only cut (every keyframe and the sound dropped). */
   rate_floor_bytes: number | null;
+  /** JSON `{codec, channels, sampleRate, bytes}` of the bitstream's sound (v1.2); null: silent, or not ready. */
+  audio: string | null;
   width: number | null;
   height: number | null;
   fps: number | null;
@@ -40,6 +42,8 @@ export interface JobRow {
   gpu_call_id: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** JSON array of the encode's warnings (`{code, message}`); null: none. */
+  warnings: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -9,6 +9,18 @@ const modeLinks = Object.fromEntries(MODES.map((mode) => [mode, z.string().nulla
 
 const ErrorRef = z.object({ code: z.string(), message: z.string() }).nullable();
 
+/** The bitstream's sound (v1.2): codec, its share of the rate, its bytes (audo chunks with framing), channels and sample rate. */
+export const AudioView = z
+  .object({
+    codec: z.literal('opus'),
+    kbps: z.number().describe('the audio\'s rate: its bytes × 8 / 1000 / duration'),
+    bytes: z.number().int(),
+    channels: z.number().int().min(1).max(2),
+    sampleRate: z.number().int().describe('samples per second the audio decodes to (48000 for Opus)'),
+  })
+  .nullable()
+  .describe('null: no sound (audioKbps 0, a source without audio, or one whose audio did not decode: see the job\'s warnings)');
+
 export const JobView = z
   .object({
     id: z.string(),
@@ -18,6 +30,9 @@ export const JobView = z
     progress: z.number().min(0).max(1),
     attempts: z.number().int(),
     error: ErrorRef,
+    warnings: z
+      .array(z.object({ code: z.string(), message: z.string() }))
+      .describe('what the encode did not do as asked but that did not stop it: audio_undecodable, audio_damaged, audio_short, audio_stream_missing'),
     createdAt: z.string(),
     updatedAt: z.string(),
     links: z.object({ self: z.string(), events: z.string(), video: z.string() }),
@@ -44,7 +59,9 @@ export const VideoView = z
       .object({
         bytes: z.number().int().nullable(),
         sha256: z.string().nullable(),
-        kbps: z.number().nullable().describe('achieved rate: bytes × 8 / 1000 / duration'),
+        kbps: z.number().nullable().describe('achieved rate of the whole stream, video and audio: bytes × 8 / 1000 / duration'),
+        videoKbps: z.number().nullable().describe('the rate of all but the audio (what targetKbps aims at)'),
+        audio: AudioView,
         engine: z.string().nullable(),
         targetKbps: z.number().nullable().describe('the targetKbps asked for at upload, or null'),
         rateFloorKbps: z.number().nullable().describe('the texts-only rate: every keyframe dropped'),

@@ -12,6 +12,7 @@ export function jobView(job: JobRow): z.infer<typeof JobView> {
     progress: job.progress,
     attempts: job.attempts,
     error: job.error_code ? { code: job.error_code, message: job.error_message ?? '' } : null,
+    warnings: job.warnings ? (JSON.parse(job.warnings) as { code: string; message: string }[]) : [],
     createdAt: new Date(job.created_at).toISOString(),
     updatedAt: new Date(job.updated_at).toISOString(),
     links: { self: `/v1/jobs/${job.id}`, events: `/v1/jobs/${job.id}/events`, video: `/v1/videos/${job.video_id}` },
@@ -23,6 +24,7 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
   const kbpsOf = (bytes: number | null) => (ready && bytes !== null && video.duration_seconds ? Math.round(((bytes * 8) / 1000 / video.duration_seconds) * 1000) / 1000 : null);
   const targetKbps = (JSON.parse(video.options) as { targetKbps?: number | null }).targetKbps ?? null;
   const rateFloorKbps = kbpsOf(video.rate_floor_bytes);
+  const audio = video.audio ? (JSON.parse(video.audio) as { codec: 'opus'; channels: number; sampleRate: number; bytes: number }) : null;
   return {
     id: video.id,
     status: video.status,
@@ -44,6 +46,8 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
           bytes: video.bitstream_bytes,
           sha256: video.bitstream_hash,
           kbps: kbpsOf(video.bitstream_bytes),
+          videoKbps: kbpsOf(video.bitstream_bytes === null ? null : video.bitstream_bytes - (audio?.bytes ?? 0)),
+          audio: audio && { codec: audio.codec, kbps: kbpsOf(audio.bytes) ?? 0, bytes: audio.bytes, channels: audio.channels, sampleRate: audio.sampleRate },
           engine: video.engine,
           targetKbps,
           rateFloorKbps,

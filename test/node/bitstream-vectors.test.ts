@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anchorOf, readBitstream, readIndex, readSegment, sha256Hex } from '../../src/bitstream';
-import { buildVectors, FROZEN_VECTORS, inspectJson, MULTI_KEYFRAME, MULTI_KEYFRAME_CUT_KBPS, MULTI_SEGMENT, ONE_SEGMENT, VECTORS_DIR } from '../../scripts/make-vectors';
+import { buildVectors, FROZEN_VECTORS, inspectJson, MULTI_KEYFRAME, MULTI_KEYFRAME_CUT_KBPS, MULTI_SEGMENT, ONE_SEGMENT, VECTORS_DIR, WITH_AUDIO, WITH_AUDIO_CUT_KBPS } from '../../scripts/make-vectors';
 
 const vectors = Object.entries(buildVectors());
 
 describe('golden vectors (test/vectors, made by scripts/make-vectors.ts)', () => {
   it('has the vectors', () => {
-    expect(vectors.map(([name]) => name)).toEqual(['one-segment', 'multi-segment.tt2v-1-2', 'multi-keyframe', 'multi-keyframe.rate-cut']);
+    expect(vectors.map(([name]) => name)).toEqual(['one-segment', 'multi-segment.tt2v-1-2', 'multi-keyframe', 'multi-keyframe.rate-cut', 'audio', 'audio.rate-cut']);
     expect(Object.keys(FROZEN_VECTORS)).toEqual(['multi-segment']);
   });
 
@@ -25,6 +25,19 @@ describe('golden vectors (test/vectors, made by scripts/make-vectors.ts)', () =>
     expect(built['one-segment']![9]).toBe(0);
     expect(built['multi-segment.tt2v-1-2']![9]).toBe(0);
     expect(built['multi-keyframe']![9]).toBe(1);
+    expect(built.audio![9]).toBe(2);
+    // the audio vector cut by rate loses its keyframe and keeps its sound: still v1.2
+    expect(built['audio.rate-cut']![9]).toBe(2);
+  });
+
+  it('the v1.2 vector reads back with its sound; its rate cut drops the keyframe first and keeps the audio', () => {
+    const read = (name: string) => readBitstream(new Uint8Array(readFileSync(join(VECTORS_DIR, `${name}.cmvc`))));
+    expect(read('audio')).toEqual(WITH_AUDIO);
+    const cut = read('audio.rate-cut');
+    expect(cut.segments.map((s) => s.keyframes.length)).toEqual([0, 0]);
+    expect(cut.segments.map((s) => s.audio)).toEqual(WITH_AUDIO.segments.map((s) => s.audio));
+    const bytes = readFileSync(join(VECTORS_DIR, 'audio.rate-cut.cmvc')).length;
+    expect((bytes * 8) / 1000).toBeLessThanOrEqual(WITH_AUDIO_CUT_KBPS);
   });
 
   it('the v1.1 vector reads back with every keyframe, and its rate cut drops the two lowest priorities', () => {
@@ -67,6 +80,7 @@ describe('golden vectors (test/vectors, made by scripts/make-vectors.ts)', () =>
     ['one-segment', '4e33b7d47403f881ea68d1e4d0afcd15a56188aa2296d0b2f7f99f9e0d8a7607'],
     ['multi-segment', '7356e8b83a0e79091235d49231ca20fa7de8b93496089979a0565af78300e955'],
     ['multi-segment.tt2v-1-2', '12e3b7cc9730ce5a9dcdaf54661873aa6a7769a5152a12eac5990fed2f3ece49'],
+    ['audio', '1547673816c5b058731f02a823228b995903939e8f2cc52c9bc014ac510b58f6'],
   ])('%s: identity hash is %s on every machine', async (name, expected) => {
     const file = new Uint8Array(readFileSync(join(VECTORS_DIR, `${name}.cmvc`)));
     const hash = await sha256Hex(file);
@@ -75,7 +89,7 @@ describe('golden vectors (test/vectors, made by scripts/make-vectors.ts)', () =>
   });
 
   it('random access on the multi-segment file', () => {
-    for (const [name, content] of [['multi-segment', MULTI_SEGMENT], ['multi-keyframe', MULTI_KEYFRAME]] as const) {
+    for (const [name, content] of [['multi-segment', MULTI_SEGMENT], ['multi-keyframe', MULTI_KEYFRAME], ['audio', WITH_AUDIO]] as const) {
       const file = new Uint8Array(readFileSync(join(VECTORS_DIR, `${name}.cmvc`)));
       const index = readIndex(file.subarray(0, 512));
       expect(index.totalBytes).toBe(file.length);

@@ -79,6 +79,10 @@ export class FakeGpu {
   /** Polls a call stays pending before it ends. */
   pendingPolls = 0;
   segments = 1;
+  /** Whether its encode codes the source's sound (silent Opus packets, one second per segment). */
+  audio = false;
+  /** Warnings its encode returns. */
+  warnings: { code: 'audio_undecodable' | 'audio_damaged' | 'audio_short' | 'audio_stream_missing'; message: string }[] = [];
   private readonly byFunction: Record<Fn, Behaviour[]> = { encode: [], generate: [], interpolate: [], assemble: [] };
   private readonly results = new Map<string, Call>();
   /** The call id each submit's idempotency key got (per function), as the real servers remember it. */
@@ -196,6 +200,11 @@ export class FakeGpu {
           motionText: 'the camera pans right about 2% of the width per second; little object motion',
           keyframes: [{ codec: 'webp', width: 160, height: 120, data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
         })),
+        // 51 empty 20-ms CELT packets (TOC 0xf8 only: a decoder plays silence) cover 312 + 48000 samples
+        audio: this.audio
+          ? { codec: 'opus', channels: 1, sampleRate: 48_000, sourceChannels: 2, sourceSampleRate: 44_100, segments: Array.from({ length: this.segments }, () => ({ preSkip: 312, sampleCount: 48_000, packets: Array.from({ length: 51 }, () => '+A==') })) }
+          : null,
+        warnings: this.warnings,
         seconds,
       };
     }

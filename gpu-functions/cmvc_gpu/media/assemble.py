@@ -1,11 +1,16 @@
-"""``assemble``: the parts of a video joined by remuxing their packets, without re-encoding."""
+"""``assemble``: the parts of a video joined by remuxing their packets, without re-encoding, and the
+bitstream's sound, when the request carries it, decoded and coded as AAC-LC beside them (``audio``)."""
 
 from __future__ import annotations
 
 from ..limits import Limits
 from ..progress import Progress
+from . import audio as audio_io
 from . import video_io
-from .sources import read_source
+from .sources import keyframe_bytes, read_source
+
+#: Largest audio chunk an assemble request may carry or name (bytes): the bitstream's maxAudioBytes and its fixed fields.
+MAX_AUDIO_CHUNK_BYTES = 10 * 1024 * 1024 + 14
 
 
 def assemble_parts(request: dict, limits: Limits, progress: Progress) -> dict:
@@ -16,7 +21,12 @@ def assemble_parts(request: dict, limits: Limits, progress: Progress) -> dict:
     for i, part in enumerate(request["parts"]):
         parts.append(read_source(part, limits.max_upload_bytes, field=f"parts[{i}]"))
         progress(0.5 * (i + 1) / len(request["parts"]))
-    joined = video_io.remux(parts, request["container"], request["timeOffsetSeconds"])
+    audio = request.get("audio")
+    track = None
+    if audio is not None:
+        track = audio_io.track_from_request(audio, lambda part, i: keyframe_bytes(part, f"audio.parts[{i}]", max_bytes=MAX_AUDIO_CHUNK_BYTES))
+        progress(0.6)
+    joined = video_io.remux(parts, request["container"], request["timeOffsetSeconds"], track)
     return video_file(joined.data, request["container"], joined.width, joined.height, joined.fps, joined.frame_count)
 
 

@@ -70,14 +70,15 @@ def read_source(
     return _fetch(source["url"], max_bytes, timeout_seconds, field, transport)
 
 
-def keyframe_bytes(keyframe: dict, field: str, transport: Optional[httpx.BaseTransport] = None) -> bytes:
+def keyframe_bytes(keyframe: dict, field: str, transport: Optional[httpx.BaseTransport] = None, max_bytes: int = MAX_KEYFRAME_BYTES) -> bytes:
     """The image file of a generate request's keyframe (``field`` names it in errors, e.g.
     ``segment.keyframes[2]``): its inline ``data``, or bytes ``[offset, offset + length)`` of
     ``source.url``, asked for with a ``Range`` header (a server that ignores it and sends the whole
     object is cut to the range). The answer must hold exactly ``length`` bytes: ``fetch_failed`` if not.
+    Also reads an assemble request's audio chunk, which has the same two forms (``max_bytes`` its limit).
     """
     if "data" in keyframe:
-        return _decode_base64(keyframe["data"], MAX_KEYFRAME_BYTES, field)
+        return _decode_base64(keyframe["data"], max_bytes, field)
     source = keyframe["source"]
     offset, length = int(source["offset"]), int(source["length"])
     headers = {"Range": f"bytes={offset}-{offset + length - 1}"}

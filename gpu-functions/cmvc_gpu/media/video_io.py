@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ContractError
 from ..limits import Limits
+from . import audio as _audio
 from . import decode as _decode
 from .sources import read_source
 
@@ -131,14 +132,17 @@ class Remuxed:
     codec: str
 
 
-def remux(parts: list[bytes], container: str, time_offset_seconds: float = 0.0) -> Remuxed:
+def remux(parts: list[bytes], container: str, time_offset_seconds: float = 0.0, audio: Optional["_audio.AudioTrack"] = None) -> Remuxed:
     """Concatenates the video streams of ``parts`` (one geometry and codec) without re-encoding.
 
     Each part's timestamps are moved by the summed durations of the parts before it (seconds),
     plus ``time_offset_seconds`` for every packet (MPEG-TS HLS segments continue each other; in MP4
-    an offset becomes an initial edit). Output: MP4 (``+faststart``), WebM or MPEG-TS.
-    Raises ``invalid_request`` naming ``parts[i]`` for a part that does not match the first.
+    an offset becomes an initial edit). Output: MP4 (``+faststart``), WebM or MPEG-TS. With ``audio``,
+    the file also carries that sound as AAC-LC, its first sample at the video's first frame (MP4 and
+    MPEG-TS only). Raises ``invalid_request`` naming ``parts[i]`` for a part that does not match the first.
     """
+    if audio is not None and container not in ("mp4", "mpegts"):
+        raise ContractError("invalid_request", f"audio is carried in mp4 and mpegts, not {container}", details={"field": "audio"})
     inputs = [_decode._open(data) for data in parts]
     try:
         streams = []
@@ -166,6 +170,7 @@ def remux(parts: list[bytes], container: str, time_offset_seconds: float = 0.0) 
             frame_count = 0
             with av.open(path, mode="w", format=container, options=options) as out:
                 out_stream = out.add_stream_from_template(first)
+                audio_stream = _audio.add_aac_stream(out, audio.pcm.shape[0]) if audio is not None else None
                 elapsed = time_offset_seconds  # seconds where the next part starts
                 last_dts_seconds: Optional[float] = None
                 for i, (container_in, stream) in enumerate(zip(inputs, streams)):
@@ -190,6 +195,8 @@ def remux(parts: list[bytes], container: str, time_offset_seconds: float = 0.0) 
                         out.mux(packet)
                         frame_count += 1
                     elapsed = float((end + offset) * tb)
+                if audio is not None and audio_stream is not None:
+                    _audio.mux_aac(out, audio_stream, audio, time_offset_seconds)
             with open(path, "rb") as f:
                 data = f.read()
         return Remuxed(data, first.width, first.height, fps, frame_count, codec)

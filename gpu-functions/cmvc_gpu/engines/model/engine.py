@@ -21,6 +21,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ...contract import modes
+from ...media.audio import encode_audio
 from ...progress import Progress, no_progress
 from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
@@ -171,12 +172,22 @@ class ModelEngine:
         for done, group in enumerate(groups):
             segments += describe(request, analysis, group)
             progress(0.15 + 0.85 * (done + 1) / len(groups))
+        sound, warnings = self.encode_sound(request, analysis)
         return {
             "engine": self.engine_info(),
             "video": analysis["video"],
             "segments": segments,
+            "audio": sound,
+            "warnings": warnings,
             "seconds": self._seconds(started),
         }
+
+    def encode_sound(self, request: dict, analysis: dict) -> tuple[Optional[dict], list[dict]]:
+        """The source's sound coded per segment of ``analysis`` and the job's warnings (no model: the CPU
+        codes it, as the reference engine does; see ``cmvc_gpu.media.audio.encode_audio``)."""
+        video = analysis["video"]
+        segments = [(start, count) for start, count in analysis["segments"]]
+        return encode_audio(media.read_source(request["video"]), media.encode_options(request), segments, float(video["fps"]), int(video["frameCount"]))
 
     def analyse_json(self, request: dict) -> dict:
         """Decodes once, embedding frames at ``analysis_fps`` as they stream by (no frame is

@@ -7,7 +7,7 @@ segment's most representative frame (closest to its mean histogram) is the subje
 text; the motion text summarises the segment's pairs. Keyframes: without ``targetKbps``, that frame,
 one per segment, under ``keyframeBudgetBytes``; with it, as many as the rate pays for, where the
 frames are least predictable, sized and scaled by :mod:`.rate`. Their frame indices travel in the
-contract (not in the motion text).
+contract (not in the motion text). The sound is coded per segment as Opus (:mod:`...media.audio`).
 
 generate: IT2V puts each keyframe at its frame and fills the rest by in-betweening from both
 neighbouring keyframes along the motion between them (extrapolating along the motion text outside
@@ -26,7 +26,7 @@ import numpy as np
 
 from ...errors import ContractError
 from ...limits import Limits
-from ...media import decode, global_motion, keyframe, scenes, video_io
+from ...media import audio, decode, global_motion, keyframe, scenes, video_io
 from ...media.assemble import assemble_parts, video_file
 from ...media.inbetween import interpolate_stream, resize
 from ...media.sources import read_source
@@ -128,6 +128,8 @@ class ReferenceEngine:
                 text = base64.b64encode(coded).decode("ascii")
                 keyframes.append({"codec": options["keyframeCodec"], "width": w, "height": h, "data": text, "frameIndex": frame - start, "priority": priority[frame]})
             segments.append({"index": index, "startFrame": start, "frameCount": end - start, "contentText": texts[index][0], "motionText": texts[index][1], "keyframes": keyframes})
+        # 7. the sound, once, per segment
+        sound, warnings = audio.encode_audio(data, options, [(start, end - start) for start, end in zip(starts, ends)], fps, count)
         progress(1.0)
         return {
             "engine": self.info(),
@@ -141,6 +143,8 @@ class ReferenceEngine:
                 "rotation": info.rotation,
             },
             "segments": segments,
+            "audio": sound,
+            "warnings": warnings,
             "seconds": _seconds(started),
         }
 
