@@ -25,7 +25,7 @@ usage: cmvc <command> [options]
 commands:
   encode FILE [--out FILE.cmvc] [--wait] [--keep-source]   upload a video, follow its encode, save the bitstream
   inspect FILE                                             a bitstream's structure, sizes and bits per second
-  decode FILE --out x.y4m|x.mp4 [--tt2v] [--lenient-motion]  render the video from the bitstream alone, offline (MP4 needs ffmpeg)
+  decode FILE --out x.y4m|x.mp4 [--tt2v] [--lenient-motion]  render the video from the bitstream alone, offline (MP4 needs ffmpeg and carries the sound; Y4M has none)
   url ID MODE [--exp 1h] [--segment N | --hls | --bitstream] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v; --hls: the playlist; --bitstream: the bitstream for the client decoder)
   keys create NAME --scopes a,b [--exp 30d]                create an API key (its secret is shown once)
   keys list                                                list keys (no secrets)
@@ -100,7 +100,11 @@ async function decode(argv: string[], print: (t: string) => void): Promise<numbe
   const { decodeCommand } = await import('./decode');
   const summary = await decodeCommand(argv);
   if (argv.includes('--json')) print(JSON.stringify(summary));
-  else print(`${summary.file}: ${summary.frames} ${summary.mode} frames of ${summary.width}x${summary.height} at ${summary.fps} fps from ${summary.bitstreamBytes} bitstream bytes in ${summary.seconds.toFixed(2)} s (${(summary.frames / summary.seconds).toFixed(1)} frames/s)`);
+  else {
+    print(`${summary.file}: ${summary.frames} ${summary.mode} frames of ${summary.width}x${summary.height} at ${summary.fps} fps from ${summary.bitstreamBytes} bitstream bytes in ${summary.seconds.toFixed(2)} s (${(summary.frames / summary.seconds).toFixed(1)} frames/s)`);
+    if (summary.audio === 'aac') print('  with the sound (AAC)');
+    if (summary.audio === 'left-out') print('  the bitstream has sound, which Y4M cannot carry: left out (write .mp4 to keep it)');
+  }
   return EXIT.ok;
 }
 

@@ -1,11 +1,13 @@
 /**
  * Plays a video from its CMVC bitstream alone: the index first, then each segment by an HTTP Range read as
- * playback reaches it, decoded on the client (IT2V / TT2V, no GPU, no video stream) and drawn on a canvas.
+ * playback reaches it, decoded on the client (IT2V / TT2V, no GPU, no video stream) and drawn on a canvas. A
+ * stream with sound (v1.2) plays it through Web Audio, and the picture then follows the sound's clock.
  */
 import { BitstreamError, readIndex, readSegment, type BitstreamIndex, type SegmentData } from '../bitstream';
 import { frameRenderer, type Drawing, type FrameRenderer } from './canvas-renderer';
 import { decodeSegment, DecodeError, geometryOf, pixelsOf, recipeSize, type DecodedSegment, type DecodeImage, type FrameRecipe } from './decode';
 import { defaultFrameWorkers, FrameWorkers } from './frame-workers';
+import { PlayerSound, type AudioDecoding } from './sound';
 
 /** First read: enough for the header and index of most streams (more is asked for when the index says so). */
 const INDEX_PROBE_BYTES = 1024;
@@ -25,6 +27,13 @@ export interface BitstreamPlayerOptions {
    * computes frames (the 2D renderer). Default: one per core beyond two, at most 3; 0 computes on the page only.
    */
   frameWorkers?: number;
+  /**
+   * The AudioContext the sound plays on (default: one made when the first segment with sound is read, where the page
+   * has Web Audio); false: play silently.
+   */
+  audio?: AudioContext | false;
+  /** How segments' sound is decoded (default: WebCodecs where available, else Web Audio's decodeAudioData). */
+  audioDecoding?: AudioDecoding;
   /** Called with the time in seconds and the segment shown, after each drawn frame. */
   onFrame?: (seconds: number, segment: SegmentData) => void;
   /** Called when playback reaches the end (the last frame drawn, the player paused at `duration`). */
@@ -54,6 +63,8 @@ export class BitstreamPlayer {
   /** Frame buffers the page's thread computes into, in turn (a frame's pixels are copied out when it is drawn). */
   private readonly buffers: Uint8Array[] = [];
   private nextBuffer = 0;
+  /** The sound, once a segment with sound was read; the clock of playback while it plays. */
+  sound: PlayerSound | null = null;
 
   constructor(
     readonly canvas: HTMLCanvasElement,
@@ -92,10 +103,11 @@ export class BitstreamPlayer {
     if (frame.kind === 'still') this.frameWorkers?.recycle(frame.image);
   }
 
-  /** Stops the frame workers; the player then computes frames on the page's thread. */
+  /** Stops the frame workers (the player then computes frames on the page's thread) and the sound. */
   close(): void {
     this.frameWorkers?.close();
     this.frameWorkers = null;
+    this.sound?.stop();
   }
 
   /** Reads the header and index, and draws the first frame. */
@@ -127,7 +139,10 @@ export class BitstreamPlayer {
   }
 
   get currentTime(): number {
-    return this.playingSince === null ? this.position : this.position + (performance.now() - this.playingSince) / 1000;
+    if (this.playingSince === null) return this.position;
+    // with sound, the picture follows what is heard (held at the start until the sound begins)
+    if (this.sound !== null) return this.sound.time() ?? this.position;
+    return this.position + (performance.now() - this.playingSince) / 1000;
   }
 
   get paused(): boolean {
@@ -143,6 +158,7 @@ export class BitstreamPlayer {
     if (this.error !== null || this.playingSince !== null) return;
     if (this.position >= this.duration) this.position = 0;
     this.playingSince = performance.now();
+    this.sound?.start(this.position).catch((err) => this.fail(err));
     this.tick();
   }
 
@@ -150,6 +166,7 @@ export class BitstreamPlayer {
     this.position = Math.min(this.duration, this.currentTime);
     this.playingSince = null;
     this.ahead = null;
+    this.sound?.stop();
   }
 
   /** Moves to `seconds` and draws the frame there (fetching its segment if needed). */
@@ -171,11 +188,25 @@ export class BitstreamPlayer {
         if (entry === undefined) throw new RangeError(`segment ${n} does not exist`);
         const bytes = this.whole !== null ? this.whole.subarray(entry.offset, entry.offset + entry.length) : await this.rangeAfterPrefix(entry.offset, entry.length);
         const data = readSegment(index, n, bytes);
+        this.hear(n, data);
         return { data, decoded: await decodeSegment(index.header, data, n, { decodeImage: this.options.decodeImage, strictMotion: this.options.strictMotion }) };
       })();
       this.segments.set(n, pending);
     }
     return pending;
+  }
+
+  /** Starts decoding segment `n`'s sound, making the player's sound at the first segment that has any. */
+  private hear(n: number, data: SegmentData): void {
+    if (data.audio === undefined || this.options.audio === false) return;
+    if (this.sound === null) {
+      const context = this.options.audio ?? (typeof AudioContext === 'function' ? new AudioContext({ sampleRate: data.audio.sampleRate }) : null);
+      if (context === null) return;
+      this.sound = new PlayerSound(context, this.required().header, this.options.audioDecoding);
+      // a segment with sound met while playing: the sound joins from where the picture is
+      if (this.playingSince !== null) this.sound.start(this.currentTime).catch((err) => this.fail(err));
+    }
+    this.sound.prepare(n, data).catch((err) => this.fail(err));
   }
 
   private required(): BitstreamIndex {
@@ -236,8 +267,13 @@ export class BitstreamPlayer {
         this.frame = useAhead ? ahead.key : key;
         this.present(shown);
         this.options.onFrame?.(seconds, data);
-        // the next segment is fetched and its keyframes decoded while this one plays
-        if (n + 1 < this.required().segments.length) this.segment(n + 1).catch((err) => this.fail(err));
+        this.sound?.schedule(n, data).catch((err) => this.fail(err));
+        // the next segment is fetched and its keyframes decoded (its sound too, and scheduled) while this one plays
+        if (n + 1 < this.required().segments.length) {
+          this.segment(n + 1)
+            .then((next) => this.sound?.schedule(n + 1, next.data))
+            .catch((err) => this.fail(err));
+        }
         this.prepareAhead(n, decoded);
         next();
       })

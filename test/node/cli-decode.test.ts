@@ -55,6 +55,33 @@ describe('cmvc decode', () => {
     expect(JSON.parse(probe).streams[0]).toMatchObject({ codec_name: 'h264', width: 320, height: 240, nb_read_frames: '96' });
   });
 
+  it.runIf(hasFfmpeg())('writes a stream with sound as MP4 with AAC of the video\'s duration; Y4M says it left the sound out', { timeout: 120_000 }, async () => {
+    // test/vectors/audio.cmvc: 24 frames at 24 fps, a 440 Hz tone then a 660 Hz one, half a second each
+    const withSound = join(VECTORS, 'audio.cmvc');
+    const out = join(dir, 'sound.mp4');
+    const result = await run('decode', withSound, '--out', out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/with the sound \(AAC\)/);
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,duration', '-of', 'json', out]).toString()).streams as { codec_type: string; codec_name: string; duration: string }[];
+    const audio = probe.find((s) => s.codec_type === 'audio')!;
+    expect(audio.codec_name).toBe('aac');
+    expect(Math.abs(Number(audio.duration) - 1)).toBeLessThanOrEqual(1 / 24);
+    // the tones are where the segments are: 440 Hz in the first half second, 660 Hz in the second
+    const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', out, '-map', '0:a', '-ac', '1', '-ar', '48000', '-f', 'f32le', '-']);
+    const samples = new Float32Array(pcm.buffer, pcm.byteOffset, pcm.length / 4);
+    const crossings = (from: number, to: number) => {
+      let n = 0;
+      for (let i = from + 1; i < to; i++) if (samples[i - 1]! < 0 && samples[i]! >= 0) n++;
+      return n / ((to - from) / 48_000);
+    };
+    expect(crossings(4_800, 19_200)).toBeCloseTo(440, -1);
+    expect(crossings(28_800, 43_200)).toBeCloseTo(660, -1);
+    const y4m = await run('decode', withSound, '--out', join(dir, 'sound.y4m'));
+    expect(y4m.code, y4m.stderr).toBe(0);
+    expect(y4m.stdout).toMatch(/has sound, which Y4M cannot carry: left out/);
+    expect(JSON.parse((await run('decode', withSound, '--out', join(dir, 'sound2.y4m'), '--json')).stdout)).toMatchObject({ audio: 'left-out' });
+  });
+
   it('exits 1 with a message for a file that is no bitstream, and writes nothing', async () => {
     const bad = join(dir, 'bad.cmvc');
     writeFileSync(bad, 'not a bitstream at all');
