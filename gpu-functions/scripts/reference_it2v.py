@@ -1,6 +1,6 @@
 """The reference engine's side of the client decoder's agreement test (test/node/client-decode.test.ts).
 
-    .venv/bin/python scripts/reference_it2v.py encode CLIP [--target-kbps N]   # encode.response JSON on stdout
+    .venv/bin/python scripts/reference_it2v.py encode CLIP [--target-kbps N] [--audio-kbps N]   # encode.response JSON on stdout
     .venv/bin/python scripts/reference_it2v.py frames OUT.rgb < requests.json  # raw frames of generate requests
     .venv/bin/python scripts/reference_it2v.py sizes < requests.json           # bytes of the MP4 and MPEG-TS videos
 
@@ -53,6 +53,7 @@ def main() -> None:
     enc = commands.add_parser("encode")
     enc.add_argument("clip")
     enc.add_argument("--target-kbps", type=float, default=None)
+    enc.add_argument("--audio-kbps", type=int, default=0, help="the sound's rate (0: none, as before sound)")
     frames = commands.add_parser("frames")
     frames.add_argument("out")
     commands.add_parser("sizes")
@@ -60,7 +61,7 @@ def main() -> None:
     engine = ReferenceEngine()
     if args.command == "encode":
         data = synthetic(args.clip) if ":" in args.clip else Path(args.clip).read_bytes()
-        options = {**OPTIONS, **({"targetKbps": args.target_kbps} if args.target_kbps is not None else {})}
+        options = {**OPTIONS, **({"targetKbps": args.target_kbps} if args.target_kbps is not None else {}), "audioKbps": args.audio_kbps}
         json.dump(engine.encode({"video": {"data": base64.b64encode(data).decode("ascii")}, "options": options}), sys.stdout)
     elif args.command == "sizes":
         # the MP4 each segment is generated as, and the MPEG-TS segment HLS serves (a remux of it, as the Worker asks)

@@ -3,6 +3,7 @@ import { serveFrameRows, type WorkerScope } from './frame-workers';
 export { captionCues, CmvcClient, CmvcClientError, posterBlob } from './index';
 export { attachPlayer } from './player';
 export { BitstreamPlayer } from './bitstream-player';
+export { decodeSegmentAudio, defaultAudioDecoding } from './sound';
 export { decodeImageBrowser } from './decode-image-browser';
 export { decodeBitstream, decodeSegment, DecodeError, geometryOf, lumaPsnr, parseForDecode } from './decode';
 

@@ -8,12 +8,15 @@
 import { audioSampleAt, opusPacketSamples, type BitstreamHeader, type SegmentAudio, type SegmentData } from '../bitstream';
 import { oggOpus } from './ogg-opus';
 
-/** How a segment's sound is decoded: WebCodecs' AudioDecoder, or Web Audio's decodeAudioData (measured in README, "Sound"). */
+/** How a segment's sound is decoded: WebCodecs' AudioDecoder, or Web Audio's decodeAudioData (measured: README, "Sound"). */
 export type AudioDecoding = 'webcodecs' | 'webaudio';
 
-/** The default: WebCodecs where the page has it (measured faster in Chromium), else Web Audio. */
+/**
+ * The default: Web Audio's decodeAudioData, which every browser has and which decoded the sync clip's 5 s in 10 ms
+ * against WebCodecs' 16–22 ms in headless Chromium here (test/e2e/player-sound.test.ts prints both).
+ */
 export function defaultAudioDecoding(): AudioDecoding {
-  return typeof AudioDecoder === 'function' ? 'webcodecs' : 'webaudio';
+  return 'webaudio';
 }
 
 /** A segment's sound as an AudioBuffer of exactly `audio.sampleCount` frames (pre-skip dropped, the end trimmed). */
@@ -136,14 +139,17 @@ export class PlayerSound {
     if (buffer === null || this.startContextTime !== started || this.sources.has(n)) return;
     const rate = buffer.sampleRate;
     const segmentStart = audioSampleAt(segment.startFrame, this.header, rate) / rate;
+    // the buffer's first sample is heard at `when`; nothing is heard before the clock starts (`started`), and a
+    // buffer ready late joins at the sample due now
     const when = started + (segmentStart - this.startPosition);
-    const now = this.context.currentTime;
-    const offset = Math.max(0, this.startPosition - segmentStart, now - when);
+    const at = Math.max(when, started);
+    const late = Math.max(0, this.context.currentTime - at);
+    const offset = at - when + late;
     if (offset >= buffer.duration) return;
     const source = this.context.createBufferSource();
     source.buffer = buffer;
     source.connect(this.output);
-    source.start(Math.max(when, now), offset);
+    source.start(at + late, offset);
     source.onended = () => {
       if (this.sources.get(n) === source) this.sources.delete(n);
     };

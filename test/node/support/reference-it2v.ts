@@ -20,9 +20,9 @@ const PYTHON = join(ROOT, 'gpu-functions/.venv/bin/python');
 const SCRIPT = join(ROOT, 'gpu-functions/scripts/reference_it2v.py');
 export const SAMPLE_CLIP = join(ROOT, 'test/fixtures/cup-4s.mp4');
 
-/** The bitstream of `clip` (a file, or `pan:P` / `zoom:Z`) as the stack would store it after a reference encode. */
-export function referenceBitstream(clip: string, targetKbps?: number): Uint8Array {
-  const args = [SCRIPT, 'encode', clip, ...(targetKbps === undefined ? [] : ['--target-kbps', String(targetKbps)])];
+/** The bitstream of `clip` (a file, or `pan:P` / `zoom:Z`) as the stack would store it after a reference encode (with its sound at `audioKbps`; 0: none). */
+export function referenceBitstream(clip: string, targetKbps?: number, audioKbps = 0): Uint8Array {
+  const args = [SCRIPT, 'encode', clip, ...(targetKbps === undefined ? [] : ['--target-kbps', String(targetKbps)]), '--audio-kbps', String(audioKbps)];
   const result = JSON.parse(execFileSync(PYTHON, args, { maxBuffer: 64 << 20 }).toString('utf8')) as EncodeResponse;
   return writeBitstream(bitstreamFromEncode(result));
 }
