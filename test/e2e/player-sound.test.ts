@@ -96,7 +96,9 @@ describe('the bitstream player\'s sound in Chromium', () => {
       }
       const lengths = Object.fromEntries(Object.entries(decoded).map(([k, v]) => [k, v.map((p) => p.length)]));
       let worst = 0;
-      decoded.webcodecs!.forEach((a, n) => a.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - decoded.webaudio![n]![i]!)))));
+      for (const [n, a] of decoded.webcodecs!.entries()) {
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - decoded.webaudio![n]![i]!));
+      }
       return { timing, lengths, worst, default: cmvc.defaultAudioDecoding() };
     }, Buffer.from(stream).toString('base64'));
     const expected = parsed.segments.map((s) => s.audio!.sampleCount);
