@@ -14,6 +14,7 @@ import { readBitstream } from '../../src/bitstream';
 import { lumaPsnr, type RgbImage } from '../../src/client/decode';
 import { referenceBitstream, referenceFrames, SAMPLE_CLIP } from '../node/support/reference-it2v';
 import { ROOT } from './stack';
+import { serveStatic } from './static-files';
 import type { DecodedSegment } from '../../src/client/decode/decoder';
 
 /** The browser bundle the page loads as `window.cmvc` (built from src/client/browser.ts). */
@@ -69,13 +70,7 @@ beforeAll(async () => {
   files.set('/', { type: 'text/html', body: new TextEncoder().encode(PAGE) });
   server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === MINT_PATH) return void mint(req, res);
-    const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);
-    if (!file) return void res.writeHead(404).end();
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    if (range) {
-      const [start, end] = [Number(range[1]), Math.min(Number(range[2]), file.body.length - 1)];
-      res.writeHead(206, { 'Content-Type': file.type, 'Content-Range': `bytes ${start}-${end}/${file.body.length}` }).end(file.body.subarray(start, end + 1));
-    } else res.writeHead(200, { 'Content-Type': file.type }).end(file.body);
+    serveStatic(files, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

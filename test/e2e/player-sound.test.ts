@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBitstream } from '../../src/bitstream';
 import { referenceBitstream } from '../node/support/reference-it2v';
 import { ROOT } from './stack';
+import { serveStatic } from './static-files';
 import { makeSyncClip, SYNC_CUT_FRAMES, SYNC_FPS } from './sync';
 
 type Cmvc = typeof import('../../src/client/browser');
@@ -53,13 +54,7 @@ beforeAll(async () => {
     ['/sync.cmvc', { type: 'application/vnd.cmvc', body: stream }],
   ]);
   server = createServer((req, res) => {
-    const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);
-    if (!file) return void res.writeHead(404).end();
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    if (range) {
-      const [start, end] = [Number(range[1]), Math.min(Number(range[2]), file.body.length - 1)];
-      res.writeHead(206, { 'Content-Type': file.type, 'Content-Range': `bytes ${start}-${end}/${file.body.length}` }).end(file.body.subarray(start, end + 1));
-    } else res.writeHead(200, { 'Content-Type': file.type }).end(file.body);
+    serveStatic(files, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

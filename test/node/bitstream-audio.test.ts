@@ -15,6 +15,7 @@ import {
   writeBitstream,
   type Bitstream,
 } from '../../src/bitstream';
+import { codeOf } from './support/bitstream-errors';
 import { WITH_AUDIO } from '../../scripts/make-vectors';
 
 /** The bytes with the `nth` chunk of `type` given `data` (its length and CRC rewritten, SIDX offsets left as they were). */
@@ -34,15 +35,6 @@ function replaceChunk(bytes: Uint8Array, type: string, nth: number, data: Uint8A
   return out;
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BitstreamError) return `${err.code}:${err.chunk}`;
-    throw err;
-  }
-  return 'ok';
-}
 
 const withSegments = (segments: Bitstream['segments']): Bitstream => ({ ...WITH_AUDIO, segments });
 const audioOf = (n: number) => WITH_AUDIO.segments[n]!.audio!;

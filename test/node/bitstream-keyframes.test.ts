@@ -2,7 +2,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BitstreamError,
   crc32,
   cutBitstream,
   cutBitstreamWithPlan,
@@ -14,6 +13,7 @@ import {
   type Bitstream,
   type Keyframe,
 } from '../../src/bitstream';
+import { codeOf } from './support/bitstream-errors';
 
 const image = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 const kf = (frameIndex: number, priority: number, bytes = 100): Keyframe => ({ codec: 'webp', width: 8, height: 6, data: image(bytes, frameIndex + 1), frameIndex, priority });
@@ -36,15 +36,6 @@ function editChunk(bytes: Uint8Array, type: string, nth: number, edit: (data: Da
   return out;
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BitstreamError) return `${err.code}:${err.chunk}`;
-    throw err;
-  }
-  return 'ok';
-}
 
 describe('v1.1 keyframes', () => {
   const bytes = writeBitstream(STREAM);
