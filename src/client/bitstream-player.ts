@@ -140,9 +140,10 @@ export class BitstreamPlayer {
 
   get currentTime(): number {
     if (this.playingSince === null) return this.position;
-    // with sound, the picture follows what is heard (held at the start until the sound begins)
-    if (this.sound !== null) return this.sound.time() ?? this.position;
-    return this.position + (performance.now() - this.playingSince) / 1000;
+    // with sound, the picture follows what is heard (held at the start until the sound begins); while the sound
+    // cannot start (the browser holds its context), the picture keeps the wall clock
+    const heard = this.sound?.time() ?? null;
+    return heard ?? this.position + (performance.now() - this.playingSince) / 1000;
   }
 
   get paused(): boolean {
@@ -158,7 +159,7 @@ export class BitstreamPlayer {
     if (this.error !== null || this.playingSince !== null) return;
     if (this.position >= this.duration) this.position = 0;
     this.playingSince = performance.now();
-    this.sound?.start(this.position).catch((err) => this.fail(err));
+    this.sound?.start(() => this.currentTime).catch((err) => this.fail(err));
     this.tick();
   }
 
@@ -204,7 +205,7 @@ export class BitstreamPlayer {
       if (context === null) return;
       this.sound = new PlayerSound(context, this.required().header, this.options.audioDecoding);
       // a segment with sound met while playing: the sound joins from where the picture is
-      if (this.playingSince !== null) this.sound.start(this.currentTime).catch((err) => this.fail(err));
+      if (this.playingSince !== null) this.sound.start(() => this.currentTime).catch((err) => this.fail(err));
     }
     this.sound.prepare(n, data).catch((err) => this.fail(err));
   }

@@ -85,6 +85,8 @@ export class PlayerSound {
   /** Context time at which `startPosition` (video seconds) is heard; null while stopped. */
   private startContextTime: number | null = null;
   private startPosition = 0;
+  /** Counts starts and stops, so a start still waiting for the context gives way to a later stop or start. */
+  private runs = 0;
 
   constructor(
     readonly context: AudioContext,
@@ -114,11 +116,17 @@ export class PlayerSound {
     return this.context.currentTime - (this.context.outputLatency ?? 0);
   }
 
-  /** Starts the clock at video second `position` (heard after a short lead); segments are scheduled by `schedule`. */
-  async start(position: number): Promise<void> {
+  /**
+   * Starts the clock at video second `position()` (heard after a short lead); segments are scheduled by `schedule`.
+   * Until the context runs (a browser may hold it until the page is interacted with) `time` is null and the player
+   * keeps its own clock; the sound then joins at the position the picture has reached.
+   */
+  async start(position: () => number): Promise<void> {
     this.stop();
+    const run = ++this.runs;
     if (this.context.state !== 'running') await this.context.resume();
-    this.startPosition = position;
+    if (run !== this.runs) return; // stopped, or started again, meanwhile
+    this.startPosition = position();
     this.startContextTime = this.context.currentTime + START_LEAD_SECONDS;
   }
 
@@ -166,5 +174,6 @@ export class PlayerSound {
     }
     this.sources.clear();
     this.startContextTime = null;
+    this.runs++;
   }
 }
