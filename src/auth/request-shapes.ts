@@ -34,6 +34,7 @@ export const MintUrlsBody = z
         seed: z.union([z.int(), z.string()]).optional().describe('generation seed, 0..4294967295'),
         format: z.literal('mp4').optional(),
         maxKbps: z.union([z.number(), z.string()]).optional().describe('it2v only: reconstruct from the bitstream cut to at most this many kbps, 0.1..1000'),
+        audio: z.union([z.literal(0), z.literal(1), z.string()]).optional().describe('0: a silent reconstruction; 1 (default): with the bitstream\'s sound'),
       })
       .strict()
       .optional()

@@ -22,8 +22,10 @@ export interface ReconstructionOptions {
   fps?: number;
   seed?: number;
   interp?: 1 | 2 | 4;
-  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first). */
+  /** IT2V only: reconstruct from the bitstream cut to at most this many kbps (keyframes dropped lowest priority first, then the sound). */
   maxKbps?: number;
+  /** 0: a silent reconstruction; 1 (default): with the bitstream's sound. */
+  audio?: 0 | 1;
 }
 
 export interface ClientConfig {

@@ -126,6 +126,17 @@ describe('reconstructions carry the sound', () => {
     expect(await errorBody(bad)).toMatchObject({ code: 'invalid_option', details: { option: 'audio' } });
   });
 
+  it('signed URLs take audio=0 and serve the silent artifact', async () => {
+    const accepted = await encoded('', { segments: 1 });
+    const minted = await call(`/v1/videos/${accepted.video.id}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['tt2v'], expiresIn: 600, options: { audio: 0 } }) });
+    expect(minted.status).toBe(200);
+    const { urls } = (await minted.json()) as { urls: { url: string }[] };
+    expect(urls[0]!.url).toMatch(/[?&]audio=0/);
+    const played = await call(new URL(urls[0]!.url).pathname + new URL(urls[0]!.url).search, { key: null, headers: { Prefer: 'wait=10' } });
+    expect(played.status).toBe(200);
+    expect(assembles()).toHaveLength(0); // one silent segment: the generated artifact itself
+  });
+
   it('HLS segments carry their samples on the AAC grid, coded with their neighbours\' sound', async () => {
     const accepted = await encoded('', { segments: 3 });
     const id = accepted.video.id;
