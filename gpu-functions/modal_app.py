@@ -102,15 +102,10 @@ app = modal.App(APP_NAME)
 
 
 # ── Image: every package pinned, from the same requirements files as local development ─────────
-def _pinned(*files: str) -> list[str]:
-    """The ``name==version`` lines of requirements files (comments and ``-r`` includes skipped)."""
-    lines: list[str] = []
-    for name in files:
-        for raw in (HERE / name).read_text().splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if line and not line.startswith("-"):
-                lines.append(line)
-    return lines
+#: Read by ``uv`` when the image is built (at ``modal deploy``, on the deploying machine), never when
+#: this module is imported: a container holds only this file (as /root/modal_app.py) and what the
+#: image adds below, not the requirements files beside it.
+REQUIREMENTS = [str(HERE / "requirements.txt"), str(HERE / "requirements-model.txt")]
 
 
 #: Configuration read in the containers, forwarded from the deploying shell: the models
@@ -123,7 +118,7 @@ MODEL_ENV = {key: value for key, value in sorted(os.environ.items()) if key.star
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
-    .uv_pip_install(*_pinned("requirements.txt", "requirements-model.txt"))
+    .uv_pip_install(requirements=REQUIREMENTS)
     .env(
         {
             "HF_HUB_CACHE": HF_HUB_CACHE,

@@ -155,9 +155,28 @@ def test_the_containers_get_the_origins_sources_may_come_from(modal_app):
 
 
 def test_image_pins_every_package(modal_app):
-    pins = modal_app._pinned("requirements.txt", "requirements-model.txt")
+    """The image installs the requirements files (read by uv when the image is built, not when the
+    module is imported: a container has no requirements file beside its entry file)."""
+    lines = []
+    for file in modal_app.REQUIREMENTS:
+        lines += [raw.split("#", 1)[0].strip() for raw in Path(file).read_text().splitlines()]
+    pins = [line for line in lines if line]
     assert pins and all("==" in p for p in pins)
     assert any(p.startswith("torch==") for p in pins) and any(p.startswith("diffusers==") for p in pins)
+
+
+def test_importing_the_app_reads_no_file_beside_it(modal_app, tmp_path):
+    """Defect found in review: module-level code read requirements files beside the entry file, so
+    every container failed at import. The whole container layout is ``npm run gpu:container-check``;
+    this is its first step, alone: the entry file copied where nothing else is, imported."""
+    (tmp_path / "modal_app.py").write_text((ROOT / "modal_app.py").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_")}
+    env |= {"HOME": str(tmp_path), "MODAL_CONFIG_PATH": str(tmp_path / "absent.toml"), "PYTHONPATH": str(ROOT)}
+    env["CMVC_SCHEMAS_DIR"] = str(contract.schemas_dir())
+    probe = "import sys; sys.path.insert(0, '.'); import modal_app; print(modal_app.__file__)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == str(tmp_path / "modal_app.py")
 
 
 def test_training_is_runnable_with_modal_run(tmp_path):

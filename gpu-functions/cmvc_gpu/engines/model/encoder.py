@@ -16,6 +16,7 @@ from . import prompts
 from .config import EncoderConfig
 from .errors import ModelInputError
 from .runtime import eval_modules, resolve_device, resolve_dtype
+from .weights import local_folder
 
 
 class Encoder:
@@ -55,7 +56,7 @@ class Encoder:
         dtype: Optional[str] = None,
         cache_dir: Optional[str] = None,
     ) -> "Encoder":
-        """Loads both models at their pinned revisions (from ``cache_dir``, the Volume, when set)."""
+        """Loads both models at their pinned revisions from their folders in ``cache_dir`` (the Volume)."""
         from transformers import (
             AutoImageProcessor,
             AutoModelForImageTextToText,
@@ -65,26 +66,12 @@ class Encoder:
 
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
-        processor = AutoProcessor.from_pretrained(
-            config.mllm.id, revision=config.mllm.revision, cache_dir=cache_dir, max_pixels=config.mllm_max_pixels
-        )
-        mllm = AutoModelForImageTextToText.from_pretrained(
-            config.mllm.id,
-            revision=config.mllm.revision,
-            cache_dir=cache_dir,
-            dtype=torch_dtype,
-            device_map=str(torch_device),
-        )
-        embed_processor = AutoImageProcessor.from_pretrained(
-            config.embedder.id, revision=config.embedder.revision, cache_dir=cache_dir
-        )
-        embedder = CLIPVisionModelWithProjection.from_pretrained(
-            config.embedder.id,
-            revision=config.embedder.revision,
-            cache_dir=cache_dir,
-            dtype=torch_dtype,
-            device_map=str(torch_device),
-        )
+        mllm_folder = local_folder(config.mllm, cache_dir)
+        embedder_folder = local_folder(config.embedder, cache_dir)
+        processor = AutoProcessor.from_pretrained(mllm_folder, max_pixels=config.mllm_max_pixels)
+        mllm = AutoModelForImageTextToText.from_pretrained(mllm_folder, dtype=torch_dtype, device_map=str(torch_device))
+        embed_processor = AutoImageProcessor.from_pretrained(embedder_folder)
+        embedder = CLIPVisionModelWithProjection.from_pretrained(embedder_folder, dtype=torch_dtype, device_map=str(torch_device))
         return cls(mllm, processor, embedder, embed_processor, config, torch_device)
 
     @torch.no_grad()

@@ -7,6 +7,7 @@ gpu:smoke`` use them; nothing on the serving path does.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -308,3 +309,34 @@ def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: 
         weight_name=LORA_WEIGHTS,
         transformer_lora_adapter_metadata=pipe.transformer.peft_config["default"].to_dict(),
     )
+
+
+#: The tiny models as hub repositories (``save_tiny_hub``), by role: what ``CMVC_MODEL_<ROLE>``
+#: names when a deployment is checked with them (``npm run gpu:container-check``).
+TINY_HUB = {
+    "mllm": ModelRef("tiny/qwen2.5-vl", "1" * 40),
+    "embedder": ModelRef("tiny/clip-vit", "2" * 40),
+    "t2v": ModelRef("tiny/wan2.1-t2v", "3" * 40),
+    "i2v": ModelRef("tiny/wan2.1-i2v", "4" * 40),
+    "flf2v": ModelRef("tiny/wan2.1-flf2v", "5" * 40),
+}
+
+
+def save_tiny_hub(hub_dir: str | Path) -> dict[str, str]:
+    """Writes the tiny models as hub repositories under ``hub_dir/<id>/``, laid out as the pinned
+    repositories are (diffusers pipelines with their subfolders; the MLLM's processor as
+    ``preprocessor_config.json``, ``video_preprocessor_config.json``, tokenizer and chat template),
+    and returns the ``CMVC_MODEL_<ROLE>`` variables naming them."""
+    hub = Path(hub_dir)
+    for role in ("t2v", "i2v", "flf2v"):
+        tiny_wan(role).save_pretrained(hub / TINY_HUB[role].id)
+    mllm, processor = tiny_qwen()
+    folder = hub / TINY_HUB["mllm"].id
+    mllm.save_pretrained(folder)
+    for part in (processor.tokenizer, processor.image_processor, processor.video_processor):
+        part.save_pretrained(folder)
+    (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    embedder, embed_processor = tiny_clip()
+    embedder.save_pretrained(hub / TINY_HUB["embedder"].id)
+    embed_processor.save_pretrained(hub / TINY_HUB["embedder"].id)
+    return {f"CMVC_MODEL_{role.upper()}": ref.pinned() for role, ref in TINY_HUB.items()}

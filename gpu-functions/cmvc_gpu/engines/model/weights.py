@@ -138,6 +138,18 @@ def snapshot_dir(cache_dir: str | Path, ref: ModelRef) -> Path:
     return Path(cache_dir) / f"models--{ref.id.replace('/', '--')}" / "snapshots" / ref.revision
 
 
+def local_folder(ref: ModelRef, cache_dir: Optional[str]) -> str:
+    """The folder holding ``ref``'s downloaded files (``cache_dir``, else the library's default
+    cache): loaders read from it as from a local checkout, so nothing asks the hub about a file the
+    allow-patterns left out (offline, ``AutoTokenizer`` would fail on the ``config.json`` a
+    tokenizer subfolder does not have, looking for it in the cache)."""
+    if cache_dir is None:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        cache_dir = HF_HUB_CACHE
+    return str(snapshot_dir(cache_dir, ref))
+
+
 def download(config: ModelEngineConfig, cache_dir: str, roles: Optional[Iterable[str]] = None,
              log: Callable[[str], None] = print) -> dict:
     """Fetches exactly the files the loaders read, verifies their SHA-256 against the hub, writes
