@@ -34,6 +34,7 @@ from typing import Optional
 import modal
 
 from cmvc_gpu import contract
+from cmvc_gpu.engines.model import cost
 
 MINUTES = 60
 HOURS = 60 * MINUTES
@@ -49,11 +50,14 @@ ADAPTERS_VOLUME_NAME = os.environ.get("CMVC_MODAL_ADAPTERS_VOLUME", "cmvc-gpu-ad
 HF_HUB_CACHE = f"{VOLUME_PATH}/hf"
 ADAPTERS_DIR = "/adapters"
 DATASETS_DIR = f"{VOLUME_PATH}/datasets"
-# Every GPU call; work is split to fit, never the limit raised. The same figure and GPU type are
-# the time model's (cmvc_gpu/engines/model/cost.py; a test keeps them equal).
-CALL_TIMEOUT = 10 * MINUTES
-DEFAULT_GPU = "H100"
-SEGMENT_TIMEOUT = 60 * MINUTES  # the CPU function waiting for one segment's GPU calls
+# Every GPU call; work is split to fit, never the limit raised. The time model's figures
+# (cmvc_gpu/engines/model/cost.py), where gpu:plan checks every call against them.
+CALL_TIMEOUT = cost.CALL_LIMIT_SECONDS
+DEFAULT_GPU = cost.DEFAULT_GPU
+#: The CPU function waiting for one segment's GPU calls: the generation deadline, declared once in the
+#: contract (``GENERATION_TIMING``, exported as schemas/gpu/timing.json), which the Worker polls a call
+#: for, its upload target outlives and gpu:plan fits each segment's wall time in.
+SEGMENT_TIMEOUT = int(contract.timing()["generationDeadlineSeconds"])
 STARTUP_TIMEOUT = 20 * MINUTES
 
 
@@ -65,8 +69,9 @@ class Scaling:
         gpu: ``CMVC_<ROLE>_GPU`` [per role]; ``None`` for a CPU-only function.
         min_containers: ``CMVC_<ROLE>_MIN_CONTAINERS`` [0]: kept warm even when idle.
         max_containers: ``CMVC_<ROLE>_MAX_CONTAINERS`` [unset: Modal's limit].
-        scaledown_window: ``CMVC_<ROLE>_SCALEDOWN_SECONDS`` [300]: idle seconds before a
-            container stops (a cold start reloads weights from the Volume: minutes for 14B models).
+        scaledown_window: ``CMVC_<ROLE>_SCALEDOWN_SECONDS`` [``cost.SCALEDOWN_SECONDS``, 300]: idle
+            seconds before a container stops, billed (a cold start reads the weights again: about a
+            minute for the 14B classes; gpu:plan's cost counts both).
     """
 
     gpu: Optional[str]
@@ -84,7 +89,7 @@ class Scaling:
             gpu=default_gpu if gpu is None else (gpu or None),
             min_containers=int(env.get(prefix + "MIN_CONTAINERS", "0")),
             max_containers=None if max_containers is None else int(max_containers),
-            scaledown_window=int(env.get(prefix + "SCALEDOWN_SECONDS", str(5 * MINUTES))),
+            scaledown_window=int(env.get(prefix + "SCALEDOWN_SECONDS", str(cost.SCALEDOWN_SECONDS))),
         )
 
 
@@ -179,12 +184,14 @@ def _load_generator(models: tuple[str, ...]):
 
 
 # ── GPU classes: each loads its models once; each method call is one planned pipeline call ────
-def gpu_class(scaling: Scaling):
-    """The ``@app.cls`` of a GPU class: its GPU and autoscaling (``scaling``), the Volumes, and one
-    call's ``CALL_TIMEOUT`` (seconds), so every GPU class is declared the same way."""
+def gpu_class(scaling: Scaling, memory_bytes: int):
+    """The ``@app.cls`` of a GPU class: its GPU and autoscaling (``scaling``), the host memory its
+    loading needs (``memory_bytes``, from the time model's container of the class), the Volumes, and
+    one call's ``CALL_TIMEOUT`` (seconds), so every GPU class is declared the same way."""
     return app.cls(
         image=image,
         gpu=scaling.gpu,
+        memory=memory_bytes // 2**20,
         volumes=VOLUMES,
         timeout=CALL_TIMEOUT,
         startup_timeout=STARTUP_TIMEOUT,
@@ -194,7 +201,7 @@ def gpu_class(scaling: Scaling):
     )
 
 
-@gpu_class(ENCODER_SCALING)
+@gpu_class(ENCODER_SCALING, cost.encoder_container().host_memory_bytes())
 class Encoder:
     """The encode's GPU calls: one analysis (decode, CLIP embeddings, scene cuts), then describe
     calls over groups of segments (keyframes, MLLM texts), each inside ``CALL_TIMEOUT``."""
@@ -217,7 +224,7 @@ class Encoder:
         return envelope(lambda report: self.engine.describe_json(request, analysis, indices))
 
 
-@gpu_class(GENERATOR_SCALING)
+@gpu_class(GENERATOR_SCALING, cost.host_memory_bytes("Generator"))
 class Generator:
     """Text-to-video and image-to-video calls (Wan 2.1 T2V 1.3B and I2V 14B, one T5/VAE/CLIP)."""
 
@@ -230,7 +237,7 @@ class Generator:
         return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
-@gpu_class(BRIDGE_SCALING)
+@gpu_class(BRIDGE_SCALING, cost.host_memory_bytes("Bridge"))
 class Bridge:
     """First/last-frame calls between two keyframes (Wan 2.1 FLF2V 14B + a LoRA adapter)."""
 

@@ -468,3 +468,24 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     assert sorted(flf2v.get_active_adapters()) == sorted([DISTILL_ADAPTER, ADAPTER.replace("-", "_")])
     t2v = Generator({"t2v": tiny_wan("t2v")}, generator_config)  # the LoRA is for the 14B models
     assert t2v.pipes["t2v"].scheduler.config.shift == DEFAULT_SCHEDULE.flow_shift
+
+
+def test_a_segment_that_cannot_finish_inside_the_deadline_is_refused_before_any_call():
+    """Defect 2 of issue 24: a minute-long TT2V segment (an imported bitstream's; the encoder cuts at
+    most 15 s) is 12 calls one after another, ~4,700 s: refused as ``too_long`` before a GPU second."""
+    from cmvc_gpu.engines.model.config import ModelEngineConfig
+    from cmvc_gpu.errors import ContractError
+
+    calls = []
+
+    def run_call(index, call, *rest):
+        calls.append(call)
+        raise RuntimeError("the calls ran")
+
+    engine = ModelEngine(ModelEngineConfig(device="cpu"), run_call=run_call)
+    request = {"mode": "tt2v", "segment": {"contentText": "c", "motionText": "m"}, "width": 832, "height": 480, "fps": 24.0, "seed": 1}
+    with pytest.raises(ContractError, match="past the 1800-s generation deadline") as refused:
+        engine.generate_json({**request, "frameCount": 60 * 24})
+    assert refused.value.code == "too_long" and calls == []
+    with pytest.raises(RuntimeError, match="the calls ran"):  # ten seconds fit: planned, then run
+        engine.generate_json({**request, "frameCount": 10 * 24})

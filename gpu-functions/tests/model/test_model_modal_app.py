@@ -133,12 +133,34 @@ def test_timeouts_and_scaling_from_configuration(modal_app):
     for name in ("Encoder.*", "Generator.*", "Bridge.*", "interpolate", "assemble", "web"):
         assert settings(fns[name])["timeout"] == 10 * 60, name
     for waiting in ("encode", "generate"):  # CPU only: they wait for their GPU calls
-        assert settings(fns[waiting])["timeout"] == 60 * 60, waiting
+        assert settings(fns[waiting])["timeout"] == contract.timing()["generationDeadlineSeconds"], waiting
     generator = settings(fns["Generator.*"])
     assert (generator["min_containers"], generator["scaledown_window"]) == (2, 900)
     encoder = settings(fns["Encoder.*"])
     assert (encoder["min_containers"], encoder["scaledown_window"]) == (0, 300)
     assert settings(fns["Bridge.*"])["startup_timeout"] == 20 * 60
+
+
+def test_a_generation_waits_as_long_as_the_worker_polls_and_the_upload_target_lives(modal_app):
+    """Defect 2 of issue 24: the Worker gave up after 10 minutes, the upload URL lived 15 and the
+    generate function 60. One figure now: the contract's GENERATION_TIMING (schemas/gpu/timing.json),
+    which the Worker's deadline and transfer lifetime read on the TypeScript side."""
+    timing = json.loads((contract.schemas_dir() / "timing.json").read_text())
+    assert modal_app.SEGMENT_TIMEOUT == timing["generationDeadlineSeconds"] == contract.timing()["generationDeadlineSeconds"]
+    assert settings(functions(modal_app.app)["generate"])["timeout"] == modal_app.SEGMENT_TIMEOUT
+
+
+def test_gpu_classes_request_the_host_memory_their_loading_needs(modal_app):
+    """Defect 6: no ``memory=`` request, so a container loading 50 GB of weights onto the CPU first
+    ran on Modal's default reservation."""
+    from cmvc_gpu.engines.model import cost
+
+    fns = functions(modal_app.app)
+    for name in ("Generator", "Bridge"):
+        memory = fns[f"{name}.*"]._spec_.memory
+        assert memory == cost.host_memory_bytes(name) // 2**20 and memory * 2**20 > 50e9, name
+    assert fns["Encoder.*"]._spec_.memory == cost.encoder_container().host_memory_bytes() // 2**20
+    assert modal_app.GENERATOR_SCALING.scaledown_window in (cost.SCALEDOWN_SECONDS, 900)  # 900: this module's env
 
 
 def test_scaling_reads_env():
@@ -272,5 +294,5 @@ def test_a_function_added_to_the_schemas_is_deployed_with_its_timeout(tmp_path):
     env |= {"CMVC_SCHEMAS_DIR": str(schemas), "HOME": str(home), "MODAL_CONFIG_PATH": str(home / "absent.toml")}
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert (seen["sharpen"], seen["remux"]) == (60 * 60, 10 * 60)
+    assert (seen["sharpen"], seen["remux"]) == (contract.timing()["generationDeadlineSeconds"], 10 * 60)
     assert {"assemble", "encode", "generate", "interpolate", "remux", "sharpen"} <= set(seen["web"])

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ...contract import modes
+from ...contract import modes, timing
 from ...progress import Progress, no_progress
 from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
@@ -332,6 +332,17 @@ class ModelEngine:
                 positions.append(position)
                 images.append(media.keyframe_array(keyframe, model_w, model_h))
         calls = plan_segment(mode, total, positions, clip)
+        # A segment longer than the encoder cuts (an imported bitstream) could outlive the deadline the
+        # Worker waits for and the Modal function runs to: refused before any GPU second is spent.
+        deadline = float(timing()["generationDeadlineSeconds"])
+        wall = cost.segment_wall_seconds(calls, model_w, model_h, self.config.generator.schedule, clip)
+        if wall > deadline:
+            raise ContractError(
+                "too_long",
+                f"this {frame_count / fps:.1f}-s {mode} segment would take about {wall:.0f} s to generate ({len(calls)} calls), "
+                f"past the {deadline:.0f}-s generation deadline; segments of at most {timing()['maxSegmentSeconds']:g} s fit",
+                details={"field": "frameCount"},
+            )
         bridged = any(call.model == "flf2v" for call in calls)
         adapter_id = (
             resolve_adapter(request.get("adapterId"), self.config.generator.default_adapter_id) if bridged else None

@@ -142,7 +142,10 @@ def local_folder(ref: ModelRef, cache_dir: Optional[str]) -> str:
     """The folder holding ``ref``'s downloaded files (``cache_dir``, else the library's default
     cache): loaders read from it as from a local checkout, so nothing asks the hub about a file the
     allow-patterns left out (offline, ``AutoTokenizer`` would fail on the ``config.json`` a
-    tokenizer subfolder does not have, looking for it in the cache)."""
+    tokenizer subfolder does not have, looking for it in the cache). An id that is a local folder is
+    that folder, as ``from_pretrained`` reads it."""
+    if Path(ref.id).is_dir():
+        return ref.id
     if cache_dir is None:
         from huggingface_hub.constants import HF_HUB_CACHE
 
