@@ -139,6 +139,8 @@ image = (
     )
     .add_local_python_source("cmvc_gpu")
     .add_local_dir(HERE.parent / "schemas" / "gpu", "/root/schemas/gpu")
+    # The bitstream's text dictionary: the rate planner sizes coded texts with it (contract.bitstream_file).
+    .add_local_dir(HERE.parent / "schemas" / "bitstream", "/root/schemas/bitstream")
 )
 
 with image.imports():

@@ -258,13 +258,14 @@ def main() -> int:
     source = video_bytes(2.0, 8.0, 64, 48)
     encoded = step(
         "encode",
-        lambda: in_call(lambda: raw["encode"]({"video": {"data": base64.b64encode(source).decode()}, "options": {"maxSegmentSeconds": 2}})),
+        # At a target rate: the rate planner reads the bitstream's text dictionary, which the image must add.
+        lambda: in_call(lambda: raw["encode"]({"video": {"data": base64.b64encode(source).decode()}, "options": {"maxSegmentSeconds": 2, "targetKbps": 20}})),
         envelope_ok,
     )
     segment = encoded["result"]["segments"][0] if encoded and encoded.get("ok") else None
     made: dict[str, str] = {}
     if segment is not None:
-        keyframes = segment["keyframes"]
+        keyframes = [min(segment["keyframes"], key=lambda k: k["frameIndex"])]
         last = dict(keyframes[0], frameIndex=segment["frameCount"] - 1, priority=1)
         base = {"width": 64, "height": 48, "fps": 8.0, "frameCount": segment["frameCount"], "seed": 1, "container": "mp4"}
         for mode, keys in (("tt2v", []), ("it2v", [keyframes[0], last])):

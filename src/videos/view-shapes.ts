@@ -46,7 +46,11 @@ export const VideoView = z
         sha256: z.string().nullable(),
         kbps: z.number().nullable().describe('achieved rate: bytes × 8 / 1000 / duration'),
         engine: z.string().nullable(),
-        targetKbps: z.number().nullable().describe('the targetKbps asked for at upload, or null'),
+        targetKbps: z
+          .number()
+          .nullable()
+          .describe('the targetKbps asked for at upload when the encode honoured it (kbps within a fifth of it, or texts only below the floor); otherwise null'),
+        requestedTargetKbps: z.number().nullable().describe('the targetKbps asked for at upload, honoured or not; null when none was'),
         rateFloorKbps: z.number().nullable().describe('the texts-only rate: every keyframe dropped'),
         textsOnly: z.boolean().describe('targetKbps was below the texts-only floor, so no keyframe was coded'),
       })

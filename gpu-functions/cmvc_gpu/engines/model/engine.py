@@ -21,6 +21,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ...contract import modes, timing
+from ...media import global_motion, rate
 from ...progress import Progress, no_progress
 from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
@@ -75,6 +76,8 @@ class ModelEngine:
 
     id = ENGINE_ID
     version = ENGINE_VERSION
+    #: ``targetKbps`` is planned (``cmvc_gpu.media.rate``), never ignored.
+    plans_rate = True
 
     def __init__(
         self,
@@ -170,7 +173,11 @@ class ModelEngine:
         segments: list[dict] = []
         for done, group in enumerate(groups):
             segments += describe(request, analysis, group)
-            progress(0.15 + 0.85 * (done + 1) / len(groups))
+            progress(0.15 + 0.8 * (done + 1) / len(groups))
+        options = media.encode_options(request)
+        if options["targetKbps"] is not None:
+            segments = self._rate_controlled(request, analysis["video"], segments, options)
+        progress(1.0)
         return {
             "engine": self.engine_info(),
             "video": analysis["video"],
@@ -231,8 +238,10 @@ class ModelEngine:
         n = self.config.encoder.frames_per_segment
         gap = self.config.generator.clip.max_keyframe_gap_seconds
         chosen = [(i, *analysis["segments"][i]) for i in indices]
+        # With a target rate the keyframes are chosen once every text is known (``_rate_controlled``).
+        keyframed = options["targetKbps"] is None
         wanted = {
-            i: (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap))
+            i: (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap) if keyframed else [])
             for i, start, count in chosen
         }
         pending = {f for picked, keys in wanted.values() for f in (*picked, *keys)}
@@ -287,6 +296,56 @@ class ModelEngine:
             "motionText": texts["motion"],
             **media.segment_keyframes(keyframes),
         }
+
+    def keyframe_cap(self, frames: int, fps: float) -> int:
+        """The most keyframes a segment of ``frames`` frames at ``fps`` carries on this engine: each
+        keyframe pair is one 14B first/last-frame call on a container of its own (a cold start and an
+        idle window; ``gpu:plan --keyframes N`` prices them), so at most two keyframes per span one call
+        bridges — twice the encoder's own placement (``sampling.keyframe_positions``)."""
+        gap = self.config.generator.clip.max_keyframe_gap_seconds
+        return 2 * len(sampling.keyframe_positions(0, frames, fps, gap))
+
+    def _rate_controlled(self, request: dict, video: dict, segments: list[dict], options: dict) -> list[dict]:
+        """``segments`` with keyframes chosen, sized and coded for ``options.targetKbps`` by the shared
+        planner (:func:`cmvc_gpu.media.rate.plan_keyframes`): each segment's first frame anchors it (its
+        image-to-video starts there), at most :meth:`keyframe_cap` keyframes a segment, priorities in
+        the plan's order so a ``maxKbps`` cut drops what the plan would have added last. Runs where the
+        encode runs (on Modal, its CPU function): one decode at ``rate.ANALYSIS_WIDTH``, one of the
+        chosen frames."""
+        data = media.read_source(request["video"])
+        info = media.probe_video(data)
+        fps = float(video["fps"])
+        greys = [global_motion.grey(frame) for _, frame in media.stream_frames(data, info, max_width=rate.ANALYSIS_WIDTH)]
+        starts = [int(s["startFrame"]) for s in segments]
+        ends = [start + int(s["frameCount"]) for start, s in zip(starts, segments)]
+        longest = max(range(len(segments)), key=lambda n: ends[n] - starts[n])
+        max_width, codec = int(options["keyframeMaxWidth"]), str(options["keyframeCodec"])
+        [(_, sample)] = media.stream_frames(data, info, {starts[longest]}, max_width=max_width)
+        plan = rate.plan_keyframes(
+            greys,
+            fps,
+            starts,
+            ends,
+            starts,
+            [rate.StillMotion()] * len(segments),
+            [(s["contentText"], s["motionText"]) for s in segments],
+            self.engine_info(),
+            float(options["targetKbps"]),
+            codec,
+            max_width,
+            sample,
+            per_segment=[self.keyframe_cap(end - start, fps) for start, end in zip(starts, ends)],
+        )
+        images = dict(media.stream_frames(data, info, set(plan.frames), max_width=max_width)) if plan.frames else {}
+        priority = rate.priorities(plan.frames)
+        out = []
+        for segment, start, end in zip(segments, starts, ends):
+            keyframes = [
+                {**media.code_keyframe(images[f], plan.budget_bytes, codec, plan.width), "frameIndex": f - start, "priority": priority[f]}
+                for f in sorted(f for f in plan.frames if start <= f < end)
+            ]
+            out.append({**segment, **media.segment_keyframes(keyframes)})
+        return out
 
     # ── generate ─────────────────────────────────────────────────────────────────────────────
     def generate_json(self, request: dict, progress: Progress = no_progress) -> dict:

@@ -82,11 +82,16 @@ def probe_video(data: bytes, limits: Limits = LIMITS) -> media_decode.StreamInfo
 
 
 def stream_frames(
-    data: bytes, info: media_decode.StreamInfo, wanted: Optional[set[int]] = None, limits: Limits = LIMITS
+    data: bytes,
+    info: media_decode.StreamInfo,
+    wanted: Optional[set[int]] = None,
+    limits: Limits = LIMITS,
+    max_width: Optional[int] = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(index, frame)`` of every frame (or only those in ``wanted``), one at a time, so a long
-    video is never held whole (10,000 frames of 1080p would be 62 GB)."""
-    return media_decode.frames(data, limits, None, info, wanted)
+    video is never held whole (10,000 frames of 1080p would be 62 GB); at most ``max_width`` pixels
+    wide when given (aspect kept)."""
+    return media_decode.frames(data, limits, max_width, info, wanted)
 
 
 def video_meta(info: media_decode.StreamInfo, frame_count: int) -> dict:

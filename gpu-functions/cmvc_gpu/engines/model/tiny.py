@@ -340,3 +340,29 @@ def save_tiny_hub(hub_dir: str | Path) -> dict[str, str]:
     embedder.save_pretrained(hub / TINY_HUB["embedder"].id)
     embed_processor.save_pretrained(hub / TINY_HUB["embedder"].id)
     return {f"CMVC_MODEL_{role.upper()}": ref.pinned() for role, ref in TINY_HUB.items()}
+
+
+#: The LoRA adapter a tiny engine bridges keyframes with (``tiny_engine``).
+TINY_ADAPTER_ID = "interp-lora-tiny-r4"
+
+
+def tiny_engine(adapters_dir: str, adapter_id: str = TINY_ADAPTER_ID):
+    """The model engine with every model class loaded, tiny and random: the production classes and
+    code paths on CUDA (bf16 transformers and text encoder, float32 VAE and image encoder, as served)
+    when present, else on the CPU in float32. A random adapter ``adapter_id`` (alpha != rank) is saved
+    in ``adapters_dir`` and bridges keyframes by default. For ``npm run gpu:smoke`` and the local GPU
+    server's ``CMVC_ENGINE=model``; never a deployment (Modal serves the pinned models)."""
+    from .encoder import Encoder
+    from .engine import ModelEngine
+    from .generator import Generator
+
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    config = tiny_config(adapters_dir, default_adapter_id=adapter_id, device=device, dtype="bfloat16" if cuda else "float32")
+    save_tiny_adapter(adapters_dir, adapter_id, rank=4, alpha=8)
+    mllm, processor = tiny_qwen()
+    embedder, embed_processor = tiny_clip()
+    encoder = Encoder(mllm.to(device, dtype), processor, embedder.to(device, dtype), embed_processor, config.encoder, device)
+    generator = Generator(tiny_pipes(dtype, device), config.generator, device)
+    return ModelEngine(config, encoder=encoder, generator=generator)
