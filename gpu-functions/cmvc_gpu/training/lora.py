@@ -129,6 +129,11 @@ class _Prepared:
         self.image_embeds = image_embeds
         self.prompt_embeds = prompt_embeds
 
+    def to(self, device: torch.device) -> "_Prepared":
+        """The same inputs on ``device``: prepared clips wait in host memory and go to the GPU one step
+        at a time (a hundred 81-frame 832x480 clips would hold GBs of GPU memory otherwise)."""
+        return _Prepared(*(t.to(device) for t in (self.latents, self.condition, self.image_embeds, self.prompt_embeds)))
+
 
 @torch.no_grad()
 def _prepare(pipe: Any, clip: np.ndarray, device: torch.device, prompt_embeds: torch.Tensor) -> _Prepared:
@@ -178,12 +183,13 @@ def training_timestep(sigma: torch.Tensor) -> torch.Tensor:
     return (sigma.flatten() * 1000.0).to(torch.float32)
 
 
-def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float) -> float:
+def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float, device: torch.device) -> float:
     """The mean loss over fixed noise and σ draws: comparable before and after training."""
     generator = torch.Generator().manual_seed(seed + 7919)
     total, count = 0.0, 0
     with torch.no_grad():
-        for item in items:
+        for held in items:
+            item = held.to(device)
             for d in range(draws):
                 noise = torch.randn(item.latents.shape, generator=generator).to(item.latents.device)
                 u = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1)
@@ -280,8 +286,9 @@ def train_interpolation_lora(
             embedded[text], _ = pipe.encode_prompt(
                 prompt=text, do_classifier_free_guidance=False, device=device, max_sequence_length=base.max_sequence_length
             )
-    items = [_prepare(pipe, clip, device, embedded[text]) for clip, text in zip(train_clips, clip_prompts)]
-    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
+    host = torch.device("cpu")
+    items = [_prepare(pipe, clip, device, embedded[text]).to(host) for clip, text in zip(train_clips, clip_prompts)]
+    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device)
 
     # 3. The loop.
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -293,7 +300,7 @@ def train_interpolation_lora(
         optimizer.zero_grad(set_to_none=True)
         batch_loss = 0.0
         for b in range(config.batch_size):
-            item = items[order[(step * config.batch_size + b) % len(order)]]
+            item = items[order[(step * config.batch_size + b) % len(order)]].to(device)
             noise = torch.randn(item.latents.shape, generator=generator).to(device)
             u = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1)
             sigma = sampling.shifted_sigma(u, shift).to(device)
@@ -306,7 +313,7 @@ def train_interpolation_lora(
         if step == 0 or (step + 1) % max(1, config.steps // 10) == 0:
             log(f"step {step + 1}/{config.steps} loss {batch_loss:.4f}")
     transformer.eval()
-    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
+    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device)
 
     # 4. Save the adapter (LoRA weights only) and its record.
     folder = Path(adapters_dir) / adapter_id

@@ -260,13 +260,29 @@ class TestDispatch:
 
 class TestTrainingData:
     def test_windows_do_not_overlap(self):
-        assert data.clip_windows(12, 3, 2) == [[0, 2, 4], [5, 7, 9]]
-        assert data.clip_windows(10, 5, 1) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
-        assert data.clip_windows(4, 5, 1) == []
+        assert data.clip_windows(12, 16.0, 3, 8.0) == [[0, 2, 4], [5, 7, 9]]
+        assert data.clip_windows(10, 8.0, 5, 8.0) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+        assert data.clip_windows(4, 8.0, 5, 8.0) == []
+
+    @pytest.mark.parametrize("fps", [24.0, 25.0, 30.0, 29.97, 16.0, 60.0])
+    def test_a_clip_spans_what_a_served_bridge_spans_at_any_source_rate(self, fps):
+        """Defect 3 of issue 24: a whole-frame stride (round(fps / 16)) made 81-frame clips at 24 or
+        25 frames/s span 6.4-6.7 s, while a served bridge spans at most 5 s. By timestamp, 5 s."""
+        from cmvc_gpu.engines.model.config import ClipConfig
+
+        clip = ClipConfig()
+        windows = data.clip_windows(int(60 * fps), fps, clip.max_frames_per_call, clip.native_fps)
+        assert len(windows) >= 10
+        for window in windows:
+            span = (window[-1] - window[0]) / fps
+            assert span == pytest.approx(clip.max_keyframe_gap_seconds, abs=0.5 / fps)
+            steps = np.diff(window) / fps
+            assert np.all(np.abs(steps - 1 / clip.native_fps) <= 1 / fps + 1e-9)  # each step nearest 1/16 s
+        assert all(b[0] > a[-1] for a, b in zip(windows, windows[1:]))
 
     def test_make_clips_split_and_blend(self):
         video = np.random.default_rng(0).integers(0, 255, (20, 24, 40, 3), dtype=np.uint8)
-        clips = data.make_clips([video], 5, 1, 32, 16)
+        clips = data.make_clips([(video, 8.0)], 5, 8.0, 32, 16)
         assert len(clips) == 4 and clips[0].shape == (5, 16, 32, 3)
         train, held = data.split(clips, 1)
         assert (len(train), len(held)) == (3, 1)

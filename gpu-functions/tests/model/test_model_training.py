@@ -27,6 +27,7 @@ from cmvc_gpu.training.lora import LoraTrainingConfig, train_interpolation_lora 
 
 CONFIG = tiny_config()
 SERVED_FRAMES = CONFIG.generator.clip.max_frames_per_call  # the tiny clip: 9 frames, 32x32
+NATIVE_FPS = CONFIG.generator.clip.native_fps  # clips taken at the rate the model serves
 
 
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -42,7 +43,7 @@ def trained(tmp_path_factory):
     adapters = tmp_path_factory.mktemp("adapters")
     pipe = tiny_wan("flf2v")
     before = {name: snapshot(getattr(pipe, name)) for name in ("transformer", "text_encoder", "vae", "image_encoder")}
-    clips = data.make_clips([moving_square(30, seed=s) for s in range(3)], SERVED_FRAMES, 1, 32, 32)
+    clips = data.make_clips([(moving_square(30, seed=s), NATIVE_FPS) for s in range(3)], SERVED_FRAMES, NATIVE_FPS, 32, 32)
     lines: list[str] = []
     config = LoraTrainingConfig(rank=4, alpha=8, steps=30, learning_rate=5e-3, eval_clips=2, loss_probe=2)
     result = train_interpolation_lora(
@@ -120,7 +121,7 @@ def test_alpha_survives_save_and_load(trained):
 
 
 def test_training_refuses_clips_that_are_not_the_served_shape(tmp_path):
-    clips = data.make_clips([moving_square(30)], 5, 1, 32, 32)
+    clips = data.make_clips([(moving_square(30), NATIVE_FPS)], 5, NATIVE_FPS, 32, 32)
     with pytest.raises(ValueError, match=r"served shape \(frames, height, width\) \(9, 32, 32\)"):
         train_interpolation_lora(
             tiny_wan("flf2v"), clips, LoraTrainingConfig(rank=4, alpha=8, steps=1, eval_clips=0), tmp_path, "x@y",
@@ -140,7 +141,7 @@ def test_timesteps_follow_the_serving_schedule_in_float32(tmp_path, monkeypatch)
     pipe.transformer.register_forward_pre_hook(
         lambda module, args, kwargs: timesteps.append(kwargs["timestep"]), with_kwargs=True
     )
-    clips = data.make_clips([moving_square(20)], SERVED_FRAMES, 1, 32, 32)
+    clips = data.make_clips([(moving_square(20), NATIVE_FPS)], SERVED_FRAMES, NATIVE_FPS, 32, 32)
     train_interpolation_lora(
         pipe, clips, LoraTrainingConfig(rank=4, alpha=8, steps=2, eval_clips=0, loss_probe=1), tmp_path, "x@y",
         CONFIG.generator, log=lambda _: None,
@@ -158,7 +159,7 @@ def test_clips_are_prompted_as_served_bridge_calls(tmp_path):
     seen = []
     real = pipe.encode_prompt
     pipe.encode_prompt = lambda prompt, **kwargs: seen.append(prompt) or real(prompt=prompt, **kwargs)
-    clips = data.make_clips([moving_square(20)], SERVED_FRAMES, 1, 32, 32)
+    clips = data.make_clips([(moving_square(20), NATIVE_FPS)], SERVED_FRAMES, NATIVE_FPS, 32, 32)
     texts = [{"contentText": "a red square", "motionText": "it moves right"}] * len(clips)
     train_interpolation_lora(
         pipe, clips, LoraTrainingConfig(rank=4, alpha=8, steps=1, eval_clips=0, loss_probe=1), tmp_path, "x@y",
@@ -166,3 +167,54 @@ def test_clips_are_prompted_as_served_bridge_calls(tmp_path):
     )
     assert seen == [prompts.it2v_prompt("a red square", "it moves right")]
     assert data.clip_prompt(None) == prompts.INTERPOLATION_PROMPT
+
+
+def test_training_videos_are_decoded_one_at_a_time_keeping_only_the_clip_frames(tmp_path, monkeypatch):
+    """Defect 9 of issue 24: every training video was decoded whole into memory at once (a 1080p
+    minute is 9 GB). Now each video streams, keeping only the frames its clips use, at training size."""
+    from cmvc_gpu.engines.model import media
+    from cmvc_gpu.engines.model.config import ClipConfig
+    from cmvc_gpu.media import video_io
+    from cmvc_gpu.training import run
+
+    clip = ClipConfig()  # 81 frames at 16 frames/s: 5-s clips
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.mp4").write_bytes(video_io.encode(list(moving_square(24 * 11, size=64, seed=1)), 24.0))
+    (tmp_path / "a.json").write_text(json.dumps({"contentText": "a square", "motionText": "it moves"}))
+    monkeypatch.setattr(media, "decode_video", lambda *a, **k: pytest.fail("a whole video was decoded"))
+    asked = []
+    real = media.stream_frames
+
+    def spy(data, info, wanted=None, *rest, **kwargs):
+        asked.append(None if wanted is None else set(wanted))
+        return real(data, info, wanted, *rest, **kwargs)
+
+    monkeypatch.setattr(media, "stream_frames", spy)
+    held = [run.video_clips(path, clip, 32, 16) for path in run.video_paths(tmp_path)]
+    assert [len(clips) for clips, _ in held] == [2, 2] and held[0][1] == {"contentText": "a square", "motionText": "it moves"}
+    assert all(c.shape == (81, 16, 32, 3) for clips, _ in held for c in clips)
+    assert asked and all(wanted is not None and len(wanted) == 2 * 81 for wanted in asked)
+
+
+def test_prepared_clips_wait_in_host_memory(tmp_path, monkeypatch):
+    """Prepared clips (latents, conditions) are held on the CPU and moved to the training device
+    a step at a time, not all kept on the GPU."""
+    from cmvc_gpu.training import lora
+
+    held = []
+    real = lora._Prepared.to
+
+    def spy(self, device):
+        moved = real(self, device)
+        held.append(device.type)
+        return moved
+
+    monkeypatch.setattr(lora._Prepared, "to", spy)
+    clips = data.make_clips([(moving_square(20), NATIVE_FPS)], SERVED_FRAMES, NATIVE_FPS, 32, 32)
+    train_interpolation_lora(
+        tiny_wan("flf2v"), clips, LoraTrainingConfig(rank=4, alpha=8, steps=2, eval_clips=0, loss_probe=1), tmp_path, "x@y",
+        CONFIG.generator, log=lambda _: None,
+    )
+    prepared = len(clips)
+    assert held[:prepared] == ["cpu"] * prepared  # each stored on the host once prepared
+    assert len(held) >= prepared + 2  # then one move per step (and per probe)
