@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from ..engines.model import sampling
-from ..engines.model.adapters import LORA_WEIGHTS
-from ..engines.model.config import GeneratorConfig
+from ..engines.model.adapters import ADAPTER_RECORD, DISTILL_ADAPTER, LORA_WEIGHTS
+from ..engines.model.config import GeneratorConfig, model_schedule
 from ..engines.model.generator import Generator
 from ..engines.model.runtime import seeded
 from ..engines.model.segment_plan import ModelCall, Source
@@ -111,11 +111,13 @@ class TrainingResult:
         return "\n".join(lines)
 
 
-def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str) -> str:
-    """``interp-lora-<version>-r<rank>-<hash>``: the hash covers the base model, every training
-    setting and the data, so a different run never overwrites an adapter in use."""
-    material = json.dumps({"base": base, "config": asdict(config), "data": data_fingerprint}, sort_keys=True)
-    return f"interp-lora-{config.version}-r{config.rank}-{hashlib.sha256(material.encode()).hexdigest()[:10]}"
+def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str, schedule: str = "default") -> str:
+    """``interp-lora-<version>-r<rank>-<hash>``, with ``-few`` before the hash for an adapter trained
+    under the few-step schedule: the hash covers the base model, the schedule, every training setting
+    and the data, so a different run never overwrites an adapter in use."""
+    material = json.dumps({"base": base, "config": asdict(config), "data": data_fingerprint, "schedule": schedule}, sort_keys=True)
+    tag = "" if schedule == "default" else f"-{schedule}"
+    return f"interp-lora-{config.version}-r{config.rank}{tag}-{hashlib.sha256(material.encode()).hexdigest()[:10]}"
 
 
 class _Prepared:
@@ -238,7 +240,9 @@ def train_interpolation_lora(
 
     started = time.monotonic()
     base = generator_config if generator_config is not None else GeneratorConfig()
-    shift = base.schedule.flow_shift
+    # The schedule the served bridge calls run with: its shift draws the timesteps, its name is recorded.
+    bridges = model_schedule(base.schedule, "flf2v")
+    shift = bridges.flow_shift
     if not clips:
         raise ValueError("no training clips")
     shapes = {clip.shape for clip in clips}
@@ -257,7 +261,7 @@ def train_interpolation_lora(
     train_clips, eval_clips = data.split(clips, config.eval_clips)
     clip_prompts, eval_prompts = all_prompts[: len(train_clips)], all_prompts[len(train_clips) :]
     device = pipe._execution_device
-    adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips))
+    adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips), bridges.name)
 
     # 1. Freeze everything, then add the adapter: only the LoRA matrices train.
     for component in pipe.components.values():
@@ -265,11 +269,17 @@ def train_interpolation_lora(
             component.requires_grad_(False)
             component.eval()
     transformer = pipe.transformer
+    stacked = [name for name in pipe.get_list_adapters().get("transformer", []) if name == DISTILL_ADAPTER]
     transformer.add_adapter(
         LoraConfig(
             r=config.rank, lora_alpha=config.alpha, target_modules=list(config.target_modules), init_lora_weights=True
         )
     )
+    if stacked:
+        # Served stacked on the few-step LoRA, trained stacked on it: both active, only this one learns.
+        transformer.set_adapters(["default", *stacked], [1.0] * (1 + len(stacked)))
+        for name, parameter in transformer.named_parameters():
+            parameter.requires_grad_("lora_" in name and ".default." in name)
     if config.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
     trainable = [p for p in transformer.parameters() if p.requires_grad]
@@ -339,14 +349,16 @@ def train_interpolation_lora(
 
     # 5. Take the training adapter off, load the saved one through the serving Generator, evaluate.
     transformer.delete_adapters(["default"])
+    (folder / ADAPTER_RECORD).write_text(json.dumps({"adapterId": adapter_id, "schedule": bridges.name}))
     if eval_clips:
         served = Generator({"flf2v": pipe}, replace(base, adapters_dir=str(Path(adapters_dir))), device)
         result.evaluation = evaluate(served, adapter_id, eval_clips, eval_prompts, seed=config.seed)
     result.seconds = time.monotonic() - started
-    (folder / "adapter.json").write_text(
+    (folder / ADAPTER_RECORD).write_text(
         json.dumps(
             {
                 "adapterId": adapter_id,
+                "schedule": bridges.name,
                 "baseModel": base_model,
                 "config": asdict(config),
                 "clipFrames": clip_frames,

@@ -136,6 +136,23 @@ class TestGenerator:
     def test_the_schedule_sets_the_scheduler_shift(self, generator):
         assert {p.scheduler.config.shift for p in generator.pipes.values()} == {CONFIG.generator.schedule.flow_shift}
 
+    def test_each_model_samples_with_its_own_steps_and_shift(self):
+        """Defect 5 of issue 24: one flow shift per schedule, never per model. Wan's own settings:
+        T2V 50 steps at shift 5, I2V 40 at shift 3 (480p), FLF2V 50 at shift 16."""
+        from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, model_schedule
+
+        wanted = {"t2v": (50, 5.0), "i2v": (40, 3.0), "flf2v": (50, 16.0)}
+        assert {m: (model_schedule(DEFAULT_SCHEDULE, m).num_inference_steps, model_schedule(DEFAULT_SCHEDULE, m).flow_shift) for m in wanted} == wanted
+        few = {m: model_schedule(FEW_STEP_SCHEDULE, m) for m in wanted}
+        assert (few["i2v"].num_inference_steps, few["i2v"].flow_shift, few["i2v"].guided) == (4, 5.0, False)
+        assert (few["flf2v"].num_inference_steps, few["flf2v"].flow_shift) == (50, 16.0)  # unmeasured there: opt-in only
+        served = replace(CONFIG.generator.schedule, models=DEFAULT_SCHEDULE.models)
+        generator = Generator(tiny_pipes(), replace(CONFIG.generator, schedule=served))
+        assert {m: p.scheduler.config.shift for m, p in generator.pipes.items()} == {m: shift for m, (_, shift) in wanted.items()}
+        passes = count_passes(generator.pipes["i2v"])
+        generator.run_call(0, ModelCall("i2v", 0, 5, 5, Source("keyframe", 0)), "p", moving_square(1)[0], None, 32, 32, seed=0)
+        assert passes[0] == 2 * 40  # its own 40 steps, each with the unconditional pass
+
     def test_calls_make_their_planned_frames_deterministically(self, generator):
         key = moving_square(1, seed=2)[0]
         t2v = ModelCall("t2v", 0, 7, 9)

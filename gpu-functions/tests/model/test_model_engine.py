@@ -434,7 +434,8 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     from test_model_classes import count_passes
 
     from cmvc_gpu.engines.model.adapters import DISTILL_ADAPTER
-    from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, ModelRef
+    from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, ModelRef, model_schedule
+    from cmvc_gpu.engines.model.errors import AdapterMismatch
     from cmvc_gpu.engines.model.segment_plan import ModelCall, Source
 
     donor = tiny_wan("i2v")
@@ -445,10 +446,10 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     )
     for kind in ("i2v", "flf2v"):
         tiny_wan(kind).save_pretrained(tmp_path / kind)
-    save_tiny_adapter(str(tmp_path / "adapters"), ADAPTER)
+    save_tiny_adapter(str(tmp_path / "adapters"), ADAPTER, schedule="few")  # trained stacked, as served
     schedule = replace(
         FEW_STEP_SCHEDULE, distill_lora=ModelRef(str(tmp_path / "distill"), "0" * 40),
-        distill_lora_file="Lightx2v/tiny_distill.safetensors",
+        distill_lora_file="Lightx2v/tiny_distill.safetensors", distilled=("i2v", "flf2v"),  # CMVC_FEW_STEP_BRIDGES=1
     )
     base = tiny_config(str(tmp_path / "adapters"))
     generator_config = replace(
@@ -467,7 +468,15 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     generator.run_call(0, bridge, "p", key[0], key[1], 32, 32, seed=0, adapter_id=ADAPTER)
     assert sorted(flf2v.get_active_adapters()) == sorted([DISTILL_ADAPTER, ADAPTER.replace("-", "_")])
     t2v = Generator({"t2v": tiny_wan("t2v")}, generator_config)  # the LoRA is for the 14B models
-    assert t2v.pipes["t2v"].scheduler.config.shift == DEFAULT_SCHEDULE.flow_shift
+    assert t2v.pipes["t2v"].scheduler.config.shift == model_schedule(DEFAULT_SCHEDULE, "t2v").flow_shift == 5.0
+
+    # By default the distilled LoRA runs on I2V alone (distilled from it); bridges keep Wan's FLF2V
+    # sampling (50 steps, shift 16, guidance), and an adapter trained stacked on the LoRA is refused there.
+    plain = replace(generator_config, schedule=replace(schedule, distilled=("i2v",)))
+    served = Generator.from_pretrained(plain, device="cpu", dtype="float32", models=("i2v", "flf2v"))
+    assert served.pipes["flf2v"].scheduler.config.shift == 16.0 and DISTILL_ADAPTER not in served.pipes["flf2v"].get_list_adapters().get("transformer", [])
+    with pytest.raises(AdapterMismatch, match="trained for first/last-frame calls sampled under the 'few' schedule; here they run under 'default'"):
+        served.run_call(0, bridge, "p", key[0], key[1], 32, 32, seed=0, adapter_id=ADAPTER)
 
 
 def test_a_segment_that_cannot_finish_inside_the_deadline_is_refused_before_any_call():

@@ -218,3 +218,44 @@ def test_prepared_clips_wait_in_host_memory(tmp_path, monkeypatch):
     prepared = len(clips)
     assert held[:prepared] == ["cpu"] * prepared  # each stored on the host once prepared
     assert len(held) >= prepared + 2  # then one move per step (and per probe)
+
+
+def test_an_adapter_records_its_schedule_and_is_refused_under_another(trained, tmp_path):
+    """Defect 4 of issue 24: the adapter id omitted the schedule, so an adapter trained alone at the
+    full schedule was stacked on the few-step LoRA at 4 steps, silently."""
+    from cmvc_gpu.engines.model.errors import AdapterMismatch
+
+    _, _, result, adapters, _ = trained
+    record = json.loads((adapters / result.adapter_id / "adapter.json").read_text())
+    assert record["schedule"] == "default" and "-few-" not in result.adapter_id
+    with pytest.raises(AdapterMismatch, match="'default' schedule; here they run under 'few'"):
+        AdapterSet(tiny_wan("flf2v"), adapters, schedule="few").use(result.adapter_id)
+    AdapterSet(tiny_wan("flf2v"), adapters, schedule="default").use(result.adapter_id)
+
+
+def test_under_few_step_bridges_the_adapter_trains_stacked_on_the_distilled_lora(tmp_path):
+    """Served stacked on the few-step LoRA, trained stacked on it: both adapters active in every
+    training forward pass, only the new one learning; its record and id name the schedule."""
+    from dataclasses import replace
+
+    from peft import LoraConfig
+
+    from cmvc_gpu.engines.model.adapters import DISTILL_ADAPTER
+    from cmvc_gpu.engines.model.config import FEW_STEP_BRIDGES
+
+    pipe = tiny_wan("flf2v")
+    pipe.transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_v"], init_lora_weights="gaussian"), adapter_name=DISTILL_ADAPTER)
+    distill_before = {n: p.detach().clone() for n, p in pipe.transformer.named_parameters() if DISTILL_ADAPTER in n}
+    active = []
+    pipe.transformer.register_forward_pre_hook(lambda module, args: active.append(tuple(sorted(module.active_adapters()))))
+    generator_config = replace(CONFIG.generator, schedule=replace(FEW_STEP_BRIDGES, models=()))
+    clips = data.make_clips([(moving_square(20), NATIVE_FPS)], SERVED_FRAMES, NATIVE_FPS, 32, 32)
+    result = train_interpolation_lora(
+        pipe, clips, LoraTrainingConfig(rank=4, alpha=8, steps=2, eval_clips=0, loss_probe=1), tmp_path, "x@y", generator_config, log=lambda _: None,
+    )
+    assert active and set(active) == {tuple(sorted(["default", DISTILL_ADAPTER]))}
+    for name, parameter in pipe.transformer.named_parameters():
+        if name in distill_before:
+            assert torch.equal(parameter, distill_before[name]), name
+    assert "-few-" in result.adapter_id
+    assert json.loads((tmp_path / result.adapter_id / "adapter.json").read_text())["schedule"] == "few"

@@ -138,10 +138,12 @@ def containers(schedule: StepSchedule, gpu: str = "H100") -> dict[str, Container
     """The classes ``modal_app.py`` deploys, by the model calls they serve. The generator holds
     T2V 1.3B and I2V 14B sharing one text encoder, VAE and image encoder; the bridge holds FLF2V
     14B with its own (a second 14B model would not fit one 80 GB GPU)."""
-    distill = ("distill_lora_rank128",) if schedule.distill_lora is not None else ()
+    def distill(model: str) -> tuple[str, ...]:
+        return ("distill_lora_rank128",) if schedule.distill_lora is not None and model in schedule.distilled else ()
+
     shared = ("umt5_xxl", "clip_h_fp32", "wan_vae_fp32")
-    generator = Container("Generator", gpu, ("wan14b_transformer", "wan1_3b_transformer", *shared, *distill))
-    bridge = Container("Bridge", gpu, ("wan14b_transformer", *shared, "interp_lora", *distill))
+    generator = Container("Generator", gpu, ("wan14b_transformer", "wan1_3b_transformer", *shared, *distill("i2v")))
+    bridge = Container("Bridge", gpu, ("wan14b_transformer", *shared, "interp_lora", *distill("flf2v")))
     return {"t2v": generator, "i2v": generator, "flf2v": bridge}
 
 

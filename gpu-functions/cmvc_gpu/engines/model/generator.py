@@ -38,6 +38,11 @@ def call_seed(seed: int, index: int) -> int:
     return (seed + 1_000_003 * index) % 2**32
 
 
+def distilled(schedule: StepSchedule, model: str) -> bool:
+    """Whether ``model`` runs with the distilled LoRA under ``schedule``."""
+    return schedule.distill_lora is not None and model in schedule.distilled
+
+
 def apply_schedule(pipe: Any, schedule: StepSchedule) -> None:
     """Gives ``pipe`` a scheduler with the schedule's shift (``flow_shift`` for UniPC, ``shift``
     for flow-matching Euler), the shift LoRA training samples its timesteps with."""
@@ -63,8 +68,9 @@ class Generator:
         self.pipes = pipes
         self.config = config
         self.device = torch.device(device)
-        distill = (DISTILL_ADAPTER,) if config.schedule.distill_lora is not None else ()
-        self.adapters = AdapterSet(pipes["flf2v"], config.adapters_dir, distill) if "flf2v" in pipes else None
+        distill = (DISTILL_ADAPTER,) if distilled(config.schedule, "flf2v") else ()
+        bridges = model_schedule(config.schedule, "flf2v").name
+        self.adapters = AdapterSet(pipes["flf2v"], config.adapters_dir, distill, bridges) if "flf2v" in pipes else None
         for name, pipe in pipes.items():
             eval_modules(pipe)
             pipe.set_progress_bar_config(disable=True)
@@ -109,7 +115,7 @@ class Generator:
             pipes[name] = kind.from_pretrained(local_folder(getattr(config, name), cache_dir), dtype=torch_dtype, **parts).to(torch_device)
         schedule = config.schedule
         if schedule.distill_lora is not None:
-            for name in ("i2v", "flf2v"):
+            for name in schedule.distilled:
                 if name in pipes:
                     pipes[name].load_lora_weights(
                         local_folder(schedule.distill_lora, cache_dir),

@@ -291,14 +291,16 @@ def tiny_pipes(dtype: torch.dtype = torch.float32, device: torch.device | str = 
     return {name: served_dtypes(pipe, dtype, device) for name, pipe in (("t2v", t2v), ("i2v", i2v), ("flf2v", flf2v))}
 
 
-def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: int = 8) -> None:
+def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: int = 8, schedule: str = "default") -> None:
     """A random LoRA adapter for the tiny first/last-frame transformer, saved as training saves
-    one (with its config, so ``alpha`` survives)."""
+    one (with its config, so ``alpha`` survives, and its record naming ``schedule``)."""
+    import json
+
     from diffusers import WanImageToVideoPipeline
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    from .adapters import LORA_WEIGHTS
+    from .adapters import ADAPTER_RECORD, LORA_WEIGHTS
 
     pipe = tiny_wan("flf2v")
     config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=["to_q", "to_k", "to_v"], init_lora_weights="gaussian")
@@ -309,6 +311,7 @@ def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: 
         weight_name=LORA_WEIGHTS,
         transformer_lora_adapter_metadata=pipe.transformer.peft_config["default"].to_dict(),
     )
+    (Path(adapters_dir) / adapter_id / ADAPTER_RECORD).write_text(json.dumps({"adapterId": adapter_id, "schedule": schedule}))
 
 
 #: The tiny models as hub repositories (``save_tiny_hub``), by role: what ``CMVC_MODEL_<ROLE>``
