@@ -173,12 +173,26 @@ def _run(engine_call, request: dict) -> dict:
     )
 
 
+def _gpu_config() -> "ModelEngineConfig":
+    """The model configuration of a GPU container: its device is CUDA unless ``CMVC_DEVICE`` names
+    another, checked first, so a container whose CUDA does not work fails loudly at start instead of
+    loading 14B models in float32 on its CPU."""
+    from dataclasses import replace
+
+    from cmvc_gpu.engines.model.runtime import resolve_device
+
+    config = ModelEngineConfig.from_env()
+    config = replace(config, device=config.device or "cuda")
+    resolve_device(config.device)
+    return config
+
+
 def _load_generator(models: tuple[str, ...]):
     """The Generator with ``models``, after checking every weight file it reads is on the Volume."""
     from cmvc_gpu.engines.model.generator import Generator
     from cmvc_gpu.engines.model.weights import check_present
 
-    config = ModelEngineConfig.from_env()
+    config = _gpu_config()
     check_present(config, config.cache_dir, ("i2v", *models, "distill"))
     return Generator.from_pretrained(
         config.generator, device=config.device, dtype=config.dtype, cache_dir=config.cache_dir, models=models
@@ -213,7 +227,7 @@ class Encoder:
         from cmvc_gpu.engines.model.engine import ModelEngine
         from cmvc_gpu.engines.model.weights import CLASS_ROLES, check_present
 
-        config = ModelEngineConfig.from_env()
+        config = _gpu_config()
         check_present(config, config.cache_dir, CLASS_ROLES["Encoder"])
         self.engine = ModelEngine.load(config, roles=("encoder",))
 
@@ -378,7 +392,7 @@ def train_interpolation_lora(
     adapter_id = train_from_directory(
         dataset_dir=f"{DATASETS_DIR}/{dataset}",
         adapters_dir=ADAPTERS_DIR,
-        config=ModelEngineConfig.from_env(),
+        config=_gpu_config(),
         rank=rank,
         alpha=alpha,
         steps=steps,

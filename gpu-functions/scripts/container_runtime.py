@@ -243,6 +243,24 @@ def main() -> int:
             post()
         return ClsStandIn(_find_callables_for_obj(instance, _PartialFunctionFlags.CALLABLE_INTERFACE))
 
+    def fails_without_cuda() -> str:
+        """Entering a GPU class as a container whose CUDA does not work: it must fail, naming CUDA."""
+        device = os.environ.pop("CMVC_DEVICE", None)
+        try:
+            entered("Generator")
+        except RuntimeError as error:
+            if "CUDA" in str(error):
+                return str(error)
+            raise
+        finally:
+            if device is not None:
+                os.environ["CMVC_DEVICE"] = device
+        raise AssertionError("Generator entered without CUDA: it would serve on the CPU")
+
+    import torch
+
+    if "Generator" in classes and not torch.cuda.is_available():
+        step("a GPU class without CUDA fails at @modal.enter", fails_without_cuda)
     for name in classes:
         stand_in = step(f"enter {name}", lambda name=name: entered(name))
         if stand_in is not None:

@@ -30,6 +30,7 @@ STEPS = [
     "modal.is_local() is False",
     "import the entry module",
     "download_weights",
+    "a GPU class without CUDA fails at @modal.enter",
     "enter Encoder",
     "enter Generator",
     "enter Bridge",
@@ -50,4 +51,7 @@ def test_the_app_starts_and_serves_in_a_container_layout():
     failed = {r["step"]: r["detail"] for r in rows if not r["ok"]}
     assert out.returncode == 0 and not failed, (failed, out.stderr[-3000:])
     seen = [r["step"] for r in rows]
-    assert [s for s in seen if s in STEPS] == STEPS, seen
+    import torch
+
+    expected = [s for s in STEPS if not (torch.cuda.is_available() and "without CUDA" in s)]
+    assert [s for s in seen if s in expected] == expected, seen

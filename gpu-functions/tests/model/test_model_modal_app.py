@@ -82,6 +82,7 @@ def test_classes_load_once_and_check_their_weights_first(modal_app, monkeypatch)
     from cmvc_gpu.engines.model.weights import MissingWeights
 
     monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent-cache")
+    monkeypatch.setenv("CMVC_DEVICE", "cpu")  # this machine has no GPU; see the CUDA test below
     for cls_name, method in (("Encoder", "describe"), ("Generator", "run_call"), ("Bridge", "run_call")):
         user_cls = getattr(modal_app, cls_name)._get_user_cls()
         assert isinstance(getattr(user_cls, method), modal.partial_function.PartialFunction)
@@ -90,6 +91,25 @@ def test_classes_load_once_and_check_their_weights_first(modal_app, monkeypatch)
         instance = user_cls.__new__(user_cls)
         with pytest.raises(MissingWeights, match="download_weights"):
             enter._get_raw_f()(instance)
+
+
+def test_a_gpu_class_whose_cuda_does_not_work_fails_loudly_at_start(modal_app, monkeypatch):
+    """Defect 7 of issue 24: the device fell back to the CPU silently (``resolve_device(None)``) and
+    the image set none, so a container whose CUDA failed would load 14B models in fp32 on its CPU.
+    A GPU class asks for CUDA and fails at ``@modal.enter``, before reading a weight."""
+    import torch
+
+    from cmvc_gpu.engines.model.runtime import CudaUnavailable, resolve_device
+
+    monkeypatch.delenv("CMVC_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for cls_name in ("Encoder", "Generator", "Bridge"):
+        user_cls = getattr(modal_app, cls_name)._get_user_cls()
+        with pytest.raises(CudaUnavailable, match="torch.cuda.is_available\\(\\) is False"):
+            user_cls.load._get_raw_f()(user_cls.__new__(user_cls))
+    with pytest.raises(CudaUnavailable):
+        resolve_device("cuda")
+    assert resolve_device(None).type == "cpu"  # local development without CMVC_DEVICE: the CPU, with a warning
 
 
 def test_modal_app_deploys_what_the_time_model_assumes(modal_app):
