@@ -9,7 +9,7 @@ and ``FunctionCall``) → one-shot jobs (``download_weights``, ``train_interpola
     modal deploy gpu-functions/modal_app.py                       # the app, named cmvc-gpu
     modal run gpu-functions/modal_app.py::download_weights        # once: weights onto the Volume
     modal run gpu-functions/modal_app.py::train_interpolation_lora --rank 16 --alpha 32 --steps 500
-    modal run gpu-functions/modal_app.py::smoke                   # the whole path on the pinned weights
+    modal run gpu-functions/modal_app.py::smoke                   # the whole path through the deployed classes
 
 Every GPU call is one planned pipeline call (``segment_plan``), sized to finish inside
 ``CALL_TIMEOUT`` (``npm run gpu:plan`` shows each); the ``generate`` function that waits for a
@@ -99,7 +99,6 @@ GENERATOR_SCALING = Scaling.from_env("generator", DEFAULT_GPU)  # I2V 14B + T2V 
 BRIDGE_SCALING = Scaling.from_env("bridge", DEFAULT_GPU)  # FLF2V 14B + LoRA, its own T5/VAE/CLIP: ~73 GB
 WEB_SCALING = Scaling.from_env("web", None)
 TRAINING_GPU = os.environ.get("CMVC_TRAINING_GPU", "H100")
-SMOKE_GPU = os.environ.get("CMVC_SMOKE_GPU", "H200")  # every model in one process: ~110 GB
 
 
 # ── App ─────────────────────────────────────────────────────────────────────────────────────────
@@ -407,19 +406,18 @@ def train_interpolation_lora(
     return adapter_id
 
 
-@app.function(image=image, gpu=SMOKE_GPU, volumes=VOLUMES, timeout=CALL_TIMEOUT)
+@app.function(image=image, timeout=SEGMENT_TIMEOUT)
 def smoke(adapter_id: str = "", seconds: float = 2.0, width: int = 832, height: int = 480, fps: float = 16.0) -> list[dict]:
-    """The smoke run of ``npm run gpu:smoke`` on the pinned weights: every stage through the
-    production classes, with PSNR/SSIM against the source and GPU-seconds per stage."""
-    from cmvc_gpu.engines.model.engine import ModelEngine
-    from cmvc_gpu.engines.model.weights import check_present
+    """The smoke run of ``npm run gpu:smoke`` on the pinned weights: every stage through the deployed
+    classes, as ``encode`` and ``generate`` run them (this function is a CPU one, waiting up to the
+    generation deadline; each class loads only its own models, in its own container, and each call fits
+    ``CALL_TIMEOUT``), with PSNR/SSIM against the source. The IT2V stage bridges to a second keyframe
+    with ``--adapter-id`` or ``CMVC_DEFAULT_ADAPTER``; a fresh deployment without one runs it without
+    the bridge and says so (``bridge``: None)."""
     from cmvc_gpu.smoke import run_stages
 
-    config = ModelEngineConfig.from_env()
-    check_present(config, config.cache_dir, ("mllm", "embedder", "i2v", "t2v", "flf2v", "distill"))
-    engine = ModelEngine.load(config)
     rows = run_stages(
-        engine, adapter_id=adapter_id or None, seconds=seconds, width=width, height=height, fps=fps, quality=True
+        _engine(), adapter_id=adapter_id or None, seconds=seconds, width=width, height=height, fps=fps, quality=True
     )
     for row in rows:
         print(row)

@@ -129,10 +129,9 @@ def test_gpus_and_volumes(modal_app):
     assert fns["Generator.*"]._spec_.gpus == "H100"
     assert fns["Bridge.*"]._spec_.gpus == "H100"
     assert fns["train_interpolation_lora"]._spec_.gpus == "H100"
-    assert fns["smoke"]._spec_.gpus == "H200"
-    for cpu_only in ("web", "encode", "generate", "interpolate", "assemble"):
+    for cpu_only in ("web", "encode", "generate", "interpolate", "assemble", "smoke"):
         assert fns[cpu_only]._spec_.gpus is None, cpu_only
-    for name in ("Encoder.*", "Generator.*", "Bridge.*", "download_weights", "train_interpolation_lora", "smoke"):
+    for name in ("Encoder.*", "Generator.*", "Bridge.*", "download_weights", "train_interpolation_lora"):
         volumes = fns[name]._spec_.volumes
         assert sorted(volumes) == ["/adapters", "/vol"], name
         assert repr(volumes["/vol"]) == "modal.Volume.from_name('cmvc-gpu-models')", name
@@ -152,7 +151,7 @@ def test_timeouts_and_scaling_from_configuration(modal_app):
     fns = functions(modal_app.app)
     for name in ("Encoder.*", "Generator.*", "Bridge.*", "interpolate", "assemble", "web"):
         assert settings(fns[name])["timeout"] == 10 * 60, name
-    for waiting in ("encode", "generate"):  # CPU only: they wait for their GPU calls
+    for waiting in ("encode", "generate", "smoke"):  # CPU only: they wait for their GPU calls
         assert settings(fns[waiting])["timeout"] == contract.timing()["generationDeadlineSeconds"], waiting
     generator = settings(fns["Generator.*"])
     assert (generator["min_containers"], generator["scaledown_window"]) == (2, 900)
@@ -181,6 +180,15 @@ def test_gpu_classes_request_the_host_memory_their_loading_needs(modal_app):
         assert memory == cost.host_memory_bytes(name) // 2**20 and memory * 2**20 > 50e9, name
     assert fns["Encoder.*"]._spec_.memory == cost.encoder_container().host_memory_bytes() // 2**20
     assert modal_app.GENERATOR_SCALING.scaledown_window in (cost.SCALEDOWN_SECONDS, 900)  # 900: this module's env
+
+
+def test_the_smoke_job_runs_through_the_deployed_classes(modal_app):
+    """Defect 8 of issue 24: the smoke job loaded every model inside one 600-s H200 function (~165 GB
+    of reads). It is a CPU function now, waiting up to the generation deadline for the classes' calls,
+    each class loading only its own models; it mounts no weights."""
+    fns = functions(modal_app.app)
+    assert fns["smoke"]._spec_.gpus is None and not fns["smoke"]._spec_.volumes
+    assert settings(fns["smoke"])["timeout"] == modal_app.SEGMENT_TIMEOUT
 
 
 def test_scaling_reads_env():
