@@ -118,6 +118,27 @@ def count_passes(pipe) -> list[int]:
     return calls
 
 
+class TestTemporalPositions:
+    """Defect 10 of issue 24: 16 frames always, so under ~4 s a Qwen2.5-VL 7B (2 tokens per second)
+    gave two temporal patches one time position and read frames as simultaneous."""
+
+    @pytest.mark.parametrize("seconds", [0.5, 1.0, 2.0, 3.0, 8.0])
+    def test_short_segments_get_fewer_frames_with_distinct_time_positions(self, seconds):
+        mllm, processor = tiny_qwen()
+        mllm.config.vision_config.tokens_per_second = 2  # as Qwen2.5-VL-7B-Instruct's config
+        embedder, embed_processor = tiny_clip()
+        encoder = Encoder(mllm, processor, embedder, embed_processor, replace(CONFIG.encoder, frames_per_segment=16))
+        n = encoder.frames_for(seconds)
+        assert n % 2 == 0 and 2 <= n <= 16 and (n == 16 or seconds < 4)
+        inputs = encoder.inputs(moving_square(n), n / seconds, "content", 100)
+        positions, _ = mllm.model.get_rope_index(
+            inputs["input_ids"], inputs["mm_token_type_ids"], None, inputs["video_grid_thw"], inputs["second_per_grid_ts"]
+        )
+        video = inputs["mm_token_type_ids"][0] == 2
+        per_patch = positions[0, 0, video].view(n // 2, -1)[:, 0].tolist()
+        assert len(set(per_patch)) == n // 2, per_patch  # one time position per temporal patch
+
+
 class TestGenerator:
     def test_pipelines_share_one_text_encoder_vae_and_image_encoder(self, generator):
         t2v, i2v, flf2v = (generator.pipes[m] for m in ("t2v", "i2v", "flf2v"))

@@ -224,6 +224,9 @@ class TestLongEncodes:
             def describe(self, frames, fps, kind, max_chars):
                 return "a scene"
 
+            def frames_for(self, seconds):
+                return 16
+
         video = np.repeat(moving_square(300, size=32), 8, axis=1)  # 300 x 256 x 32
         video = np.repeat(video, 10, axis=2)[:, :240, :320]
         data = data_source(video, 24.0)
@@ -257,6 +260,9 @@ class FakeEncoder:
     def describe(self, frames, fps, kind, max_chars):
         self.described.append(([int(f[0, 0, 0]) for f in frames], fps, kind, max_chars))
         return f"**{kind.title()}:** " + "word " * 100
+
+    def frames_for(self, seconds):
+        return tiny_config().encoder.frames_per_segment
 
 
 class TestOrchestration:

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from . import prompts
+from . import prompts, sampling
 from .config import EncoderConfig
 from .errors import ModelInputError
 from .runtime import eval_modules, resolve_device, resolve_dtype
@@ -73,6 +73,15 @@ class Encoder:
         embed_processor = AutoImageProcessor.from_pretrained(embedder_folder)
         embedder = CLIPVisionModelWithProjection.from_pretrained(embedder_folder, dtype=torch_dtype, device_map=str(torch_device))
         return cls(mllm, processor, embedder, embed_processor, config, torch_device)
+
+    def frames_for(self, seconds: float) -> int:
+        """Frames to sample for a segment of ``seconds`` (``sampling.mllm_frame_count``): at most
+        ``frames_per_segment``, fewer for a short segment, so that no two of the model's temporal
+        patches share a time position (with 16 frames, a Qwen2.5-VL 7B at 2 tokens per second reads
+        any segment under 4 s with repeated positions)."""
+        patch = int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 2)
+        tokens_per_second = getattr(getattr(self.mllm.config, "vision_config", None), "tokens_per_second", None)
+        return sampling.mllm_frame_count(seconds, self.config.frames_per_segment, patch, tokens_per_second)
 
     @torch.no_grad()
     def embed(self, frames: np.ndarray) -> np.ndarray:

@@ -229,19 +229,23 @@ class ModelEngine:
         """The encoded segments ``indices`` of ``analysis``: decodes again, keeping one segment's
         frames at a time, its keyframes (its first frame, then one at most every
         ``ClipConfig.max_keyframe_gap_seconds``, the longest gap one generation call bridges)
-        coded under the byte budget, and ``frames_per_segment`` frames sampled uniformly, given
-        to the MLLM with their real timing for the content and the motion text."""
+        coded under the byte budget, and frames sampled uniformly (``Encoder.frames_for``: at most
+        ``frames_per_segment``, fewer for a short segment), given to the MLLM with their real timing
+        for the content and the motion text."""
         options = media.encode_options(request)
         data = media.read_source(request["video"])
         info = media.probe_video(data)
         fps = float(analysis["video"]["fps"])
-        n = self.config.encoder.frames_per_segment
+        encoder = self._require("encoder")
         gap = self.config.generator.clip.max_keyframe_gap_seconds
         chosen = [(i, *analysis["segments"][i]) for i in indices]
         # With a target rate the keyframes are chosen once every text is known (``_rate_controlled``).
         keyframed = options["targetKbps"] is None
         wanted = {
-            i: (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap) if keyframed else [])
+            i: (
+                sampling.sample_indices(start, count, encoder.frames_for(count / fps)),
+                sampling.keyframe_positions(start, count, fps, gap) if keyframed else [],
+            )
             for i, start, count in chosen
         }
         pending = {f for picked, keys in wanted.values() for f in (*picked, *keys)}

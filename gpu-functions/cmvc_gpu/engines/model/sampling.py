@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,25 @@ def sample_indices(start: int, count: int, n: int) -> list[int]:
     if n < 1:
         raise ValueError(f"n must be positive, got {n}")
     return [start + min(count - 1, int((i + 0.5) * count / n)) for i in range(n)]
+
+
+def mllm_frame_count(seconds: float, most: int, temporal_patch: int, tokens_per_second: Optional[float]) -> int:
+    """Frames shown to a Qwen2.5-VL-style MLLM for a segment of ``seconds``: at most ``most``, and few
+    enough that each temporal patch (``temporal_patch`` frames, ``temporal_patch / rate`` seconds at
+    rate = n / seconds) advances the temporal position by at least one (positions are
+    ``int(patch index × tokens_per_second × seconds per patch)``): more frames would share positions
+    and the model would read them as simultaneous. A whole number of patches, at least one.
+    ``tokens_per_second`` None (a model without time positions): ``most``.
+
+    >>> mllm_frame_count(10.0, 16, 2, 2.0), mllm_frame_count(2.0, 16, 2, 2.0), mllm_frame_count(0.3, 16, 2, 2.0)
+    (16, 8, 2)
+    """
+    if seconds <= 0 or most < temporal_patch or temporal_patch < 1:
+        raise ValueError(f"need seconds > 0 and most >= temporal_patch >= 1, got {seconds}, {most}, {temporal_patch}")
+    if tokens_per_second is None:
+        return most
+    fitting = int(math.floor(temporal_patch * seconds * tokens_per_second + 1e-9))
+    return max(temporal_patch, min(most, fitting) // temporal_patch * temporal_patch)
 
 
 def analysis_indices(frame_count: int, fps: float, analysis_fps: float) -> list[int]:
