@@ -57,10 +57,31 @@ class TestSegmentPlan:
             keys = sorted(set(keys))
             calls = plan_segment("it2v", total, keys, CLIP)
             assert all(c.num_frames <= CLIP.max_frames_per_call and (c.num_frames - 1) % 4 == 0 for c in calls)
-            assert covered(calls, total) | set(keys) == set(range(total)) or keys[0] > 0
+            made = covered(calls, total) | set(keys)
+            held = set(range(max(made) + 1, total))  # a tail too short for a call holds the last frame made
+            assert len(held) < 5 and made | held == set(range(total)) or keys[0] > 0
             for i, c in enumerate(calls):
                 for source in (c.first, c.last):
                     assert source is None or source.kind == "keyframe" or source.index < i
+
+    @pytest.mark.parametrize("fps", [8.0, 10.0, 12.0, 12.5, 15.0, 24.0, 29.97, 60.0])
+    def test_no_14b_call_is_spent_on_a_frame_or_two_at_the_end(self, fps):
+        """Defect 11 of issue 24: a segment a native frame or two longer than a call (5.1 s), or a
+        keyframe near its end, left a 2-frame image-to-video call of the 14B model: a whole call, a
+        container and its idle window for 0.1 s. Those last frames hold the last frame made."""
+        from cmvc_gpu.engines.model.segment_plan import min_call_frames, native_frame_count
+
+        for count in range(1, int(12 * fps)):
+            total = native_frame_count(count, fps, CLIP)
+            keys = native_keyframes(sampling.keyframe_positions(0, count, fps, CLIP.max_keyframe_gap_seconds), fps, total, CLIP)
+            for mode in ("tt2v", "it2v"):
+                calls = plan_segment(mode, total, keys, CLIP)
+                walked = [c for c in calls if c.model == "i2v"]
+                assert all(c.frames >= min_call_frames(CLIP) for c in walked), (count, mode, calls)
+                made = covered(calls, total) | set(keys)
+                assert total - 1 - max(made) < min_call_frames(CLIP)  # only a short tail is held
+        # A keyframe two frames before the end (the rate planner may put one there): no call after it.
+        assert [c.model for c in plan_segment("it2v", 160, [0, 80, 158], CLIP)] == ["flf2v", "flf2v"]
 
     def test_keyframes_are_mapped_onto_the_native_grid(self):
         assert native_keyframes([0, 48, 95], 24.0, 64, CLIP) == [0, 32, 63]

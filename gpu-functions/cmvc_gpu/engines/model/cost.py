@@ -483,8 +483,8 @@ def segment_gpu_seconds(plan: Plan, mode: str, schedule: str) -> float:
 def cost_entry(schedule: StepSchedule) -> dict:
     """This engine's entry in ``schemas/gpu-cost.json``: a ``generate`` call (one segment, all
     its fanned-out GPU calls) as base + seconds per megapixel-frame of its output, fitted at
-    832x480 and the native 16 fps over 1..10-s segments, taking the largest slope (IT2V); and
-    ``encode`` per megapixel-frame of the source at 24 fps."""
+    832x480 and the native 16 fps over 1..10-s segments, taking the largest slope (IT2V);
+    ``encode`` per megapixel-frame of the source at 24 fps; and the geometry it generates at."""
     points = []
     for seconds in (1, 2, 5, 10):
         plan = plan_clip(seconds, 16, 832, 480, [schedule], DEFAULT_GPU, CALL_LIMIT_SECONDS)
@@ -500,4 +500,7 @@ def cost_entry(schedule: StepSchedule) -> dict:
         "interpolate": {"baseSeconds": 0.0, "secondsPerMegapixelFrame": 0.0},
         "assemble": {"baseSeconds": 0.0, "secondsPerMegapixelFrame": 0.0},
         "callLimitSeconds": CALL_LIMIT_SECONDS,
+        # The size the models generate at (``sampling.model_geometry``): a larger request is that,
+        # scaled up, and the Worker says so in a response header (CMVC-Generated-Size).
+        "generation": {"maxPixels": ClipConfig().max_area, "sizeMultiple": ClipConfig().spatial_multiple},
     }

@@ -24,6 +24,7 @@ from ...media import video_io
 from ...media.assemble import assemble_parts
 from ...media.inbetween import interpolate_stream
 from ...progress import Progress
+from .sampling import cover_box
 
 MIME_TYPES = video_io.MIME_TYPES
 LIMITS = Limits()
@@ -190,6 +191,8 @@ def assemble(request: dict, progress: Progress, limits: Limits = LIMITS) -> dict
 
 
 def keyframe_array(keyframe: dict, width: int, height: int) -> np.ndarray:
-    """The keyframe decoded and resized to ``width`` x ``height`` (the model geometry), ``uint8``."""
-    image = decode_keyframe(keyframe).convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-    return np.asarray(image)
+    """The keyframe decoded and brought to ``width`` x ``height`` (the model geometry) with its aspect
+    kept (scaled to cover, centre-cropped: never stretched), ``uint8``."""
+    image = decode_keyframe(keyframe).convert("RGB")
+    box = cover_box(image.width, image.height, width, height)
+    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS, box=box))
