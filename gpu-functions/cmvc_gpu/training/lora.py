@@ -4,8 +4,9 @@ The objective is the model's own: rectified flow. For a clip ``x0`` (VAE latents
 and ``σ`` drawn as the sampler uses it (``u ~ U(0, 1)`` moved by Wan's timestep shift,
 ``sampling.shifted_sigma`` with the serving schedule's ``flow_shift``), the transformer sees ``x_σ = (1 - σ) x0 + σ ε`` next to the first/last-frame
 condition the pipeline builds (mask + condition latents + CLIP embeddings of both frames) and
-learns the velocity ``ε - x0``; the timestep ``1000 σ`` goes in as float32, as the pipeline
-passes it at inference. The clips have the served geometry (``ClipConfig``: the frames one call
+learns the velocity ``ε - x0``; the timestep ``1000 σ`` goes in as the served scheduler hands it
+to the transformer (``training_timestep``: rounded to int64 for UniPC, as the Wan repositories configure
+it; never bf16). The clips have the served geometry (``ClipConfig``: the frames one call
 bridges between two keyframes, at the native rate and the served size). Only the LoRA matrices train; the base weights, text encoder,
 image encoder and VAE stay frozen. The adapter is saved as diffusers LoRA weights with its LoRA
 config in the file's metadata (so ``lora_alpha`` survives when it differs from the rank) under a
@@ -165,13 +166,14 @@ def _flow_loss(
     item: _Prepared,
     noise: torch.Tensor,
     sigma: torch.Tensor,
+    integer: bool,
 ) -> torch.Tensor:
     dtype = transformer.dtype
     noisy = (1.0 - sigma) * item.latents + sigma * noise
     model_input = torch.cat([noisy, item.condition], dim=1).to(dtype)
     prediction = transformer(
         hidden_states=model_input,
-        timestep=training_timestep(sigma),
+        timestep=training_timestep(sigma, integer),
         encoder_hidden_states=item.prompt_embeds.to(dtype),
         encoder_hidden_states_image=item.image_embeds.to(dtype),
         return_dict=False,
@@ -179,13 +181,25 @@ def _flow_loss(
     return torch.nn.functional.mse_loss(prediction.float(), (noise - item.latents).float())
 
 
-def training_timestep(sigma: torch.Tensor) -> torch.Tensor:
-    """The transformer's timestep for noise level ``sigma``: ``1000 σ`` in float32, as the pipeline
-    passes it (bf16 would round it to steps of 4 near 1000)."""
-    return (sigma.flatten() * 1000.0).to(torch.float32)
+def training_timestep(sigma: torch.Tensor, integer: bool) -> torch.Tensor:
+    """The transformer's timestep for noise level ``sigma`` as the served scheduler passes it:
+    ``1000 σ`` rounded to int64 for one whose timesteps are integers (UniPC, as the Wan repositories
+    configure it), else in float32 — never bf16, which rounds it to steps of 4 near 1000. (The time
+    projection's sinusoids reach one radian per timestep, so 999.6 and 1000 embed differently.)"""
+    timestep = sigma.flatten() * 1000.0
+    return torch.round(timestep).to(torch.int64) if integer else timestep.to(torch.float32)
 
 
-def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float, device: torch.device) -> float:
+def integer_timesteps(scheduler: Any) -> bool:
+    """Whether ``scheduler`` (a fresh one of its kind and config) hands the transformer integer timesteps."""
+    probe = type(scheduler).from_config(scheduler.config)
+    probe.set_timesteps(2)
+    return not torch.is_floating_point(probe.timesteps)
+
+
+def _probe_loss(
+    transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float, device: torch.device, integer: bool
+) -> float:
     """The mean loss over fixed noise and σ draws: comparable before and after training."""
     generator = torch.Generator().manual_seed(seed + 7919)
     total, count = 0.0, 0
@@ -196,7 +210,7 @@ def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: 
                 noise = torch.randn(item.latents.shape, generator=generator).to(item.latents.device)
                 u = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1)
                 sigma = sampling.shifted_sigma(u, shift).to(item.latents.device)
-                total += float(_flow_loss(transformer, item, noise, sigma))
+                total += float(_flow_loss(transformer, item, noise, sigma, integer))
                 count += 1
     return total / max(count, 1)
 
@@ -296,9 +310,10 @@ def train_interpolation_lora(
             embedded[text], _ = pipe.encode_prompt(
                 prompt=text, do_classifier_free_guidance=False, device=device, max_sequence_length=base.max_sequence_length
             )
+    integer = integer_timesteps(pipe.scheduler)
     host = torch.device("cpu")
     items = [_prepare(pipe, clip, device, embedded[text]).to(host) for clip, text in zip(train_clips, clip_prompts)]
-    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device)
+    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device, integer)
 
     # 3. The loop.
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -314,7 +329,7 @@ def train_interpolation_lora(
             noise = torch.randn(item.latents.shape, generator=generator).to(device)
             u = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1)
             sigma = sampling.shifted_sigma(u, shift).to(device)
-            loss = _flow_loss(transformer, item, noise, sigma) / config.batch_size
+            loss = _flow_loss(transformer, item, noise, sigma, integer) / config.batch_size
             loss.backward()
             batch_loss += loss.detach().item()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -323,7 +338,7 @@ def train_interpolation_lora(
         if step == 0 or (step + 1) % max(1, config.steps // 10) == 0:
             log(f"step {step + 1}/{config.steps} loss {batch_loss:.4f}")
     transformer.eval()
-    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device)
+    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device, integer)
 
     # 4. Save the adapter (LoRA weights only) and its record.
     folder = Path(adapters_dir) / adapter_id

@@ -147,6 +147,7 @@ def test_timesteps_follow_the_serving_schedule_in_float32(tmp_path, monkeypatch)
         CONFIG.generator, log=lambda _: None,
     )
     assert shifts and set(shifts) == {CONFIG.generator.schedule.flow_shift}
+    # The tiny pipeline's scheduler (flow-matching Euler) hands float timesteps: so does training.
     assert timesteps and all(t.dtype == torch.float32 for t in timesteps)
     assert CONFIG.generator.schedule.flow_shift == 3.0 and real(0.5, 3.0) == pytest.approx(0.75)
 
@@ -259,3 +260,25 @@ def test_under_few_step_bridges_the_adapter_trains_stacked_on_the_distilled_lora
             assert torch.equal(parameter, distill_before[name]), name
     assert "-few-" in result.adapter_id
     assert json.loads((tmp_path / result.adapter_id / "adapter.json").read_text())["schedule"] == "few"
+
+
+def test_training_timesteps_are_what_the_served_scheduler_hands_the_transformer():
+    """Defect 13 of issue 24: training said its float32 ``1000 σ`` was what the pipeline passes; the
+    served scheduler (UniPC, as the Wan repositories configure it) passes int64, and the time
+    projection's sinusoids reach a radian per timestep, so 999.6 and 1000 embed differently.
+    Training now hands the transformer what the served scheduler does."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
+
+    from cmvc_gpu.training.lora import integer_timesteps, training_timestep
+
+    unipc = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+    unipc.set_timesteps(40)
+    assert unipc.timesteps.dtype == torch.int64 and integer_timesteps(unipc)
+    assert not integer_timesteps(FlowMatchEulerDiscreteScheduler(shift=3.0))
+    project = tiny_wan("flf2v").transformer.condition_embedder.timesteps_proj
+    sigma = torch.tensor([0.9996])
+    served = torch.round(sigma * 1000).long()
+    assert torch.equal(training_timestep(sigma, True), served)
+    assert torch.equal(project(training_timestep(sigma, True)), project(served))
+    assert (project(training_timestep(sigma, False)) - project(served)).abs().max() > 0.1  # why it matters
+    assert training_timestep(sigma, False).dtype == torch.float32

@@ -87,8 +87,9 @@ class Generator:
     ) -> "Generator":
         """Loads the pipelines of ``models`` at their pinned revisions, sharing one text encoder,
         VAE and image encoder (from ``config.i2v``; the other repositories' copies are never
-        downloaded). Offline: everything is read from the revisions' folders in ``cache_dir``
-        (``weights.local_folder``)."""
+        downloaded: ``download_weights`` compares them with i2v's by the hub's SHA-256 and records
+        in the manifest, under ``shared``, which are identical and which differ). Offline: everything
+        is read from the revisions' folders in ``cache_dir`` (``weights.local_folder``)."""
         from diffusers import AutoencoderKLWan, WanImageToVideoPipeline, WanPipeline
         from transformers import AutoTokenizer, CLIPImageProcessor, CLIPVisionModel, UMT5EncoderModel
 

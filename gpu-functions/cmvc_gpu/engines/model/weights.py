@@ -167,10 +167,12 @@ def download(config: ModelEngineConfig, cache_dir: str, roles: Optional[Iterable
         raise ValueError(f"unknown roles {unknown}; known: {sorted(refs)}")
     manifest_path = Path(cache_dir) / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"roles": {}}
+    listed: dict[str, dict[str, Optional[str]]] = {}
     for role in wanted:
         ref = refs[role]
         info = api.model_info(ref.id, revision=ref.revision, files_metadata=True)
         hashes = {s.rfilename: (s.lfs.sha256 if s.lfs else None) for s in info.siblings or []}
+        listed[role] = hashes
         files = selected(hashes, allow_patterns(role, config))
         if not files:
             raise MissingWeights(f"{role}: {ref.pinned()} has no file matching {allow_patterns(role, config)}")
@@ -185,8 +187,29 @@ def download(config: ModelEngineConfig, cache_dir: str, roles: Optional[Iterable
                 raise MissingWeights(f"{role}: {name} does not match the hub's SHA-256 {expected}")
         log(f"{role}: {ref.pinned()} ({info.sha}), {len(files)} files, {size / 1e9:.1f} GB, verified")
         manifest["roles"][role] = {"id": ref.id, "revision": ref.revision, "resolved": info.sha, "files": files, "bytes": size}
+    if "i2v" in listed:
+        for role in ("t2v", "flf2v"):
+            if role in listed:
+                compared = shared_components(listed["i2v"], listed[role])
+                manifest.setdefault("shared", {})[role] = compared
+                if compared["different"]:
+                    log(f"{role}: its own {', '.join(compared['different'])} differ from i2v's; the pipelines load i2v's (one copy)")
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
+
+
+def shared_components(i2v: Mapping[str, Optional[str]], other: Mapping[str, Optional[str]]) -> dict[str, list[str]]:
+    """Of the components every pipeline borrows from the image-to-video repository (text encoder, VAE,
+    image encoder), which ``other`` repository's own copy is byte for byte i2v's (every file the same
+    hub SHA-256) and which differs: read from the hub's file list, nothing downloaded."""
+    out: dict[str, list[str]] = {"identical": [], "different": []}
+    for component in ("text_encoder", "vae", "image_encoder"):
+        mine = {name: sha for name, sha in other.items() if name.startswith(component + "/")}
+        if not mine:
+            continue
+        theirs = {name: sha for name, sha in i2v.items() if name.startswith(component + "/")}
+        out["identical" if mine == theirs else "different"].append(component)
+    return out
 
 
 def check_present(config: ModelEngineConfig, cache_dir: Optional[str], roles: Iterable[str]) -> None:
