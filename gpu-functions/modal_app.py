@@ -269,39 +269,36 @@ class Bridge:
 
 
 # ── CPU functions, one per contract function: work fanned out into GPU calls, the remux ───────
-def _value(answer: dict):
-    """The result inside a GPU method's envelope; its error (code kept) raised here."""
-    from cmvc_gpu.engines.model.dispatch import unwrap_value
-
-    return unwrap_value(answer)
-
-
-def _remote_call(index, call, prompt, first, last, width, height, seed, adapter_id):
-    """One planned call as one GPU call on the class that serves its model."""
-    target = Bridge() if call.model == "flf2v" else Generator()
-    return _value(target.run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id))
-
-
-def _spawn_call(index, call, prompt, first, last, width, height, seed, adapter_id):
-    """Starts one planned call as a GPU call; returns a function waiting for its frames."""
-    target = Bridge() if call.model == "flf2v" else Generator()
-    handle = target.run_call.spawn(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
-    return lambda: _value(handle.get())
-
-
 def _engine():
     """The model engine of a contract function's container. It loads no model: the encode's analysis
     and describe calls go to ``Encoder``, each planned pipeline call to ``Generator`` or ``Bridge``
     (those conditioned on keyframes only run side by side), as GPU calls of their own inside
-    ``CALL_TIMEOUT``; stitching, resampling, the frame-rate raise and the remux run here on the CPU."""
+    ``CALL_TIMEOUT``; stitching, resampling, the frame-rate raise and the remux run here on the CPU.
+    The seconds those GPU calls hold their GPUs, summed (``GpuMeter``), are the response's
+    ``seconds.gpu``: what the key is charged, not this CPU container's wall time."""
+    from cmvc_gpu.engines.model.dispatch import GpuMeter
     from cmvc_gpu.engines.model.engine import ModelEngine
+
+    meter = GpuMeter()
+
+    def target(call):
+        return Bridge() if call.model == "flf2v" else Generator()
+
+    def run_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+        answer = target(call).run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+        return meter.value(answer)
+
+    def start_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+        handle = target(call).run_call.spawn(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+        return lambda: meter.value(handle.get())
 
     return ModelEngine(
         ModelEngineConfig.from_env(),
-        run_analyse=lambda r: _value(Encoder().analyse.remote(r)),
-        run_describe=lambda r, analysis, group: _value(Encoder().describe.remote(r, analysis, group)),
-        run_call=_remote_call,
-        start_call=_spawn_call,
+        run_analyse=lambda r: meter.value(Encoder().analyse.remote(r)),
+        run_describe=lambda r, analysis, group: meter.value(Encoder().describe.remote(r, analysis, group)),
+        run_call=run_call,
+        start_call=start_call,
+        gpu_seconds=meter.total,
     )
 
 

@@ -289,7 +289,11 @@ def main() -> int:
         for mode, keys in (("tt2v", []), ("it2v", [keyframes[0], last])):
             target = output()
             texts = {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": keys}
-            answer = step(f"generate {mode}", lambda: in_call(lambda: raw["generate"]({**base, "mode": mode, "segment": texts, "output": target})), envelope_ok)
+            answer = step(
+                f"generate {mode}",
+                lambda: in_call(lambda: raw["generate"]({**base, "mode": mode, "segment": texts, "output": target})),
+                lambda answer: envelope_ok(answer) or (None if answer["result"]["seconds"]["gpu"] > 0 else "seconds.gpu is 0: its GPU calls go unbilled"),
+            )
             if answer and answer.get("ok"):
                 made[mode] = target["url"]
     if "tt2v" in made:

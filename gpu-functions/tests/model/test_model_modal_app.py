@@ -191,6 +191,40 @@ def test_the_smoke_job_runs_through_the_deployed_classes(modal_app):
     assert settings(fns["smoke"])["timeout"] == modal_app.SEGMENT_TIMEOUT
 
 
+def test_a_generation_reports_the_gpu_seconds_of_its_calls_not_its_cpu_wall_time(modal_app, monkeypatch):
+    """Keys are charged ``seconds.gpu`` (or the wall time, whichever is larger). On Modal the
+    ``generate`` function is a CPU one: it reported ``gpu: 0`` and its wall time, which undercounts
+    calls run side by side on two GPUs. It reports the seconds its GPU calls held their GPUs."""
+    import numpy as np
+
+    from cmvc_gpu.engines.model.tiny import tiny_config
+
+    class Method:
+        def __init__(self, seconds):
+            self.seconds = seconds
+
+        def remote(self, index, call, prompt, first, last, width, height, seed, adapter_id=None):
+            return {"ok": True, "result": np.zeros((call.frames, height, width, 3), np.uint8), "seconds": self.seconds}
+
+        def spawn(self, *args, **kwargs):
+            answer = self.remote(*args, **kwargs)
+            return type("Handle", (), {"get": lambda self: answer})()
+
+    monkeypatch.setattr(modal_app, "Generator", lambda: type("Cls", (), {"run_call": Method(300.0)})())
+    monkeypatch.setattr(modal_app, "Bridge", lambda: type("Cls", (), {"run_call": Method(500.0)})())
+    monkeypatch.setattr(modal_app.ModelEngineConfig, "from_env", classmethod(lambda cls, env=None: tiny_config(default_adapter_id="a")))
+    key = {"codec": "jpeg", "width": 32, "height": 32, "priority": 255}
+    from cmvc_gpu.engines.model import media
+
+    coded = media.code_keyframe(np.zeros((32, 32, 3), np.uint8), 4096, "jpeg", 32)
+    keyframes = [{**key, **coded, "frameIndex": 0}, {**key, **coded, "frameIndex": 8, "priority": 1}]
+    response = modal_app._engine().generate_json(
+        {"mode": "it2v", "segment": {"contentText": "c", "motionText": "m", "keyframes": keyframes},
+         "width": 32, "height": 32, "fps": 8.0, "frameCount": 16, "seed": 0}
+    )
+    assert response["seconds"]["gpu"] == 800.0  # a bridge (500 s) and an extrapolation (300 s), side by side
+
+
 def test_scaling_reads_env():
     from modal_app import Scaling
 
@@ -263,7 +297,8 @@ def test_a_new_adapter_reloads_only_the_adapters_volume(modal_app, monkeypatch):
         adapters=SimpleNamespace(loaded=loaded), run_call=lambda *a, **k: events.append(("call", k["adapter_id"])) or "frames"
     )
     run_call = bridge_cls.run_call._get_raw_f()
-    assert run_call(bridge, 0, None, adapter_id="interp-lora-old") == {"ok": True, "result": "frames"}
+    answer = run_call(bridge, 0, None, adapter_id="interp-lora-old")
+    assert (answer["ok"], answer["result"]) == (True, "frames") and answer["seconds"] >= 0
     assert run_call(bridge, 0, None, adapter_id="interp-lora-new")["ok"] is True
     assert events == [("call", "interp-lora-old"), "adapters", ("call", "interp-lora-new")]
 

@@ -71,6 +71,9 @@ class ModelEngine:
             runs every call in turn.
         run_analyse: the encode's analysis call; default :meth:`analyse_json` in this process.
         run_describe: one encode describe call; default :meth:`describe_json` in this process.
+        gpu_seconds: the GPU seconds spent so far by the calls made elsewhere for this engine (on Modal:
+            the GPU classes', ``dispatch.GpuMeter.total``): the response's ``seconds.gpu`` is what it
+            grew by during the call; default: the call's own wall time when this process computes on CUDA.
         clock: seconds, for the response's ``seconds`` (injectable for tests).
     """
 
@@ -88,6 +91,7 @@ class ModelEngine:
         start_call: Optional[Callable[..., Callable[[], np.ndarray]]] = None,
         run_analyse: Optional[Callable[[dict], dict]] = None,
         run_describe: Optional[Callable[[dict, dict, list[int]], list[dict]]] = None,
+        gpu_seconds: Optional[Callable[[], float]] = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config
@@ -97,6 +101,7 @@ class ModelEngine:
         self.start_call = start_call
         self.run_analyse = run_analyse
         self.run_describe = run_describe
+        self.gpu_seconds = gpu_seconds
         self.clock = clock
         self.limits = media.LIMITS  # served in /v1/info
 
@@ -151,8 +156,14 @@ class ModelEngine:
             raise RuntimeError(f"this deployment of the model engine has no {role} loaded")
         return model
 
-    def _seconds(self, started: float) -> dict:
-        wall = max(0.0, self.clock() - started)
+    def _started(self) -> tuple[float, float]:
+        """When a call starts: the clock, and the GPU seconds spent elsewhere so far."""
+        return self.clock(), self.gpu_seconds() if self.gpu_seconds is not None else 0.0
+
+    def _seconds(self, started: tuple[float, float]) -> dict:
+        wall = max(0.0, self.clock() - started[0])
+        if self.gpu_seconds is not None:
+            return {"gpu": max(0.0, self.gpu_seconds() - started[1]), "cpu": wall}
         device = getattr(self.config, "device", None)
         on_gpu = media.gpu_in_use() if device is None else device.startswith("cuda")
         return {"gpu": wall if on_gpu else 0.0, "cpu": wall}
@@ -164,7 +175,7 @@ class ModelEngine:
         however long the video (on Modal each is a GPU call of its own: ``run_analyse``,
         ``run_describe``).
         """
-        started = self.clock()
+        started = self._started()
         analyse = self.run_analyse if self.run_analyse is not None else self.analyse_json
         describe = self.run_describe if self.run_describe is not None else self.describe_json
         analysis = analyse(request)
@@ -360,7 +371,7 @@ class ModelEngine:
         (``segment_plan.plan_segment``). 3. Run them (each one GPU call on Modal). 4. Resample
         to the request's frame count and size.
         """
-        started = self.clock()
+        started = self._started()
         # 1. Check.
         width, height = int(request["width"]), int(request["height"])
         fps, frame_count, seed = float(request["fps"]), int(request["frameCount"]), int(request["seed"])
@@ -444,7 +455,7 @@ class ModelEngine:
         """``InterpolateRequest`` → ``InterpolateResponse``: ``factor`` times the frames at
         ``factor`` times the rate, by blended motion-compensated in-betweens (no model; the
         generative work between keyframes is done in ``generate``)."""
-        started = self.clock()
+        started = self._started()
         factor = int(request["factor"])
         if not 2 <= factor <= self.config.interpolator.max_factor:
             raise ModelInputError(f"factor must be in 2..{self.config.interpolator.max_factor}, got {factor}")
@@ -460,7 +471,7 @@ class ModelEngine:
     # ── assemble ─────────────────────────────────────────────────────────────────────────────
     def assemble_json(self, request: dict, progress: Progress = no_progress) -> dict:
         """``AssembleRequest`` → ``AssembleResponse``: the parts remuxed (no model)."""
-        started = self.clock()
+        started = self._started()
         video = media.assemble(request, progress)
         return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
 
