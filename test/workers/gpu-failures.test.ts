@@ -18,6 +18,25 @@ beforeEach(() => {
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; details?: { cause?: string } } }).error;
 const storedArtifacts = async () => (await env.BUCKET.list({ prefix: 'artifacts/' })).objects.length;
 
+/**
+ * A generate call the GPU accepted and is still running (stalled), submitted as the coordinator submits
+ * it (with the artifact's upload target) a whole deadline ago by an instance that has since restarted:
+ * only storage remembers it. The watchdog alarm then gives it up at the Worker.
+ */
+async function stalledPastItsDeadline(spec: GenerationSpec) {
+  gpu.on('generate', 'accept-then-stall');
+  const output = await artifactTransferFromEnv(env).uploadTarget(spec.r2Key);
+  const body = JSON.stringify({ ...spec.request, output });
+  const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body })).json()) as { callId: string };
+  const stub = coordinatorFor(env, spec.key);
+  await runInDurableObject(stub, async (_instance, state) => {
+    const submittedAt = Date.now() - GENERATION_DEADLINE_MS - 1000;
+    await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, submittedAt, progress: null, startedAt: submittedAt, attempts: 1 });
+    await state.storage.setAlarm(Date.now() + 60_000);
+  });
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+}
+
 /** Moves the coordinator's remembered failure into the past, as if its back-off had run out. */
 async function expireBackoff(spec: GenerationSpec) {
   await runInDurableObject(coordinatorFor(env, spec.key), async (_instance, state) => {
@@ -150,16 +169,7 @@ describe('a GPU call that stalls after it was accepted', () => {
     const id = await encodedVideo(gpu);
     const spec = await plannedSpec(id, 'tt2v');
     if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
-    gpu.on('generate', 'accept-then-stall');
-    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body: JSON.stringify(spec.request) })).json()) as { callId: string };
-    // Submitted a whole deadline ago by an instance that has since restarted: only storage remembers it.
-    const stub = coordinatorFor(env, spec.key);
-    await runInDurableObject(stub, async (_instance, state) => {
-      const submittedAt = Date.now() - GENERATION_DEADLINE_MS - 1000;
-      await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, submittedAt, progress: null, startedAt: submittedAt, attempts: 1 });
-      await state.storage.setAlarm(Date.now() + 60_000);
-    });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await stalledPastItsDeadline(spec);
 
     const response = await call(`/v/${id}/tt2v.mp4`);
     expect(response.status).toBe(503);
@@ -173,18 +183,7 @@ describe('a GPU call that stalls after it was accepted', () => {
     const id = await encodedVideo(gpu);
     const spec = await plannedSpec(id, 'tt2v');
     if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
-    gpu.on('generate', 'accept-then-stall');
-    // Submitted as the coordinator submits it: with the artifact's upload target.
-    const output = await artifactTransferFromEnv(env).uploadTarget(spec.r2Key);
-    const body = JSON.stringify({ ...spec.request, output });
-    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body })).json()) as { callId: string };
-    const stub = coordinatorFor(env, spec.key);
-    await runInDurableObject(stub, async (_instance, state) => {
-      const submittedAt = Date.now() - GENERATION_DEADLINE_MS - 1000;
-      await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, submittedAt, progress: null, startedAt: submittedAt, attempts: 1 });
-      await state.storage.setAlarm(Date.now() + 60_000);
-    });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await stalledPastItsDeadline(spec);
     expect((await call(`/v/${id}/tt2v.mp4`)).status).toBe(503); // timed out at the Worker; still running at the GPU
 
     // Still pending after the back-off: asked again by id, not submitted again.

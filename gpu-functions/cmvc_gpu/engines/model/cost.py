@@ -52,33 +52,26 @@ MODEL_SPEED = {"i2v": 1.0, "flf2v": 1.0, "t2v": 60.0 / 366.0}
 #: Text encoding, image encoding, VAE encode/decode, frame transfer, per call (s).
 CALL_OVERHEAD_SECONDS = 10.0
 
-# ── weights (bytes as loaded: transformers and T5 in bf16, VAE and CLIP image encoder in fp32) ──
-WEIGHTS = {
-    "wan14b_transformer": int(16.4e9 * 2),
-    "wan1_3b_transformer": int(1.42e9 * 2),
-    "umt5_xxl": int(5.68e9 * 2),
-    "clip_h_fp32": int(0.632e9 * 4),
-    "wan_vae_fp32": int(0.127e9 * 4),
-    "distill_lora_rank128": int(0.37e9 * 2),
-    "interp_lora": int(0.05e9 * 4),
-    "qwen25_vl_7b": int(8.29e9 * 2),
-    "clip_b32": int(0.088e9 * 2),
+# ── weights: parameters, and bytes per parameter as loaded and as stored ──────────────────────
+#: Loaded: transformers and T5 in bf16, VAE and CLIP image encoder in fp32 (the model cards' advice).
+#: Stored, what a cold start reads from the Volume: the hub's diffusers checkpoints of Wan keep the
+#: transformers, umT5 and the CLIP image encoder in fp32 (twice the bf16 bytes they are loaded as;
+#: ``download_weights`` records the real sizes in the manifest); Qwen2.5-VL and the few-step LoRA bf16.
+PARAMETERS: dict[str, tuple[float, int, int]] = {
+    "wan14b_transformer": (16.4e9, 2, 4),
+    "wan1_3b_transformer": (1.42e9, 2, 4),
+    "umt5_xxl": (5.68e9, 2, 4),
+    "clip_h_fp32": (0.632e9, 4, 4),
+    "wan_vae_fp32": (0.127e9, 4, 4),
+    "distill_lora_rank128": (0.37e9, 2, 2),
+    "interp_lora": (0.05e9, 4, 4),
+    "qwen25_vl_7b": (8.29e9, 2, 2),
+    "clip_b32": (0.088e9, 2, 4),
 }
-#: Bytes as the pinned repositories store them, what a cold start reads from the Volume: the hub's
-#: diffusers checkpoints of Wan keep the transformers, umT5 and CLIP image encoder in fp32 (twice the
-#: bf16 bytes they are loaded as; ``download_weights`` records the real sizes in the manifest);
-#: Qwen2.5-VL is stored in bf16, the few-step LoRA in bf16.
-STORED_BYTES = {
-    "wan14b_transformer": int(16.4e9 * 4),
-    "wan1_3b_transformer": int(1.42e9 * 4),
-    "umt5_xxl": int(5.68e9 * 4),
-    "clip_h_fp32": int(0.632e9 * 4),
-    "wan_vae_fp32": int(0.127e9 * 4),
-    "distill_lora_rank128": int(0.37e9 * 2),
-    "interp_lora": int(0.05e9 * 4),
-    "qwen25_vl_7b": int(8.29e9 * 2),
-    "clip_b32": int(0.088e9 * 4),
-}
+#: Bytes as loaded (resident on the GPU).
+WEIGHTS = {name: int(count * loaded) for name, (count, loaded, _) in PARAMETERS.items()}
+#: Bytes as stored on the Volume (read at a cold start).
+STORED_BYTES = {name: int(count * stored) for name, (count, _, stored) in PARAMETERS.items()}
 #: The read rate a cold start's weights are planned at: Modal's Volumes "are designed to provide up to
 #: 2.5 GB/s of bandwidth" (modal.com/docs/guide/volumes). It is the documented ceiling, so a planned
 #: cold start is a lower bound; the generation deadline keeps a margin several times the planned one.
