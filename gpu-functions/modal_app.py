@@ -114,10 +114,10 @@ REQUIREMENTS = [str(HERE / "requirements.txt"), str(HERE / "requirements-model.t
 
 #: Configuration read in the containers, forwarded from the deploying shell: the models
 #: (``ModelEngineConfig.from_env``: ``CMVC_MODEL_<ROLE>=id@revision``, ``CMVC_DEFAULT_ADAPTER``,
-#: ``CMVC_DTYPE``, ``CMVC_STEPS``) and ``CMVC_SOURCE_ORIGINS``, the origins input videos may be fetched
+#: ``CMVC_DTYPE``, ``CMVC_STEPS``, ``CMVC_FEW_STEP_BRIDGES``) and ``CMVC_SOURCE_ORIGINS``, the origins input videos may be fetched
 #: from (the Worker's ``PUBLIC_ORIGIN``, and the R2 S3 endpoint when transfers are presigned): unset, the
 #: functions fetch no URL, and interpolate and assemble take their inputs by URL only.
-FORWARDED = ("CMVC_DEFAULT_ADAPTER", "CMVC_DTYPE", "CMVC_STEPS", "CMVC_SOURCE_ORIGINS")
+FORWARDED = ("CMVC_DEFAULT_ADAPTER", "CMVC_DTYPE", "CMVC_STEPS", "CMVC_FEW_STEP_BRIDGES", "CMVC_SOURCE_ORIGINS")
 MODEL_ENV = {key: value for key, value in sorted(os.environ.items()) if key.startswith("CMVC_MODEL_") or key in FORWARDED}
 
 image = (
