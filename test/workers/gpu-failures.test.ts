@@ -24,6 +24,7 @@ const storedArtifacts = async () => (await env.BUCKET.list({ prefix: 'artifacts/
  * only storage remembers it. The watchdog alarm then gives it up at the Worker.
  */
 async function stalledPastItsDeadline(spec: GenerationSpec) {
+  if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
   gpu.on('generate', 'accept-then-stall');
   const output = await artifactTransferFromEnv(env).uploadTarget(spec.r2Key);
   const body = JSON.stringify({ ...spec.request, output });
