@@ -58,6 +58,9 @@ DEFAULT_GPU = cost.DEFAULT_GPU
 #: contract (``GENERATION_TIMING``, exported as schemas/gpu/timing.json), which the Worker polls a call
 #: for, its upload target outlives and gpu:plan fits each segment's wall time in.
 SEGMENT_TIMEOUT = int(contract.timing()["generationDeadlineSeconds"])
+#: A CPU function waiting for GPU calls that uploads no file (the encode: its analysis and describe calls
+#: one after another); the Worker resumes it by id after its own deadline.
+WAIT_TIMEOUT = 60 * MINUTES
 STARTUP_TIMEOUT = 20 * MINUTES
 
 
@@ -304,15 +307,18 @@ def _engine():
 
 def contract_function(name: str):
     """The ``@app.function`` serving contract function ``name``: ``ModelEngine.{name}_json`` on the CPU.
-    It waits for the GPU classes it calls (``contract.gpu_classes``, from the contract's ``gpuClasses``)
-    for up to ``SEGMENT_TIMEOUT`` seconds; one that calls none is one call, inside ``CALL_TIMEOUT``."""
+    One that calls no GPU class is one call, inside ``CALL_TIMEOUT``. One that waits for the GPU classes
+    it calls (``contract.gpu_classes``, from the contract's ``gpuClasses``) and uploads an output file
+    (its request has an ``output`` target) waits up to ``SEGMENT_TIMEOUT``, the generation deadline its
+    upload target is made to outlive; one that uploads nothing (``encode``) up to ``WAIT_TIMEOUT``."""
 
     def run(request: dict) -> dict:
         return _run(getattr(_engine(), f"{name}_json"), request)
 
     # Modal finds a function by its name in this module (assigned below), so it is named as served.
     run.__name__ = run.__qualname__ = name
-    timeout = SEGMENT_TIMEOUT if contract.gpu_classes(name) else CALL_TIMEOUT
+    uploads = "output" in contract.validator(f"{name}.request").schema.get("properties", {})
+    timeout = (SEGMENT_TIMEOUT if uploads else WAIT_TIMEOUT) if contract.gpu_classes(name) else CALL_TIMEOUT
     return app.function(image=image, timeout=timeout, scaledown_window=WEB_SCALING.scaledown_window)(run)
 
 
