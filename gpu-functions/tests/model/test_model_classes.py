@@ -217,7 +217,7 @@ class TestGenerator:
 class TestRunSegment:
     def test_results_are_laid_on_the_timeline_and_sources_resolved(self):
         keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
-        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)  # at most 9 frames a call
+        calls = plan_segment("it2v", 24, [3, 11], CONFIG.generator.clip)  # at most 9 frames a call
         seen = []
 
         def run(index, call, first, last):
@@ -226,15 +226,21 @@ class TestRunSegment:
             clip[:] = 100 + index
             return clip
 
-        video = run_segment(calls, keys, [3, 11], 22, run)
+        video = run_segment(calls, keys, [3, 11], 24, run)
         assert seen == [("flf2v", 10, 20), ("i2v", 20, None), ("i2v", 101, None)]
-        assert video.shape == (22, 2, 2, 3)
+        assert video.shape == (24, 2, 2, 3)
         # frames 0-2 hold the first made frame; each call's frames from its start
-        assert [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 8 + [102] * 3
+        assert [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 8 + [102] * 5
+
+    def test_a_tail_too_short_for_a_call_holds_the_last_frame_made(self):
+        keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
+        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)  # 19..21: 3 frames, under a call's 5
+        video = run_segment(calls, keys, [3, 11], 22, lambda i, call, f, la: np.full((call.frames, 2, 2, 3), 100 + i, np.uint8))
+        assert len(calls) == 2 and [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 11
 
     def test_calls_on_keyframes_only_start_side_by_side(self):
         keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
-        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)
+        calls = plan_segment("it2v", 24, [3, 11], CONFIG.generator.clip)
         events = []
 
         def make(index, call):
@@ -250,11 +256,11 @@ class TestRunSegment:
             events.append(("run", index, int(first[0, 0, 0])))
             return make(index, call)
 
-        parallel = run_segment(calls, keys, [3, 11], 22, run, start)
+        parallel = run_segment(calls, keys, [3, 11], 24, run, start)
         # the bridge (0) and the extrapolation from the last keyframe (1) start together; the
         # continuation (2) needs call 1's last frame and runs after it
         assert events == [("start", 0), ("start", 1), ("wait", 0), ("wait", 1), ("run", 2, 101)]
-        np.testing.assert_array_equal(parallel, run_segment(calls, keys, [3, 11], 22, lambda i, c, f, la: make(i, c)))
+        np.testing.assert_array_equal(parallel, run_segment(calls, keys, [3, 11], 24, lambda i, c, f, la: make(i, c)))
 
     def test_a_call_that_makes_the_wrong_count_is_an_error(self):
         calls = [ModelCall("t2v", 0, 5, 5)]
