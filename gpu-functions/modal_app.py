@@ -9,7 +9,7 @@ and ``FunctionCall``) → one-shot jobs (``download_weights``, ``train_interpola
     modal deploy gpu-functions/modal_app.py                       # the app, named cmvc-gpu
     modal run gpu-functions/modal_app.py::download_weights        # once: weights onto the Volume
     modal run gpu-functions/modal_app.py::train_interpolation_lora --rank 16 --alpha 32 --steps 500
-    modal run gpu-functions/modal_app.py::smoke                   # the whole path on the pinned weights
+    modal run gpu-functions/modal_app.py::smoke                   # the whole path through the deployed classes
 
 Every GPU call is one planned pipeline call (``segment_plan``), sized to finish inside
 ``CALL_TIMEOUT`` (``npm run gpu:plan`` shows each); the ``generate`` function that waits for a
@@ -34,6 +34,7 @@ from typing import Optional
 import modal
 
 from cmvc_gpu import contract
+from cmvc_gpu.engines.model import cost
 
 MINUTES = 60
 HOURS = 60 * MINUTES
@@ -49,11 +50,17 @@ ADAPTERS_VOLUME_NAME = os.environ.get("CMVC_MODAL_ADAPTERS_VOLUME", "cmvc-gpu-ad
 HF_HUB_CACHE = f"{VOLUME_PATH}/hf"
 ADAPTERS_DIR = "/adapters"
 DATASETS_DIR = f"{VOLUME_PATH}/datasets"
-# Every GPU call; work is split to fit, never the limit raised. The same figure and GPU type are
-# the time model's (cmvc_gpu/engines/model/cost.py; a test keeps them equal).
-CALL_TIMEOUT = 10 * MINUTES
-DEFAULT_GPU = "H100"
-SEGMENT_TIMEOUT = 60 * MINUTES  # the CPU function waiting for one segment's GPU calls
+# Every GPU call; work is split to fit, never the limit raised. The time model's figures
+# (cmvc_gpu/engines/model/cost.py), where gpu:plan checks every call against them.
+CALL_TIMEOUT = cost.CALL_LIMIT_SECONDS
+DEFAULT_GPU = cost.DEFAULT_GPU
+#: The CPU function waiting for one segment's GPU calls: the generation deadline, declared once in the
+#: contract (``GENERATION_TIMING``, exported as schemas/gpu/timing.json), which the Worker polls a call
+#: for, its upload target outlives and gpu:plan fits each segment's wall time in.
+SEGMENT_TIMEOUT = int(contract.timing()["generationDeadlineSeconds"])
+#: A CPU function waiting for GPU calls that uploads no file (the encode: its analysis and describe calls
+#: one after another); the Worker resumes it by id after its own deadline.
+WAIT_TIMEOUT = 60 * MINUTES
 STARTUP_TIMEOUT = 20 * MINUTES
 
 
@@ -65,8 +72,9 @@ class Scaling:
         gpu: ``CMVC_<ROLE>_GPU`` [per role]; ``None`` for a CPU-only function.
         min_containers: ``CMVC_<ROLE>_MIN_CONTAINERS`` [0]: kept warm even when idle.
         max_containers: ``CMVC_<ROLE>_MAX_CONTAINERS`` [unset: Modal's limit].
-        scaledown_window: ``CMVC_<ROLE>_SCALEDOWN_SECONDS`` [300]: idle seconds before a
-            container stops (a cold start reloads weights from the Volume: minutes for 14B models).
+        scaledown_window: ``CMVC_<ROLE>_SCALEDOWN_SECONDS`` [``cost.SCALEDOWN_SECONDS``, 300]: idle
+            seconds before a container stops, billed (a cold start reads the weights again: about a
+            minute for the 14B classes; gpu:plan's cost counts both).
     """
 
     gpu: Optional[str]
@@ -84,7 +92,7 @@ class Scaling:
             gpu=default_gpu if gpu is None else (gpu or None),
             min_containers=int(env.get(prefix + "MIN_CONTAINERS", "0")),
             max_containers=None if max_containers is None else int(max_containers),
-            scaledown_window=int(env.get(prefix + "SCALEDOWN_SECONDS", str(5 * MINUTES))),
+            scaledown_window=int(env.get(prefix + "SCALEDOWN_SECONDS", str(cost.SCALEDOWN_SECONDS))),
         )
 
 
@@ -94,7 +102,6 @@ GENERATOR_SCALING = Scaling.from_env("generator", DEFAULT_GPU)  # I2V 14B + T2V 
 BRIDGE_SCALING = Scaling.from_env("bridge", DEFAULT_GPU)  # FLF2V 14B + LoRA, its own T5/VAE/CLIP: ~73 GB
 WEB_SCALING = Scaling.from_env("web", None)
 TRAINING_GPU = os.environ.get("CMVC_TRAINING_GPU", "H100")
-SMOKE_GPU = os.environ.get("CMVC_SMOKE_GPU", "H200")  # every model in one process: ~110 GB
 
 
 # ── App ─────────────────────────────────────────────────────────────────────────────────────────
@@ -102,28 +109,23 @@ app = modal.App(APP_NAME)
 
 
 # ── Image: every package pinned, from the same requirements files as local development ─────────
-def _pinned(*files: str) -> list[str]:
-    """The ``name==version`` lines of requirements files (comments and ``-r`` includes skipped)."""
-    lines: list[str] = []
-    for name in files:
-        for raw in (HERE / name).read_text().splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if line and not line.startswith("-"):
-                lines.append(line)
-    return lines
+#: Read by ``uv`` when the image is built (at ``modal deploy``, on the deploying machine), never when
+#: this module is imported: a container holds only this file (as /root/modal_app.py) and what the
+#: image adds below, not the requirements files beside it.
+REQUIREMENTS = [str(HERE / "requirements.txt"), str(HERE / "requirements-model.txt")]
 
 
 #: Configuration read in the containers, forwarded from the deploying shell: the models
 #: (``ModelEngineConfig.from_env``: ``CMVC_MODEL_<ROLE>=id@revision``, ``CMVC_DEFAULT_ADAPTER``,
-#: ``CMVC_DTYPE``, ``CMVC_STEPS``) and ``CMVC_SOURCE_ORIGINS``, the origins input videos may be fetched
+#: ``CMVC_DTYPE``, ``CMVC_STEPS``, ``CMVC_FEW_STEP_BRIDGES``) and ``CMVC_SOURCE_ORIGINS``, the origins input videos may be fetched
 #: from (the Worker's ``PUBLIC_ORIGIN``, and the R2 S3 endpoint when transfers are presigned): unset, the
 #: functions fetch no URL, and interpolate and assemble take their inputs by URL only.
-FORWARDED = ("CMVC_DEFAULT_ADAPTER", "CMVC_DTYPE", "CMVC_STEPS", "CMVC_SOURCE_ORIGINS")
+FORWARDED = ("CMVC_DEFAULT_ADAPTER", "CMVC_DTYPE", "CMVC_STEPS", "CMVC_FEW_STEP_BRIDGES", "CMVC_SOURCE_ORIGINS")
 MODEL_ENV = {key: value for key, value in sorted(os.environ.items()) if key.startswith("CMVC_MODEL_") or key in FORWARDED}
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
-    .uv_pip_install(*_pinned("requirements.txt", "requirements-model.txt"))
+    .uv_pip_install(requirements=REQUIREMENTS)
     .env(
         {
             "HF_HUB_CACHE": HF_HUB_CACHE,
@@ -139,6 +141,8 @@ image = (
     )
     .add_local_python_source("cmvc_gpu")
     .add_local_dir(HERE.parent / "schemas" / "gpu", "/root/schemas/gpu")
+    # The bitstream's text dictionary: the rate planner sizes coded texts with it (contract.bitstream_file).
+    .add_local_dir(HERE.parent / "schemas" / "bitstream", "/root/schemas/bitstream")
 )
 
 with image.imports():
@@ -171,12 +175,26 @@ def _run(engine_call, request: dict) -> dict:
     )
 
 
+def _gpu_config() -> "ModelEngineConfig":
+    """The model configuration of a GPU container: its device is CUDA unless ``CMVC_DEVICE`` names
+    another, checked first, so a container whose CUDA does not work fails loudly at start instead of
+    loading 14B models in float32 on its CPU."""
+    from dataclasses import replace
+
+    from cmvc_gpu.engines.model.runtime import resolve_device
+
+    config = ModelEngineConfig.from_env()
+    config = replace(config, device=config.device or "cuda")
+    resolve_device(config.device)
+    return config
+
+
 def _load_generator(models: tuple[str, ...]):
     """The Generator with ``models``, after checking every weight file it reads is on the Volume."""
     from cmvc_gpu.engines.model.generator import Generator
     from cmvc_gpu.engines.model.weights import check_present
 
-    config = ModelEngineConfig.from_env()
+    config = _gpu_config()
     check_present(config, config.cache_dir, ("i2v", *models, "distill"))
     return Generator.from_pretrained(
         config.generator, device=config.device, dtype=config.dtype, cache_dir=config.cache_dir, models=models
@@ -184,12 +202,14 @@ def _load_generator(models: tuple[str, ...]):
 
 
 # ── GPU classes: each loads its models once; each method call is one planned pipeline call ────
-def gpu_class(scaling: Scaling):
-    """The ``@app.cls`` of a GPU class: its GPU and autoscaling (``scaling``), the Volumes, and one
-    call's ``CALL_TIMEOUT`` (seconds), so every GPU class is declared the same way."""
+def gpu_class(scaling: Scaling, memory_bytes: int):
+    """The ``@app.cls`` of a GPU class: its GPU and autoscaling (``scaling``), the host memory its
+    loading needs (``memory_bytes``, from the time model's container of the class), the Volumes, and
+    one call's ``CALL_TIMEOUT`` (seconds), so every GPU class is declared the same way."""
     return app.cls(
         image=image,
         gpu=scaling.gpu,
+        memory=memory_bytes // 2**20,
         volumes=VOLUMES,
         timeout=CALL_TIMEOUT,
         startup_timeout=STARTUP_TIMEOUT,
@@ -199,7 +219,7 @@ def gpu_class(scaling: Scaling):
     )
 
 
-@gpu_class(ENCODER_SCALING)
+@gpu_class(ENCODER_SCALING, cost.encoder_container().host_memory_bytes())
 class Encoder:
     """The encode's GPU calls: one analysis (decode, CLIP embeddings, scene cuts), then describe
     calls over groups of segments (keyframes, MLLM texts), each inside ``CALL_TIMEOUT``."""
@@ -209,7 +229,7 @@ class Encoder:
         from cmvc_gpu.engines.model.engine import ModelEngine
         from cmvc_gpu.engines.model.weights import CLASS_ROLES, check_present
 
-        config = ModelEngineConfig.from_env()
+        config = _gpu_config()
         check_present(config, config.cache_dir, CLASS_ROLES["Encoder"])
         self.engine = ModelEngine.load(config, roles=("encoder",))
 
@@ -222,7 +242,7 @@ class Encoder:
         return envelope(lambda report: self.engine.describe_json(request, analysis, indices))
 
 
-@gpu_class(GENERATOR_SCALING)
+@gpu_class(GENERATOR_SCALING, cost.host_memory_bytes("Generator"))
 class Generator:
     """Text-to-video and image-to-video calls (Wan 2.1 T2V 1.3B and I2V 14B, one T5/VAE/CLIP)."""
 
@@ -235,7 +255,7 @@ class Generator:
         return envelope(lambda report: self.generator.run_call(*args, **kwargs))
 
 
-@gpu_class(BRIDGE_SCALING)
+@gpu_class(BRIDGE_SCALING, cost.host_memory_bytes("Bridge"))
 class Bridge:
     """First/last-frame calls between two keyframes (Wan 2.1 FLF2V 14B + a LoRA adapter)."""
 
@@ -252,53 +272,53 @@ class Bridge:
 
 
 # ── CPU functions, one per contract function: work fanned out into GPU calls, the remux ───────
-def _value(answer: dict):
-    """The result inside a GPU method's envelope; its error (code kept) raised here."""
-    from cmvc_gpu.engines.model.dispatch import unwrap_value
-
-    return unwrap_value(answer)
-
-
-def _remote_call(index, call, prompt, first, last, width, height, seed, adapter_id):
-    """One planned call as one GPU call on the class that serves its model."""
-    target = Bridge() if call.model == "flf2v" else Generator()
-    return _value(target.run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id))
-
-
-def _spawn_call(index, call, prompt, first, last, width, height, seed, adapter_id):
-    """Starts one planned call as a GPU call; returns a function waiting for its frames."""
-    target = Bridge() if call.model == "flf2v" else Generator()
-    handle = target.run_call.spawn(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
-    return lambda: _value(handle.get())
-
-
 def _engine():
     """The model engine of a contract function's container. It loads no model: the encode's analysis
     and describe calls go to ``Encoder``, each planned pipeline call to ``Generator`` or ``Bridge``
     (those conditioned on keyframes only run side by side), as GPU calls of their own inside
-    ``CALL_TIMEOUT``; stitching, resampling, the frame-rate raise and the remux run here on the CPU."""
+    ``CALL_TIMEOUT``; stitching, resampling, the frame-rate raise and the remux run here on the CPU.
+    The seconds those GPU calls hold their GPUs, summed (``GpuMeter``), are the response's
+    ``seconds.gpu``: what the key is charged, not this CPU container's wall time."""
+    from cmvc_gpu.engines.model.dispatch import GpuMeter
     from cmvc_gpu.engines.model.engine import ModelEngine
+
+    meter = GpuMeter()
+
+    def target(call):
+        return Bridge() if call.model == "flf2v" else Generator()
+
+    def run_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+        answer = target(call).run_call.remote(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+        return meter.value(answer)
+
+    def start_call(index, call, prompt, first, last, width, height, seed, adapter_id):
+        handle = target(call).run_call.spawn(index, call, prompt, first, last, width, height, seed, adapter_id=adapter_id)
+        return lambda: meter.value(handle.get())
 
     return ModelEngine(
         ModelEngineConfig.from_env(),
-        run_analyse=lambda r: _value(Encoder().analyse.remote(r)),
-        run_describe=lambda r, analysis, group: _value(Encoder().describe.remote(r, analysis, group)),
-        run_call=_remote_call,
-        start_call=_spawn_call,
+        run_analyse=lambda r: meter.value(Encoder().analyse.remote(r)),
+        run_describe=lambda r, analysis, group: meter.value(Encoder().describe.remote(r, analysis, group)),
+        run_call=run_call,
+        start_call=start_call,
+        gpu_seconds=meter.total,
     )
 
 
 def contract_function(name: str):
     """The ``@app.function`` serving contract function ``name``: ``ModelEngine.{name}_json`` on the CPU.
-    It waits for the GPU classes it calls (``contract.gpu_classes``, from the contract's ``gpuClasses``)
-    for up to ``SEGMENT_TIMEOUT`` seconds; one that calls none is one call, inside ``CALL_TIMEOUT``."""
+    One that calls no GPU class is one call, inside ``CALL_TIMEOUT``. One that waits for the GPU classes
+    it calls (``contract.gpu_classes``, from the contract's ``gpuClasses``) and uploads an output file
+    (its request has an ``output`` target) waits up to ``SEGMENT_TIMEOUT``, the generation deadline its
+    upload target is made to outlive; one that uploads nothing (``encode``) up to ``WAIT_TIMEOUT``."""
 
     def run(request: dict) -> dict:
         return _run(getattr(_engine(), f"{name}_json"), request)
 
     # Modal finds a function by its name in this module (assigned below), so it is named as served.
     run.__name__ = run.__qualname__ = name
-    timeout = SEGMENT_TIMEOUT if contract.gpu_classes(name) else CALL_TIMEOUT
+    uploads = "output" in contract.validator(f"{name}.request").schema.get("properties", {})
+    timeout = (SEGMENT_TIMEOUT if uploads else WAIT_TIMEOUT) if contract.gpu_classes(name) else CALL_TIMEOUT
     return app.function(image=image, timeout=timeout, scaledown_window=WEB_SCALING.scaledown_window)(run)
 
 
@@ -374,7 +394,7 @@ def train_interpolation_lora(
     adapter_id = train_from_directory(
         dataset_dir=f"{DATASETS_DIR}/{dataset}",
         adapters_dir=ADAPTERS_DIR,
-        config=ModelEngineConfig.from_env(),
+        config=_gpu_config(),
         rank=rank,
         alpha=alpha,
         steps=steps,
@@ -389,19 +409,18 @@ def train_interpolation_lora(
     return adapter_id
 
 
-@app.function(image=image, gpu=SMOKE_GPU, volumes=VOLUMES, timeout=CALL_TIMEOUT)
+@app.function(image=image, timeout=SEGMENT_TIMEOUT)
 def smoke(adapter_id: str = "", seconds: float = 2.0, width: int = 832, height: int = 480, fps: float = 16.0) -> list[dict]:
-    """The smoke run of ``npm run gpu:smoke`` on the pinned weights: every stage through the
-    production classes, with PSNR/SSIM against the source and GPU-seconds per stage."""
-    from cmvc_gpu.engines.model.engine import ModelEngine
-    from cmvc_gpu.engines.model.weights import check_present
+    """The smoke run of ``npm run gpu:smoke`` on the pinned weights: every stage through the deployed
+    classes, as ``encode`` and ``generate`` run them (this function is a CPU one, waiting up to the
+    generation deadline; each class loads only its own models, in its own container, and each call fits
+    ``CALL_TIMEOUT``), with PSNR/SSIM against the source. The IT2V stage bridges to a second keyframe
+    with ``--adapter-id`` or ``CMVC_DEFAULT_ADAPTER``; a fresh deployment without one runs it without
+    the bridge and says so (``bridge``: None)."""
     from cmvc_gpu.smoke import run_stages
 
-    config = ModelEngineConfig.from_env()
-    check_present(config, config.cache_dir, ("mllm", "embedder", "i2v", "t2v", "flf2v", "distill"))
-    engine = ModelEngine.load(config)
     rows = run_stages(
-        engine, adapter_id=adapter_id or None, seconds=seconds, width=width, height=height, fps=fps, quality=True
+        _engine(), adapter_id=adapter_id or None, seconds=seconds, width=width, height=height, fps=fps, quality=True
     )
     for row in rows:
         print(row)

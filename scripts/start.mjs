@@ -72,6 +72,23 @@ if (migrate.status !== 0) {
   process.exit(1);
 }
 
+// The GPU server's engine (`CMVC_ENGINE`: reference, or model with tiny random models) as the Worker's
+// GPU_ENGINE, so artifact keys and cost estimates name what really serves them.
+const engineVars = [];
+if (!externalGpu && process.env.CMVC_ENGINE) {
+  const python = join(root, 'gpu-functions', '.venv', 'bin', 'python');
+  const label = spawnSync(python, ['-c', 'import sys; from cmvc_gpu.app import engine_label; print(engine_label(sys.argv[1]))', process.env.CMVC_ENGINE], {
+    cwd: join(root, 'gpu-functions'),
+    env: { ...env, CMVC_NO_APP: '1' },
+    encoding: 'utf8',
+  });
+  if (label.status !== 0) {
+    console.error(label.stderr.trim().split('\n').pop());
+    process.exit(1);
+  }
+  engineVars.push('--var', `GPU_ENGINE:${label.stdout.trim()}`);
+}
+
 if (!externalGpu) {
   run('gpu', join(root, 'gpu-functions', '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'cmvc_gpu.app:app', '--host', '127.0.0.1', '--port', String(gpuPort), '--log-level', 'warning'], {
     cwd: join(root, 'gpu-functions'),
@@ -82,14 +99,14 @@ if (!externalGpu) {
 run(
   'worker',
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', 'VIEWER_IP_FROM:loopback', '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : [])],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', 'VIEWER_IP_FROM:loopback', ...engineVars, '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : [])],
   { cwd: root, env: {} },
 );
 
 console.log(`
 CMVC Edge starting:
   Worker      http://127.0.0.1:${port}   (health: /healthz)
-  GPU server  ${gpuUrl}${externalGpu ? ' (external)' : ' (reference engine)'}
+  GPU server  ${gpuUrl}${externalGpu ? ' (external)' : ` (${process.env.CMVC_ENGINE ?? 'reference'} engine)`}
   Admin key   in ${DEV_VARS} (ADMIN_API_KEY=${vars.ADMIN_API_KEY.slice(0, 14)}…)
   Try:        curl -H "Authorization: Bearer $(grep ADMIN_API_KEY .dev.vars | cut -d= -f2)" \\
                    -H "Content-Type: video/mp4" --data-binary @test/fixtures/cup-4s.mp4 http://127.0.0.1:${port}/v1/videos

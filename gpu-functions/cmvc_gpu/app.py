@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import contract
 from .calls import IDEMPOTENCY_HEADER, CallRegistry, idempotency_key
-from .engines.base import Engine, check_engine, engine_method
+from .engines.base import Engine, check_engine, check_honoured, engine_method
 from .errors import ContractError
 from .limits import Limits
 from .metrics import FUNCTIONS, Metrics
@@ -56,6 +56,38 @@ def _reference(limits: Limits) -> Engine:
 ENGINES["reference"] = _reference
 
 
+def _model(limits: Limits) -> Engine:
+    """The model engine with tiny random models (torch, diffusers, transformers, peft: the model extra),
+    for local development and the end-to-end tests: the production classes and code paths on this
+    machine; a deployment serves the pinned models on Modal (``modal_app.py``)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from .engines.model.tiny import tiny_engine
+
+    adapters = tempfile.mkdtemp(prefix="cmvc-adapters-")
+    atexit.register(shutil.rmtree, adapters, True)
+    engine = tiny_engine(adapters)
+    engine.limits = limits
+    return engine
+
+
+ENGINES["model"] = _model
+
+
+def engine_label(name: str) -> str:
+    """``id@version`` of the engine ``CMVC_ENGINE=name`` starts, read without building it: the Worker's
+    ``GPU_ENGINE`` when ``npm start`` runs this server (artifact keys and cost estimates carry it)."""
+    if name == "model":
+        from .engines.model.config import ENGINE_ID, ENGINE_VERSION
+    elif name == "reference":
+        from .engines.reference.engine import ENGINE_ID, ENGINE_VERSION
+    else:
+        raise RuntimeError(f"CMVC_ENGINE={name!r} is not an engine this server can start; known: {', '.join(sorted(ENGINES))}")
+    return f"{ENGINE_ID}@{ENGINE_VERSION}"
+
+
 def engine_from_env(limits: Optional[Limits] = None) -> Engine:
     """The engine named by ``CMVC_ENGINE`` (default ``reference``) with ``limits`` (default: from env)."""
     name = os.environ.get("CMVC_ENGINE", "reference")
@@ -63,7 +95,7 @@ def engine_from_env(limits: Optional[Limits] = None) -> Engine:
     if factory is None:
         raise RuntimeError(
             f"CMVC_ENGINE={name!r} is not an engine this server can start; known: {', '.join(sorted(ENGINES))} "
-            "(the model engine is served on Modal by modal_app.py)"
+            "(`model` runs the model engine with tiny random models; the pinned ones are served on Modal by modal_app.py)"
         )
     return factory(limits if limits is not None else Limits.from_env())
 
@@ -181,7 +213,9 @@ def create_app(
                 parsed = json.loads(bytes(body))
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise ContractError("invalid_request", f"the request body is not valid JSON ({error.__class__.__name__})", details={"field": "(body)"}) from None
-            return contract.check_request(function, parsed)
+            checked = contract.check_request(function, parsed)
+            check_honoured(engine, function, checked)
+            return checked
         except ContractError as error:
             if function in FUNCTIONS:
                 metrics.rejected(function, error.code)

@@ -23,7 +23,7 @@ from .errors import STATUS_BY_CODE, ContractError
 
 __all__ = [
     "STATUS_BY_CODE", "ContractError", "SHARED_SCHEMA_NAMES", "bitstream_file", "check_request", "check_response",
-    "apply_defaults", "function_names", "gpu_classes", "keyframes_problem", "modes", "load_all", "schema_names", "schemas_dir", "validator",
+    "apply_defaults", "function_names", "gpu_classes", "keyframes_problem", "modes", "load_all", "schema_names", "schemas_dir", "timing", "validator",
 ]
 
 CONTRACT_VERSION = "2"
@@ -114,6 +114,16 @@ def keyframes_problem(keyframes: list[dict], frame_count: int) -> Optional[tuple
             return i, f"frameIndex {index} is not above the previous {previous} (sorted, unique)"
         previous = index
     return None
+
+
+@lru_cache(maxsize=None)
+def timing() -> dict[str, float]:
+    """The generation's timing, declared once in ``src/gpu/contract.ts`` (``GENERATION_TIMING``) and
+    exported as ``timing.json``: ``generationDeadlineSeconds`` (the longest a generation's call runs:
+    the Modal app's ``SEGMENT_TIMEOUT``, what ``gpu:plan`` fits each segment in), ``queueMarginSeconds``
+    and ``maxSegmentSeconds``."""
+    with open(schemas_dir() / "timing.json", encoding="utf-8") as f:
+        return dict(json.load(f))
 
 
 def bitstream_file(name: str) -> Path:

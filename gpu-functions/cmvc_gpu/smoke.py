@@ -1,9 +1,9 @@
 """The model engine's whole path, stage by stage, through the production classes: ``encode``,
-``tt2v``, ``it2v`` (image-to-video from the first keyframe, first/last-frame calls with the LoRA
-adapter between keyframes), ``interpolate`` and ``assemble``. ``npm run gpu:smoke`` runs it with
-tiny random models (CUDA in bf16 with float32 VAE when present, else the CPU);
-``modal run gpu-functions/modal_app.py::smoke`` with the pinned weights, adding PSNR/SSIM against
-the source.
+``tt2v``, ``it2v`` (image-to-video from the first keyframe, and a first/last-frame call with the
+LoRA adapter to a second one when there is an adapter), ``interpolate`` and ``assemble``. ``npm run
+gpu:smoke`` runs it with tiny random models (CUDA in bf16 with float32 VAE when present, else the
+CPU); ``modal run gpu-functions/modal_app.py::smoke`` with the pinned weights through the deployed
+GPU classes, adding PSNR/SSIM against the source.
 """
 
 from __future__ import annotations
@@ -117,6 +117,8 @@ def run_stages(
             "guidanceScale": guidance if stage in ("tt2v", "it2v") else None,
             "gpuSeconds": round(meter.seconds, 3) if device.startswith("cuda") else 0.0,
         }
+        if stage == "it2v":
+            entry["bridge"] = bridge
         if quality and clip is not None and clip.shape == source.shape:
             entry["psnr"] = round(sampling.psnr(clip, source), 2)
             entry["ssim"] = round(ssim(clip, source), 4)
@@ -133,9 +135,13 @@ def run_stages(
     row("encode", meter, count, width, height)
 
     keyframes = segment.get("keyframes")
-    if keyframes is None:  # contract 1: one keyframe; add the last frame so a bridge call runs
+    if keyframes is None:  # contract 1: one keyframe
         keyframes = [{**segment["keyframe"], "frameIndex": 0, "priority": 255}]
-    if len(keyframes) < 2:
+    # A bridge needs a trained adapter: with one, the last frame becomes a keyframe so a first/last-frame
+    # call runs; a fresh deployment has none yet, and its it2v stage is image-to-video alone (``bridge``: None).
+    bridge = adapter_id if adapter_id is not None else engine.config.generator.default_adapter_id
+    keyframes = keyframes[:1] if bridge is None else keyframes
+    if bridge is not None and len(keyframes) < 2:
         last = media.code_keyframe(source[-1], 4096)
         keyframes = [*keyframes, {**last, "frameIndex": count - 1, "priority": 1}]
     base = {"width": width, "height": height, "fps": fps, "frameCount": count, "seed": 1}

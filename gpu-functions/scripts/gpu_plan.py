@@ -1,7 +1,10 @@
-"""``npm run gpu:plan -- --seconds S --fps F --width W --height H [--gpu H100|H200|A100]
-[--steps default|few] [--json | --docs]``: every GPU call each mode makes for a clip of that shape,
-with estimated seconds and peak memory (``cmvc_gpu.engines.model.cost``). Exits 1 when any call
-exceeds the call limit or its GPU's memory, 2 on bad arguments.
+"""``npm run gpu:plan -- --seconds S --fps F --width W --height H [--segment-seconds S] [--keyframes N]
+[--gpu H100|H200|A100] [--steps default|few] [--json | --docs]``: every GPU call each mode makes for a
+clip of that shape, with estimated seconds and peak memory (``cmvc_gpu.engines.model.cost``); each
+segment's wall time as its calls are scheduled, cold starts included, against the generation deadline
+(``schemas/gpu/timing.json``); and what each mode and schedule costs (calls, GPU-seconds with cold
+starts, idle ``scaledown_window`` seconds, dollars). Exits 1 when any call exceeds the call limit or
+its GPU's memory, or any segment its deadline; 2 on bad arguments.
 
 ``--docs`` prints the tables of gpu-functions/docs/model-engine.md and ``--cost-file`` the content
 of schemas/gpu-cost.json with this engine's entry replaced (tests keep both equal to these outputs).
@@ -23,14 +26,12 @@ from cmvc_gpu.engines.model.cost import (  # noqa: E402
     CALL_LIMIT_SECONDS,
     DEFAULT_GPU,
     GPUS,
-    PRICE_PER_HOUR,
     Plan,
     plan_clip,
-    segment_gpu_seconds,
 )
 
 #: The clips of the docs' table: (seconds, fps, width, height).
-DOC_CLIPS = ((4, 24, 832, 480), (10, 24, 832, 480), (10, 30, 1280, 720), (60, 30, 1920, 1080))
+DOC_CLIPS = ((4, 24, 832, 480), (10, 24, 832, 480), (60, 24, 832, 480), (60, 30, 1920, 1080))
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -39,6 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fps", type=float)
     parser.add_argument("--width", type=int)
     parser.add_argument("--height", type=int)
+    parser.add_argument("--segment-seconds", type=float, default=10.0, help="segment length (s): scene cuts only at this limit [10]")
+    parser.add_argument("--keyframes", type=int, help="IT2V keyframes per segment (default: the encoder's, one at most every 5 s)")
     parser.add_argument("--gpu", choices=sorted(GPUS), default=DEFAULT_GPU)
     parser.add_argument("--steps", choices=sorted(SCHEDULES), help="one configuration (default: both)")
     parser.add_argument("--json", action="store_true", help="one JSON object")
@@ -52,7 +55,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def make_plan(args: argparse.Namespace) -> Plan:
     schedules = [SCHEDULES[args.steps]] if args.steps else list(SCHEDULES.values())
-    return plan_clip(args.seconds, args.fps, args.width, args.height, schedules, args.gpu, CALL_LIMIT_SECONDS)
+    return plan_clip(
+        args.seconds,
+        args.fps,
+        args.width,
+        args.height,
+        schedules,
+        args.gpu,
+        CALL_LIMIT_SECONDS,
+        max_segment_seconds=args.segment_seconds,
+        keyframes=args.keyframes,
+    )
 
 
 def table(plan: Plan) -> str:
@@ -65,6 +78,17 @@ def table(plan: Plan) -> str:
             f"{c.frames:>6} {size:>9} {c.steps:>5} {c.seconds:>8.1f} {c.peak_memory_bytes / 1e9:>8.1f}"
         )
     rows.append(f"call limit {plan.call_limit_seconds:.0f} s; {plan.gpu} memory {plan.gpu_memory_bytes / 1e9:.0f} GB")
+    rows.append("")
+    rows.append(f"{'mode':6} {'schedule':8} {'seg':>3} {'wall s':>8} {'cold s':>7} {'deadline s':>10}")
+    for s in plan.segments:
+        late = "  LATE" if s.late else ""
+        rows.append(f"{s.mode:6} {s.schedule:8} {s.index:>3} {s.wall_seconds:>8.0f} {s.cold_start_seconds:>7.0f} {s.deadline_seconds:>10.0f}{late}")
+    rows.append("")
+    rows.append(f"{'mode':6} {'schedule':8} {'calls':>5} {'GPU s':>8} {'cold':>5} {'idle s':>7} {'USD':>7} {'USD/GPU-h':>9}")
+    for c in plan.costs:
+        rows.append(
+            f"{c.mode:6} {c.schedule:8} {c.calls:>5} {c.gpu_seconds:>8.0f} {c.cold_starts:>5} {c.idle_seconds:>7.0f} {c.usd:>7.2f} {c.price_per_gpu_hour:>9.2f}"
+        )
     return "\n".join(rows)
 
 
@@ -94,22 +118,23 @@ def containers_table() -> str:
 
 
 def docs_table() -> str:
-    """GPU-seconds and cost per reconstruction of each clip, mode and schedule, on the default GPU."""
+    """Per clip, mode and schedule on the default GPU: the calls, the longest segment's wall time, and
+    the cost as a user pays it (calls and cold starts, containers idling their scaledown window)."""
     rows = [
-        "| clip | mode | schedule | GPU calls | longest call (s) | peak memory (GB) | GPU-seconds | cost (USD) |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| clip | mode | schedule | GPU calls | longest call (s) | longest segment, wall (s) | peak memory (GB) "
+        "| GPU-seconds (calls + cold starts) | cold starts | idle (s) | cost (USD) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for seconds, fps, width, height in DOC_CLIPS:
         for schedule in SCHEDULES.values():
             plan = plan_clip(seconds, fps, width, height, [schedule], DEFAULT_GPU, CALL_LIMIT_SECONDS)
-            for mode in ("tt2v", "it2v"):
-                calls = [c for c in plan.calls if c.mode == mode]
-                total = segment_gpu_seconds(plan, mode, schedule.name)
-                cost = total / 3600 * PRICE_PER_HOUR[DEFAULT_GPU]
+            for row in plan.costs:
+                calls = [c for c in plan.calls if c.mode == row.mode]
+                wall = max(s.wall_seconds for s in plan.segments if s.mode == row.mode)
                 rows.append(
-                    f"| {seconds:g} s {width}x{height} @ {fps:g} | {mode} | {schedule.name} | {len(calls)} | "
-                    f"{max(c.seconds for c in calls):.0f} | {max(c.peak_memory_bytes for c in calls) / 1e9:.1f} | "
-                    f"{total:.0f} | {cost:.2f} |"
+                    f"| {seconds:g} s {width}x{height} @ {fps:g} | {row.mode} | {schedule.name} | {row.calls} | "
+                    f"{max(c.seconds for c in calls):.0f} | {wall:.0f} | {max(c.peak_memory_bytes for c in calls) / 1e9:.1f} | "
+                    f"{row.gpu_seconds:.0f} | {row.cold_starts} | {row.idle_seconds:.0f} | {row.usd:.2f} |"
                 )
     return "\n".join(rows)
 
@@ -141,7 +166,14 @@ def main(argv: list[str]) -> int:
             f"(limit {plan.call_limit_seconds:.0f}), {call.peak_memory_bytes / 1e9:.1f} GB on {call.gpu}",
             file=sys.stderr,
         )
-    return 1 if bad else 0
+    late = plan.late()
+    for segment in late:
+        print(
+            f"gpu:plan: {segment.mode} ({segment.schedule}) segment {segment.index} takes {segment.wall_seconds:.0f} s "
+            f"with {segment.cold_start_seconds:.0f} s of cold starts, past the {segment.deadline_seconds:.0f}-s generation deadline",
+            file=sys.stderr,
+        )
+    return 1 if bad or late else 0
 
 
 if __name__ == "__main__":

@@ -19,23 +19,9 @@ COLUMNS = ("stage", "seconds", "peakMemoryBytes", "device", "frames", "width", "
 
 
 def tiny_engine(adapters_dir: str, adapter_id: str):
-    import torch
+    from cmvc_gpu.engines.model.tiny import tiny_engine as build
 
-    from cmvc_gpu.engines.model.encoder import Encoder
-    from cmvc_gpu.engines.model.engine import ModelEngine
-    from cmvc_gpu.engines.model.generator import Generator
-    from cmvc_gpu.engines.model.tiny import save_tiny_adapter, tiny_clip, tiny_config, tiny_pipes, tiny_qwen
-
-    cuda = torch.cuda.is_available()
-    device = "cuda" if cuda else "cpu"
-    dtype = torch.bfloat16 if cuda else torch.float32
-    config = tiny_config(adapters_dir, device=device, dtype="bfloat16" if cuda else "float32")
-    save_tiny_adapter(adapters_dir, adapter_id, rank=4, alpha=8)
-    mllm, processor = tiny_qwen()
-    embedder, embed_processor = tiny_clip()
-    encoder = Encoder(mllm.to(device, dtype), processor, embedder.to(device, dtype), embed_processor, config.encoder, device)
-    generator = Generator(tiny_pipes(dtype, device), config.generator, device)
-    return ModelEngine(config, encoder=encoder, generator=generator)
+    return build(adapters_dir, adapter_id)
 
 
 def main(argv: list[str]) -> int:

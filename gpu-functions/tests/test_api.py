@@ -320,6 +320,26 @@ def test_overload_progress_and_engine_failure_without_internals():
     assert failures_total(client, "encode", "overloaded") == 1 and failures_total(client, "encode", "engine_failure") >= 1
 
 
+def test_an_engine_that_plans_no_rate_refuses_target_kbps_naming_itself(sample_bytes):
+    """Issue 24: an engine ignoring ``targetKbps`` (the model engine did) made views report a target
+    nobody honoured. An engine that does not plan it refuses it at once, naming itself."""
+
+    class Unplanned(ReferenceEngine):
+        plans_rate = False
+
+        def info(self):
+            return {"id": "unplanned", "version": "3", "models": {}}
+
+    client = TestClient(create_app(Unplanned(LIMITS)))
+    body = {"video": {"data": base64.b64encode(sample_bytes).decode()}, "options": {"targetKbps": 10}}
+    for path in ("/v1/encode", "/v1/encode/submit"):
+        refused = client.post(path, json=body)
+        assert refused.status_code == 422, path
+        assert refused.json()["error"]["details"] == {"field": "options.targetKbps"}
+        assert "unplanned@3 engine cannot honour options.targetKbps" in refused.json()["error"]["message"]
+    assert client.post("/v1/encode", json={**body, "options": {}}).status_code == 200
+
+
 def test_engine_selection(monkeypatch):
     monkeypatch.setenv("CMVC_ENGINE", "reference")
     assert engine_from_env(LIMITS).info()["id"] == "reference"

@@ -5,8 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from cmvc_gpu.engines.reference import rate
-from cmvc_gpu.media import keyframe
+from cmvc_gpu.media import keyframe, rate
 
 
 def _luma_mse(coded: bytes, frame: np.ndarray) -> float:

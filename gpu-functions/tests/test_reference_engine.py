@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from clips import b64, decode_frames, duration_seconds, encode_frames, encode_webp, pan_clip, smooth_texture
-from cmvc_gpu.engines.reference import ReferenceEngine, rate
+from cmvc_gpu.engines.reference import ReferenceEngine
 from cmvc_gpu.engines.reference.engine import frames_psnr
 from cmvc_gpu.engines.reference.motion import parse_motion
 from cmvc_gpu.errors import ContractError
+from cmvc_gpu.media import rate
 from cmvc_gpu.media.inbetween import interpolate, warp
 
 OPTIONS = {"minSegmentSeconds": 0.5, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "webp", "keyframeMaxWidth": 320, "maxTextChars": 600}

@@ -1,3 +1,4 @@
+import { GENERATION_CALL_LIFETIME_MS } from '../gpu/contract';
 import { GpuError } from '../gpu/errors';
 import { meterFor, utcDay } from './access-meter';
 import { spentSeconds } from './spent-seconds';
@@ -16,8 +17,8 @@ export interface HeldReservation {
   reservedAt: number;
 }
 
-/** A reservation nobody settled is charged at its estimate after this long (the longest call plus a margin). */
-export const RESERVATION_TTL_MS = 20 * 60_000;
+/** A reservation nobody settled is charged at its estimate after this long: as long as its call may run (`GENERATION_TIMING`). */
+export const RESERVATION_TTL_MS = GENERATION_CALL_LIFETIME_MS;
 
 export const QUOTA_EXCEEDED = 'gpu_quota_exceeded';
 

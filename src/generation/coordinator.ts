@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { gpuClientFromEnv } from '../gpu/client';
 import { GpuError } from '../gpu/errors';
 import { artifactTransferFromEnv, type ArtifactTransfer } from '../storage/artifact-transfer';
-import type { AssembleAudio, GenerateKeyframe } from '../gpu/contract';
+import { GENERATION_CALL_LIFETIME_MS, type AssembleAudio, type GenerateKeyframe } from '../gpu/contract';
 import type { PlannedAudio } from './audio-plan';
 import type { PlannedKeyframe } from './keyframe-grid';
 import { bytesToBase64 } from '../http/base64';
@@ -41,12 +41,31 @@ type State =
       attempts: number;
     }
   | { status: 'succeeded'; artifact: ArtifactRef }
-  | { status: 'failed'; error: { code: string; message: string; retryable: boolean }; retryAt: number; attempts: number };
+  | {
+      status: 'failed';
+      error: { code: string; message: string; retryable: boolean };
+      retryAt: number;
+      attempts: number;
+      /** A call given up on while it may still run (a timeout, an unreachable backend): the next attempt polls it again instead of submitting. */
+      resume?: Resumable;
+    };
+
+/** What resuming a call needs: its id, when it was submitted (its deadline runs from then) and the generation's start (its idempotency key). */
+interface Resumable {
+  callId: string;
+  submittedAt: number;
+  startedAt: number;
+}
 
 const STATE = 'state';
 /** While a generation runs, an alarm this often resumes it if the object was evicted or restarted. */
 const WATCHDOG_MS = 15_000;
-export const GENERATION_DEADLINE_MS = 10 * 60_000;
+/** How long one attempt polls a submitted call, from its submit: as long as the call may run (`GENERATION_TIMING`). */
+export const GENERATION_DEADLINE_MS = GENERATION_CALL_LIFETIME_MS;
+/** A call is resumed by id until this long after its submit; past it, one still pending is abandoned and submitted again. */
+export const RESUME_WINDOW_MS = 2 * GENERATION_DEADLINE_MS;
+/** Failures after which the call may still be running, so that it is resumed rather than submitted again. */
+const RESUMABLE_CODES = new Set(['gpu_timeout', 'gpu_unreachable', 'gpu_circuit_open']);
 /** A retryable failure is remembered this long (seconds, doubling per attempt up to the cap) before a request may try again. */
 const FAILURE_BACKOFF_SECONDS = 5;
 const FAILURE_BACKOFF_MAX_SECONDS = 300;
@@ -97,10 +116,15 @@ export class GenerationCoordinator extends DurableObject<Env> {
     const clock = new StageClock();
     const enteredAt = Date.now();
     const attempts = (previous?.status === 'failed' ? previous.attempts : 0) + 1;
+    // A call given up on at its deadline may still finish: poll it again by id (its reservation went to
+    // the meter's follow-up, which settles it), rather than pay for the same generation twice.
+    const resume = previous?.status === 'failed' && previous.resume && Date.now() < previous.resume.submittedAt + RESUME_WINDOW_MS ? previous.resume : null;
     let state: State =
       previous?.status === 'running'
         ? { ...previous, chargeTo: payerOfStored(previous.chargeTo) }
-        : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
+        : resume
+          ? { status: 'running', spec, chargeTo, callId: resume.callId, submittedAt: resume.submittedAt, reservation: null, progress: null, startedAt: resume.startedAt, attempts }
+          : { status: 'running', spec, chargeTo, callId: null, reservation: null, progress: 0, startedAt: Date.now(), attempts };
     // When a reservation is to be made, the reserving need not wait for these to be durable (a crash then
     // loses nothing but that reservation, as it would before its id is stored): the write naming the
     // reservation is confirmed, storage commits in order, so all are durable before the GPU call is
@@ -134,7 +158,11 @@ export class GenerationCoordinator extends DurableObject<Env> {
       }
       const backoff = Math.min(FAILURE_BACKOFF_MAX_SECONDS, FAILURE_BACKOFF_SECONDS * 2 ** (attempts - 1));
       const retryAfterSeconds = error.retryable ? backoff : FAILURE_BACKOFF_MAX_SECONDS;
-      await this.ctx.storage.put(STATE, { status: 'failed', error, retryAt: Date.now() + retryAfterSeconds * 1000, attempts } satisfies State);
+      const resumable: Resumable | undefined =
+        RESUMABLE_CODES.has(error.code) && state.status === 'running' && state.callId !== null && state.submittedAt !== undefined
+          ? { callId: state.callId, submittedAt: state.submittedAt, startedAt: state.startedAt }
+          : undefined;
+      await this.ctx.storage.put(STATE, { status: 'failed', error, retryAt: Date.now() + retryAfterSeconds * 1000, attempts, ...(resumable ? { resume: resumable } : {}) } satisfies State);
       await this.ctx.storage.deleteAlarm();
       return { ok: false, error: { ...error, retryAfterSeconds } };
     }

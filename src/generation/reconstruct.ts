@@ -4,6 +4,7 @@ import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { serveArtifact } from '../cache/artifacts';
 import type { Mode } from '../gpu/contract';
+import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
 import { ApiError } from '../http/errors';
 import type { VideoRow } from '../videos/store';
 import { planReconstruction, type PlanInput } from './plan';
@@ -61,5 +62,12 @@ export async function serveReconstruction(c: AppContext, target: { video: VideoR
   const ready = await readyVideo(c, target.video);
   if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
   const spec = await planReconstruction({ ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment });
-  return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
+  const response = await serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
+  // A model that generates below the asked size (the model engine: at most 832x480) says so.
+  const generated = response.status === 202 ? null : generatedSize(GPU_COST_MODEL, c.env.GPU_ENGINE, ready.options.w, ready.options.h);
+  if (generated !== null) response.headers.set(GENERATED_SIZE_HEADER, `${generated.width}x${generated.height}`);
+  return response;
 }
+
+/** Names the size a reconstruction was generated at when that is below the size asked (then scaled up, aspect kept). */
+export const GENERATED_SIZE_HEADER = 'CMVC-Generated-Size';

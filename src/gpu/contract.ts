@@ -126,6 +126,31 @@ export const VideoSource = z.union([
   z.object({ data: base64.describe('the whole file') }).strict(),
 ]);
 
+/**
+ * How long a generation may take, declared once (exported as `schemas/gpu/timing.json`). Everything that
+ * waits for, bounds or outlives a generation's GPU call moves with it: the Modal app's `generate` function
+ * times out at `generationDeadlineSeconds` (`SEGMENT_TIMEOUT`); the Worker polls a submitted call until
+ * `submittedAt + generationDeadlineSeconds + queueMarginSeconds` and afterwards resumes it by id, never
+ * submitting it again while it may still run; an upload target and a GPU reservation live as long; and
+ * `gpu:plan` fails when a segment's wall time (cold starts included) does not fit the deadline.
+ */
+export const GENERATION_TIMING = {
+  /** The longest one generation call (a segment's `generate`, an `interpolate`, an `assemble`) runs, in seconds. */
+  generationDeadlineSeconds: 30 * 60,
+  /** Allowed on top for a call to wait in the backend's queue before it starts and to upload its output, in seconds. */
+  queueMarginSeconds: 5 * 60,
+  /**
+   * The longest segment an encode cuts (`maxSegmentSeconds`), in seconds: the longest multiple of 5 s
+   * whose generation ends within three quarters of the deadline in every mode and schedule of the model
+   * engine's time model (`gpu:plan`), with one keyframe per segment (image-to-video calls one after
+   * another) and every container starting cold; the last quarter absorbs cold starts slower than planned.
+   */
+  maxSegmentSeconds: 15,
+} as const;
+
+/** How long a generation's call may be outstanding, from its submit, in milliseconds: its deadline plus the queue margin. */
+export const GENERATION_CALL_LIFETIME_MS = (GENERATION_TIMING.generationDeadlineSeconds + GENERATION_TIMING.queueMarginSeconds) * 1000;
+
 /** kbps range of `targetKbps` at upload and in the contract. */
 export const TARGET_KBPS_RANGE = { min: 0.2, max: 1000 } as const;
 
@@ -141,8 +166,13 @@ export const AudioCodec = z.enum(['opus']);
 
 export const EncodeOptions = z
   .object({
-    minSegmentSeconds: z.number().positive().max(600).default(1),
-    maxSegmentSeconds: z.number().positive().max(600).default(10),
+    minSegmentSeconds: z.number().positive().max(GENERATION_TIMING.maxSegmentSeconds).default(1),
+    maxSegmentSeconds: z
+      .number()
+      .positive()
+      .max(GENERATION_TIMING.maxSegmentSeconds)
+      .default(10)
+      .describe('the longest segment cut; at most what a generation finishes inside its deadline (GENERATION_TIMING)'),
     keyframeBudgetBytes: positiveInt.min(64).max(1_000_000).default(1024),
     keyframeCodec: KeyframeCodec.default('webp'),
     keyframeMaxWidth: positiveInt.min(16).max(4096).default(320),

@@ -25,6 +25,14 @@ export const GpuCostModel = z
         .object({
           ...(Object.fromEntries(GPU_FUNCTIONS.map((fn) => [fn, FunctionCost.optional()])) as { [F in GpuFunctionName]: z.ZodOptional<typeof FunctionCost> }),
           callLimitSeconds: z.number().positive().optional().describe('longest one GPU call may run on this engine'),
+          generation: z
+            .object({
+              maxPixels: z.number().int().positive().describe('the largest frame the models generate, in pixels'),
+              sizeMultiple: z.number().int().positive().describe('generated widths and heights are multiples of this'),
+            })
+            .strict()
+            .optional()
+            .describe('the size this engine generates at; a larger request is that, scaled up (absent: the size asked)'),
         })
         .strict(),
     ),
@@ -66,4 +74,24 @@ export function functionCost(model: GpuCostModel, engineId: string, fn: GpuFunct
 export function estimateCallSeconds(model: GpuCostModel, engine: string, fn: GpuFunctionName, shape: CallShape): number {
   const cost = functionCost(model, engine.split('@')[0] as string, fn);
   return Math.max(MIN_ESTIMATE_SECONDS, cost.baseSeconds + cost.secondsPerMegapixelFrame * megapixelFrames(shape));
+}
+
+/**
+ * The size `engine` (`id` or `id@version`) generates a `width` x `height` reconstruction at, when that is
+ * smaller than asked (then scaled up to it, aspect kept), else null. The model engine's rule
+ * (`sampling.model_geometry` in gpu-functions): the same aspect scaled down to at most `maxPixels`, each
+ * side rounded to a multiple of `sizeMultiple`, then shrunk a multiple at a time while too large.
+ */
+export function generatedSize(model: GpuCostModel, engine: string, width: number, height: number): { width: number; height: number } | null {
+  const limit = model.engines[engine.split('@')[0] as string]?.generation;
+  if (limit === undefined) return null;
+  const { maxPixels, sizeMultiple: m } = limit;
+  const scale = Math.min(1, Math.sqrt(maxPixels / (width * height)));
+  let w = Math.max(m, Math.floor((width * scale) / m + 0.5) * m);
+  let h = Math.max(m, Math.floor((height * scale) / m + 0.5) * m);
+  while (w * h > maxPixels && Math.max(w, h) > m) {
+    if (w >= h) w -= m;
+    else h -= m;
+  }
+  return w < width || h < height ? { width: w, height: h } : null;
 }

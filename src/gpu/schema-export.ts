@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TEXT_DICTIONARY_V1 } from '../bitstream/dictionary';
-import { GPU_FUNCTION_CONTRACT, GPU_FUNCTIONS, SHARED_GPU_SCHEMAS } from './contract';
+import { GENERATION_TIMING, GPU_FUNCTION_CONTRACT, GPU_FUNCTIONS, SHARED_GPU_SCHEMAS } from './contract';
 import { GPU_TARGETS } from './modal-targets';
 
 const SCHEMA_ID_BASE = 'https://cmvc.dev/schemas/gpu/';
@@ -17,7 +17,7 @@ function render(name: string, schema: z.ZodType, extra: Record<string, unknown> 
 /**
  * Renders every GPU contract shape as JSON Schema (draft 2020-12), file name → file text: each
  * function's `{name}.request.json` and `{name}.response.json` (the files the Python side finds the
- * functions by), then the shared shapes. Requests are rendered as their input side (fields with
+ * functions by), then the shared shapes, and `timing.json` (`GENERATION_TIMING`). Requests are rendered as their input side (fields with
  * defaults may be omitted), responses as their output side (what a conforming function must send).
  */
 export function renderGpuSchemas(): Record<string, string> {
@@ -28,6 +28,8 @@ export function renderGpuSchemas(): Record<string, string> {
     files[`${fn}.response.json`] = render(`${fn}.response`, spec.response);
   }
   for (const [name, schema] of Object.entries(SHARED_GPU_SCHEMAS)) files[`${name}.json`] = render(name, schema);
+  // Not a schema: the generation's timing, which the Modal app and gpu:plan read (contract.timing()).
+  files['timing.json'] = `${JSON.stringify(GENERATION_TIMING, null, 2)}\n`;
   return files;
 }
 

@@ -1,7 +1,7 @@
 import { AwsClient } from 'aws4fetch';
 import { signingSecrets } from '../auth/signed-url';
 import { timingSafeEqualBytes } from '../http/timing-safe';
-import type { UploadTarget } from '../gpu/contract';
+import { GENERATION_CALL_LIFETIME_MS, type UploadTarget } from '../gpu/contract';
 
 /**
  * How GPU functions move artifact bytes without the Worker in the way: they PUT their output to an
@@ -17,8 +17,8 @@ export interface ArtifactTransfer {
   downloadUrl(r2Key: string): Promise<string>;
 }
 
-/** Lifetime of an upload target or download URL, in seconds: a generation's deadline with a margin. */
-export const TRANSFER_TTL_SECONDS = 15 * 60;
+/** Lifetime of an upload target or download URL, in seconds: as long as the call it is made for may run (`GENERATION_TIMING`). */
+export const TRANSFER_TTL_SECONDS = GENERATION_CALL_LIFETIME_MS / 1000;
 
 const encoder = new TextEncoder();
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

@@ -63,7 +63,11 @@ export const VideoView = z
         videoKbps: z.number().nullable().describe('the rate of all but the audio (what targetKbps aims at)'),
         audio: AudioView,
         engine: z.string().nullable(),
-        targetKbps: z.number().nullable().describe('the targetKbps asked for at upload, or null'),
+        targetKbps: z
+          .number()
+          .nullable()
+          .describe('the targetKbps asked for at upload when the encode honoured it (kbps within a fifth of it, or texts only below the floor); otherwise null'),
+        requestedTargetKbps: z.number().nullable().describe('the targetKbps asked for at upload, honoured or not; null when none was'),
         rateFloorKbps: z.number().nullable().describe('the texts-only rate: every keyframe dropped'),
         textsOnly: z.boolean().describe('targetKbps was below the texts-only floor, so no keyframe was coded'),
       })

@@ -19,12 +19,22 @@ export function jobView(job: JobRow): z.infer<typeof JobView> {
   };
 }
 
+/** How far (a fraction of it) an achieved rate may be from targetKbps for the view to report the target as honoured. */
+export const TARGET_TOLERANCE = 0.2;
+
 export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof VideoView> {
   const ready = video.status === 'succeeded';
   const kbpsOf = (bytes: number | null) => (ready && bytes !== null && video.duration_seconds ? Math.round(((bytes * 8) / 1000 / video.duration_seconds) * 1000) / 1000 : null);
-  const targetKbps = (JSON.parse(video.options) as { targetKbps?: number | null }).targetKbps ?? null;
+  const requestedTargetKbps = (JSON.parse(video.options) as { targetKbps?: number | null }).targetKbps ?? null;
   const rateFloorKbps = kbpsOf(video.rate_floor_bytes);
   const audio = video.audio ? (JSON.parse(video.audio) as { codec: 'opus'; channels: number; sampleRate: number; bytes: number }) : null;
+  const kbps = kbpsOf(video.bitstream_bytes);
+  // targetKbps is the video's rate: the sound, coded at its own audioKbps, is not part of it
+  const videoKbps = kbpsOf(video.bitstream_bytes === null ? null : video.bitstream_bytes - (audio?.bytes ?? 0));
+  // the target was below what the texts alone cost: the encoder coded texts only
+  const textsOnly = requestedTargetKbps !== null && rateFloorKbps !== null && requestedTargetKbps < rateFloorKbps;
+  // A target is reported only where the bitstream honours it: an engine that ignored it must not look as if it had.
+  const honoured = requestedTargetKbps !== null && videoKbps !== null && (textsOnly || Math.abs(videoKbps - requestedTargetKbps) <= TARGET_TOLERANCE * requestedTargetKbps);
   return {
     id: video.id,
     status: video.status,
@@ -45,14 +55,14 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
       ? {
           bytes: video.bitstream_bytes,
           sha256: video.bitstream_hash,
-          kbps: kbpsOf(video.bitstream_bytes),
-          videoKbps: kbpsOf(video.bitstream_bytes === null ? null : video.bitstream_bytes - (audio?.bytes ?? 0)),
+          kbps,
+          videoKbps,
           audio: audio && { codec: audio.codec, kbps: kbpsOf(audio.bytes) ?? 0, bytes: audio.bytes, channels: audio.channels, sampleRate: audio.sampleRate },
           engine: video.engine,
-          targetKbps,
+          targetKbps: honoured ? requestedTargetKbps : null,
+          requestedTargetKbps,
           rateFloorKbps,
-          // the target was below what the texts alone cost: the encoder coded texts only
-          textsOnly: targetKbps !== null && rateFloorKbps !== null && targetKbps < rateFloorKbps,
+          textsOnly,
         }
       : null,
     error: video.error_code ? { code: video.error_code, message: video.error_message ?? '' } : null,

@@ -26,13 +26,16 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-/** `port`: the Worker's (a free one by default), for a caller that must name its origin beforehand. */
-export async function startStack(options: { port?: number } = {}): Promise<Stack> {
+/**
+ * `port`: the Worker's (a free one by default), for a caller that must name its origin beforehand; `env`:
+ * added to `npm start`'s environment (e.g. `CMVC_ENGINE=model`).
+ */
+export async function startStack(options: { port?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   const [port, gpuPort] = [options.port ?? (await freePort()), await freePort()];
   const stateDir = mkdtempSync(join(tmpdir(), 'cmvc-e2e-'));
   const child: ChildProcess = spawn('node', ['scripts/start.mjs'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), GPU_PORT: String(gpuPort), CMVC_STATE_DIR: stateDir },
+    env: { ...process.env, ...options.env, PORT: String(port), GPU_PORT: String(gpuPort), CMVC_STATE_DIR: stateDir },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,9 +3,10 @@
 // (no resubmission per request), and nothing stored.
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GENERATION_DEADLINE_MS } from '../../src/generation/coordinator';
+import { GENERATION_DEADLINE_MS, RESUME_WINDOW_MS } from '../../src/generation/coordinator';
 import type { GenerationSpec } from '../../src/generation/plan';
 import { coordinatorFor } from '../../src/generation/stub';
+import { artifactTransferFromEnv } from '../../src/storage/artifact-transfer';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, encodedVideo, env, plannedSpec } from './helpers';
 
@@ -16,6 +17,26 @@ beforeEach(() => {
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; details?: { cause?: string } } }).error;
 const storedArtifacts = async () => (await env.BUCKET.list({ prefix: 'artifacts/' })).objects.length;
+
+/**
+ * A generate call the GPU accepted and is still running (stalled), submitted as the coordinator submits
+ * it (with the artifact's upload target) a whole deadline ago by an instance that has since restarted:
+ * only storage remembers it. The watchdog alarm then gives it up at the Worker.
+ */
+async function stalledPastItsDeadline(spec: GenerationSpec) {
+  if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
+  gpu.on('generate', 'accept-then-stall');
+  const output = await artifactTransferFromEnv(env).uploadTarget(spec.r2Key);
+  const body = JSON.stringify({ ...spec.request, output });
+  const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body })).json()) as { callId: string };
+  const stub = coordinatorFor(env, spec.key);
+  await runInDurableObject(stub, async (_instance, state) => {
+    const submittedAt = Date.now() - GENERATION_DEADLINE_MS - 1000;
+    await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, submittedAt, progress: null, startedAt: submittedAt, attempts: 1 });
+    await state.storage.setAlarm(Date.now() + 60_000);
+  });
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+}
 
 /** Moves the coordinator's remembered failure into the past, as if its back-off had run out. */
 async function expireBackoff(spec: GenerationSpec) {
@@ -149,16 +170,7 @@ describe('a GPU call that stalls after it was accepted', () => {
     const id = await encodedVideo(gpu);
     const spec = await plannedSpec(id, 'tt2v');
     if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
-    gpu.on('generate', 'accept-then-stall');
-    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body: JSON.stringify(spec.request) })).json()) as { callId: string };
-    // Submitted a whole deadline ago by an instance that has since restarted: only storage remembers it.
-    const stub = coordinatorFor(env, spec.key);
-    await runInDurableObject(stub, async (_instance, state) => {
-      const submittedAt = Date.now() - GENERATION_DEADLINE_MS - 1000;
-      await state.storage.put('state', { status: 'running', spec, chargeTo: null, callId: submitted.callId, submittedAt, progress: null, startedAt: submittedAt, attempts: 1 });
-      await state.storage.setAlarm(Date.now() + 60_000);
-    });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await stalledPastItsDeadline(spec);
 
     const response = await call(`/v/${id}/tt2v.mp4`);
     expect(response.status).toBe(503);
@@ -166,5 +178,41 @@ describe('a GPU call that stalls after it was accepted', () => {
     expect(await errorOf(response)).toMatchObject({ code: 'gpu_unavailable', details: { cause: 'gpu_timeout' } });
     expect(gpu.calls.generate).toBe(1); // the stalled one; nothing resubmitted within the back-off
     expect(await storedArtifacts()).toBe(0);
+  });
+
+  it('resumes a call that timed out by its id once the back-off ends: the same generation is never submitted (and paid for) twice', { timeout: 30_000 }, async () => {
+    const id = await encodedVideo(gpu);
+    const spec = await plannedSpec(id, 'tt2v');
+    if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
+    await stalledPastItsDeadline(spec);
+    expect((await call(`/v/${id}/tt2v.mp4`)).status).toBe(503); // timed out at the Worker; still running at the GPU
+
+    // Still pending after the back-off: asked again by id, not submitted again.
+    await expireBackoff(spec);
+    expect((await call(`/v/${id}/tt2v.mp4`, { headers: { Prefer: 'wait=0' } })).status).toBe(503);
+    expect(gpu.calls.generate).toBe(1);
+
+    // It ends: the next attempt finds it by id and serves it.
+    gpu.finishStalled();
+    await expireBackoff(spec);
+    expect((await call(`/v/${id}/tt2v.mp4`, { headers: { Prefer: 'wait=20' } })).status).toBe(200);
+    expect(gpu.calls.generate).toBe(1);
+    expect(await storedArtifacts()).toBe(1);
+  });
+
+  it('abandons a call still pending twice its deadline after its submit, and submits it again', { timeout: 30_000 }, async () => {
+    const id = await encodedVideo(gpu);
+    const spec = await plannedSpec(id, 'tt2v');
+    if (spec.kind !== 'generate') throw new Error('a one-segment video is one generate call');
+    gpu.on('generate', 'accept-then-stall', 'ok');
+    const submitted = (await (await gpu.handle('http://gpu.test/v1/generate/submit', { method: 'POST', body: JSON.stringify(spec.request) })).json()) as { callId: string };
+    await runInDurableObject(coordinatorFor(env, spec.key), async (_instance, state) => {
+      const submittedAt = Date.now() - RESUME_WINDOW_MS - 1000;
+      const resume = { callId: submitted.callId, submittedAt, startedAt: submittedAt };
+      const error = { code: 'gpu_timeout', message: 'generate did not finish', retryable: true };
+      await state.storage.put('state', { status: 'failed', error, retryAt: Date.now() - 1, attempts: 1, resume });
+    });
+    expect((await call(`/v/${id}/tt2v.mp4`, { headers: { Prefer: 'wait=20' } })).status).toBe(200);
+    expect(gpu.calls.generate).toBe(2);
   });
 });

@@ -87,6 +87,7 @@ describe('targetKbps at upload', () => {
   });
 
   it('travels to the encoder, and the video view reports the achieved rate, the target and the texts-only floor', async () => {
+    gpu.keyframeBytes = 1350; // the fake encoder lands near 12.5 kbps over its 1 s
     const response = await call('/v1/videos?targetKbps=12.5', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
     expect(response.status).toBe(202);
     const { video, job } = await json(response, UploadAccepted);
@@ -95,10 +96,20 @@ describe('targetKbps at upload', () => {
     const view = (await json(await call(`/v1/videos/${video.id}`), VideoView));
     const stored = new Uint8Array(await (await env.BUCKET.get(`bitstreams/${view.bitstream!.sha256}.cmvc`))!.arrayBuffer());
     const floor = cutBitstream(stored, { profile: 'tt2v' }).length;
-    expect(view.bitstream).toMatchObject({ targetKbps: 12.5, textsOnly: false });
+    expect(view.bitstream).toMatchObject({ targetKbps: 12.5, requestedTargetKbps: 12.5, textsOnly: false });
     expect(view.bitstream!.kbps).toBeCloseTo((stored.length * 8) / 1000 / view.video!.durationSeconds!, 2);
     expect(view.bitstream!.rateFloorKbps).toBeCloseTo((floor * 8) / 1000 / view.video!.durationSeconds!, 2);
     expect(view.bitstream!.rateFloorKbps).toBeLessThan(view.bitstream!.kbps!);
+  });
+
+  it('reports no target an encode did not honour (issue 24: the model engine ignored it), only the one requested', async () => {
+    // The fake encoder codes one small keyframe whatever the target: far under 12.5 kbps, and above its floor.
+    const response = await call('/v1/videos?targetKbps=12.5', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4' } });
+    const { video, job } = await json(response, UploadAccepted);
+    await runEncodeQueue(job, video);
+    const view = await json(await call(`/v1/videos/${video.id}`), VideoView);
+    expect(view.bitstream!.kbps!).toBeLessThan(0.8 * 12.5);
+    expect(view.bitstream).toMatchObject({ targetKbps: null, requestedTargetKbps: 12.5, textsOnly: false });
   });
 });
 

@@ -1,6 +1,7 @@
 // Upload limits (the video upload, the bitstream import, JSON bodies), each on both sides of its
 // limit, with the R2 multipart upload aborted when a streamed upload crosses it; Idempotency-Key.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { GENERATION_TIMING } from '../../src/gpu/contract';
 import { MAX_IMPORT_BYTES } from '../../src/routes/bitstreams';
 import { MULTIPART_PART_BYTES } from '../../src/uploads/store-upload';
 import { installFakeGpu } from './fake-gpu';
@@ -193,5 +194,23 @@ describe('Idempotency-Key on upload', () => {
       expect((await errorOf(refused)).code).toBe('invalid_idempotency_key');
     }
     expect(await videoRows()).toBe(3);
+  });
+});
+
+describe('segment length', () => {
+  const upload = (query: string) => call(`/v1/videos?${query}`, { method: 'POST', headers: { 'Content-Type': 'video/mp4' }, body: fakeMp4(4096) });
+
+  it('refuses segments longer than a generation finishes inside its deadline, naming the option, and stores nothing', async () => {
+    const longest = GENERATION_TIMING.maxSegmentSeconds;
+    for (const query of [`maxSegmentSeconds=${longest + 1}`, 'maxSegmentSeconds=600', `minSegmentSeconds=${longest + 1}`]) {
+      const refused = await upload(query);
+      expect(refused.status, query).toBe(400);
+      const error = await errorOf(refused);
+      expect(error.code).toBe('invalid_option');
+      expect(error.details).toEqual({ option: query.split('=')[0] });
+    }
+    expect(await videoRows()).toBe(0);
+    expect((await sources()).length).toBe(0);
+    expect((await upload(`maxSegmentSeconds=${longest}`)).status).toBe(202);
   });
 });

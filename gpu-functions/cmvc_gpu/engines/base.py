@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Optional, Protocol
 
 from ..contract import function_names
+from ..errors import ContractError
 from ..progress import Progress
 
 #: An engine's method for one contract function: ``{fn}.request`` → ``{fn}.response``.
@@ -45,3 +46,18 @@ def engine_method(engine: Any, function: str) -> EngineMethod:
     if not callable(method):
         raise TypeError(f"{type(engine).__name__} has no method for the contract function {function!r}")
     return method
+
+
+def check_honoured(engine: Any, function: str, request: dict) -> None:
+    """Raises ``invalid_request`` naming ``engine`` when ``request`` asks for a target rate
+    (``options.targetKbps``) that the engine does not plan keyframes for (it says it does with
+    ``plans_rate = True``): refused before it runs, never ignored, so no view reports a target nobody
+    honoured. Both engines here plan it (``cmvc_gpu.media.rate``)."""
+    if function != "encode" or (request.get("options") or {}).get("targetKbps") is None or getattr(engine, "plans_rate", False):
+        return
+    info = engine.info()
+    raise ContractError(
+        "invalid_request",
+        f"the {info['id']}@{info['version']} engine cannot honour options.targetKbps; encode without it",
+        details={"field": "options.targetKbps"},
+    )

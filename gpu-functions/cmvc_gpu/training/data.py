@@ -1,8 +1,9 @@
 """Training data for the interpolation LoRA: short clips cut from a set of videos. Torch-free.
 
 A clip is what one served first/last-frame call makes (``served_clip_shape``):
-``ClipConfig.max_frames_per_call`` frames at the native rate (source frames ``stride`` apart,
-``stride`` = source fps / native fps), at a geometry the generator serves. Its first and last
+``ClipConfig.max_frames_per_call`` frames at the native rate, taken by timestamp (clip frame k is the
+source frame nearest ``start + k / native_fps``), so a clip spans exactly the ``max_keyframe_gap_seconds``
+a served bridge spans at any source rate, at a geometry the generator serves. Its first and last
 frames are the conditions (two keyframes as far apart as the encoder places them), the frames
 between them the target. Clips do not overlap, so no target frame of one clip is a condition of
 another.
@@ -11,6 +12,7 @@ another.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from typing import Optional
 
@@ -37,36 +39,46 @@ def served_clip_shape(clip: ClipConfig, width: int, height: int) -> tuple[int, i
     return clip.max_frames_per_call, served_h, served_w
 
 
-def native_stride(fps: float, clip: ClipConfig) -> int:
-    """Source frames between two clip frames, so a clip runs at the native rate."""
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    return max(1, int(round(fps / clip.native_fps)))
+def clip_windows(frame_count: int, fps: float, clip_frames: int, native_fps: float) -> list[list[int]]:
+    """Source frame indices of every non-overlapping clip in a video of ``frame_count`` frames at
+    ``fps``: clip frame k is the frame nearest ``start + k / native_fps`` seconds, so every clip spans
+    ``(clip_frames - 1) / native_fps`` seconds whatever the source rate (a whole-frame stride would
+    make 24 and 25 frames/s clips a third longer than a served bridge); the next clip starts at the
+    frame after the previous one's last.
 
-
-def clip_windows(frame_count: int, clip_frames: int, stride: int) -> list[list[int]]:
-    """Frame indices of every non-overlapping clip in a video of ``frame_count`` frames.
-
-    >>> clip_windows(12, 3, 2)
+    >>> clip_windows(12, 16.0, 3, 8.0)
     [[0, 2, 4], [5, 7, 9]]
+    >>> clip_windows(30, 24.0, 3, 16.0)[0]
+    [0, 2, 3]
     """
     if clip_frames < 3:
         raise ValueError(f"clip_frames must be at least 3, got {clip_frames}")
-    if stride < 1:
-        raise ValueError(f"stride must be positive, got {stride}")
-    span = (clip_frames - 1) * stride + 1
-    return [list(range(s, s + span, stride)) for s in range(0, frame_count - span + 1, span)]
+    if fps <= 0 or native_fps <= 0:
+        raise ValueError(f"fps and native_fps must be positive, got {fps} and {native_fps}")
+    windows: list[list[int]] = []
+    start = 0
+    while True:
+        window = [start + int(math.floor(k * fps / native_fps + 0.5)) for k in range(clip_frames)]
+        if window[-1] >= frame_count:
+            return windows
+        windows.append(window)
+        start = window[-1] + 1
+
+
+def resized(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``frame`` at ``width`` x ``height`` (Lanczos), as training clips are stored."""
+    return np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.LANCZOS))
 
 
 def make_clips(
-    videos: Iterable[np.ndarray], clip_frames: int, stride: int, width: int, height: int
+    videos: Iterable[tuple[np.ndarray, float]], clip_frames: int, native_fps: float, width: int, height: int
 ) -> list[np.ndarray]:
     """Every clip of every video, resized to ``width`` × ``height``.
 
     Args:
-        videos: ``uint8`` ``(n, h, w, 3)`` arrays.
+        videos: ``(frames, fps)``: ``uint8`` ``(n, h, w, 3)`` arrays and their rate (frames/s).
         clip_frames: frames per clip.
-        stride: source frames between consecutive clip frames.
+        native_fps: the clip's frame rate (the model's native rate, frames/s).
         width: training width (a multiple of the model's spatial multiple).
         height: training height.
 
@@ -74,10 +86,9 @@ def make_clips(
         ``uint8`` ``(clip_frames, height, width, 3)`` arrays.
     """
     clips = []
-    for video in videos:
-        for window in clip_windows(len(video), clip_frames, stride):
-            frames = [Image.fromarray(video[i]).resize((width, height), Image.Resampling.LANCZOS) for i in window]
-            clips.append(np.stack([np.asarray(f) for f in frames]))
+    for video, fps in videos:
+        for window in clip_windows(len(video), fps, clip_frames, native_fps):
+            clips.append(np.stack([resized(video[i], width, height) for i in window]))
     return clips
 
 

@@ -4,8 +4,9 @@ The objective is the model's own: rectified flow. For a clip ``x0`` (VAE latents
 and ``σ`` drawn as the sampler uses it (``u ~ U(0, 1)`` moved by Wan's timestep shift,
 ``sampling.shifted_sigma`` with the serving schedule's ``flow_shift``), the transformer sees ``x_σ = (1 - σ) x0 + σ ε`` next to the first/last-frame
 condition the pipeline builds (mask + condition latents + CLIP embeddings of both frames) and
-learns the velocity ``ε - x0``; the timestep ``1000 σ`` goes in as float32, as the pipeline
-passes it at inference. The clips have the served geometry (``ClipConfig``: the frames one call
+learns the velocity ``ε - x0``; the timestep ``1000 σ`` goes in as the served scheduler hands it
+to the transformer (``training_timestep``: rounded to int64 for UniPC, as the Wan repositories configure
+it; never bf16). The clips have the served geometry (``ClipConfig``: the frames one call
 bridges between two keyframes, at the native rate and the served size). Only the LoRA matrices train; the base weights, text encoder,
 image encoder and VAE stay frozen. The adapter is saved as diffusers LoRA weights with its LoRA
 config in the file's metadata (so ``lora_alpha`` survives when it differs from the rank) under a
@@ -30,8 +31,8 @@ import numpy as np
 import torch
 
 from ..engines.model import sampling
-from ..engines.model.adapters import LORA_WEIGHTS
-from ..engines.model.config import GeneratorConfig
+from ..engines.model.adapters import ADAPTER_RECORD, DISTILL_ADAPTER, LORA_WEIGHTS
+from ..engines.model.config import GeneratorConfig, model_schedule
 from ..engines.model.generator import Generator
 from ..engines.model.runtime import seeded
 from ..engines.model.segment_plan import ModelCall, Source
@@ -111,11 +112,13 @@ class TrainingResult:
         return "\n".join(lines)
 
 
-def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str) -> str:
-    """``interp-lora-<version>-r<rank>-<hash>``: the hash covers the base model, every training
-    setting and the data, so a different run never overwrites an adapter in use."""
-    material = json.dumps({"base": base, "config": asdict(config), "data": data_fingerprint}, sort_keys=True)
-    return f"interp-lora-{config.version}-r{config.rank}-{hashlib.sha256(material.encode()).hexdigest()[:10]}"
+def adapter_id_for(base: str, config: LoraTrainingConfig, data_fingerprint: str, schedule: str = "default") -> str:
+    """``interp-lora-<version>-r<rank>-<hash>``, with ``-few`` before the hash for an adapter trained
+    under the few-step schedule: the hash covers the base model, the schedule, every training setting
+    and the data, so a different run never overwrites an adapter in use."""
+    material = json.dumps({"base": base, "config": asdict(config), "data": data_fingerprint, "schedule": schedule}, sort_keys=True)
+    tag = "" if schedule == "default" else f"-{schedule}"
+    return f"interp-lora-{config.version}-r{config.rank}{tag}-{hashlib.sha256(material.encode()).hexdigest()[:10]}"
 
 
 class _Prepared:
@@ -128,6 +131,11 @@ class _Prepared:
         self.condition = condition
         self.image_embeds = image_embeds
         self.prompt_embeds = prompt_embeds
+
+    def to(self, device: torch.device) -> "_Prepared":
+        """The same inputs on ``device``: prepared clips wait in host memory and go to the GPU one step
+        at a time (a hundred 81-frame 832x480 clips would hold GBs of GPU memory otherwise)."""
+        return _Prepared(*(t.to(device) for t in (self.latents, self.condition, self.image_embeds, self.prompt_embeds)))
 
 
 @torch.no_grad()
@@ -158,13 +166,14 @@ def _flow_loss(
     item: _Prepared,
     noise: torch.Tensor,
     sigma: torch.Tensor,
+    integer: bool,
 ) -> torch.Tensor:
     dtype = transformer.dtype
     noisy = (1.0 - sigma) * item.latents + sigma * noise
     model_input = torch.cat([noisy, item.condition], dim=1).to(dtype)
     prediction = transformer(
         hidden_states=model_input,
-        timestep=training_timestep(sigma),
+        timestep=training_timestep(sigma, integer),
         encoder_hidden_states=item.prompt_embeds.to(dtype),
         encoder_hidden_states_image=item.image_embeds.to(dtype),
         return_dict=False,
@@ -172,23 +181,36 @@ def _flow_loss(
     return torch.nn.functional.mse_loss(prediction.float(), (noise - item.latents).float())
 
 
-def training_timestep(sigma: torch.Tensor) -> torch.Tensor:
-    """The transformer's timestep for noise level ``sigma``: ``1000 σ`` in float32, as the pipeline
-    passes it (bf16 would round it to steps of 4 near 1000)."""
-    return (sigma.flatten() * 1000.0).to(torch.float32)
+def training_timestep(sigma: torch.Tensor, integer: bool) -> torch.Tensor:
+    """The transformer's timestep for noise level ``sigma`` as the served scheduler passes it:
+    ``1000 σ`` rounded to int64 for one whose timesteps are integers (UniPC, as the Wan repositories
+    configure it), else in float32 — never bf16, which rounds it to steps of 4 near 1000. (The time
+    projection's sinusoids reach one radian per timestep, so 999.6 and 1000 embed differently.)"""
+    timestep = sigma.flatten() * 1000.0
+    return torch.round(timestep).to(torch.int64) if integer else timestep.to(torch.float32)
 
 
-def _probe_loss(transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float) -> float:
+def integer_timesteps(scheduler: Any) -> bool:
+    """Whether ``scheduler`` (a fresh one of its kind and config) hands the transformer integer timesteps."""
+    probe = type(scheduler).from_config(scheduler.config)
+    probe.set_timesteps(2)
+    return not torch.is_floating_point(probe.timesteps)
+
+
+def _probe_loss(
+    transformer: Any, items: Sequence[_Prepared], draws: int, seed: int, shift: float, device: torch.device, integer: bool
+) -> float:
     """The mean loss over fixed noise and σ draws: comparable before and after training."""
     generator = torch.Generator().manual_seed(seed + 7919)
     total, count = 0.0, 0
     with torch.no_grad():
-        for item in items:
+        for held in items:
+            item = held.to(device)
             for d in range(draws):
                 noise = torch.randn(item.latents.shape, generator=generator).to(item.latents.device)
                 u = torch.tensor((d + 0.5) / draws).view(1, 1, 1, 1, 1)
                 sigma = sampling.shifted_sigma(u, shift).to(item.latents.device)
-                total += float(_flow_loss(transformer, item, noise, sigma))
+                total += float(_flow_loss(transformer, item, noise, sigma, integer))
                 count += 1
     return total / max(count, 1)
 
@@ -232,7 +254,9 @@ def train_interpolation_lora(
 
     started = time.monotonic()
     base = generator_config if generator_config is not None else GeneratorConfig()
-    shift = base.schedule.flow_shift
+    # The schedule the served bridge calls run with: its shift draws the timesteps, its name is recorded.
+    bridges = model_schedule(base.schedule, "flf2v")
+    shift = bridges.flow_shift
     if not clips:
         raise ValueError("no training clips")
     shapes = {clip.shape for clip in clips}
@@ -251,7 +275,7 @@ def train_interpolation_lora(
     train_clips, eval_clips = data.split(clips, config.eval_clips)
     clip_prompts, eval_prompts = all_prompts[: len(train_clips)], all_prompts[len(train_clips) :]
     device = pipe._execution_device
-    adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips))
+    adapter_id = adapter_id_for(base_model, config, data.fingerprint(clips), bridges.name)
 
     # 1. Freeze everything, then add the adapter: only the LoRA matrices train.
     for component in pipe.components.values():
@@ -259,11 +283,17 @@ def train_interpolation_lora(
             component.requires_grad_(False)
             component.eval()
     transformer = pipe.transformer
+    stacked = [name for name in pipe.get_list_adapters().get("transformer", []) if name == DISTILL_ADAPTER]
     transformer.add_adapter(
         LoraConfig(
             r=config.rank, lora_alpha=config.alpha, target_modules=list(config.target_modules), init_lora_weights=True
         )
     )
+    if stacked:
+        # Served stacked on the few-step LoRA, trained stacked on it: both active, only this one learns.
+        transformer.set_adapters(["default", *stacked], [1.0] * (1 + len(stacked)))
+        for name, parameter in transformer.named_parameters():
+            parameter.requires_grad_("lora_" in name and ".default." in name)
     if config.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
     trainable = [p for p in transformer.parameters() if p.requires_grad]
@@ -280,8 +310,10 @@ def train_interpolation_lora(
             embedded[text], _ = pipe.encode_prompt(
                 prompt=text, do_classifier_free_guidance=False, device=device, max_sequence_length=base.max_sequence_length
             )
-    items = [_prepare(pipe, clip, device, embedded[text]) for clip, text in zip(train_clips, clip_prompts)]
-    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
+    integer = integer_timesteps(pipe.scheduler)
+    host = torch.device("cpu")
+    items = [_prepare(pipe, clip, device, embedded[text]).to(host) for clip, text in zip(train_clips, clip_prompts)]
+    probe_before = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device, integer)
 
     # 3. The loop.
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
@@ -293,11 +325,11 @@ def train_interpolation_lora(
         optimizer.zero_grad(set_to_none=True)
         batch_loss = 0.0
         for b in range(config.batch_size):
-            item = items[order[(step * config.batch_size + b) % len(order)]]
+            item = items[order[(step * config.batch_size + b) % len(order)]].to(device)
             noise = torch.randn(item.latents.shape, generator=generator).to(device)
             u = torch.rand((1,), generator=generator).view(1, 1, 1, 1, 1)
             sigma = sampling.shifted_sigma(u, shift).to(device)
-            loss = _flow_loss(transformer, item, noise, sigma) / config.batch_size
+            loss = _flow_loss(transformer, item, noise, sigma, integer) / config.batch_size
             loss.backward()
             batch_loss += loss.detach().item()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -306,7 +338,7 @@ def train_interpolation_lora(
         if step == 0 or (step + 1) % max(1, config.steps // 10) == 0:
             log(f"step {step + 1}/{config.steps} loss {batch_loss:.4f}")
     transformer.eval()
-    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift)
+    probe_after = _probe_loss(transformer, items, config.loss_probe, config.seed, shift, device, integer)
 
     # 4. Save the adapter (LoRA weights only) and its record.
     folder = Path(adapters_dir) / adapter_id
@@ -332,14 +364,16 @@ def train_interpolation_lora(
 
     # 5. Take the training adapter off, load the saved one through the serving Generator, evaluate.
     transformer.delete_adapters(["default"])
+    (folder / ADAPTER_RECORD).write_text(json.dumps({"adapterId": adapter_id, "schedule": bridges.name}))
     if eval_clips:
         served = Generator({"flf2v": pipe}, replace(base, adapters_dir=str(Path(adapters_dir))), device)
         result.evaluation = evaluate(served, adapter_id, eval_clips, eval_prompts, seed=config.seed)
     result.seconds = time.monotonic() - started
-    (folder / "adapter.json").write_text(
+    (folder / ADAPTER_RECORD).write_text(
         json.dumps(
             {
                 "adapterId": adapter_id,
+                "schedule": bridges.name,
                 "baseModel": base_model,
                 "config": asdict(config),
                 "clipFrames": clip_frames,

@@ -5,28 +5,42 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
+
+import numpy as np
 
 from ..engines.model import media
-from ..engines.model.config import ModelEngineConfig
+from ..engines.model.config import ClipConfig, ModelEngineConfig
 from . import data
 from .lora import LoraTrainingConfig, train_interpolation_lora
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv")
 
 
-def load_videos(dataset_dir: str | Path) -> list[tuple]:
-    """Every video under ``dataset_dir`` (sorted by path): ``(uint8 frames, fps, texts)``, where
-    ``texts`` is the ``{"contentText", "motionText"}`` of a ``<video>.json`` beside it, or ``None``."""
+def video_paths(dataset_dir: str | Path) -> list[Path]:
+    """Every video under ``dataset_dir``, sorted by path."""
     paths = sorted(p for p in Path(dataset_dir).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     if not paths:
         raise FileNotFoundError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) under {dataset_dir}")
-    videos = []
-    for path in paths:
-        frames, meta = media.decode_video(path.read_bytes())
-        sidecar = path.with_suffix(".json")
-        texts = json.loads(sidecar.read_text()) if sidecar.is_file() else None
-        videos.append((frames, float(meta["fps"]), texts))
-    return videos
+    return paths
+
+
+def video_clips(path: Path, clip: ClipConfig, width: int, height: int) -> tuple[list[np.ndarray], Optional[dict]]:
+    """The training clips of one video (``data.clip_windows``, resized to ``width`` x ``height``)
+    and the ``{"contentText", "motionText"}`` of a ``<video>.json`` beside it (or ``None``). Decoding
+    streams and keeps only the frames the clips use, at the training size: a whole 1080p minute
+    decoded at once would be 9 GB, one per video of the set."""
+    data_bytes = path.read_bytes()
+    info = media.probe_video(data_bytes)
+    declared = info.declared_frames or int((info.declared_seconds or 0.0) * info.fps)
+    windows = data.clip_windows(declared, float(info.fps), clip.max_frames_per_call, clip.native_fps)
+    wanted = {i for window in windows for i in window}
+    kept = {i: data.resized(frame, width, height) for i, frame in media.stream_frames(data_bytes, info, wanted)} if wanted else {}
+    # A header may promise frames that do not decode: a window missing any is dropped.
+    clips = [np.stack([kept[i] for i in window]) for window in windows if all(i in kept for i in window)]
+    sidecar = path.with_suffix(".json")
+    texts = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    return clips, texts
 
 
 def train_from_directory(
@@ -52,8 +66,8 @@ def train_from_directory(
     clip = config.generator.clip
     frames, height, width = data.served_clip_shape(clip, width, height)
     clips, texts = [], []
-    for video, fps, video_texts in load_videos(dataset_dir):
-        made = data.make_clips([video], frames, data.native_stride(fps, clip), width, height)
+    for path in video_paths(dataset_dir):
+        made, video_texts = video_clips(path, clip, width, height)
         clips += made
         texts += [video_texts] * len(made)
     print(f"{len(clips)} clips of {frames} frames at {width}x{height} from {dataset_dir}")

@@ -118,6 +118,27 @@ def count_passes(pipe) -> list[int]:
     return calls
 
 
+class TestTemporalPositions:
+    """Defect 10 of issue 24: 16 frames always, so under ~4 s a Qwen2.5-VL 7B (2 tokens per second)
+    gave two temporal patches one time position and read frames as simultaneous."""
+
+    @pytest.mark.parametrize("seconds", [0.5, 1.0, 2.0, 3.0, 8.0])
+    def test_short_segments_get_fewer_frames_with_distinct_time_positions(self, seconds):
+        mllm, processor = tiny_qwen()
+        mllm.config.vision_config.tokens_per_second = 2  # as Qwen2.5-VL-7B-Instruct's config
+        embedder, embed_processor = tiny_clip()
+        encoder = Encoder(mllm, processor, embedder, embed_processor, replace(CONFIG.encoder, frames_per_segment=16))
+        n = encoder.frames_for(seconds)
+        assert n % 2 == 0 and 2 <= n <= 16 and (n == 16 or seconds < 4)
+        inputs = encoder.inputs(moving_square(n), n / seconds, "content", 100)
+        positions, _ = mllm.model.get_rope_index(
+            inputs["input_ids"], inputs["mm_token_type_ids"], None, inputs["video_grid_thw"], inputs["second_per_grid_ts"]
+        )
+        video = inputs["mm_token_type_ids"][0] == 2
+        per_patch = positions[0, 0, video].view(n // 2, -1)[:, 0].tolist()
+        assert len(set(per_patch)) == n // 2, per_patch  # one time position per temporal patch
+
+
 class TestGenerator:
     def test_pipelines_share_one_text_encoder_vae_and_image_encoder(self, generator):
         t2v, i2v, flf2v = (generator.pipes[m] for m in ("t2v", "i2v", "flf2v"))
@@ -135,6 +156,23 @@ class TestGenerator:
 
     def test_the_schedule_sets_the_scheduler_shift(self, generator):
         assert {p.scheduler.config.shift for p in generator.pipes.values()} == {CONFIG.generator.schedule.flow_shift}
+
+    def test_each_model_samples_with_its_own_steps_and_shift(self):
+        """Defect 5 of issue 24: one flow shift per schedule, never per model. Wan's own settings:
+        T2V 50 steps at shift 5, I2V 40 at shift 3 (480p), FLF2V 50 at shift 16."""
+        from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, model_schedule
+
+        wanted = {"t2v": (50, 5.0), "i2v": (40, 3.0), "flf2v": (50, 16.0)}
+        assert {m: (model_schedule(DEFAULT_SCHEDULE, m).num_inference_steps, model_schedule(DEFAULT_SCHEDULE, m).flow_shift) for m in wanted} == wanted
+        few = {m: model_schedule(FEW_STEP_SCHEDULE, m) for m in wanted}
+        assert (few["i2v"].num_inference_steps, few["i2v"].flow_shift, few["i2v"].guided) == (4, 5.0, False)
+        assert (few["flf2v"].num_inference_steps, few["flf2v"].flow_shift) == (50, 16.0)  # unmeasured there: opt-in only
+        served = replace(CONFIG.generator.schedule, models=DEFAULT_SCHEDULE.models)
+        generator = Generator(tiny_pipes(), replace(CONFIG.generator, schedule=served))
+        assert {m: p.scheduler.config.shift for m, p in generator.pipes.items()} == {m: shift for m, (_, shift) in wanted.items()}
+        passes = count_passes(generator.pipes["i2v"])
+        generator.run_call(0, ModelCall("i2v", 0, 5, 5, Source("keyframe", 0)), "p", moving_square(1)[0], None, 32, 32, seed=0)
+        assert passes[0] == 2 * 40  # its own 40 steps, each with the unconditional pass
 
     def test_calls_make_their_planned_frames_deterministically(self, generator):
         key = moving_square(1, seed=2)[0]
@@ -179,7 +217,7 @@ class TestGenerator:
 class TestRunSegment:
     def test_results_are_laid_on_the_timeline_and_sources_resolved(self):
         keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
-        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)  # at most 9 frames a call
+        calls = plan_segment("it2v", 24, [3, 11], CONFIG.generator.clip)  # at most 9 frames a call
         seen = []
 
         def run(index, call, first, last):
@@ -188,15 +226,21 @@ class TestRunSegment:
             clip[:] = 100 + index
             return clip
 
-        video = run_segment(calls, keys, [3, 11], 22, run)
+        video = run_segment(calls, keys, [3, 11], 24, run)
         assert seen == [("flf2v", 10, 20), ("i2v", 20, None), ("i2v", 101, None)]
-        assert video.shape == (22, 2, 2, 3)
+        assert video.shape == (24, 2, 2, 3)
         # frames 0-2 hold the first made frame; each call's frames from its start
-        assert [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 8 + [102] * 3
+        assert [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 8 + [102] * 5
+
+    def test_a_tail_too_short_for_a_call_holds_the_last_frame_made(self):
+        keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
+        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)  # 19..21: 3 frames, under a call's 5
+        video = run_segment(calls, keys, [3, 11], 22, lambda i, call, f, la: np.full((call.frames, 2, 2, 3), 100 + i, np.uint8))
+        assert len(calls) == 2 and [int(v) for v in video[:, 0, 0, 0]] == [100] * 11 + [101] * 11
 
     def test_calls_on_keyframes_only_start_side_by_side(self):
         keys = [np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 20, np.uint8)]
-        calls = plan_segment("it2v", 22, [3, 11], CONFIG.generator.clip)
+        calls = plan_segment("it2v", 24, [3, 11], CONFIG.generator.clip)
         events = []
 
         def make(index, call):
@@ -212,11 +256,11 @@ class TestRunSegment:
             events.append(("run", index, int(first[0, 0, 0])))
             return make(index, call)
 
-        parallel = run_segment(calls, keys, [3, 11], 22, run, start)
+        parallel = run_segment(calls, keys, [3, 11], 24, run, start)
         # the bridge (0) and the extrapolation from the last keyframe (1) start together; the
         # continuation (2) needs call 1's last frame and runs after it
         assert events == [("start", 0), ("start", 1), ("wait", 0), ("wait", 1), ("run", 2, 101)]
-        np.testing.assert_array_equal(parallel, run_segment(calls, keys, [3, 11], 22, lambda i, c, f, la: make(i, c)))
+        np.testing.assert_array_equal(parallel, run_segment(calls, keys, [3, 11], 24, lambda i, c, f, la: make(i, c)))
 
     def test_a_call_that_makes_the_wrong_count_is_an_error(self):
         calls = [ModelCall("t2v", 0, 5, 5)]

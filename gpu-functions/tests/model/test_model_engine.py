@@ -224,6 +224,9 @@ class TestLongEncodes:
             def describe(self, frames, fps, kind, max_chars):
                 return "a scene"
 
+            def frames_for(self, seconds):
+                return 16
+
         video = np.repeat(moving_square(300, size=32), 8, axis=1)  # 300 x 256 x 32
         video = np.repeat(video, 10, axis=2)[:, :240, :320]
         data = data_source(video, 24.0)
@@ -257,6 +260,9 @@ class FakeEncoder:
     def describe(self, frames, fps, kind, max_chars):
         self.described.append(([int(f[0, 0, 0]) for f in frames], fps, kind, max_chars))
         return f"**{kind.title()}:** " + "word " * 100
+
+    def frames_for(self, seconds):
+        return tiny_config().encoder.frames_per_segment
 
 
 class TestOrchestration:
@@ -434,7 +440,8 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     from test_model_classes import count_passes
 
     from cmvc_gpu.engines.model.adapters import DISTILL_ADAPTER
-    from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, ModelRef
+    from cmvc_gpu.engines.model.config import DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE, ModelRef, model_schedule
+    from cmvc_gpu.engines.model.errors import AdapterMismatch
     from cmvc_gpu.engines.model.segment_plan import ModelCall, Source
 
     donor = tiny_wan("i2v")
@@ -445,10 +452,10 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     )
     for kind in ("i2v", "flf2v"):
         tiny_wan(kind).save_pretrained(tmp_path / kind)
-    save_tiny_adapter(str(tmp_path / "adapters"), ADAPTER)
+    save_tiny_adapter(str(tmp_path / "adapters"), ADAPTER, schedule="few")  # trained stacked, as served
     schedule = replace(
         FEW_STEP_SCHEDULE, distill_lora=ModelRef(str(tmp_path / "distill"), "0" * 40),
-        distill_lora_file="Lightx2v/tiny_distill.safetensors",
+        distill_lora_file="Lightx2v/tiny_distill.safetensors", distilled=("i2v", "flf2v"),  # CMVC_FEW_STEP_BRIDGES=1
     )
     base = tiny_config(str(tmp_path / "adapters"))
     generator_config = replace(
@@ -467,4 +474,33 @@ def test_few_step_schedule_loads_the_distilled_lora_and_runs_unguided(tmp_path):
     generator.run_call(0, bridge, "p", key[0], key[1], 32, 32, seed=0, adapter_id=ADAPTER)
     assert sorted(flf2v.get_active_adapters()) == sorted([DISTILL_ADAPTER, ADAPTER.replace("-", "_")])
     t2v = Generator({"t2v": tiny_wan("t2v")}, generator_config)  # the LoRA is for the 14B models
-    assert t2v.pipes["t2v"].scheduler.config.shift == DEFAULT_SCHEDULE.flow_shift
+    assert t2v.pipes["t2v"].scheduler.config.shift == model_schedule(DEFAULT_SCHEDULE, "t2v").flow_shift == 5.0
+
+    # By default the distilled LoRA runs on I2V alone (distilled from it); bridges keep Wan's FLF2V
+    # sampling (50 steps, shift 16, guidance), and an adapter trained stacked on the LoRA is refused there.
+    plain = replace(generator_config, schedule=replace(schedule, distilled=("i2v",)))
+    served = Generator.from_pretrained(plain, device="cpu", dtype="float32", models=("i2v", "flf2v"))
+    assert served.pipes["flf2v"].scheduler.config.shift == 16.0 and DISTILL_ADAPTER not in served.pipes["flf2v"].get_list_adapters().get("transformer", [])
+    with pytest.raises(AdapterMismatch, match="trained for first/last-frame calls sampled under the 'few' schedule; here they run under 'default'"):
+        served.run_call(0, bridge, "p", key[0], key[1], 32, 32, seed=0, adapter_id=ADAPTER)
+
+
+def test_a_segment_that_cannot_finish_inside_the_deadline_is_refused_before_any_call():
+    """Defect 2 of issue 24: a minute-long TT2V segment (an imported bitstream's; the encoder cuts at
+    most 15 s) is 12 calls one after another, ~4,700 s: refused as ``too_long`` before a GPU second."""
+    from cmvc_gpu.engines.model.config import ModelEngineConfig
+    from cmvc_gpu.errors import ContractError
+
+    calls = []
+
+    def run_call(index, call, *rest):
+        calls.append(call)
+        raise RuntimeError("the calls ran")
+
+    engine = ModelEngine(ModelEngineConfig(device="cpu"), run_call=run_call)
+    request = {"mode": "tt2v", "segment": {"contentText": "c", "motionText": "m"}, "width": 832, "height": 480, "fps": 24.0, "seed": 1}
+    with pytest.raises(ContractError, match="past the 1800-s generation deadline") as refused:
+        engine.generate_json({**request, "frameCount": 60 * 24})
+    assert refused.value.code == "too_long" and calls == []
+    with pytest.raises(RuntimeError, match="the calls ran"):  # ten seconds fit: planned, then run
+        engine.generate_json({**request, "frameCount": 10 * 24})

@@ -82,6 +82,7 @@ def test_classes_load_once_and_check_their_weights_first(modal_app, monkeypatch)
     from cmvc_gpu.engines.model.weights import MissingWeights
 
     monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent-cache")
+    monkeypatch.setenv("CMVC_DEVICE", "cpu")  # this machine has no GPU; see the CUDA test below
     for cls_name, method in (("Encoder", "describe"), ("Generator", "run_call"), ("Bridge", "run_call")):
         user_cls = getattr(modal_app, cls_name)._get_user_cls()
         assert isinstance(getattr(user_cls, method), modal.partial_function.PartialFunction)
@@ -90,6 +91,25 @@ def test_classes_load_once_and_check_their_weights_first(modal_app, monkeypatch)
         instance = user_cls.__new__(user_cls)
         with pytest.raises(MissingWeights, match="download_weights"):
             enter._get_raw_f()(instance)
+
+
+def test_a_gpu_class_whose_cuda_does_not_work_fails_loudly_at_start(modal_app, monkeypatch):
+    """Defect 7 of issue 24: the device fell back to the CPU silently (``resolve_device(None)``) and
+    the image set none, so a container whose CUDA failed would load 14B models in fp32 on its CPU.
+    A GPU class asks for CUDA and fails at ``@modal.enter``, before reading a weight."""
+    import torch
+
+    from cmvc_gpu.engines.model.runtime import CudaUnavailable, resolve_device
+
+    monkeypatch.delenv("CMVC_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for cls_name in ("Encoder", "Generator", "Bridge"):
+        user_cls = getattr(modal_app, cls_name)._get_user_cls()
+        with pytest.raises(CudaUnavailable, match="torch.cuda.is_available\\(\\) is False"):
+            user_cls.load._get_raw_f()(user_cls.__new__(user_cls))
+    with pytest.raises(CudaUnavailable):
+        resolve_device("cuda")
+    assert resolve_device(None).type == "cpu"  # local development without CMVC_DEVICE: the CPU, with a warning
 
 
 def test_modal_app_deploys_what_the_time_model_assumes(modal_app):
@@ -109,10 +129,9 @@ def test_gpus_and_volumes(modal_app):
     assert fns["Generator.*"]._spec_.gpus == "H100"
     assert fns["Bridge.*"]._spec_.gpus == "H100"
     assert fns["train_interpolation_lora"]._spec_.gpus == "H100"
-    assert fns["smoke"]._spec_.gpus == "H200"
-    for cpu_only in ("web", "encode", "generate", "interpolate", "assemble"):
+    for cpu_only in ("web", "encode", "generate", "interpolate", "assemble", "smoke"):
         assert fns[cpu_only]._spec_.gpus is None, cpu_only
-    for name in ("Encoder.*", "Generator.*", "Bridge.*", "download_weights", "train_interpolation_lora", "smoke"):
+    for name in ("Encoder.*", "Generator.*", "Bridge.*", "download_weights", "train_interpolation_lora"):
         volumes = fns[name]._spec_.volumes
         assert sorted(volumes) == ["/adapters", "/vol"], name
         assert repr(volumes["/vol"]) == "modal.Volume.from_name('cmvc-gpu-models')", name
@@ -132,13 +151,79 @@ def test_timeouts_and_scaling_from_configuration(modal_app):
     fns = functions(modal_app.app)
     for name in ("Encoder.*", "Generator.*", "Bridge.*", "interpolate", "assemble", "web"):
         assert settings(fns[name])["timeout"] == 10 * 60, name
-    for waiting in ("encode", "generate"):  # CPU only: they wait for their GPU calls
-        assert settings(fns[waiting])["timeout"] == 60 * 60, waiting
+    for waiting in ("generate", "smoke"):  # CPU only: they wait for their GPU calls, up to the generation deadline
+        assert settings(fns[waiting])["timeout"] == contract.timing()["generationDeadlineSeconds"], waiting
+    assert settings(fns["encode"])["timeout"] == 60 * 60  # it uploads no file: no target to outlive
     generator = settings(fns["Generator.*"])
     assert (generator["min_containers"], generator["scaledown_window"]) == (2, 900)
     encoder = settings(fns["Encoder.*"])
     assert (encoder["min_containers"], encoder["scaledown_window"]) == (0, 300)
     assert settings(fns["Bridge.*"])["startup_timeout"] == 20 * 60
+
+
+def test_a_generation_waits_as_long_as_the_worker_polls_and_the_upload_target_lives(modal_app):
+    """Defect 2 of issue 24: the Worker gave up after 10 minutes, the upload URL lived 15 and the
+    generate function 60. One figure now: the contract's GENERATION_TIMING (schemas/gpu/timing.json),
+    which the Worker's deadline and transfer lifetime read on the TypeScript side."""
+    timing = json.loads((contract.schemas_dir() / "timing.json").read_text())
+    assert modal_app.SEGMENT_TIMEOUT == timing["generationDeadlineSeconds"] == contract.timing()["generationDeadlineSeconds"]
+    assert settings(functions(modal_app.app)["generate"])["timeout"] == modal_app.SEGMENT_TIMEOUT
+
+
+def test_gpu_classes_request_the_host_memory_their_loading_needs(modal_app):
+    """Defect 6: no ``memory=`` request, so a container loading 50 GB of weights onto the CPU first
+    ran on Modal's default reservation."""
+    from cmvc_gpu.engines.model import cost
+
+    fns = functions(modal_app.app)
+    for name in ("Generator", "Bridge"):
+        memory = fns[f"{name}.*"]._spec_.memory
+        assert memory == cost.host_memory_bytes(name) // 2**20 and memory * 2**20 > 50e9, name
+    assert fns["Encoder.*"]._spec_.memory == cost.encoder_container().host_memory_bytes() // 2**20
+    assert modal_app.GENERATOR_SCALING.scaledown_window in (cost.SCALEDOWN_SECONDS, 900)  # 900: this module's env
+
+
+def test_the_smoke_job_runs_through_the_deployed_classes(modal_app):
+    """Defect 8 of issue 24: the smoke job loaded every model inside one 600-s H200 function (~165 GB
+    of reads). It is a CPU function now, waiting up to the generation deadline for the classes' calls,
+    each class loading only its own models; it mounts no weights."""
+    fns = functions(modal_app.app)
+    assert fns["smoke"]._spec_.gpus is None and not fns["smoke"]._spec_.volumes
+    assert settings(fns["smoke"])["timeout"] == modal_app.SEGMENT_TIMEOUT
+
+
+def test_a_generation_reports_the_gpu_seconds_of_its_calls_not_its_cpu_wall_time(modal_app, monkeypatch):
+    """Keys are charged ``seconds.gpu`` (or the wall time, whichever is larger). On Modal the
+    ``generate`` function is a CPU one: it reported ``gpu: 0`` and its wall time, which undercounts
+    calls run side by side on two GPUs. It reports the seconds its GPU calls held their GPUs."""
+    import numpy as np
+
+    from cmvc_gpu.engines.model.tiny import tiny_config
+
+    class Method:
+        def __init__(self, seconds):
+            self.seconds = seconds
+
+        def remote(self, index, call, prompt, first, last, width, height, seed, adapter_id=None):
+            return {"ok": True, "result": np.zeros((call.frames, height, width, 3), np.uint8), "seconds": self.seconds}
+
+        def spawn(self, *args, **kwargs):
+            answer = self.remote(*args, **kwargs)
+            return type("Handle", (), {"get": lambda self: answer})()
+
+    monkeypatch.setattr(modal_app, "Generator", lambda: type("Cls", (), {"run_call": Method(300.0)})())
+    monkeypatch.setattr(modal_app, "Bridge", lambda: type("Cls", (), {"run_call": Method(500.0)})())
+    monkeypatch.setattr(modal_app.ModelEngineConfig, "from_env", classmethod(lambda cls, env=None: tiny_config(default_adapter_id="a")))
+    key = {"codec": "jpeg", "width": 32, "height": 32, "priority": 255}
+    from cmvc_gpu.engines.model import media
+
+    coded = media.code_keyframe(np.zeros((32, 32, 3), np.uint8), 4096, "jpeg", 32)
+    keyframes = [{**key, **coded, "frameIndex": 0}, {**key, **coded, "frameIndex": 8, "priority": 1}]
+    response = modal_app._engine().generate_json(
+        {"mode": "it2v", "segment": {"contentText": "c", "motionText": "m", "keyframes": keyframes},
+         "width": 32, "height": 32, "fps": 8.0, "frameCount": 16, "seed": 0}
+    )
+    assert response["seconds"]["gpu"] == 800.0  # a bridge (500 s) and an extrapolation (300 s), side by side
 
 
 def test_scaling_reads_env():
@@ -155,9 +240,28 @@ def test_the_containers_get_the_origins_sources_may_come_from(modal_app):
 
 
 def test_image_pins_every_package(modal_app):
-    pins = modal_app._pinned("requirements.txt", "requirements-model.txt")
+    """The image installs the requirements files (read by uv when the image is built, not when the
+    module is imported: a container has no requirements file beside its entry file)."""
+    lines = []
+    for file in modal_app.REQUIREMENTS:
+        lines += [raw.split("#", 1)[0].strip() for raw in Path(file).read_text().splitlines()]
+    pins = [line for line in lines if line]
     assert pins and all("==" in p for p in pins)
     assert any(p.startswith("torch==") for p in pins) and any(p.startswith("diffusers==") for p in pins)
+
+
+def test_importing_the_app_reads_no_file_beside_it(modal_app, tmp_path):
+    """Defect found in review: module-level code read requirements files beside the entry file, so
+    every container failed at import. The whole container layout is ``npm run gpu:container-check``;
+    this is its first step, alone: the entry file copied where nothing else is, imported."""
+    (tmp_path / "modal_app.py").write_text((ROOT / "modal_app.py").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_")}
+    env |= {"HOME": str(tmp_path), "MODAL_CONFIG_PATH": str(tmp_path / "absent.toml"), "PYTHONPATH": str(ROOT)}
+    env["CMVC_SCHEMAS_DIR"] = str(contract.schemas_dir())
+    probe = "import sys; sys.path.insert(0, '.'); import modal_app; print(modal_app.__file__)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == str(tmp_path / "modal_app.py")
 
 
 def test_training_is_runnable_with_modal_run(tmp_path):
@@ -194,7 +298,8 @@ def test_a_new_adapter_reloads_only_the_adapters_volume(modal_app, monkeypatch):
         adapters=SimpleNamespace(loaded=loaded), run_call=lambda *a, **k: events.append(("call", k["adapter_id"])) or "frames"
     )
     run_call = bridge_cls.run_call._get_raw_f()
-    assert run_call(bridge, 0, None, adapter_id="interp-lora-old") == {"ok": True, "result": "frames"}
+    answer = run_call(bridge, 0, None, adapter_id="interp-lora-old")
+    assert (answer["ok"], answer["result"]) == (True, "frames") and answer["seconds"] >= 0
     assert run_call(bridge, 0, None, adapter_id="interp-lora-new")["ok"] is True
     assert events == [("call", "interp-lora-old"), "adapters", ("call", "interp-lora-new")]
 
@@ -253,5 +358,5 @@ def test_a_function_added_to_the_schemas_is_deployed_with_its_timeout(tmp_path):
     env |= {"CMVC_SCHEMAS_DIR": str(schemas), "HOME": str(home), "MODAL_CONFIG_PATH": str(home / "absent.toml")}
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert (seen["sharpen"], seen["remux"]) == (60 * 60, 10 * 60)
+    assert (seen["sharpen"], seen["remux"]) == (contract.timing()["generationDeadlineSeconds"], 10 * 60)
     assert {"assemble", "encode", "generate", "interpolate", "remux", "sharpen"} <= set(seen["web"])

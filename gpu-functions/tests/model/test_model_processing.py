@@ -210,10 +210,10 @@ class TestDispatch:
     def test_envelope_wraps_results_and_errors(self):
         store = {}
         ok = envelope(lambda report: (report(0.5), {"x": 1})[1], store, "fc-1")
-        assert ok == {"ok": True, "result": {"x": 1}}
+        assert ok.pop("seconds") >= 0 and ok == {"ok": True, "result": {"x": 1}}
         assert store == {"fc-1": 0.5}
         bad = envelope(lambda report: (_ for _ in ()).throw(AdapterNotFound("no adapter 'a'")), store, "fc-1")
-        assert bad == {"ok": False, "error": {"code": "not_found", "message": "no adapter 'a'"}}
+        assert bad.pop("seconds") >= 0 and bad == {"ok": False, "error": {"code": "not_found", "message": "no adapter 'a'"}}
         logged = []
         crash = envelope(lambda report: 1 / 0, None, None, log=logged.append)
         assert crash["error"]["code"] == "engine_failure"
@@ -260,13 +260,29 @@ class TestDispatch:
 
 class TestTrainingData:
     def test_windows_do_not_overlap(self):
-        assert data.clip_windows(12, 3, 2) == [[0, 2, 4], [5, 7, 9]]
-        assert data.clip_windows(10, 5, 1) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
-        assert data.clip_windows(4, 5, 1) == []
+        assert data.clip_windows(12, 16.0, 3, 8.0) == [[0, 2, 4], [5, 7, 9]]
+        assert data.clip_windows(10, 8.0, 5, 8.0) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+        assert data.clip_windows(4, 8.0, 5, 8.0) == []
+
+    @pytest.mark.parametrize("fps", [24.0, 25.0, 30.0, 29.97, 16.0, 60.0])
+    def test_a_clip_spans_what_a_served_bridge_spans_at_any_source_rate(self, fps):
+        """Defect 3 of issue 24: a whole-frame stride (round(fps / 16)) made 81-frame clips at 24 or
+        25 frames/s span 6.4-6.7 s, while a served bridge spans at most 5 s. By timestamp, 5 s."""
+        from cmvc_gpu.engines.model.config import ClipConfig
+
+        clip = ClipConfig()
+        windows = data.clip_windows(int(60 * fps), fps, clip.max_frames_per_call, clip.native_fps)
+        assert len(windows) >= 10
+        for window in windows:
+            span = (window[-1] - window[0]) / fps
+            assert span == pytest.approx(clip.max_keyframe_gap_seconds, abs=0.5 / fps)
+            steps = np.diff(window) / fps
+            assert np.all(np.abs(steps - 1 / clip.native_fps) <= 1 / fps + 1e-9)  # each step nearest 1/16 s
+        assert all(b[0] > a[-1] for a, b in zip(windows, windows[1:]))
 
     def test_make_clips_split_and_blend(self):
         video = np.random.default_rng(0).integers(0, 255, (20, 24, 40, 3), dtype=np.uint8)
-        clips = data.make_clips([video], 5, 1, 32, 16)
+        clips = data.make_clips([(video, 8.0)], 5, 8.0, 32, 16)
         assert len(clips) == 4 and clips[0].shape == (5, 16, 32, 3)
         train, held = data.split(clips, 1)
         assert (len(train), len(held)) == (3, 1)
@@ -429,3 +445,59 @@ class TestModalWebApp:
         assert submitted.status_code == 202 and submitted.json()["callId"] == "generate~fc-abc123"
         calls["fc-abc123"] = FakeCall("fc-abc123", {"ok": True, "result": result})
         assert client.get("/v1/calls/generate~fc-abc123").json() == {"status": "succeeded", "result": result}
+
+
+class TestAspect:
+    """Defect 11 of issue 24: a 16:9 source generated at 832x480 (aspect 1.733) was resized to the
+    asked 16:9 size, stretching it by 2.5%; its keyframes went into the model stretched the other way."""
+
+    def test_a_generated_clip_keeps_its_aspect_cropped_not_stretched(self):
+        # A disc generated at the 832x480 aspect (104x60 here), asked at 16:9: it must stay round.
+        h, w = 60, 104
+        yy, xx = np.mgrid[0:h, 0:w]
+        disc = ((xx + 0.5 - w / 2) ** 2 + (yy + 0.5 - h / 2) ** 2 <= 25**2).astype(np.uint8) * 255
+        clip = np.repeat(disc[None, :, :, None], 3, axis=3).repeat(2, axis=0)
+        fitted = sampling.fit_clip(clip, 640, 360, 2)[0, :, :, 0] > 127
+        rows, cols = np.nonzero(fitted)
+        ratio = (cols.max() - cols.min() + 1) / (rows.max() - rows.min() + 1)
+        assert abs(ratio - 1.0) <= 0.01, ratio  # stretched to 16:9 it would be 2.6% wider than tall
+
+    def test_cover_box_crops_the_longer_side_only(self):
+        assert sampling.cover_box(100, 50, 50, 50) == (25, 0, 75, 50)
+        assert sampling.cover_box(50, 100, 50, 50) == (0, 25, 50, 75)
+        assert sampling.cover_box(64, 48, 32, 24) == (0, 0, 64, 48)
+
+    def test_a_keyframe_goes_into_the_model_with_its_aspect(self):
+        import base64
+        import io
+
+        from PIL import Image
+
+        from cmvc_gpu.engines.model import media
+
+        yy, xx = np.mgrid[0:90, 0:160]
+        disc = (((xx - 80) ** 2 + (yy - 45) ** 2) <= 30**2).astype(np.uint8) * 255
+        buffer = io.BytesIO()
+        Image.fromarray(np.repeat(disc[:, :, None], 3, axis=2)).save(buffer, format="PNG")
+        keyframe = {"codec": "webp", "width": 160, "height": 90, "data": base64.b64encode(buffer.getvalue()).decode(), "frameIndex": 0}
+        array = media.keyframe_array(keyframe, 64, 48)[:, :, 0] > 127  # 4:3 model geometry from a 16:9 keyframe
+        rows, cols = np.nonzero(array)
+        assert abs((cols.max() - cols.min() + 1) / (rows.max() - rows.min() + 1) - 1.0) <= 0.06
+
+
+def test_the_generated_size_table_the_worker_names_in_its_header_is_the_model_geometry():
+    """The Worker's CMVC-Generated-Size header (``generatedSize`` in src/gpu/cost-model.ts) computes the
+    model engine's geometry from what gpu-cost.json exports; both sides are held to one table."""
+    import json
+    from pathlib import Path
+
+    from cmvc_gpu.engines.model import cost
+    from cmvc_gpu.engines.model.config import ClipConfig
+
+    root = Path(__file__).resolve().parents[3]
+    table = json.loads((root / "test" / "fixtures" / "generated-sizes.json").read_text())["sizes"]
+    clip = ClipConfig()
+    for width, height, generated_w, generated_h in table:
+        assert sampling.model_geometry(width, height, clip.spatial_multiple, clip.max_area) == (generated_w, generated_h)
+    exported = json.loads((root / "schemas" / "gpu-cost.json").read_text())["engines"]["model"]["generation"]
+    assert exported == {"maxPixels": clip.max_area, "sizeMultiple": clip.spatial_multiple} == cost.cost_entry(cost.SCHEDULES["default"])["generation"]

@@ -40,3 +40,20 @@ def test_a_failing_stage_exits_non_zero(monkeypatch, capsys):
     monkeypatch.setattr(cmvc_gpu.smoke, "run_stages", broken)
     assert module.main(["--json"]) == 1
     assert "gpu:smoke: FAILED" in capsys.readouterr().err
+
+
+def test_a_fresh_deployment_without_an_adapter_runs_every_stage_without_the_bridge(tmp_path):
+    """Defect 8 of issue 24: the smoke run always bridged to a second keyframe, so on a deployment with
+    no trained adapter yet it failed. Without one its IT2V stage is image-to-video alone, and says so."""
+    from dataclasses import replace
+
+    from cmvc_gpu.engines.model.tiny import tiny_engine
+    from cmvc_gpu.smoke import run_stages
+
+    engine = tiny_engine(str(tmp_path))
+    engine.config = replace(engine.config, generator=replace(engine.config.generator, default_adapter_id=None))
+    rows = run_stages(engine, adapter_id=None, seconds=1.0)
+    assert [r["stage"] for r in rows] == ["encode", "tt2v", "it2v", "interpolate", "assemble"]
+    assert rows[2]["bridge"] is None
+    with_adapter = run_stages(tiny_engine(str(tmp_path / "a")), adapter_id=None, seconds=1.0)
+    assert with_adapter[2]["bridge"] == "interp-lora-tiny-r4"  # CMVC_DEFAULT_ADAPTER's: bridged

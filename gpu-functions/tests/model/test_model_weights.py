@@ -122,3 +122,34 @@ def test_nothing_downloaded_is_a_clear_start_error(tmp_path):
         weights.check_present(CONFIG, str(tmp_path), ["i2v"])
     with pytest.raises(weights.MissingWeights, match="HF_HUB_CACHE is not set"):
         weights.check_present(CONFIG, None, ["i2v"])
+
+
+def test_download_compares_the_shared_components_across_repositories(tmp_path):
+    """Defect 13 of issue 24: the generator's docstring said download_weights checks that the text
+    encoder, VAE and image encoder are the same files in every Wan repository; it did not. It now
+    compares the hub's SHA-256 of each repository's own copy with i2v's, the one every pipeline loads,
+    records which are identical and which differ, and says so (nothing more is downloaded)."""
+    i2v = {"text_encoder/model.safetensors": "t5", "vae/diffusion_pytorch_model.safetensors": "vae", "image_encoder/model.safetensors": "clip"}
+    t2v = {"text_encoder/model.safetensors": "t5", "vae/diffusion_pytorch_model.safetensors": "vae", "transformer/x.safetensors": "dit"}
+    flf2v = {"text_encoder/model.safetensors": "t5", "vae/diffusion_pytorch_model.safetensors": "vae", "image_encoder/model.safetensors": "other"}
+    assert weights.shared_components(i2v, t2v) == {"identical": ["text_encoder", "vae"], "different": []}
+    assert weights.shared_components(i2v, flf2v) == {"identical": ["text_encoder", "vae"], "different": ["image_encoder"]}
+
+
+def test_download_records_the_comparison_in_the_manifest(monkeypatch, tmp_path):
+    files = {
+        "model_index.json": b"{}",
+        "transformer/config.json": b"{}",
+        "transformer/diffusion_pytorch_model.safetensors": b"dit",
+        "text_encoder/config.json": b"{}",
+        "text_encoder/model.safetensors": b"t5",
+        "vae/config.json": b"{}",
+        "vae/diffusion_pytorch_model.safetensors": b"vae",
+        "image_encoder/config.json": b"{}",
+        "image_encoder/model.safetensors": b"clip",
+    }
+    fake_hub(monkeypatch, tmp_path, files)
+    lines = []
+    manifest = weights.download(CONFIG, str(tmp_path), ["i2v", "flf2v"], log=lines.append)
+    assert manifest["shared"]["flf2v"] == {"identical": ["text_encoder", "vae", "image_encoder"], "different": []}
+    assert not any("differ" in line for line in lines)

@@ -3,21 +3,28 @@ production, so reloading it never touches mapped weight files).
 
 Adapters live in ``adapters_dir/<adapter id>/`` as diffusers LoRA files
 (``pytorch_lora_weights.safetensors``) with their LoRA config in the file's metadata (so
-``lora_alpha`` survives: see ``training.lora``), written by ``cmvc_gpu.training``. Without an
-adapter keyframe bridging refuses (:class:`AdapterRequired`): the un-tuned model is not what the
-codec was measured with, so it never stands in silently.
+``lora_alpha`` survives: see ``training.lora``), written by ``cmvc_gpu.training``, and a record
+``adapter.json`` naming the sampling schedule its first/last-frame calls were trained under (an
+adapter trained alone at 40 steps is not one trained stacked on the few-step LoRA): an adapter is
+refused under another schedule (:class:`AdapterMismatch`); one without a record was trained before
+records existed, alone, so under ``default``. Without an adapter keyframe bridging refuses
+(:class:`AdapterRequired`): the un-tuned model is not what the codec was measured with, so it never
+stands in silently.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import AdapterNotFound, AdapterRequired, ModelInputError
+from .errors import AdapterMismatch, AdapterNotFound, AdapterRequired, ModelInputError
 
 ADAPTER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 LORA_WEIGHTS = "pytorch_lora_weights.safetensors"
+#: An adapter's record beside its weights: its id, base model, training settings and ``schedule``.
+ADAPTER_RECORD = "adapter.json"
 DISTILL_ADAPTER = "few_step_distill"
 
 
@@ -32,6 +39,12 @@ def adapter_dir(adapters_dir: str | Path, adapter_id: str) -> Path:
 def peft_name(adapter_id: str) -> str:
     """The adapter's name inside peft (which does not allow dots)."""
     return re.sub(r"[^A-Za-z0-9_]", "_", adapter_id)
+
+
+def trained_schedule(folder: Path) -> str:
+    """The sampling schedule the adapter in ``folder`` was trained under (``default`` without a record)."""
+    record = folder / ADAPTER_RECORD
+    return str(json.loads(record.read_text()).get("schedule", "default")) if record.is_file() else "default"
 
 
 def resolve_adapter(adapter_id: Optional[str], default_adapter_id: Optional[str]) -> str:
@@ -54,12 +67,15 @@ class AdapterSet:
         pipe: a diffusers pipeline with ``load_lora_weights`` / ``set_adapters``.
         adapters_dir: the adapters' folder.
         always: peft names kept active next to the chosen adapter (the few-step LoRA).
+        schedule: the name of the schedule the pipeline's calls run with; an adapter trained under
+            another is refused.
     """
 
-    def __init__(self, pipe: Any, adapters_dir: str | Path, always: tuple[str, ...] = ()) -> None:
+    def __init__(self, pipe: Any, adapters_dir: str | Path, always: tuple[str, ...] = (), schedule: str = "default") -> None:
         self.pipe = pipe
         self.adapters_dir = Path(adapters_dir)
         self.always = always
+        self.schedule = schedule
         self.loaded: dict[str, str] = {}
         self.active: Optional[str] = None
 
@@ -69,11 +85,19 @@ class AdapterSet:
         Raises:
             ModelInputError: the id is not a plain name.
             AdapterNotFound: there is no such adapter.
+            AdapterMismatch: it was trained under another schedule.
         """
         if adapter_id not in self.loaded:
             folder = adapter_dir(self.adapters_dir, adapter_id)
             if not (folder / LORA_WEIGHTS).is_file():
                 raise AdapterNotFound(f"no LoRA adapter {adapter_id!r} (looked for {folder / LORA_WEIGHTS})")
+            trained = trained_schedule(folder)
+            if trained != self.schedule:
+                raise AdapterMismatch(
+                    f"LoRA adapter {adapter_id!r} was trained for first/last-frame calls sampled under the {trained!r} "
+                    f"schedule; here they run under {self.schedule!r} (CMVC_STEPS, CMVC_FEW_STEP_BRIDGES): train one "
+                    "under this schedule (`modal run gpu-functions/modal_app.py::train_interpolation_lora` deployed with it)"
+                )
             name = peft_name(adapter_id)
             present = {n for names in self.pipe.get_list_adapters().values() for n in names}
             if name not in present:

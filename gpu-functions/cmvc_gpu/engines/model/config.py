@@ -131,13 +131,16 @@ class StepSchedule:
     so the adapter is trained where the sampler spends its steps.
 
     Args:
-        name: ``"default"`` (the models' own 40-step sampling with classifier-free guidance) or
-            ``"few"`` (a step- and guidance-distilled LoRA: 4 steps, guidance off).
-        num_inference_steps: denoising steps per call.
+        name: ``"default"`` (each model's own sampling, ``models``) or ``"few"`` (a step- and
+            guidance-distilled LoRA on ``distilled``: 4 steps, guidance off).
+        num_inference_steps: denoising steps per call (of a model ``models`` does not name).
         guidance_scale: classifier-free guidance; 1.0 disables the unconditional pass.
-        flow_shift: the flow-matching scheduler's shift (3.0 at 480p, 5.0 at 720p per the model cards).
+        flow_shift: the flow-matching scheduler's shift.
         distill_lora: the distilled LoRA's repository (``None`` for the default schedule).
         distill_lora_file: the LoRA's file inside that repository.
+        distilled: the models the distilled LoRA runs on (with this schedule's own settings).
+        models: per model, the settings it runs with when not ``distilled`` (``WAN_SAMPLING``); a
+            model not named runs this schedule's own settings.
     """
 
     name: str = "default"
@@ -146,6 +149,8 @@ class StepSchedule:
     flow_shift: float = 3.0
     distill_lora: Optional[ModelRef] = None
     distill_lora_file: Optional[str] = None
+    distilled: tuple[str, ...] = ()
+    models: tuple[tuple[str, "StepSchedule"], ...] = ()
 
     def __post_init__(self) -> None:
         if self.num_inference_steps < 1:
@@ -154,6 +159,8 @@ class StepSchedule:
             raise ValueError(f"flow_shift must be positive, got {self.flow_shift}")
         if (self.distill_lora is None) != (self.distill_lora_file is None):
             raise ValueError("distill_lora and distill_lora_file go together")
+        if self.distilled and self.distill_lora is None:
+            raise ValueError(f"distilled models {self.distilled} need a distill_lora")
 
     @property
     def guided(self) -> bool:
@@ -161,12 +168,25 @@ class StepSchedule:
         return self.guidance_scale > 1.0
 
 
+#: Wan 2.1's own sampler settings per model (its ``generate.py``): 50 steps, 40 for image-to-video;
+#: shift 5.0, 3.0 for image-to-video at 480p, 16 for first/last-frame; guidance 5.0. The 720P
+#: first/last-frame model runs at 832x480 here (a size Wan supports for it) with its own shift: one
+#: 81-frame call at 1280x720 would outlive the call limit.
+WAN_SAMPLING = (
+    ("t2v", StepSchedule(name="default", num_inference_steps=50, guidance_scale=5.0, flow_shift=5.0)),
+    ("i2v", StepSchedule(name="default", num_inference_steps=40, guidance_scale=5.0, flow_shift=3.0)),
+    ("flf2v", StepSchedule(name="default", num_inference_steps=50, guidance_scale=5.0, flow_shift=16.0)),
+)
+
 #: LightX2V's step- and CFG-distilled LoRA for Wan 2.1 I2V 14B 480p, as repackaged for diffusers'
 #: ``load_lora_weights`` (diffusers PR #12040). Its H200 figure: 14 s for a 5-s 480p clip.
 LIGHTX2V_REPO = ModelRef("Kijai/WanVideo_comfy", "29d93f7394d49ed7ef070709ff92a316c1a6aa41")
 LIGHTX2V_I2V_480P_FILE = "Lightx2v/lightx2v_I2V_14B_480p_cfg_step_distill_rank128_bf16.safetensors"
 
-DEFAULT_SCHEDULE = StepSchedule()
+DEFAULT_SCHEDULE = StepSchedule(models=WAN_SAMPLING)
+#: The distilled LoRA runs on the model it was distilled from (I2V 14B 480P). On the 720P
+#: first/last-frame model its quality is unmeasured, so bridges keep their own sampling unless
+#: ``CMVC_FEW_STEP_BRIDGES=1`` opts in (``FEW_STEP_BRIDGES``).
 FEW_STEP_SCHEDULE = StepSchedule(
     name="few",
     num_inference_steps=4,
@@ -174,14 +194,24 @@ FEW_STEP_SCHEDULE = StepSchedule(
     flow_shift=5.0,
     distill_lora=LIGHTX2V_REPO,
     distill_lora_file=LIGHTX2V_I2V_480P_FILE,
+    distilled=("i2v",),
+    models=WAN_SAMPLING,
 )
+FEW_STEP_BRIDGES = replace(FEW_STEP_SCHEDULE, distilled=("i2v", "flf2v"))
 SCHEDULES = {s.name: s for s in (DEFAULT_SCHEDULE, FEW_STEP_SCHEDULE)}
 
 
 def model_schedule(schedule: StepSchedule, model: str) -> StepSchedule:
-    """The schedule pipeline ``model`` runs under ``schedule``: the distilled LoRA is for the 14B
-    image-conditioned models, so text-to-video (1.3B) keeps the default schedule."""
-    return DEFAULT_SCHEDULE if model == "t2v" and schedule.distill_lora is not None else schedule
+    """The settings pipeline ``model`` runs with under ``schedule``: the schedule's own when the
+    distilled LoRA runs on it, else the model's own (``schedule.models``); a schedule naming no
+    models runs its own settings everywhere, except that a distilled schedule's other models keep
+    the default."""
+    if schedule.distill_lora is not None and model in schedule.distilled:
+        return schedule
+    own = dict(schedule.models).get(model)
+    if own is not None:
+        return own
+    return schedule if schedule.distill_lora is None else DEFAULT_SCHEDULE
 
 
 @dataclass(frozen=True)
@@ -270,7 +300,8 @@ class ModelEngineConfig:
         """The defaults, overridden by environment variables.
 
         ``CMVC_MODEL_MLLM``, ``CMVC_MODEL_EMBEDDER``, ``CMVC_MODEL_T2V``, ``CMVC_MODEL_I2V`` and
-        ``CMVC_MODEL_FLF2V`` hold ``id@revision``; ``CMVC_STEPS`` is ``default`` or ``few``;
+        ``CMVC_MODEL_FLF2V`` hold ``id@revision``; ``CMVC_STEPS`` is ``default`` or ``few``
+        (``CMVC_FEW_STEP_BRIDGES=1``: the distilled LoRA on the first/last-frame model too, unmeasured);
         ``CMVC_ADAPTERS_DIR``, ``CMVC_DEFAULT_ADAPTER``, ``CMVC_DEVICE``, ``CMVC_DTYPE`` and
         ``HF_HUB_CACHE`` the rest.
         """
@@ -290,6 +321,10 @@ class ModelEngineConfig:
             if steps not in SCHEDULES:
                 raise ValueError(f"CMVC_STEPS must be one of {sorted(SCHEDULES)}, got {steps!r}")
             generator = replace(generator, schedule=SCHEDULES[steps])
+        if env.get("CMVC_FEW_STEP_BRIDGES") == "1":
+            if generator.schedule.distill_lora is None:
+                raise ValueError("CMVC_FEW_STEP_BRIDGES=1 needs CMVC_STEPS=few")
+            generator = replace(generator, schedule=replace(generator.schedule, distilled=FEW_STEP_BRIDGES.distilled))
         if env.get("CMVC_ADAPTERS_DIR"):
             generator = replace(generator, adapters_dir=env["CMVC_ADAPTERS_DIR"])
         if env.get("CMVC_DEFAULT_ADAPTER"):

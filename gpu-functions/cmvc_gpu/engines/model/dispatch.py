@@ -17,6 +17,7 @@ adapter) crosses the boundary as data rather than as a pickled exception.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -83,9 +84,11 @@ def envelope(
         log: receives the traceback of an unexpected failure (the response carries no trace).
 
     Returns:
-        ``{"ok": True, "result": response}`` or ``{"ok": False, "error": {"code", "message"}}``.
+        ``{"ok": True, "result": response}`` or ``{"ok": False, "error": {"code", "message"}}``, with
+        ``seconds``: the wall seconds the call ran here (in a GPU class: seconds it held its GPU).
     """
     last = [-1.0]
+    started = time.perf_counter()
 
     def progress(fraction: float) -> None:
         if progress_store is None or call_id is None:
@@ -99,12 +102,35 @@ def envelope(
                 pass
 
     try:
-        return {"ok": True, "result": call(progress)}
+        result = call(progress)
+        return {"ok": True, "result": result, "seconds": time.perf_counter() - started}
     except Exception as error:  # every failure becomes a contract error
         code = error_code(error)
         if code == "engine_failure":
             log(traceback.format_exc())
-        return {"ok": False, "error": {"code": code, "message": str(error) or type(error).__name__}}
+        failure = {"code": code, "message": str(error) or type(error).__name__}
+        return {"ok": False, "error": failure, "seconds": time.perf_counter() - started}
+
+
+class GpuMeter:
+    """The seconds the GPU methods one contract call made held their GPUs (their envelopes'
+    ``seconds``), summed across calls that ran side by side: what the call reports as ``seconds.gpu``
+    on Modal, where its own container is a CPU one and its wall time undercounts calls run in parallel."""
+
+    def __init__(self) -> None:
+        self._total = 0.0
+        self._lock = threading.Lock()
+
+    def value(self, answer: Any) -> Any:
+        """The value inside a GPU method's envelope (its error raised), its seconds counted."""
+        if isinstance(answer, Mapping):
+            with self._lock:
+                self._total += float(answer.get("seconds") or 0.0)
+        return unwrap_value(answer)
+
+    def total(self) -> float:
+        with self._lock:
+            return self._total
 
 
 def unwrap_value(answer: Any) -> Any:

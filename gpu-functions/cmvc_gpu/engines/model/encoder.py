@@ -12,10 +12,11 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from . import prompts
+from . import prompts, sampling
 from .config import EncoderConfig
 from .errors import ModelInputError
 from .runtime import eval_modules, resolve_device, resolve_dtype
+from .weights import local_folder
 
 
 class Encoder:
@@ -55,7 +56,7 @@ class Encoder:
         dtype: Optional[str] = None,
         cache_dir: Optional[str] = None,
     ) -> "Encoder":
-        """Loads both models at their pinned revisions (from ``cache_dir``, the Volume, when set)."""
+        """Loads both models at their pinned revisions from their folders in ``cache_dir`` (the Volume)."""
         from transformers import (
             AutoImageProcessor,
             AutoModelForImageTextToText,
@@ -65,27 +66,22 @@ class Encoder:
 
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
-        processor = AutoProcessor.from_pretrained(
-            config.mllm.id, revision=config.mllm.revision, cache_dir=cache_dir, max_pixels=config.mllm_max_pixels
-        )
-        mllm = AutoModelForImageTextToText.from_pretrained(
-            config.mllm.id,
-            revision=config.mllm.revision,
-            cache_dir=cache_dir,
-            dtype=torch_dtype,
-            device_map=str(torch_device),
-        )
-        embed_processor = AutoImageProcessor.from_pretrained(
-            config.embedder.id, revision=config.embedder.revision, cache_dir=cache_dir
-        )
-        embedder = CLIPVisionModelWithProjection.from_pretrained(
-            config.embedder.id,
-            revision=config.embedder.revision,
-            cache_dir=cache_dir,
-            dtype=torch_dtype,
-            device_map=str(torch_device),
-        )
+        mllm_folder = local_folder(config.mllm, cache_dir)
+        embedder_folder = local_folder(config.embedder, cache_dir)
+        processor = AutoProcessor.from_pretrained(mllm_folder, max_pixels=config.mllm_max_pixels)
+        mllm = AutoModelForImageTextToText.from_pretrained(mllm_folder, dtype=torch_dtype, device_map=str(torch_device))
+        embed_processor = AutoImageProcessor.from_pretrained(embedder_folder)
+        embedder = CLIPVisionModelWithProjection.from_pretrained(embedder_folder, dtype=torch_dtype, device_map=str(torch_device))
         return cls(mllm, processor, embedder, embed_processor, config, torch_device)
+
+    def frames_for(self, seconds: float) -> int:
+        """Frames to sample for a segment of ``seconds`` (``sampling.mllm_frame_count``): at most
+        ``frames_per_segment``, fewer for a short segment, so that no two of the model's temporal
+        patches share a time position (with 16 frames, a Qwen2.5-VL 7B at 2 tokens per second reads
+        any segment under 4 s with repeated positions)."""
+        patch = int(getattr(getattr(self.processor, "video_processor", None), "temporal_patch_size", None) or 2)
+        tokens_per_second = getattr(getattr(self.mllm.config, "vision_config", None), "tokens_per_second", None)
+        return sampling.mllm_frame_count(seconds, self.config.frames_per_segment, patch, tokens_per_second)
 
     @torch.no_grad()
     def embed(self, frames: np.ndarray) -> np.ndarray:

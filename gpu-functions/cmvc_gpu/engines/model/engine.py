@@ -20,7 +20,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ...contract import modes
+from ...contract import modes, timing
+from ...media import global_motion, rate
 from ...media.audio import encode_audio
 from ...progress import Progress, no_progress
 from . import cost, media, prompts, sampling
@@ -71,11 +72,16 @@ class ModelEngine:
             runs every call in turn.
         run_analyse: the encode's analysis call; default :meth:`analyse_json` in this process.
         run_describe: one encode describe call; default :meth:`describe_json` in this process.
+        gpu_seconds: the GPU seconds spent so far by the calls made elsewhere for this engine (on Modal:
+            the GPU classes', ``dispatch.GpuMeter.total``): the response's ``seconds.gpu`` is what it
+            grew by during the call; default: the call's own wall time when this process computes on CUDA.
         clock: seconds, for the response's ``seconds`` (injectable for tests).
     """
 
     id = ENGINE_ID
     version = ENGINE_VERSION
+    #: ``targetKbps`` is planned (``cmvc_gpu.media.rate``), never ignored.
+    plans_rate = True
 
     def __init__(
         self,
@@ -86,6 +92,7 @@ class ModelEngine:
         start_call: Optional[Callable[..., Callable[[], np.ndarray]]] = None,
         run_analyse: Optional[Callable[[dict], dict]] = None,
         run_describe: Optional[Callable[[dict, dict, list[int]], list[dict]]] = None,
+        gpu_seconds: Optional[Callable[[], float]] = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config
@@ -95,6 +102,7 @@ class ModelEngine:
         self.start_call = start_call
         self.run_analyse = run_analyse
         self.run_describe = run_describe
+        self.gpu_seconds = gpu_seconds
         self.clock = clock
         self.limits = media.LIMITS  # served in /v1/info
 
@@ -149,8 +157,14 @@ class ModelEngine:
             raise RuntimeError(f"this deployment of the model engine has no {role} loaded")
         return model
 
-    def _seconds(self, started: float) -> dict:
-        wall = max(0.0, self.clock() - started)
+    def _started(self) -> tuple[float, float]:
+        """When a call starts: the clock, and the GPU seconds spent elsewhere so far."""
+        return self.clock(), self.gpu_seconds() if self.gpu_seconds is not None else 0.0
+
+    def _seconds(self, started: tuple[float, float]) -> dict:
+        wall = max(0.0, self.clock() - started[0])
+        if self.gpu_seconds is not None:
+            return {"gpu": max(0.0, self.gpu_seconds() - started[1]), "cpu": wall}
         device = getattr(self.config, "device", None)
         on_gpu = media.gpu_in_use() if device is None else device.startswith("cuda")
         return {"gpu": wall if on_gpu else 0.0, "cpu": wall}
@@ -162,7 +176,7 @@ class ModelEngine:
         however long the video (on Modal each is a GPU call of its own: ``run_analyse``,
         ``run_describe``).
         """
-        started = self.clock()
+        started = self._started()
         analyse = self.run_analyse if self.run_analyse is not None else self.analyse_json
         describe = self.run_describe if self.run_describe is not None else self.describe_json
         analysis = analyse(request)
@@ -171,8 +185,12 @@ class ModelEngine:
         segments: list[dict] = []
         for done, group in enumerate(groups):
             segments += describe(request, analysis, group)
-            progress(0.15 + 0.85 * (done + 1) / len(groups))
+            progress(0.15 + 0.8 * (done + 1) / len(groups))
+        options = media.encode_options(request)
+        if options["targetKbps"] is not None:
+            segments = self._rate_controlled(request, analysis["video"], segments, options)
         sound, warnings = self.encode_sound(request, analysis)
+        progress(1.0)
         return {
             "engine": self.engine_info(),
             "video": analysis["video"],
@@ -233,17 +251,23 @@ class ModelEngine:
         """The encoded segments ``indices`` of ``analysis``: decodes again, keeping one segment's
         frames at a time, its keyframes (its first frame, then one at most every
         ``ClipConfig.max_keyframe_gap_seconds``, the longest gap one generation call bridges)
-        coded under the byte budget, and ``frames_per_segment`` frames sampled uniformly, given
-        to the MLLM with their real timing for the content and the motion text."""
+        coded under the byte budget, and frames sampled uniformly (``Encoder.frames_for``: at most
+        ``frames_per_segment``, fewer for a short segment), given to the MLLM with their real timing
+        for the content and the motion text."""
         options = media.encode_options(request)
         data = media.read_source(request["video"])
         info = media.probe_video(data)
         fps = float(analysis["video"]["fps"])
-        n = self.config.encoder.frames_per_segment
+        encoder = self._require("encoder")
         gap = self.config.generator.clip.max_keyframe_gap_seconds
         chosen = [(i, *analysis["segments"][i]) for i in indices]
+        # With a target rate the keyframes are chosen once every text is known (``_rate_controlled``).
+        keyframed = options["targetKbps"] is None
         wanted = {
-            i: (sampling.sample_indices(start, count, n), sampling.keyframe_positions(start, count, fps, gap))
+            i: (
+                sampling.sample_indices(start, count, encoder.frames_for(count / fps)),
+                sampling.keyframe_positions(start, count, fps, gap) if keyframed else [],
+            )
             for i, start, count in chosen
         }
         pending = {f for picked, keys in wanted.values() for f in (*picked, *keys)}
@@ -299,6 +323,56 @@ class ModelEngine:
             **media.segment_keyframes(keyframes),
         }
 
+    def keyframe_cap(self, frames: int, fps: float) -> int:
+        """The most keyframes a segment of ``frames`` frames at ``fps`` carries on this engine: each
+        keyframe pair is one 14B first/last-frame call on a container of its own (a cold start and an
+        idle window; ``gpu:plan --keyframes N`` prices them), so at most two keyframes per span one call
+        bridges — twice the encoder's own placement (``sampling.keyframe_positions``)."""
+        gap = self.config.generator.clip.max_keyframe_gap_seconds
+        return 2 * len(sampling.keyframe_positions(0, frames, fps, gap))
+
+    def _rate_controlled(self, request: dict, video: dict, segments: list[dict], options: dict) -> list[dict]:
+        """``segments`` with keyframes chosen, sized and coded for ``options.targetKbps`` by the shared
+        planner (:func:`cmvc_gpu.media.rate.plan_keyframes`): each segment's first frame anchors it (its
+        image-to-video starts there), at most :meth:`keyframe_cap` keyframes a segment, priorities in
+        the plan's order so a ``maxKbps`` cut drops what the plan would have added last. Runs where the
+        encode runs (on Modal, its CPU function): one decode at ``rate.ANALYSIS_WIDTH``, one of the
+        chosen frames."""
+        data = media.read_source(request["video"])
+        info = media.probe_video(data)
+        fps = float(video["fps"])
+        greys = [global_motion.grey(frame) for _, frame in media.stream_frames(data, info, max_width=rate.ANALYSIS_WIDTH)]
+        starts = [int(s["startFrame"]) for s in segments]
+        ends = [start + int(s["frameCount"]) for start, s in zip(starts, segments)]
+        longest = max(range(len(segments)), key=lambda n: ends[n] - starts[n])
+        max_width, codec = int(options["keyframeMaxWidth"]), str(options["keyframeCodec"])
+        [(_, sample)] = media.stream_frames(data, info, {starts[longest]}, max_width=max_width)
+        plan = rate.plan_keyframes(
+            greys,
+            fps,
+            starts,
+            ends,
+            starts,
+            [rate.StillMotion()] * len(segments),
+            [(s["contentText"], s["motionText"]) for s in segments],
+            self.engine_info(),
+            float(options["targetKbps"]),
+            codec,
+            max_width,
+            sample,
+            per_segment=[self.keyframe_cap(end - start, fps) for start, end in zip(starts, ends)],
+        )
+        images = dict(media.stream_frames(data, info, set(plan.frames), max_width=max_width)) if plan.frames else {}
+        priority = rate.priorities(plan.frames)
+        out = []
+        for segment, start, end in zip(segments, starts, ends):
+            keyframes = [
+                {**media.code_keyframe(images[f], plan.budget_bytes, codec, plan.width), "frameIndex": f - start, "priority": priority[f]}
+                for f in sorted(f for f in plan.frames if start <= f < end)
+            ]
+            out.append({**segment, **media.segment_keyframes(keyframes)})
+        return out
+
     # ── generate ─────────────────────────────────────────────────────────────────────────────
     def generate_json(self, request: dict, progress: Progress = no_progress) -> dict:
         """``GenerateRequest`` → ``GenerateResponse``: the segment's video at the asked geometry,
@@ -308,7 +382,7 @@ class ModelEngine:
         (``segment_plan.plan_segment``). 3. Run them (each one GPU call on Modal). 4. Resample
         to the request's frame count and size.
         """
-        started = self.clock()
+        started = self._started()
         # 1. Check.
         width, height = int(request["width"]), int(request["height"])
         fps, frame_count, seed = float(request["fps"]), int(request["frameCount"]), int(request["seed"])
@@ -343,6 +417,17 @@ class ModelEngine:
                 positions.append(position)
                 images.append(media.keyframe_array(keyframe, model_w, model_h))
         calls = plan_segment(mode, total, positions, clip)
+        # A segment longer than the encoder cuts (an imported bitstream) could outlive the deadline the
+        # Worker waits for and the Modal function runs to: refused before any GPU second is spent.
+        deadline = float(timing()["generationDeadlineSeconds"])
+        wall = cost.segment_wall_seconds(calls, model_w, model_h, self.config.generator.schedule, clip)
+        if wall > deadline:
+            raise ContractError(
+                "too_long",
+                f"this {frame_count / fps:.1f}-s {mode} segment would take about {wall:.0f} s to generate ({len(calls)} calls), "
+                f"past the {deadline:.0f}-s generation deadline; segments of at most {timing()['maxSegmentSeconds']:g} s fit",
+                details={"field": "frameCount"},
+            )
         bridged = any(call.model == "flf2v" for call in calls)
         adapter_id = (
             resolve_adapter(request.get("adapterId"), self.config.generator.default_adapter_id) if bridged else None
@@ -381,7 +466,7 @@ class ModelEngine:
         """``InterpolateRequest`` → ``InterpolateResponse``: ``factor`` times the frames at
         ``factor`` times the rate, by blended motion-compensated in-betweens (no model; the
         generative work between keyframes is done in ``generate``)."""
-        started = self.clock()
+        started = self._started()
         factor = int(request["factor"])
         if not 2 <= factor <= self.config.interpolator.max_factor:
             raise ModelInputError(f"factor must be in 2..{self.config.interpolator.max_factor}, got {factor}")
@@ -397,7 +482,7 @@ class ModelEngine:
     # ── assemble ─────────────────────────────────────────────────────────────────────────────
     def assemble_json(self, request: dict, progress: Progress = no_progress) -> dict:
         """``AssembleRequest`` → ``AssembleResponse``: the parts remuxed (no model)."""
-        started = self.clock()
+        started = self._started()
         video = media.assemble(request, progress)
         return {"engine": self.engine_info(), "video": video, "seconds": self._seconds(started)}
 

@@ -6,6 +6,7 @@ exception                    contract code
 ===========================  =====================
 :class:`ModelInputError`     ``invalid_request``
 :class:`AdapterRequired`     ``invalid_request``
+:class:`AdapterMismatch`     ``invalid_request``
 :class:`AdapterNotFound`     ``not_found``
 :class:`ModelCapacityError`  ``too_large`` (CUDA out of memory)
 other ``ContractError``      its own code
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from ...errors import ContractError
 
-__all__ = ["AdapterNotFound", "AdapterRequired", "ContractError", "ModelCapacityError", "ModelInputError", "error_code"]
+__all__ = ["AdapterMismatch", "AdapterNotFound", "AdapterRequired", "ContractError", "ModelCapacityError", "ModelInputError", "error_code"]
 
 
 class ModelInputError(ContractError, ValueError):
@@ -29,6 +30,10 @@ class ModelInputError(ContractError, ValueError):
 
 class AdapterRequired(ModelInputError):
     """Interpolation was asked for without a LoRA adapter (there is no silent un-tuned fallback)."""
+
+
+class AdapterMismatch(ModelInputError):
+    """The LoRA adapter was trained for another sampling schedule than its calls run with here."""
 
 
 class AdapterNotFound(ContractError, LookupError):

@@ -22,6 +22,7 @@ from .config import GeneratorConfig, StepSchedule, model_schedule
 from .errors import ModelInputError
 from .runtime import eval_modules, resolve_device, resolve_dtype, seeded
 from .segment_plan import ModelCall, Source
+from .weights import local_folder
 
 MODELS = ("t2v", "i2v", "flf2v")
 
@@ -35,6 +36,11 @@ CallStarter = Callable[[int, ModelCall, Optional[np.ndarray], Optional[np.ndarra
 def call_seed(seed: int, index: int) -> int:
     """The seed of call ``index`` of a segment generated with ``seed``."""
     return (seed + 1_000_003 * index) % 2**32
+
+
+def distilled(schedule: StepSchedule, model: str) -> bool:
+    """Whether ``model`` runs with the distilled LoRA under ``schedule``."""
+    return schedule.distill_lora is not None and model in schedule.distilled
 
 
 def apply_schedule(pipe: Any, schedule: StepSchedule) -> None:
@@ -62,8 +68,9 @@ class Generator:
         self.pipes = pipes
         self.config = config
         self.device = torch.device(device)
-        distill = (DISTILL_ADAPTER,) if config.schedule.distill_lora is not None else ()
-        self.adapters = AdapterSet(pipes["flf2v"], config.adapters_dir, distill) if "flf2v" in pipes else None
+        distill = (DISTILL_ADAPTER,) if distilled(config.schedule, "flf2v") else ()
+        bridges = model_schedule(config.schedule, "flf2v").name
+        self.adapters = AdapterSet(pipes["flf2v"], config.adapters_dir, distill, bridges) if "flf2v" in pipes else None
         for name, pipe in pipes.items():
             eval_modules(pipe)
             pipe.set_progress_bar_config(disable=True)
@@ -79,9 +86,10 @@ class Generator:
         models: Sequence[str] = MODELS,
     ) -> "Generator":
         """Loads the pipelines of ``models`` at their pinned revisions, sharing one text encoder,
-        VAE and image encoder (from ``config.i2v``; Wan 2.1's are the same files in every
-        repository, which ``download_weights`` checks). Offline: everything comes from
-        ``cache_dir`` (see ``weights.py``)."""
+        VAE and image encoder (from ``config.i2v``; the other repositories' copies are never
+        downloaded: ``download_weights`` compares them with i2v's by the hub's SHA-256 and records
+        in the manifest, under ``shared``, which are identical and which differ). Offline: everything
+        is read from the revisions' folders in ``cache_dir`` (``weights.local_folder``)."""
         from diffusers import AutoencoderKLWan, WanImageToVideoPipeline, WanPipeline
         from transformers import AutoTokenizer, CLIPImageProcessor, CLIPVisionModel, UMT5EncoderModel
 
@@ -90,35 +98,29 @@ class Generator:
             raise ValueError(f"models must be among {MODELS}, got {list(models)}")
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
-        ref = config.i2v
-        where = dict(revision=ref.revision, cache_dir=cache_dir)
+        root = local_folder(config.i2v, cache_dir)
         # The Wan VAE and image encoder stay float32, as the model cards recommend.
         shared = dict(
-            vae=AutoencoderKLWan.from_pretrained(ref.id, subfolder="vae", dtype=torch.float32, **where),
-            text_encoder=UMT5EncoderModel.from_pretrained(ref.id, subfolder="text_encoder", dtype=torch_dtype, **where),
-            tokenizer=AutoTokenizer.from_pretrained(ref.id, subfolder="tokenizer", **where),
+            vae=AutoencoderKLWan.from_pretrained(root, subfolder="vae", dtype=torch.float32),
+            text_encoder=UMT5EncoderModel.from_pretrained(root, subfolder="text_encoder", dtype=torch_dtype),
+            tokenizer=AutoTokenizer.from_pretrained(root, subfolder="tokenizer"),
         )
         image = dict(
-            image_encoder=CLIPVisionModel.from_pretrained(ref.id, subfolder="image_encoder", dtype=torch.float32, **where),
-            image_processor=CLIPImageProcessor.from_pretrained(ref.id, subfolder="image_processor", **where),
+            image_encoder=CLIPVisionModel.from_pretrained(root, subfolder="image_encoder", dtype=torch.float32),
+            image_processor=CLIPImageProcessor.from_pretrained(root, subfolder="image_processor"),
         )
         pipes: dict[str, Any] = {}
         for name in models:
-            model = getattr(config, name)
             kind = WanPipeline if name == "t2v" else WanImageToVideoPipeline
             parts = shared if name == "t2v" else {**shared, **image}
-            pipes[name] = kind.from_pretrained(
-                model.id, revision=model.revision, cache_dir=cache_dir, dtype=torch_dtype, **parts
-            ).to(torch_device)
+            pipes[name] = kind.from_pretrained(local_folder(getattr(config, name), cache_dir), dtype=torch_dtype, **parts).to(torch_device)
         schedule = config.schedule
         if schedule.distill_lora is not None:
-            for name in ("i2v", "flf2v"):
+            for name in schedule.distilled:
                 if name in pipes:
                     pipes[name].load_lora_weights(
-                        schedule.distill_lora.id,
+                        local_folder(schedule.distill_lora, cache_dir),
                         weight_name=schedule.distill_lora_file,
-                        revision=schedule.distill_lora.revision,
-                        cache_dir=cache_dir,
                         adapter_name=DISTILL_ADAPTER,
                     )
                     pipes[name].set_adapters([DISTILL_ADAPTER], adapter_weights=[1.0])

@@ -24,6 +24,7 @@ from ...media import video_io
 from ...media.assemble import assemble_parts
 from ...media.inbetween import interpolate_stream
 from ...progress import Progress
+from .sampling import cover_box
 
 MIME_TYPES = video_io.MIME_TYPES
 LIMITS = Limits()
@@ -82,11 +83,16 @@ def probe_video(data: bytes, limits: Limits = LIMITS) -> media_decode.StreamInfo
 
 
 def stream_frames(
-    data: bytes, info: media_decode.StreamInfo, wanted: Optional[set[int]] = None, limits: Limits = LIMITS
+    data: bytes,
+    info: media_decode.StreamInfo,
+    wanted: Optional[set[int]] = None,
+    limits: Limits = LIMITS,
+    max_width: Optional[int] = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(index, frame)`` of every frame (or only those in ``wanted``), one at a time, so a long
-    video is never held whole (10,000 frames of 1080p would be 62 GB)."""
-    return media_decode.frames(data, limits, None, info, wanted)
+    video is never held whole (10,000 frames of 1080p would be 62 GB); at most ``max_width`` pixels
+    wide when given (aspect kept)."""
+    return media_decode.frames(data, limits, max_width, info, wanted)
 
 
 def video_meta(info: media_decode.StreamInfo, frame_count: int) -> dict:
@@ -185,6 +191,8 @@ def assemble(request: dict, progress: Progress, limits: Limits = LIMITS) -> dict
 
 
 def keyframe_array(keyframe: dict, width: int, height: int) -> np.ndarray:
-    """The keyframe decoded and resized to ``width`` x ``height`` (the model geometry), ``uint8``."""
-    image = decode_keyframe(keyframe).convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-    return np.asarray(image)
+    """The keyframe decoded and brought to ``width`` x ``height`` (the model geometry) with its aspect
+    kept (scaled to cover, centre-cropped: never stretched), ``uint8``."""
+    image = decode_keyframe(keyframe).convert("RGB")
+    box = cover_box(image.width, image.height, width, height)
+    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS, box=box))

@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 import torch
+
+log = logging.getLogger("cmvc_gpu")
 
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
 def resolve_device(device: Optional[str]) -> torch.device:
-    """``device`` as given, or cuda when available, else the CPU."""
+    """``device`` as given, or cuda when available, else the CPU (with a warning: a GPU container
+    names ``cuda``). A CUDA device that does not work raises :class:`CudaUnavailable` here, at load,
+    rather than 14B models being loaded in float32 on a CPU."""
     if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        log.warning("no CUDA device: the models run on the CPU (set CMVC_DEVICE=cuda where a GPU is required)")
+        return torch.device("cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda":
+        require_cuda(resolved)
+    return resolved
+
+
+class CudaUnavailable(RuntimeError):
+    """CUDA was asked for and does not work in this process."""
+
+
+def require_cuda(device: torch.device) -> None:
+    """Raises :class:`CudaUnavailable` naming why, unless ``device`` takes an allocation."""
+    if not torch.cuda.is_available():
+        raise CudaUnavailable(
+            f"CUDA device {device} asked for, but torch.cuda.is_available() is False (no GPU in this container, or a "
+            f"driver/runtime mismatch: torch {torch.__version__} built for CUDA {torch.version.cuda}); refusing to load on the CPU"
+        )
+    try:
+        torch.zeros(1, device=device)
+    except Exception as error:  # noqa: BLE001 (any failure to allocate is the finding)
+        raise CudaUnavailable(f"CUDA device {device} does not take an allocation: {error}") from error
 
 
 def resolve_dtype(dtype: Optional[str], device: torch.device) -> torch.dtype:

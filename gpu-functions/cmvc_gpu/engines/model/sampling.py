@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,25 @@ def sample_indices(start: int, count: int, n: int) -> list[int]:
     if n < 1:
         raise ValueError(f"n must be positive, got {n}")
     return [start + min(count - 1, int((i + 0.5) * count / n)) for i in range(n)]
+
+
+def mllm_frame_count(seconds: float, most: int, temporal_patch: int, tokens_per_second: Optional[float]) -> int:
+    """Frames shown to a Qwen2.5-VL-style MLLM for a segment of ``seconds``: at most ``most``, and few
+    enough that each temporal patch (``temporal_patch`` frames, ``temporal_patch / rate`` seconds at
+    rate = n / seconds) advances the temporal position by at least one (positions are
+    ``int(patch index × tokens_per_second × seconds per patch)``): more frames would share positions
+    and the model would read them as simultaneous. A whole number of patches, at least one.
+    ``tokens_per_second`` None (a model without time positions): ``most``.
+
+    >>> mllm_frame_count(10.0, 16, 2, 2.0), mllm_frame_count(2.0, 16, 2, 2.0), mllm_frame_count(0.3, 16, 2, 2.0)
+    (16, 8, 2)
+    """
+    if seconds <= 0 or most < temporal_patch or temporal_patch < 1:
+        raise ValueError(f"need seconds > 0 and most >= temporal_patch >= 1, got {seconds}, {most}, {temporal_patch}")
+    if tokens_per_second is None:
+        return most
+    fitting = int(math.floor(temporal_patch * seconds * tokens_per_second + 1e-9))
+    return max(temporal_patch, min(most, fitting) // temporal_patch * temporal_patch)
 
 
 def analysis_indices(frame_count: int, fps: float, analysis_fps: float) -> list[int]:
@@ -136,28 +156,44 @@ def resample_indices(source_count: int, target_count: int) -> list[int]:
     return [int(round(i * (source_count - 1) / (target_count - 1))) for i in range(target_count)]
 
 
-def resize_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Each frame resized to ``width`` × ``height`` (Lanczos); returned as is when it already fits."""
-    if frames.ndim != 4 or frames.shape[3] != 3:
-        raise ValueError(f"frames must be (n, h, w, 3), got {frames.shape}")
-    if frames.shape[1] == height and frames.shape[2] == width:
-        return frames
-    out = np.empty((frames.shape[0], height, width, 3), dtype=np.uint8)
-    for i, frame in enumerate(frames):
-        out[i] = np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.LANCZOS))
-    return out
-
-
 def to_uint8(frames: np.ndarray) -> np.ndarray:
     """Float frames in [0, 1] (a diffusers ``output_type="np"`` result) as ``uint8``."""
     return (np.clip(frames, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def cover_box(width: int, height: int, to_width: int, to_height: int) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)``: the centred box of a ``width`` × ``height`` picture with the
+    aspect of ``to_width`` × ``to_height``, what scaling to cover the target then cropping keeps (the
+    aspect is never changed: nothing is stretched)."""
+    if width * to_height > height * to_width:  # wider than the target: crop the sides
+        kept = height * to_width / to_height
+        left = (width - kept) / 2
+        return int(round(left)), 0, int(round(left + kept)), height
+    kept = width * to_height / to_width
+    top = (height - kept) / 2
+    return 0, int(round(top)), width, int(round(top + kept))
+
+
+def cover_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Each frame at ``width`` × ``height`` with its aspect kept: scaled to cover the target and
+    centre-cropped (Lanczos); returned as is when it already fits. A 16:9 source generated at 832x480
+    loses 2.5% of its height instead of being stretched by as much."""
+    if frames.ndim != 4 or frames.shape[3] != 3:
+        raise ValueError(f"frames must be (n, h, w, 3), got {frames.shape}")
+    if frames.shape[1] == height and frames.shape[2] == width:
+        return frames
+    box = cover_box(frames.shape[2], frames.shape[1], width, height)
+    out = np.empty((frames.shape[0], height, width, 3), dtype=np.uint8)
+    for i, frame in enumerate(frames):
+        out[i] = np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.LANCZOS, box=box))
+    return out
+
+
 def fit_clip(frames: np.ndarray, width: int, height: int, frame_count: int) -> np.ndarray:
     """A generated clip brought to the request: resampled in time to ``frame_count`` frames over
-    the same duration, then resized to ``width`` × ``height``."""
+    the same duration, then brought to ``width`` × ``height`` with its aspect kept (``cover_frames``)."""
     picked = frames[resample_indices(len(frames), frame_count)]
-    return resize_frames(picked, width, height)
+    return cover_frames(picked, width, height)
 
 
 _MARKDOWN = re.compile(r"(\*\*|__|`+|^#+\s*|^\s*[-*•]\s+|^\s*\d+[.)]\s+)", re.MULTILINE)

@@ -9,6 +9,8 @@ Time runs on the models' native frame grid (``ClipConfig.native_fps``). Every ca
   spans exactly the frames between them; after the last keyframe image-to-video from it; before
   the first keyframe (when it is not the segment's first frame) the first keyframe is held. A gap
   longer than one call is first walked by image-to-video and closed by a first/last-frame call.
+- A segment's last frames that would need a call of fewer than ``min_call_frames`` (a frame or two
+  past a full call, or past a keyframe near the end) hold the last frame made instead.
 """
 
 from __future__ import annotations
@@ -70,12 +72,21 @@ def native_keyframes(frame_indices: Sequence[int], fps: float, total: int, clip:
     return sorted(set(native))
 
 
-def _walk(model: Model, first: Source, start: int, end: int, calls: list[ModelCall], clip: ClipConfig) -> Source:
+def min_call_frames(clip: ClipConfig) -> int:
+    """The fewest frames a pipeline call makes (one latent frame past its first: ``temporal_multiple + 1``)."""
+    return clip.temporal_multiple + 1
+
+
+def _walk(model: Model, first: Source, start: int, end: int, calls: list[ModelCall], clip: ClipConfig, tail: bool = False) -> Source:
     """Image-to-video calls from ``start`` until frame ``end`` (inclusive) is made; returns the
-    source of the last frame made."""
+    source of the last frame made. ``tail``: the segment's last frames, where a remainder shorter
+    than ``min_call_frames`` is not worth a call of a 14B model (a native frame or two past a full
+    call, or past a keyframe near the end): those frames hold the last frame made."""
     source = first
     while start < end:
         frames = min(end - start + 1, clip.max_frames_per_call)
+        if tail and frames < min_call_frames(clip):
+            break
         calls.append(
             ModelCall(model, start, frames, model_frame_count(frames, clip.temporal_multiple), first=source)
         )
@@ -105,7 +116,7 @@ def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConf
     if mode == "tt2v":
         frames = min(total, clip.max_frames_per_call)
         calls.append(ModelCall("t2v", 0, frames, model_frame_count(frames, clip.temporal_multiple)))
-        _walk("i2v", Source("call", 0), frames - 1, total - 1, calls, clip)
+        _walk("i2v", Source("call", 0), frames - 1, total - 1, calls, clip, tail=True)
         return calls
     if not keyframes:
         raise ValueError("it2v needs at least one keyframe")
@@ -127,5 +138,5 @@ def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConf
                 last=Source("keyframe", k + 1),
             )
         )
-    _walk("i2v", Source("keyframe", len(keyframes) - 1), keyframes[-1], total - 1, calls, clip)
+    _walk("i2v", Source("keyframe", len(keyframes) - 1), keyframes[-1], total - 1, calls, clip, tail=True)
     return calls

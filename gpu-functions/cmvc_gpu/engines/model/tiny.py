@@ -7,6 +7,7 @@ gpu:smoke`` use them; nothing on the serving path does.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -290,14 +291,16 @@ def tiny_pipes(dtype: torch.dtype = torch.float32, device: torch.device | str = 
     return {name: served_dtypes(pipe, dtype, device) for name, pipe in (("t2v", t2v), ("i2v", i2v), ("flf2v", flf2v))}
 
 
-def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: int = 8) -> None:
+def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: int = 8, schedule: str = "default") -> None:
     """A random LoRA adapter for the tiny first/last-frame transformer, saved as training saves
-    one (with its config, so ``alpha`` survives)."""
+    one (with its config, so ``alpha`` survives, and its record naming ``schedule``)."""
+    import json
+
     from diffusers import WanImageToVideoPipeline
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    from .adapters import LORA_WEIGHTS
+    from .adapters import ADAPTER_RECORD, LORA_WEIGHTS
 
     pipe = tiny_wan("flf2v")
     config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=["to_q", "to_k", "to_v"], init_lora_weights="gaussian")
@@ -308,3 +311,61 @@ def save_tiny_adapter(adapters_dir: str, adapter_id: str, rank: int = 4, alpha: 
         weight_name=LORA_WEIGHTS,
         transformer_lora_adapter_metadata=pipe.transformer.peft_config["default"].to_dict(),
     )
+    (Path(adapters_dir) / adapter_id / ADAPTER_RECORD).write_text(json.dumps({"adapterId": adapter_id, "schedule": schedule}))
+
+
+#: The tiny models as hub repositories (``save_tiny_hub``), by role: what ``CMVC_MODEL_<ROLE>``
+#: names when a deployment is checked with them (``npm run gpu:container-check``).
+TINY_HUB = {
+    "mllm": ModelRef("tiny/qwen2.5-vl", "1" * 40),
+    "embedder": ModelRef("tiny/clip-vit", "2" * 40),
+    "t2v": ModelRef("tiny/wan2.1-t2v", "3" * 40),
+    "i2v": ModelRef("tiny/wan2.1-i2v", "4" * 40),
+    "flf2v": ModelRef("tiny/wan2.1-flf2v", "5" * 40),
+}
+
+
+def save_tiny_hub(hub_dir: str | Path) -> dict[str, str]:
+    """Writes the tiny models as hub repositories under ``hub_dir/<id>/``, laid out as the pinned
+    repositories are (diffusers pipelines with their subfolders; the MLLM's processor as
+    ``preprocessor_config.json``, ``video_preprocessor_config.json``, tokenizer and chat template),
+    and returns the ``CMVC_MODEL_<ROLE>`` variables naming them."""
+    hub = Path(hub_dir)
+    for role in ("t2v", "i2v", "flf2v"):
+        tiny_wan(role).save_pretrained(hub / TINY_HUB[role].id)
+    mllm, processor = tiny_qwen()
+    folder = hub / TINY_HUB["mllm"].id
+    mllm.save_pretrained(folder)
+    for part in (processor.tokenizer, processor.image_processor, processor.video_processor):
+        part.save_pretrained(folder)
+    (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    embedder, embed_processor = tiny_clip()
+    embedder.save_pretrained(hub / TINY_HUB["embedder"].id)
+    embed_processor.save_pretrained(hub / TINY_HUB["embedder"].id)
+    return {f"CMVC_MODEL_{role.upper()}": ref.pinned() for role, ref in TINY_HUB.items()}
+
+
+#: The LoRA adapter a tiny engine bridges keyframes with (``tiny_engine``).
+TINY_ADAPTER_ID = "interp-lora-tiny-r4"
+
+
+def tiny_engine(adapters_dir: str, adapter_id: str = TINY_ADAPTER_ID):
+    """The model engine with every model class loaded, tiny and random: the production classes and
+    code paths on CUDA (bf16 transformers and text encoder, float32 VAE and image encoder, as served)
+    when present, else on the CPU in float32. A random adapter ``adapter_id`` (alpha != rank) is saved
+    in ``adapters_dir`` and bridges keyframes by default. For ``npm run gpu:smoke`` and the local GPU
+    server's ``CMVC_ENGINE=model``; never a deployment (Modal serves the pinned models)."""
+    from .encoder import Encoder
+    from .engine import ModelEngine
+    from .generator import Generator
+
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    config = tiny_config(adapters_dir, default_adapter_id=adapter_id, device=device, dtype="bfloat16" if cuda else "float32")
+    save_tiny_adapter(adapters_dir, adapter_id, rank=4, alpha=8)
+    mllm, processor = tiny_qwen()
+    embedder, embed_processor = tiny_clip()
+    encoder = Encoder(mllm.to(device, dtype), processor, embedder.to(device, dtype), embed_processor, config.encoder, device)
+    generator = Generator(tiny_pipes(dtype, device), config.generator, device)
+    return ModelEngine(config, encoder=encoder, generator=generator)

@@ -33,6 +33,8 @@ class DispatchEngine:
 
     id = ENGINE_ID
     version = ENGINE_VERSION
+    #: ``targetKbps`` is planned (``cmvc_gpu.media.rate``), never ignored.
+    plans_rate = True
 
     def __init__(self, dispatcher: Dispatcher, config: ModelEngineConfig) -> None:
         self.dispatcher = dispatcher

@@ -138,6 +138,21 @@ def snapshot_dir(cache_dir: str | Path, ref: ModelRef) -> Path:
     return Path(cache_dir) / f"models--{ref.id.replace('/', '--')}" / "snapshots" / ref.revision
 
 
+def local_folder(ref: ModelRef, cache_dir: Optional[str]) -> str:
+    """The folder holding ``ref``'s downloaded files (``cache_dir``, else the library's default
+    cache): loaders read from it as from a local checkout, so nothing asks the hub about a file the
+    allow-patterns left out (offline, ``AutoTokenizer`` would fail on the ``config.json`` a
+    tokenizer subfolder does not have, looking for it in the cache). An id that is a local folder is
+    that folder, as ``from_pretrained`` reads it."""
+    if Path(ref.id).is_dir():
+        return ref.id
+    if cache_dir is None:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        cache_dir = HF_HUB_CACHE
+    return str(snapshot_dir(cache_dir, ref))
+
+
 def download(config: ModelEngineConfig, cache_dir: str, roles: Optional[Iterable[str]] = None,
              log: Callable[[str], None] = print) -> dict:
     """Fetches exactly the files the loaders read, verifies their SHA-256 against the hub, writes
@@ -152,10 +167,12 @@ def download(config: ModelEngineConfig, cache_dir: str, roles: Optional[Iterable
         raise ValueError(f"unknown roles {unknown}; known: {sorted(refs)}")
     manifest_path = Path(cache_dir) / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"roles": {}}
+    listed: dict[str, dict[str, Optional[str]]] = {}
     for role in wanted:
         ref = refs[role]
         info = api.model_info(ref.id, revision=ref.revision, files_metadata=True)
         hashes = {s.rfilename: (s.lfs.sha256 if s.lfs else None) for s in info.siblings or []}
+        listed[role] = hashes
         files = selected(hashes, allow_patterns(role, config))
         if not files:
             raise MissingWeights(f"{role}: {ref.pinned()} has no file matching {allow_patterns(role, config)}")
@@ -170,8 +187,29 @@ def download(config: ModelEngineConfig, cache_dir: str, roles: Optional[Iterable
                 raise MissingWeights(f"{role}: {name} does not match the hub's SHA-256 {expected}")
         log(f"{role}: {ref.pinned()} ({info.sha}), {len(files)} files, {size / 1e9:.1f} GB, verified")
         manifest["roles"][role] = {"id": ref.id, "revision": ref.revision, "resolved": info.sha, "files": files, "bytes": size}
+    if "i2v" in listed:
+        for role in ("t2v", "flf2v"):
+            if role in listed:
+                compared = shared_components(listed["i2v"], listed[role])
+                manifest.setdefault("shared", {})[role] = compared
+                if compared["different"]:
+                    log(f"{role}: its own {', '.join(compared['different'])} differ from i2v's; the pipelines load i2v's (one copy)")
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
+
+
+def shared_components(i2v: Mapping[str, Optional[str]], other: Mapping[str, Optional[str]]) -> dict[str, list[str]]:
+    """Of the components every pipeline borrows from the image-to-video repository (text encoder, VAE,
+    image encoder), which ``other`` repository's own copy is byte for byte i2v's (every file the same
+    hub SHA-256) and which differs: read from the hub's file list, nothing downloaded."""
+    out: dict[str, list[str]] = {"identical": [], "different": []}
+    for component in ("text_encoder", "vae", "image_encoder"):
+        mine = {name: sha for name, sha in other.items() if name.startswith(component + "/")}
+        if not mine:
+            continue
+        theirs = {name: sha for name, sha in i2v.items() if name.startswith(component + "/")}
+        out["identical" if mine == theirs else "different"].append(component)
+    return out
 
 
 def check_present(config: ModelEngineConfig, cache_dir: Optional[str], roles: Iterable[str]) -> None:

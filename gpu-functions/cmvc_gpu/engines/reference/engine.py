@@ -27,6 +27,7 @@ import numpy as np
 from ...errors import ContractError
 from ...limits import Limits
 from ...media import audio, decode, global_motion, keyframe, scenes, video_io
+from ...media import rate as shared_rate
 from ...media.assemble import assemble_parts, video_file
 from ...media.inbetween import interpolate_stream, resize
 from ...media.sources import read_source
@@ -49,6 +50,9 @@ def _seconds(started: float) -> dict:
 
 class ReferenceEngine:
     """The reference engine with ``limits`` (default: the contract's defaults)."""
+
+    #: ``targetKbps`` is planned (``media.rate``), never ignored.
+    plans_rate = True
 
     def __init__(self, limits: Optional[Limits] = None) -> None:
         self.limits = limits if limits is not None else Limits()
@@ -118,7 +122,7 @@ class ReferenceEngine:
             chosen, budget, width = picks, options["keyframeBudgetBytes"], options["keyframeMaxWidth"]
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen))) if chosen else {}
         progress(0.9)
-        priority = {frame: max(0, 255 - rank) for rank, frame in enumerate(chosen)}
+        priority = shared_rate.priorities(chosen)
         files = {f: keyframe.code_keyframe(images[f], options["keyframeCodec"], budget, width) for f in chosen}
         segments = []
         for index, (start, end) in enumerate(zip(starts, ends)):
@@ -162,41 +166,30 @@ class ReferenceEngine:
         representatives: dict[int, np.ndarray],
     ) -> tuple[list[int], int, int]:
         """``(keyframe frames in priority order, budget bytes each, width)`` for ``options.targetKbps``
-        (see :mod:`.rate`); no keyframe when the target is at or below the texts-only floor."""
-        seconds = len(greys) / info.fps
-        target_bytes = int(options["targetKbps"] * 1000 * seconds / 8)
-        keyframe_bytes = target_bytes - rate.texts_only_bytes(self.info(), texts)
-        if keyframe_bytes < rate.ANCHOR_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES:
-            return [], 0, 0
-        max_count = min(len(greys), len(starts) * rate.MAX_KEYFRAMES_PER_SEGMENT, keyframe_bytes // (rate.EXTRA_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES))
-        predictor = rate.Predictor(greys, info.fps)
+        (the shared planner, :func:`cmvc_gpu.media.rate.plan_keyframes`, with this engine's anchors — each
+        segment's representative frame — and widths judged by the video it renders); no keyframe when
+        the target is at or below the texts-only floor."""
         analysis_h, analysis_w = greys[0].shape
-        for start, end in zip(starts, ends):
-            predictor.set_motion(start, end, motion.summarise(pairs[start : end - 1], info.fps, analysis_w, analysis_h))
-        order, distortion = rate.keyframe_order(predictor, starts, ends, picks, max(1, max_count))
-        overheads = [rate.ANCHOR_OVERHEAD_BYTES if n < len(starts) else rate.EXTRA_OVERHEAD_BYTES for n in range(len(order))]
+        motions = [motion.summarise(pairs[start : end - 1], info.fps, analysis_w, analysis_h) for start, end in zip(starts, ends)]
         longest = max(range(len(starts)), key=lambda n: ends[n] - starts[n])
-        high = min(keyframe_bytes - rate.ANCHOR_OVERHEAD_BYTES, 64 * 1024)
-        low = max(rate.MIN_KEYFRAME_BYTES, keyframe_bytes // max(1, len(order)) - rate.EXTRA_OVERHEAD_BYTES)
-        budgets = sorted({int(b) for b in np.geomspace(low, max(low, high), num=max(2, min(6, int(np.log2(max(2, high / low))) + 2)))})
-        ladder = rate.coding_ladder(representatives[picks[longest]], options["keyframeCodec"], budgets, options["keyframeMaxWidth"])
-        count, budget, width = rate.choose_count(overheads, distortion, ladder, keyframe_bytes)
-        # the ladder's budgets are a coarse grid: the widths at the budget actually spent, judged by the video they give
-        widths = [w for w, _ in rate.width_errors(representatives[picks[longest]], options["keyframeCodec"], budget, options["keyframeMaxWidth"])] if count else []
-        if len(widths) > 1:
-            width = self._best_width(data, info, options, order[:count], budget, widths[: rate.RECONSTRUCTED_WIDTHS], starts, ends, texts)
-        elif widths:
-            width = widths[0]
-        return order[:count], budget, width
+
+        def judge(chosen: list[int], budget: int, widths: list[int]) -> int:
+            return self._best_width(data, info, options, chosen, budget, widths, starts, ends, texts)
+
+        plan = shared_rate.plan_keyframes(
+            greys, info.fps, starts, ends, picks, motions, texts, self.info(), options["targetKbps"],
+            options["keyframeCodec"], options["keyframeMaxWidth"], representatives[picks[longest]], judge_widths=judge,
+        )
+        return plan.frames, plan.budget_bytes, plan.width
 
     def _best_width(
         self, data: bytes, info: decode.StreamInfo, options: dict, chosen: list[int], budget: int, widths: list[int], starts: list[int], ends: list[int], texts: list[tuple[str, str]]
     ) -> int:
         """The one of ``widths`` (pixels) at which the ``chosen`` keyframes, each coded in ``budget``
         bytes, reconstruct the video closest to it (:func:`rate.reconstruction_error`, on up to
-        ``rate.RECONSTRUCTED_FRAMES`` frames at the largest of ``widths``); the narrower on a tie."""
+        ``shared_rate.RECONSTRUCTED_FRAMES`` frames at the largest of ``widths``); the narrower on a tie."""
         count = ends[-1]
-        sample = dict(decode.frames(data, self.limits, max(widths), info, wanted=set(range(0, count, max(1, -(-count // rate.RECONSTRUCTED_FRAMES))))))
+        sample = dict(decode.frames(data, self.limits, max(widths), info, wanted=set(range(0, count, max(1, -(-count // shared_rate.RECONSTRUCTED_FRAMES))))))
         images = dict(decode.frames(data, self.limits, options["keyframeMaxWidth"], info, wanted=set(chosen)))
         motions = [motion.parse_motion(motion_text) for _, motion_text in texts]
 
