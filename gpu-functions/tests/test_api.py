@@ -365,7 +365,7 @@ def test_schema_defaults_are_applied_after_validation():
     request = contract.check_request("encode", {"video": {"data": ""}, "options": {"keyframeCodec": "jpeg"}})
     assert request["options"] == {
         "minSegmentSeconds": 1, "maxSegmentSeconds": 10, "keyframeBudgetBytes": 1024, "keyframeCodec": "jpeg", "keyframeMaxWidth": 320, "maxTextChars": 600, "targetKbps": None,
-        "audioKbps": 16, "audioStream": None,
+        "audioKbps": 16, "frameRate": None, "audioStream": None,
     }
     output = {"url": "https://store.example/a.mp4"}
     segment = {"contentText": "a", "motionText": "b"}

@@ -188,6 +188,13 @@ export const EncodeOptions = z
       .union([z.literal(0), z.number().int().min(AUDIO_KBPS_RANGE.min).max(AUDIO_KBPS_RANGE.max)])
       .default(DEFAULT_AUDIO_KBPS)
       .describe(`the sound's rate, kbps (Opus, coded once, beside targetKbps): 0 for none, else an integer in ${AUDIO_KBPS_RANGE.min}..${AUDIO_KBPS_RANGE.max}; stereo from 32, else mono`),
+    frameRate: z
+      .number()
+      .min(1)
+      .max(120)
+      .nullable()
+      .default(null)
+      .describe('frames per second to code the video at, its frames placed on that constant rate by their timestamps (a camera recorder such as a browser\'s MediaRecorder writes a variable rate and states none); null: the source\'s own rate'),
     audioStream: nonNegativeInt
       .max(63)
       .nullable()

@@ -10,7 +10,7 @@ export const UploadQuery = EncodeOptions.extend({
   .partial({ filename: true })
   .strict();
 
-const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars', 'targetKbps', 'audioKbps', 'audioStream']);
+const NUMERIC = new Set(['minSegmentSeconds', 'maxSegmentSeconds', 'keyframeBudgetBytes', 'keyframeMaxWidth', 'maxTextChars', 'targetKbps', 'audioKbps', 'audioStream', 'frameRate']);
 
 /** Parses upload options from query parameters; an unknown or out-of-range option is a 400 naming it. */
 export function parseUploadQuery(params: URLSearchParams) {

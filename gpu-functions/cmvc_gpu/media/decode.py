@@ -37,6 +37,9 @@ class StreamInfo:
     applied for display (0, 90, 180, 270). declared_frames: from the container header, 0 if unknown.
     declared_seconds: from the container, None if unknown. exact_index: whether the container's
     frame count is an exact index (MP4/MOV), so that decoding fewer frames means a truncated file.
+    resampled: whether ``fps`` was asked for rather than read (see ``probe``'s ``frame_rate``), so that
+    frames are placed on its grid by their timestamps. resampled_seconds: then, how long the file lasts
+    from its first frame, by the end of its last packet of any stream (None when no packet says).
     """
 
     width: int
@@ -47,6 +50,8 @@ class StreamInfo:
     declared_frames: int
     declared_seconds: Optional[float]
     exact_index: bool = False
+    resampled: bool = False
+    resampled_seconds: Optional[float] = None
 
 
 def _open(data: bytes) -> "av.container.InputContainer":
@@ -98,12 +103,16 @@ def _decoded(container: "av.container.InputContainer", stream: "av.VideoStream")
         raise ContractError("unsupported_codec", f"the {stream.codec_context.name} video codec cannot be decoded here") from None
 
 
-def probe(data: bytes, limits: Limits) -> StreamInfo:
+def probe(data: bytes, limits: Limits, frame_rate: Optional[float] = None) -> StreamInfo:
     """The stream's description (decoding only its first frame) after the header checks:
-    ``too_large`` beyond the geometry limits, ``too_long`` beyond the duration or frame limits."""
+    ``too_large`` beyond the geometry limits, ``too_long`` beyond the duration or frame limits.
+
+    ``frame_rate`` (frames per second; None: the stream's own) resamples the video to that constant
+    rate by its frames' timestamps: what a camera's recorder (a browser's ``MediaRecorder``) writes
+    carries frames at a variable rate and a header that states none."""
     with _open(data) as container:
         stream = _video_stream(container)
-        fps = _fps(stream)
+        fps = float(frame_rate) if frame_rate is not None else _fps(stream)
         declared_seconds: Optional[float] = None
         if stream.duration is not None and stream.time_base is not None:
             declared_seconds = float(stream.duration * stream.time_base)
@@ -124,8 +133,66 @@ def probe(data: bytes, limits: Limits) -> StreamInfo:
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
         if width > limits.max_width or height > limits.max_height:
             raise ContractError("too_large", f"the video is {width}x{height}, larger than the limit of {limits.max_width}x{limits.max_height}")
-        exact_index = "mp4" in container.format.name.split(",")
-        return StreamInfo(width, height, fps, stream.codec_context.name, rotation, declared_frames, declared_seconds, exact_index)
+        exact_index = "mp4" in container.format.name.split(",") and frame_rate is None
+    until = _packets_end(data, first) if frame_rate is not None else None
+    return StreamInfo(width, height, fps, stream.codec_context.name, rotation, declared_frames, declared_seconds, exact_index, frame_rate is not None, until)
+
+
+def _packets_end(data: bytes, first: "av.VideoFrame") -> Optional[float]:
+    """Seconds from the first video frame to the end of the last packet of any stream (demuxed, not decoded):
+    a recording's video may stop before its sound does (a camera that delivers no new frame keeps its picture)."""
+    start = _timestamp(first)
+    if start is None:
+        return None
+    end: Optional[float] = None
+    with _open(data) as container:
+        try:
+            for packet in container.demux():
+                if packet.pts is None or packet.time_base is None:
+                    continue
+                at = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                end = at if end is None else max(end, at)
+        except av.FFmpegError:
+            pass
+    return None if end is None else max(0.0, end - start)
+
+
+def _timestamp(frame: "av.VideoFrame") -> Optional[float]:
+    return float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base is not None else None
+
+
+def _on_grid(decoded: Iterator["av.VideoFrame"], fps: float, until: Optional[float] = None) -> Iterator["av.VideoFrame"]:
+    """The frames at a constant ``fps`` from the first frame's timestamp: grid time k / fps shows the last frame
+    whose timestamp is at most half a grid step past it (a frame repeated where the source has a gap, one
+    skipped where it has two in a step). The last frame lasts as long as the median step between the
+    source's frames before it, and at least ``until`` seconds from the first (the end of the file's last
+    packet: a camera that sent no new frame for the last second kept its picture). Frames without a
+    timestamp follow the previous one by one grid step."""
+    first: Optional[float] = None
+    held: Optional["av.VideoFrame"] = None
+    held_at = 0.0
+    steps: list[float] = []
+    k = 0
+    for frame in decoded:
+        at = _timestamp(frame)
+        if first is None:
+            first = at if at is not None else 0.0
+        at = (at - first) if at is not None else held_at + 1 / fps
+        if held is not None:
+            steps.append(at - held_at)
+            while k / fps + 0.5 / fps < at:
+                yield held
+                k += 1
+        held, held_at = frame, max(at, held_at)
+    if held is None:
+        return
+    positive = sorted(step for step in steps if step > 0)
+    end = held_at + (positive[len(positive) // 2] if positive else 1 / fps)
+    if until is not None:
+        end = max(end, until)
+    while k / fps + 0.5 / fps < end:
+        yield held
+        k += 1
 
 
 def _to_rgb(frame: "av.VideoFrame", rotation: int, max_width: Optional[int]) -> np.ndarray:
@@ -155,7 +222,8 @@ def frames(data: bytes, limits: Limits, max_width: Optional[int] = None, info: O
     with _open(data) as container:
         stream = _video_stream(container)
         try:
-            for frame in _decoded(container, stream):
+            decoded = _decoded(container, stream)
+            for frame in _on_grid(decoded, info.fps, info.resampled_seconds) if info.resampled else decoded:
                 count += 1
                 if count > limits.max_frame_count:
                     raise ContractError("too_long", f"the video has more than {limits.max_frame_count} frames")

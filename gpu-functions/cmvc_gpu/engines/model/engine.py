@@ -219,7 +219,7 @@ class ModelEngine:
                 f"options.maxSegmentSeconds ({options['maxSegmentSeconds']})"
             )
         data = media.read_source(request["video"])
-        info = media.probe_video(data)
+        info = media.probe_video(data, frame_rate=media.encode_options(request)["frameRate"])
         fps = float(info.fps)
         step = max(1, int(round(fps / self.config.encoder.analysis_fps)))
         analysed: list[int] = []
@@ -256,7 +256,7 @@ class ModelEngine:
         for the content and the motion text."""
         options = media.encode_options(request)
         data = media.read_source(request["video"])
-        info = media.probe_video(data)
+        info = media.probe_video(data, frame_rate=media.encode_options(request)["frameRate"])
         fps = float(analysis["video"]["fps"])
         encoder = self._require("encoder")
         gap = self.config.generator.clip.max_keyframe_gap_seconds
@@ -339,7 +339,7 @@ class ModelEngine:
         encode runs (on Modal, its CPU function): one decode at ``rate.ANALYSIS_WIDTH``, one of the
         chosen frames."""
         data = media.read_source(request["video"])
-        info = media.probe_video(data)
+        info = media.probe_video(data, frame_rate=media.encode_options(request)["frameRate"])
         fps = float(video["fps"])
         greys = [global_motion.grey(frame) for _, frame in media.stream_frames(data, info, max_width=rate.ANALYSIS_WIDTH)]
         starts = [int(s["startFrame"]) for s in segments]

@@ -71,10 +71,11 @@ def decode_video(data: bytes, limits: Limits = LIMITS) -> tuple[np.ndarray, dict
     return frames, meta
 
 
-def probe_video(data: bytes, limits: Limits = LIMITS) -> media_decode.StreamInfo:
+def probe_video(data: bytes, limits: Limits = LIMITS, frame_rate: Optional[float] = None) -> media_decode.StreamInfo:
     """The video's stream description from its header (``undecodable_video``, ``too_large`` and
-    ``too_long`` from the header already)."""
-    info = media_decode.probe(data, limits)
+    ``too_long`` from the header already); ``frame_rate`` (frames per second, the encode option
+    ``frameRate``) resamples it to that constant rate by its timestamps."""
+    info = media_decode.probe(data, limits, frame_rate)
     if info.width > limits.max_width or info.height > limits.max_height:
         raise ContractError(
             "too_large", f"the video is {info.width}x{info.height}, larger than {limits.max_width}x{limits.max_height}"

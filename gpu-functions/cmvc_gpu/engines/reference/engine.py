@@ -76,7 +76,7 @@ class ReferenceEngine:
             )
         # 2. read and probe the source
         data = read_source(request["video"], self.limits.max_upload_bytes)
-        info = decode.probe(data, self.limits)
+        info = decode.probe(data, self.limits, options.get("frameRate"))
         progress(0.05)
         # 3. pass 1: histograms and pair motion at the analysis resolution (grey frames kept for rate control)
         histograms: list[np.ndarray] = []
