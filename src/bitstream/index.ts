@@ -3,6 +3,7 @@
  * TextEncoder/Decoder, crypto.subtle, fflate) so the Worker, the CLI, tests and browsers share it.
  * The format is specified byte by byte in docs/bitstream.md.
  */
+export * from './append';
 export * from './audio';
 export * from './byte-cursor';
 export * from './byte-writer';
