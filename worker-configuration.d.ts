@@ -4,6 +4,7 @@ interface __BaseEnv_Env {
 	BUCKET: R2Bucket;
 	DB: D1Database;
 	ENCODE_QUEUE: Queue;
+	LIVE_QUEUE: Queue;
 	ASSETS: Fetcher;
 	GPU_BACKEND_URL: string;
 	PUBLIC_ORIGIN: string;
@@ -18,6 +19,7 @@ interface __BaseEnv_Env {
 	VIEWER_IP_FROM: string;
 	STORAGE_BYTES_PER_OWNER: string;
 	FAILED_SOURCE_GRACE_SECONDS: string;
+	LIVE_IDLE_SECONDS: string;
 	BENCH_ROUTES: string;
 	ADMIN_API_KEY: string;
 	URL_SIGNING_SECRET: string;

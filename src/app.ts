@@ -11,6 +11,7 @@ import { internalArtifacts, internalBitstreams } from './routes/internal-artifac
 import { internalSources } from './routes/internal-sources';
 import { jobs } from './routes/jobs';
 import { keys } from './routes/keys';
+import { live } from './routes/live';
 import { meta } from './routes/meta';
 import { reconstruct } from './routes/reconstruct';
 import { usage } from './routes/usage';
@@ -32,8 +33,8 @@ app.use(
   cors({
     origin: (origin, c) => ((c.env as Env).CORS_ORIGINS.split(',').map((o) => o.trim()).includes(origin) ? origin : null),
     allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Prefer', 'Range', 'If-None-Match'],
-    allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
-    exposeHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Retry-After', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Cache', 'CMVC-Kbps', 'CMVC-Keyframes-Dropped', 'CMVC-Audio'],
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    exposeHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Retry-After', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Cache', 'CMVC-Kbps', 'CMVC-Keyframes-Dropped', 'CMVC-Audio', 'CMVC-Live', 'CMVC-Live-Segments', 'CMVC-Live-Chunk'],
     maxAge: 600,
   }),
 );
@@ -44,6 +45,7 @@ app.route('/', meta);
 app.route('/v1/videos', videos);
 app.route('/v1/videos', videoUrls);
 app.route('/v1/videos', videoBitstream);
+app.route('/v1/videos', live);
 app.route('/v1/bitstreams', bitstreams);
 app.route('/v1/jobs', jobs);
 app.route('/v1/keys', keys);

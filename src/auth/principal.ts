@@ -19,11 +19,11 @@ export interface Principal {
   keyId: string;
   owner: string;
   scopes: ReadonlySet<Scope>;
-  via: 'api-key' | 'signed-url';
+  via: 'api-key' | 'signed-url' | 'ingest-token';
   limits: KeyLimits;
   /** When the API key expires (ms since the epoch); null or absent: never. */
   keyExpiresAt?: number | null;
-  /** For a signed URL: the one video it opens, and until when (unix seconds). */
+  /** For a signed URL or an ingest token: the one video it opens; for a signed URL, until when (unix seconds). */
   videoId?: string;
   signedUntil?: number;
   /** For a signed URL not bound to a key: the viewer's address, limited per minute on top of the minting key. */

@@ -7,7 +7,8 @@
 import { audioSummary } from './audio';
 import { CHUNK_OVERHEAD_BYTES, KFRM_FIXED_BYTES, KFRX_FIXED_BYTES, KPOS_BYTES } from './chunks';
 import { anchorOf, dropOrder } from './keyframes';
-import type { Bitstream, SegmentData } from './types';
+import { sidxBytes } from './codec';
+import type { Bitstream, BitstreamIndex, SegmentData } from './types';
 
 /** What a rate cut keeps. */
 export interface RatePlan {
@@ -90,4 +91,29 @@ export function applyRatePlan(b: Bitstream, plan: Pick<RatePlan, 'kept'> & Parti
     }),
   };
   return plan.audioDropped ? withoutAudio(cut) : cut;
+}
+
+/** Bytes of the stream `cutBitstream(…, { segments: [n, n] })` makes of the stream whose index is `index`. */
+export function oneSegmentBytes(index: BitstreamIndex, n: number): number {
+  const entry = index.segments[n];
+  if (entry === undefined) throw new RangeError(`segment ${n} does not exist; the index has ${index.segments.length}`);
+  const segmentBytes = index.segments.reduce((sum, s) => sum + s.length, 0);
+  return index.totalBytes - segmentBytes - sidxBytes(index.segments.length) + sidxBytes(1) + entry.length;
+}
+
+/**
+ * The rate cut of segment `n` asked alone (a segment's reconstruction, an HLS segment, `?segments=n` of the
+ * bitstream): planned over that segment's own stream and budget, not the whole video's (a live video's whole grows,
+ * and a player choosing each segment's rate asks for one segment). Shaped as a plan of the whole stream whose other
+ * segments keep everything, so it applies and keys like any plan.
+ */
+export function planSegmentRateCut(b: Bitstream, index: BitstreamIndex, n: number, maxKbps: number): RatePlan {
+  const segment = b.segments[n];
+  if (segment === undefined) throw new RangeError(`segment ${n} does not exist; the stream has ${b.segments.length}`);
+  const alone = planRateCut({ header: b.header, segments: [segment] }, oneSegmentBytes(index, n), maxKbps);
+  return {
+    ...alone,
+    kept: b.segments.map((s, i) => (i === n ? (alone.kept[0] as number[]) : s.keyframes.map((k) => k.frameIndex))),
+    droppedPerSegment: b.segments.map((_, i) => (i === n ? (alone.droppedPerSegment[0] as number) : 0)),
+  };
 }

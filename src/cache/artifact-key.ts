@@ -5,7 +5,15 @@ import { canonicalOptions, type ReconstructionOptions } from './reconstruction-o
 
 /** What names an artifact: the bitstream, the mode, the canonical options, the engine and any rate cut. */
 export interface ArtifactSource {
+  /** The whole stream's identity: what a whole-video artifact is made of. */
   bitstreamHash: string;
+  /**
+   * Where R2 keeps the video's artifacts and what its segments' artifacts are named by: for a video started live, a
+   * root fixed at its start, so that a segment made while the stream grows (and its bitstream's hash changes with
+   * every chunk) is the same artifact afterwards — a live stream only appends, so a segment never changes once in it.
+   * Absent: the bitstream's hash.
+   */
+  artifactRoot?: string;
   mode: Mode;
   options: ReconstructionOptions;
   /** `id@version` of the generating engine; part of every key so a new engine never serves old artifacts. */
@@ -19,7 +27,7 @@ export interface ArtifactSource {
 export interface ArtifactId {
   /** sha256 hex of the artifact's canonical description: its identity and cache key. */
   key: string;
-  /** Where R2 keeps it: `artifacts/{bitstreamSha256}/{key}.{extension}`. */
+  /** Where R2 keeps it: `artifacts/{artifactRoot or bitstreamSha256}/{key}.{extension}`. */
   r2Key: string;
 }
 
@@ -32,7 +40,7 @@ async function sha256Hex(text: string): Promise<string> {
 /** The key and R2 key of artifact `kind` (`generate`, `interpolate`, `assemble`, `hls-ts`) of a segment or the whole video. */
 export async function artifactId(source: ArtifactSource, segment: number | 'all', kind: string, extension: string): Promise<ArtifactId> {
   const key = await sha256Hex(describe(source, segment, kind));
-  return { key, r2Key: artifactKey(source.bitstreamHash, key, extension) };
+  return { key, r2Key: artifactKey(source.artifactRoot ?? source.bitstreamHash, key, extension) };
 }
 
 /**
@@ -41,7 +49,8 @@ export async function artifactId(source: ArtifactSource, segment: number | 'all'
  * where the artifact carries it, so a silent artifact keys as it did before bitstreams had sound.
  */
 function describe(source: ArtifactSource, segment: number | 'all', kind: string) {
-  const parts = ['cmvc-artifact-v1', source.bitstreamHash, segment, source.mode, kind, canonicalOptions(source.options), source.engine];
+  const name = segment === 'all' ? source.bitstreamHash : (source.artifactRoot ?? source.bitstreamHash);
+  const parts = ['cmvc-artifact-v1', name, segment, source.mode, kind, canonicalOptions(source.options), source.engine];
   const cut = source.rateCut;
   if (cut) {
     if (segment === 'all') parts.push(`keyframes-dropped=${cut.dropped}`);

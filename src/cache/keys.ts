@@ -2,6 +2,10 @@
 
 export const sourceKey = (videoId: string) => `sources/${videoId}`;
 export const bitstreamKey = (sha256: string) => `bitstreams/${sha256}.cmvc`;
+/** Everything a live video keeps while live: each chunk received and each chunk's coded segments. */
+export const livePrefix = (videoId: string) => `live/${videoId}/`;
+export const liveChunkKey = (videoId: string, n: number) => `live/${videoId}/chunks/${n}`;
+export const liveCodedKey = (videoId: string, n: number) => `live/${videoId}/coded/${n}.cmvc`;
 export const artifactKey = (bitstreamSha256: string, artifactSha256: string, extension: string) =>
   `artifacts/${bitstreamSha256}/${artifactSha256}.${extension}`;
 export const artifactPrefix = (bitstreamSha256: string) => `artifacts/${bitstreamSha256}/`;

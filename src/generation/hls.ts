@@ -43,21 +43,25 @@ export function masterPlaylist(mode: Mode, variants: Variant[], sign: (path: str
   return `${lines.join('\n')}\n`;
 }
 
-/** A VOD media playlist of MPEG-TS segments `{n}.ts?{options}`, generated lazily as players ask. */
-export function mediaPlaylist(bitstream: Bitstream, query: string, sign: (path: string) => string): string {
+/**
+ * A media playlist of MPEG-TS segments `{n}.ts?{options}`, generated lazily as players ask: VOD, or (`live`) an EVENT
+ * playlist of the segments coded so far, without ENDLIST, which players reload until it ends.
+ */
+export function mediaPlaylist(bitstream: Bitstream, query: string, sign: (path: string) => string, live = false): string {
   const durations = segmentDurations(bitstream);
   const lines = [
     '#EXTM3U',
     '#EXT-X-VERSION:3',
+    // a live stream's chunks are about 2 s, but a scene cut may make one segment of a chunk's whole length
     `#EXT-X-TARGETDURATION:${Math.ceil(Math.max(...durations))}`,
     '#EXT-X-MEDIA-SEQUENCE:0',
-    '#EXT-X-PLAYLIST-TYPE:VOD',
+    `#EXT-X-PLAYLIST-TYPE:${live ? 'EVENT' : 'VOD'}`,
   ];
   durations.forEach((d, n) => {
     lines.push(`#EXTINF:${d.toFixed(3)},`);
     lines.push(sign(`${n}.ts${query ? `?${query}` : ''}`));
   });
-  lines.push('#EXT-X-ENDLIST');
+  if (!live) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
 

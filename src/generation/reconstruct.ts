@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
-import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, ratePlanCuts, type Bitstream, type RatePlan } from '../bitstream';
-import { loadBitstream } from '../cache/bitstreams';
+import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, planSegmentRateCut, ratePlanCuts, type Bitstream, type RatePlan } from '../bitstream';
+import { loadIndexedBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { serveArtifact } from '../cache/artifacts';
 import type { Mode } from '../gpu/contract';
 import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
 import { ApiError } from '../http/errors';
-import type { VideoRow } from '../videos/store';
+import { isStreaming, type VideoRow } from '../videos/store';
 import { planReconstruction, type PlanInput } from './plan';
 
 type AppContext = Context<{ Bindings: Env }>;
@@ -18,27 +18,40 @@ export interface ReadyVideo {
   options: ReconstructionOptions;
   /** The rate cut `maxKbps` made, when it dropped any keyframe or the sound. */
   rateCut: RatePlan | null;
+  /** Whether the video is live: its bitstream grows (its segments so far are readable; the whole video is not yet). */
+  live: boolean;
 }
 
-/** The encoded video's parsed bitstream and the request's canonical options; 409 while it is still encoding. */
-export async function readyVideo(c: AppContext, video: VideoRow, params = new URL(c.req.url).searchParams): Promise<ReadyVideo> {
-  if (video.status !== 'succeeded' || video.bitstream_key === null || video.bitstream_hash === null) {
-    throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; reconstruction is possible once it is encoded`, {
-      headers: { 'Retry-After': '5' },
-      details: { status: video.status, video: `/v1/videos/${video.id}` },
+/**
+ * The encoded (or live) video's parsed bitstream and the request's canonical options; 409 while it is still
+ * encoding, or live with no segment coded yet. `segment`: the request is for that segment alone, so a `maxKbps` cut
+ * is planned over it alone (404 when the stream has no such segment).
+ */
+export async function readyVideo(c: AppContext, video: VideoRow, params = new URL(c.req.url).searchParams, segment: number | null = null): Promise<ReadyVideo> {
+  const live = isStreaming(video);
+  if ((video.status !== 'succeeded' && !live) || video.bitstream_key === null || video.bitstream_hash === null) {
+    const status = live ? 'live' : video.status;
+    throw new ApiError(409, 'video_not_ready', live ? 'the video is live and no segment of it is coded yet' : `the video is ${status}; reconstruction is possible once it is encoded`, {
+      headers: { 'Retry-After': live ? '1' : '5' },
+      details: { status, video: `/v1/videos/${video.id}` },
     });
   }
-  const bitstream = await loadBitstream(c.env.BUCKET, video.bitstream_key, video.bitstream_hash);
+  const { bitstream, index } = await loadIndexedBitstream(c.env.BUCKET, video.bitstream_key, video.bitstream_hash);
+  if (segment !== null) checkSegment(bitstream, segment, live);
   const header = bitstream.header;
   const options = parseReconstructionOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
-  const plan = options.maxKbps === null ? null : planRateCut(bitstream, video.bitstream_bytes ?? 0, options.maxKbps);
+  let plan: RatePlan | null = null;
+  if (options.maxKbps !== null) plan = segment === null ? planRateCut(bitstream, video.bitstream_bytes ?? 0, options.maxKbps) : planSegmentRateCut(bitstream, index, segment, options.maxKbps);
   const rateCut = plan !== null && ratePlanCuts(plan) ? plan : null;
-  return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut };
+  return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut, live };
 }
 
 /** What planning a reconstruction of the ready video in `mode` starts from (the segment aside). */
 export function planInput(ready: ReadyVideo, mode: Mode, engine: string): Omit<PlanInput, 'segment'> {
   const { bitstream, options, rateCut } = ready;
+  const source = { bitstream, bitstreamHash: ready.video.bitstream_hash, artifactRoot: ready.video.artifact_root ?? undefined, mode, options, rateCut, engine };
+  // A live video's stored bitstream is replaced by the next chunk's: its keyframes and sound travel inline.
+  if (ready.live) return source;
   // The bitstream was read from its stored object, so an image's offset in the stream is its offset there.
   const locateKeyframe = (image: Uint8Array) => {
     const offset = imageOffset(image);
@@ -48,19 +61,30 @@ export function planInput(ready: ReadyVideo, mode: Mode, engine: string): Omit<P
     const place = audioChunkPlace(audio);
     return place === undefined ? null : { r2Key: ready.video.bitstream_key, ...place };
   };
-  return { bitstream, bitstreamHash: ready.video.bitstream_hash, mode, options, rateCut, engine, locateKeyframe, locateAudio };
+  return { ...source, locateKeyframe, locateAudio };
 }
 
-export function checkSegment(bitstream: Bitstream, segment: number): void {
-  if (segment >= bitstream.segments.length) {
-    throw new ApiError(404, 'segment_not_found', `segment ${segment} does not exist; the video has ${bitstream.segments.length}`);
+/** 404 for a segment the video does not have; for a live video, one not coded yet (`Retry-After`: it may come). */
+export function checkSegment(bitstream: Bitstream, segment: number, live = false): void {
+  if (segment < bitstream.segments.length) return;
+  if (live) {
+    throw new ApiError(404, 'segment_not_ready', `segment ${segment} is not coded yet; the live video has ${bitstream.segments.length} so far`, {
+      headers: { 'Retry-After': '1' },
+      details: { segmentsCoded: bitstream.segments.length },
+    });
   }
+  throw new ApiError(404, 'segment_not_found', `segment ${segment} does not exist; the video has ${bitstream.segments.length}`);
 }
 
 /** Serves a reconstruction MP4 (whole video or one segment). */
 export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
-  const ready = await readyVideo(c, target.video);
-  if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
+  const ready = await readyVideo(c, target.video, undefined, target.segment);
+  if (ready.live && target.segment === null) {
+    throw new ApiError(409, 'video_live', 'the video is live: the whole video exists once the stream ends; ask for its segments ({mode}/{n}.mp4) or its HLS playlist', {
+      headers: { 'Retry-After': '5' },
+      details: { segmentsCoded: ready.bitstream.segments.length },
+    });
+  }
   const spec = await planReconstruction({ ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment });
   const response = await serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
   // A model that generates below the asked size (the model engine: at most 832x480) says so.

@@ -5,7 +5,7 @@ import { MODES } from '../gpu/contract';
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }) });
 
-export { JobView, Status, UploadAccepted, VideoList, VideoView } from '../videos/view-shapes';
+export { ChunkAccepted, JobView, LiveStarted, Status, UploadAccepted, VideoList, VideoView } from '../videos/view-shapes';
 export { CreatedKey, KeyView } from '../auth/key-view';
 
 export const UsageReport = z.object({

@@ -6,6 +6,9 @@ import { responseBodySource, serveBody } from '../cache/serve';
 import { ApiError, badRequest } from '../http/errors';
 import { bitstreamApiError, importBitstream, readBoundedBody } from '../videos/import-bitstream';
 import { visibleVideo } from '../videos/visibility';
+import { isStreaming } from '../videos/store';
+import { preferWaitSeconds } from '../generation/ensure-artifact';
+import { liveCacheControl, liveHeaders, whenSegmentCoded } from '../live/read';
 
 /** Largest bitstream accepted by import and inspect, in bytes. */
 export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
@@ -55,12 +58,31 @@ videoBitstream.get('/:id/bitstream', access('read'), (c) => serveVideoBitstream(
 
 /**
  * The bitstream of video `:id` as the route above serves it, its cuts read from `url`'s query (the signed
- * `/v/{id}/bitstream.cmvc` route passes its URL without the signature).
+ * `/v/{id}/bitstream.cmvc` route passes its URL without the signature). A live video's bitstream is served as it is
+ * now, a second in caches, with the live edge in CMVC-Live-Segments; `segments=n` of a segment not coded yet waits
+ * for it (`Prefer: wait=N`), then 404 `segment_not_ready` with Retry-After.
  */
 export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: URL): Promise<Response> {
-  const video = await visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
-  if (video.status !== 'succeeded' || !video.bitstream_key || !video.bitstream_hash) {
-    throw new ApiError(409, 'video_not_ready', `the video is ${video.status}; its bitstream exists once it is encoded`, { headers: { 'Retry-After': '5' } });
+  let video = await visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
+  const segmentsParam = url.searchParams.get('segments');
+  const asked = segmentsParam === null ? null : SEGMENTS.exec(segmentsParam);
+  const lastAsked = asked ? Number(asked[2] ?? asked[1]) : null;
+  if (isStreaming(video) && lastAsked !== null && lastAsked >= (video.segment_count ?? 0)) {
+    // the next segment of a live video: answered when it is coded, within the wait the player asked for
+    video = await whenSegmentCoded(c.env.DB, video, lastAsked, c.req.header('Prefer') === undefined ? 0 : preferWaitSeconds(c.req.header('Prefer')));
+    if (isStreaming(video) && lastAsked >= (video.segment_count ?? 0)) {
+      throw new ApiError(404, 'segment_not_ready', `segment ${lastAsked} is not coded yet; the live video has ${video.segment_count ?? 0} so far`, {
+        headers: { 'Retry-After': '1', ...(await liveHeaders(c.env.DB, video, null)) },
+        details: { segmentsCoded: video.segment_count ?? 0 },
+      });
+    }
+  }
+  const live = isStreaming(video);
+  if ((video.status !== 'succeeded' && !live) || !video.bitstream_key || !video.bitstream_hash) {
+    const status = live ? 'live' : video.status;
+    throw new ApiError(409, 'video_not_ready', live ? 'the video is live and no segment of it is coded yet' : `the video is ${status}; its bitstream exists once it is encoded`, {
+      headers: { 'Retry-After': live ? '1' : '5', ...(await liveHeaders(c.env.DB, video, null)) },
+    });
   }
   const seen = new Set<string>();
   for (const name of url.searchParams.keys()) {
@@ -72,7 +94,6 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
   const maxKbps = maxKbpsParam === null ? undefined : parseMaxKbps(maxKbpsParam);
   const profile = url.searchParams.get('profile') ?? 'full';
   if (profile !== 'full' && profile !== 'tt2v') throw badRequest('invalid_option', 'option "profile" must be "full" or "tt2v"', { option: 'profile' });
-  const segmentsParam = url.searchParams.get('segments');
   let segments: [number, number] | undefined;
   if (segmentsParam !== null) {
     const match = SEGMENTS.exec(segmentsParam);
@@ -85,7 +106,11 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
   }
   const object = await c.env.BUCKET.get(video.bitstream_key);
   if (object === null) throw new ApiError(404, 'not_found', 'video not found');
-  const headers = { 'Cache-Control': 'private, max-age=31536000, immutable', 'Content-Disposition': `attachment; filename="${video.id}.cmvc"` };
+  const headers = {
+    'Cache-Control': live ? liveCacheControl(c.get('principal').via === 'signed-url') : 'private, max-age=31536000, immutable',
+    'Content-Disposition': `attachment; filename="${video.id}.cmvc"`,
+    ...(await liveHeaders(c.env.DB, video, segments !== undefined && segments[0] === segments[1] ? segments[0] : null)),
+  };
   if (profile === 'full' && segments === undefined && maxKbps === undefined) {
     const response = new Response(object.body, { headers: { 'Content-Length': String(object.size), ETag: `"${video.bitstream_hash}"`, 'Content-Type': BITSTREAM_MIME } });
     return serveBody(c.req.raw, responseBodySource(response), headers);

@@ -5,12 +5,13 @@ import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
 import { planHlsSegment } from '../generation/plan';
 import { prefetch, serveArtifact } from '../cache/artifacts';
-import { checkSegment, planInput, readyVideo, serveReconstruction } from '../generation/reconstruct';
+import { planInput, readyVideo, serveReconstruction } from '../generation/reconstruct';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { Mode, MODES } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import { serveVideoBitstream } from './bitstreams';
 import { visibleVideo } from '../videos/visibility';
+import { LIVE_CACHE_SECONDS } from '../live/limits';
 
 /** Ready artifacts for API-key requests: private (per key). */
 const KEYED_CACHE_CONTROL = 'private, max-age=86400';
@@ -32,6 +33,9 @@ export const reconstruct = new Hono<{ Bindings: Env }>();
 const modeOf = (file: string): Mode => Mode.parse(file.slice(0, file.indexOf('.')));
 
 const cacheControl = (c: AppContext) => (c.get('principal').via === 'signed-url' ? SIGNED_CACHE_CONTROL : KEYED_CACHE_CONTROL);
+/** What changes while a video is live (its playlists, captions, poster) lives seconds in a cache, never `immutable`; its coded segments do not change. */
+const growingCacheControl = (c: AppContext, live: boolean) =>
+  live ? `${c.get('principal').via === 'signed-url' ? 'public' : 'private'}, max-age=${LIVE_CACHE_SECONDS}` : cacheControl(c);
 const video = (c: AppContext) => visibleVideo(c.env.DB, c.req.param('id') as string, c.get('principal'), { remembered: true });
 
 /** Options the client gave explicitly (not the signature), to carry into child URLs. */
@@ -59,9 +63,9 @@ async function signAll(c: AppContext, relatives: string[]): Promise<(relative: s
   return (relative) => signed.get(relative) ?? relative;
 }
 
-function text(c: AppContext, body: string, contentType: string, etag: string): Promise<Response> {
+function text(c: AppContext, body: string, contentType: string, etag: string, live = false): Promise<Response> {
   const response = new Response(body, { headers: { 'Content-Type': contentType, 'Content-Length': String(new TextEncoder().encode(body).byteLength), ETag: etag } });
-  return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': cacheControl(c) });
+  return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': growingCacheControl(c, live) });
 }
 
 /** GET/HEAD /v/{id}/{mode}.mp4 — the whole video reconstructed in `tt2v` or `it2v` mode. */
@@ -82,23 +86,25 @@ reconstruct.get(`/:id/:file{(${MODE})\\.m3u8}`, reconstructionAccess(), async (c
   const ready = await readyVideo(c, await video(c));
   const variants = hlsVariants(mode, ready.options, explicitOptions(c));
   const sign = await signAll(c, variants.map((v) => `${mode}/media.m3u8${v.query ? `?${v.query}` : ''}`));
-  return text(c, masterPlaylist(mode, variants, sign), M3U8, `"${ready.video.bitstream_hash}.${mode}.m3u8.${new URLSearchParams(explicitOptions(c))}"`);
+  return text(c, masterPlaylist(mode, variants, sign), M3U8, `"${ready.video.bitstream_hash}.${mode}.m3u8.${new URLSearchParams(explicitOptions(c))}"`, ready.live);
 });
 
-/** GET /v/{id}/{mode}/media.m3u8 — HLS VOD media playlist; its MPEG-TS segments are generated lazily. */
+/**
+ * GET /v/{id}/{mode}/media.m3u8 — HLS media playlist; its MPEG-TS segments are generated lazily. While the video is
+ * live, an EVENT playlist of the segments coded so far (no ENDLIST, a second in caches); ended, a VOD playlist.
+ */
 reconstruct.get(`/:id/:mode{${MODE}}/media.m3u8`, reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c));
   const query = new URLSearchParams(explicitOptions(c)).toString();
   const relatives = ready.bitstream.segments.map((_, n) => `${n}.ts${query ? `?${query}` : ''}`);
   const sign = await signAll(c, relatives);
-  return text(c, mediaPlaylist(ready.bitstream, query, sign), M3U8, `"${ready.video.bitstream_hash}.media.${query}"`);
+  return text(c, mediaPlaylist(ready.bitstream, query, sign, ready.live), M3U8, `"${ready.video.bitstream_hash}.media.${query}"`, ready.live);
 });
 
 /** GET/HEAD /v/{id}/{mode}/{n}.ts — HLS segment `n`, derived from the cached MP4 segment; the next ones are prefetched. */
 reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.ts}`, reconstructionAccess(), async (c) => {
-  const ready = await readyVideo(c, await video(c));
   const n = Number(c.req.param('file').slice(0, -3));
-  checkSegment(ready.bitstream, n);
+  const ready = await readyVideo(c, await video(c), undefined, n);
   const input = planInput(ready, Mode.parse(c.req.param('mode')), c.env.GPU_ENGINE);
   const spec = await planHlsSegment(input, n);
   const ahead = [];
@@ -113,7 +119,7 @@ reconstruct.get('/:id/poster.webp', reconstructionAccess(), async (c) => {
   const keyframe = ready.bitstream.segments.find((s) => s.keyframes.length > 0)?.keyframes[0];
   if (!keyframe) throw new ApiError(404, 'no_keyframe', 'this bitstream carries no keyframe (a tt2v-only profile)');
   const response = new Response(keyframe.data, { headers: { 'Content-Type': IMAGE_TYPES[keyframe.codec], 'Content-Length': String(keyframe.data.byteLength), ETag: `"${ready.video.bitstream_hash}.poster"` } });
-  return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': cacheControl(c) });
+  return serveBody(c.req.raw, responseBodySource(response), { 'Cache-Control': growingCacheControl(c, ready.live) });
 });
 
 /**
@@ -129,5 +135,5 @@ reconstruct.get('/:id/bitstream.cmvc', reconstructionAccess(), async (c) => {
 /** GET/HEAD /v/{id}/captions.vtt — the content and motion texts as WebVTT cues, one per segment. */
 reconstruct.get('/:id/captions.vtt', reconstructionAccess(), async (c) => {
   const ready = await readyVideo(c, await video(c), new URLSearchParams());
-  return text(c, captionsVtt(ready.bitstream), 'text/vtt; charset=utf-8', `"${ready.video.bitstream_hash}.vtt"`);
+  return text(c, captionsVtt(ready.bitstream), 'text/vtt; charset=utf-8', `"${ready.video.bitstream_hash}.vtt"`, ready.live);
 });

@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { badRequest, notFound } from '../http/errors';
 import { acceptUpload } from '../uploads/accept-upload';
+import { startLive } from '../live/start-live';
+import { liveFacts, liveFactsOf } from '../live/store';
 import { deleteVideo } from '../videos/delete-video';
 import { getJob, getVideo, jobForVideo, listVideos } from '../videos/store';
 import { jobView, videoView } from '../videos/views';
@@ -9,8 +11,21 @@ import { visibleVideo } from '../videos/visibility';
 
 export const videos = new Hono<{ Bindings: Env }>();
 
-/** POST /v1/videos — upload a video (raw `video/*` body or multipart field `file`); 202 with the video and its encode job. */
+/**
+ * POST /v1/videos — upload a video (raw `video/*` body or multipart field `file`); 202 with the video and its encode
+ * job. `?live=true` starts a live video instead: 201 with the video and its ingest URL and token.
+ */
 videos.post('/', access('encode'), async (c) => {
+  if (c.req.query('live') === 'true') {
+    const started = await startLive(c.env, c.req.raw, c.get('principal'));
+    const video = await getVideo(c.env.DB, started.videoId);
+    if (video === null) throw notFound('video');
+    const view = videoView(video, await jobForVideo(c.env.DB, video.id), await liveFacts(c.env.DB, video.id));
+    c.header('Cache-Control', 'no-store');
+    c.header('Location', `/v1/videos/${video.id}`);
+    if (started.replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json({ video: view, ingest: { url: `/v1/videos/${video.id}/live`, token: started.token } }, 201);
+  }
   const upload = await acceptUpload(c.env, c.req.raw, c.get('principal'));
   return accepted(c.env, upload.videoId, upload.jobId, upload.replayed);
 });
@@ -25,13 +40,14 @@ videos.get('/', access('read'), async (c) => {
   const before = cursor === undefined ? null : Number(cursor);
   const rows = await listVideos(c.env.DB, principal.scopes.has('admin') ? null : principal.owner, limit, before);
   const last = rows.at(-1);
-  return c.json({ videos: rows.map((v) => videoView(v, null)), nextCursor: rows.length === limit && last ? String(last.created_at) : null });
+  const live = await liveFactsOf(c.env.DB, rows.map((v) => v.id));
+  return c.json({ videos: rows.map((v) => videoView(v, null, live.get(v.id) ?? null)), nextCursor: rows.length === limit && last ? String(last.created_at) : null });
 });
 
 /** GET /v1/videos/{id} — status, sizes, kbps, segments and links. */
 videos.get('/:id', access('read'), async (c) => {
   const video = await visibleVideo(c.env.DB, c.req.param('id'), c.get('principal'));
-  return c.json(videoView(video, await jobForVideo(c.env.DB, video.id)));
+  return c.json(videoView(video, await jobForVideo(c.env.DB, video.id), await liveFacts(c.env.DB, video.id)));
 });
 
 /** DELETE /v1/videos/{id} — the video, its source, bitstream and every artifact; later requests get 404. */

@@ -28,9 +28,14 @@ export interface VideoRow {
   engine: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** R2 root of its artifacts when not its bitstream's hash: a video started live (fixed at its start); null otherwise. */
+  artifact_root: string | null;
   created_at: number;
   updated_at: number;
 }
+
+/** Whether a video is live: started live and not yet an ordinary video (its bitstream grows; its view says `live`). */
+export const isStreaming = (video: Pick<VideoRow, 'status' | 'artifact_root'>) => video.status === 'running' && video.artifact_root !== null;
 
 export interface JobRow {
   id: string;

@@ -3,6 +3,23 @@ import { z } from 'zod';
 import { MODES, type Mode } from '../gpu/contract';
 
 export const Status = z.enum(['queued', 'running', 'succeeded', 'failed']);
+/** A video's status: a job's, or `live` while a live video takes chunks or codes the last of them. */
+export const VideoStatus = z.enum([...Status.options, 'live']);
+
+/** A live video's stream (null for an uploaded one): ended, it is an ordinary video that remembers it was live. */
+export const LiveView = z
+  .object({
+    state: z.enum(['live', 'ending', 'ended']).describe('live: taking chunks; ending: ended, coding what was received; ended: an ordinary video'),
+    segmentsCoded: z.number().int().describe('segments in the bitstream so far'),
+    secondsCoded: z.number().describe('seconds of video in the bitstream so far'),
+    chunksReceived: z.number().int(),
+    chunksCoding: z.number().int().describe('received and not yet in the bitstream'),
+    chunksSkipped: z.number().int().describe('chunks passed over: failed to code, or never arrived (see the job\'s warnings)'),
+    nextChunk: z.number().int().describe('the lowest chunk number not yet in the bitstream nor passed over'),
+    endReason: z.enum(['ended', 'idle']).nullable().describe('ended: POST …/live/end; idle: no chunk for LIVE_IDLE_SECONDS'),
+    ingest: z.string().nullable().describe('the ingest URL while the stream takes chunks'),
+  })
+  .nullable();
 
 /** A link per reconstruction mode (`/v/{id}/{mode}.mp4`), null until the video is ready. */
 const modeLinks = Object.fromEntries(MODES.map((mode) => [mode, z.string().nullable()])) as Record<Mode, z.ZodNullable<z.ZodString>>;
@@ -41,7 +58,7 @@ export const JobView = z
 export const VideoView = z
   .object({
     id: z.string(),
-    status: Status,
+    status: VideoStatus,
     progress: z.number().min(0).max(1),
     createdAt: z.string(),
     source: z.object({ bytes: z.number().int(), contentType: z.string(), filename: z.string().nullable(), kept: z.boolean() }),
@@ -73,6 +90,7 @@ export const VideoView = z
       })
       .nullable(),
     error: ErrorRef,
+    live: LiveView,
     links: z.object({
       self: z.string(),
       job: z.string().nullable(),
@@ -82,4 +100,15 @@ export const VideoView = z
   });
 
 export const UploadAccepted = z.object({ video: VideoView, job: JobView });
+export const LiveStarted = z.object({
+  video: VideoView,
+  ingest: z.object({
+    url: z.string().describe('PUT {url}/{n} each chunk n = 0, 1, …; POST {url}/end to finish'),
+    token: z.string().describe("a bearer token for this video's ingest only, shown once"),
+  }),
+});
+export const ChunkAccepted = z.object({
+  video: VideoView,
+  chunk: z.object({ n: z.number().int(), bytes: z.number().int(), sha256: z.string(), status: z.enum(['received', 'coding', 'coded', 'failed', 'appended', 'skipped']) }),
+});
 export const VideoList = z.object({ videos: z.array(VideoView), nextCursor: z.string().nullable() });

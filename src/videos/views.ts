@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { MODES, type Mode } from '../gpu/contract';
-import type { JobView, VideoView } from './view-shapes';
+import type { JobView, LiveView, VideoView } from './view-shapes';
 import type { JobRow, VideoRow } from './store';
 
 export function jobView(job: JobRow): z.infer<typeof JobView> {
@@ -22,8 +22,38 @@ export function jobView(job: JobRow): z.infer<typeof JobView> {
 /** How far (a fraction of it) an achieved rate may be from targetKbps for the view to report the target as honoured. */
 export const TARGET_TOLERANCE = 0.2;
 
-export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof VideoView> {
-  const ready = video.status === 'succeeded';
+/** What a video's view shows of its live stream (the live capability's row and its chunks' counts). */
+export interface LiveFacts {
+  state: 'live' | 'ending' | 'ended';
+  segments_coded: number;
+  frames_coded: number;
+  chunks_skipped: number;
+  next_append: number;
+  end_reason: 'ended' | 'idle' | null;
+  chunksReceived: number;
+  chunksCoding: number;
+}
+
+function liveView(video: VideoRow, live: LiveFacts | null): z.infer<typeof LiveView> {
+  if (live === null) return null;
+  return {
+    state: live.state,
+    segmentsCoded: live.segments_coded,
+    secondsCoded: video.fps ? Math.round((live.frames_coded / video.fps) * 1000) / 1000 : 0,
+    chunksReceived: live.chunksReceived,
+    chunksCoding: live.chunksCoding,
+    chunksSkipped: live.chunks_skipped,
+    nextChunk: live.next_append,
+    endReason: live.end_reason,
+    ingest: live.state === 'live' ? `/v1/videos/${video.id}/live` : null,
+  };
+}
+
+/** `live`: the video's live stream, for a video started live (its view then says `live` until the stream is coded). */
+export function videoView(video: VideoRow, job: JobRow | null, live: LiveFacts | null = null): z.infer<typeof VideoView> {
+  const streaming = live !== null && live.state !== 'ended';
+  // a live video's bitstream is readable as it grows
+  const ready = video.status === 'succeeded' || (streaming && video.bitstream_key !== null);
   const kbpsOf = (bytes: number | null) => (ready && bytes !== null && video.duration_seconds ? Math.round(((bytes * 8) / 1000 / video.duration_seconds) * 1000) / 1000 : null);
   const requestedTargetKbps = (JSON.parse(video.options) as { targetKbps?: number | null }).targetKbps ?? null;
   const rateFloorKbps = kbpsOf(video.rate_floor_bytes);
@@ -37,8 +67,8 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
   const honoured = requestedTargetKbps !== null && videoKbps !== null && (textsOnly || Math.abs(videoKbps - requestedTargetKbps) <= TARGET_TOLERANCE * requestedTargetKbps);
   return {
     id: video.id,
-    status: video.status,
-    progress: job?.progress ?? (ready ? 1 : 0),
+    status: streaming ? 'live' : video.status,
+    progress: streaming ? 0 : (job?.progress ?? (ready ? 1 : 0)),
     createdAt: new Date(video.created_at).toISOString(),
     source: { bytes: video.source_bytes, contentType: video.source_type, filename: video.filename, kept: video.source_key !== null },
     video: ready
@@ -66,11 +96,13 @@ export function videoView(video: VideoRow, job: JobRow | null): z.infer<typeof V
         }
       : null,
     error: video.error_code ? { code: video.error_code, message: video.error_message ?? '' } : null,
+    live: liveView(video, live),
     links: {
       self: `/v1/videos/${video.id}`,
       job: job ? `/v1/jobs/${job.id}` : null,
       bitstream: ready ? `/v1/videos/${video.id}/bitstream` : null,
-      ...(Object.fromEntries(MODES.map((mode) => [mode, ready ? `/v/${video.id}/${mode}.mp4` : null])) as Record<Mode, string | null>),
+      // the whole video exists once the stream ends (its segments and HLS playlist are there while live)
+      ...(Object.fromEntries(MODES.map((mode) => [mode, ready && !streaming ? `/v/${video.id}/${mode}.mp4` : null])) as Record<Mode, string | null>),
     },
   };
 }

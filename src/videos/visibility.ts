@@ -4,9 +4,9 @@ import { ID_PATTERN } from '../http/ids';
 import { getVideoRemembered } from './encoded-videos';
 import { getVideo } from './store';
 
-/** Whether a principal may see a video: its owner, an admin, or a signed URL made for it. */
+/** Whether a principal may see a video: its owner, an admin, or a signed URL or ingest token made for it. */
 export function canSee(principal: Principal, video: { id: string; owner: string }): boolean {
-  if (principal.via === 'signed-url') return principal.videoId === video.id;
+  if (principal.via === 'signed-url' || principal.via === 'ingest-token') return principal.videoId === video.id;
   return video.owner === principal.owner || principal.scopes.has('admin');
 }
 

@@ -50,3 +50,24 @@ describe('appendBitstream', () => {
     expect(() => appendBitstream(writeBitstream(WITH_AUDIO), damaged)).toThrow(BitstreamError);
   });
 });
+
+describe('planSegmentRateCut', () => {
+  it('plans a segment asked alone over its own bytes: the same plan as cutting that segment out first', async () => {
+    const { cutBitstreamWithPlan, planSegmentRateCut, readIndex, oneSegmentBytes, cutBitstream } = await import('../../src/bitstream');
+    const bytes = appendBitstream(writeBitstream(fromZero(MULTI_KEYFRAME)), writeBitstream(fromZero(MULTI_KEYFRAME)));
+    const whole = readBitstream(bytes);
+    const index = readIndex(bytes);
+    for (let n = 0; n < whole.segments.length; n++) {
+      expect(oneSegmentBytes(index, n)).toBe(cutBitstream(bytes, { segments: [n, n] }).byteLength);
+      for (const kbps of [0.5, 1, 2, 4, 8]) {
+        const alone = cutBitstreamWithPlan(bytes, { segments: [n, n], maxKbps: kbps }).rate!;
+        const plan = planSegmentRateCut(whole, index, n, kbps);
+        expect(plan.kept[n]).toEqual(alone.kept[0]);
+        expect([plan.bytes, plan.dropped, plan.audioDropped]).toEqual([alone.bytes, alone.dropped, alone.audioDropped]);
+        // the other segments keep every keyframe
+        const others = plan.kept.filter((_, i) => i !== n);
+        expect(others).toEqual(whole.segments.filter((_, i) => i !== n).map((s) => s.keyframes.map((k) => k.frameIndex)));
+      }
+    }
+  });
+});

@@ -81,6 +81,9 @@ export class FakeGpu {
   segments = 1;
   /** Whether its encode codes the source's sound (silent Opus packets, one second per segment). */
   audio = false;
+  /** The geometry its encode reports (a camera that changes resolution mid-stream). */
+  width = 320;
+  height = 240;
   /** Warnings its encode returns. */
   warnings: { code: 'audio_undecodable' | 'audio_damaged' | 'audio_short' | 'audio_stream_missing'; message: string }[] = [];
   private readonly byFunction: Record<Fn, Behaviour[]> = { encode: [], generate: [], interpolate: [], assemble: [] };
@@ -189,13 +192,15 @@ export class FakeGpu {
   private async result(fn: Fn, request: any, upload: boolean): Promise<unknown> {
     const seconds = { gpu: 0, cpu: 0.5 };
     if (fn === 'encode') {
+      // one second a segment, at the frame rate asked for (a live video's) or 24
+      const fps: number = request.options?.frameRate ?? 24;
       return {
         engine: ENGINE,
-        video: { width: 320, height: 240, fps: 24, frameCount: 24 * this.segments, durationSeconds: this.segments, codec: 'h264', rotation: 0 },
+        video: { width: this.width, height: this.height, fps, frameCount: fps * this.segments, durationSeconds: this.segments, codec: 'h264', rotation: 0 },
         segments: Array.from({ length: this.segments }, (_, i) => ({
           index: i,
-          startFrame: i * 24,
-          frameCount: 24,
+          startFrame: i * fps,
+          frameCount: fps,
           contentText: `a scene 320x240; centre: white cup number ${i}`,
           motionText: 'the camera pans right about 2% of the width per second; little object motion',
           keyframes: [{ codec: 'webp', width: 160, height: 120, data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
