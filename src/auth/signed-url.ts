@@ -1,7 +1,7 @@
 import { timingSafeEqualBytes } from '../http/timing-safe';
 
 /**
- * Signed reconstruction URLs: `…?{options}&exp={unix seconds}&mk={minting key id}[&kid={key id}]&sig={base64url HMAC-SHA256}`.
+ * Signed reconstruction URLs: `…?{options}&exp={unix seconds}&mk={minting key id}[&kid={key id}][&adj={names}]&sig={base64url HMAC-SHA256}`.
  * `mk` names the key that minted the URL: its GPU time, quota and rate limit pay for the URL, and
  * revoking it ends the URL. `kid` (bindToKey) marks a URL for the key's own players: no per-viewer
  * limit on top. URLs minted before `mk` existed carry neither or only `kid` and keep working until
@@ -10,18 +10,25 @@ import { timingSafeEqualBytes } from '../http/timing-safe';
  * parameter but `sig`, sorted by name then value, each percent-encoded as by encodeURIComponent.
  * Verification re-parses the URL structurally and recomputes over the same form; several secrets may
  * be valid at once (the first signs), so secrets can rotate.
+ * `adj` (signed itself) names parameters the holder may set or change without a new signature: only those in
+ * ADJUSTABLE_PARAMS (a bitstream player choosing each segment and its rate), which the MAC then leaves out.
  */
 export const SIGNATURE_PARAM = 'sig';
 export const EXPIRY_PARAM = 'exp';
 export const KEY_ID_PARAM = 'kid';
 export const MINTER_PARAM = 'mk';
+export const ADJUSTABLE_PARAM = 'adj';
+/** What a signed URL may let its holder choose (`adj`): the segments and the rate cut of a bitstream read, which cost no GPU. */
+export const ADJUSTABLE_PARAMS = ['maxKbps', 'segments'] as const;
+/** Every parameter of the signature itself (the rest are the URL's options). */
+export const SIGNATURE_PARAMS: ReadonlySet<string> = new Set([EXPIRY_PARAM, SIGNATURE_PARAM, KEY_ID_PARAM, MINTER_PARAM, ADJUSTABLE_PARAM]);
 /** Longest lifetime of a signed URL, in seconds (one year). */
 export const MAX_SIGNED_URL_SECONDS = 365 * 24 * 3600;
 
 const encoder = new TextEncoder();
 
-export function canonicalSigningInput(path: string, params: URLSearchParams): string {
-  const pairs = [...params].filter(([name]) => name !== SIGNATURE_PARAM).sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+export function canonicalSigningInput(path: string, params: URLSearchParams, adjustable: readonly string[] = []): string {
+  const pairs = [...params].filter(([name]) => name !== SIGNATURE_PARAM && !adjustable.includes(name)).sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   return `${path}\n${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
 }
 
@@ -45,6 +52,8 @@ export function signingSecrets(setting: string): string[] {
 export interface UrlBinding {
   mintedBy?: string;
   keyId?: string;
+  /** Parameters (of ADJUSTABLE_PARAMS) the holder may set without a new signature. */
+  adjustable?: readonly (typeof ADJUSTABLE_PARAMS)[number][];
 }
 
 /** Signs `path` with `options`, valid until `expiresAt` (unix seconds), carrying the minting key and an optional binding. */
@@ -53,12 +62,19 @@ export async function signUrl(secret: string, path: string, options: Record<stri
   params.set(EXPIRY_PARAM, String(expiresAt));
   if (binding.mintedBy !== undefined) params.set(MINTER_PARAM, binding.mintedBy);
   if (binding.keyId !== undefined) params.set(KEY_ID_PARAM, binding.keyId);
+  const adjustable = binding.adjustable ?? [];
+  if (adjustable.length > 0) {
+    params.set(ADJUSTABLE_PARAM, [...adjustable].sort().join('.'));
+    for (const name of adjustable) params.delete(name);
+  }
   const sig = toBase64Url(await mac(secret, canonicalSigningInput(path, params)));
   const query = canonicalSigningInput('', params).slice(1);
   return `${path}?${query}&${SIGNATURE_PARAM}=${sig}`;
 }
 
-export type SignatureCheck = { ok: true; expiresAt: number; keyId: string | null; mintedBy: string | null } | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
+export type SignatureCheck =
+  | { ok: true; expiresAt: number; keyId: string | null; mintedBy: string | null; adjustable: string[] }
+  | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
 
 /** Verifies a signed URL in constant time against every valid secret. */
 export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
@@ -67,16 +83,19 @@ export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = 
   const exps = params.getAll(EXPIRY_PARAM);
   const kids = params.getAll(KEY_ID_PARAM);
   const minters = params.getAll(MINTER_PARAM);
-  if (sigs.length !== 1 || exps.length !== 1 || kids.length > 1 || minters.length > 1 || !/^\d{1,12}$/.test(exps[0] as string)) return { ok: false, code: 'malformed_signature' };
+  const adjs = params.getAll(ADJUSTABLE_PARAM);
+  if (sigs.length !== 1 || exps.length !== 1 || kids.length > 1 || minters.length > 1 || adjs.length > 1 || !/^\d{1,12}$/.test(exps[0] as string)) return { ok: false, code: 'malformed_signature' };
   if (!SIGNATURE_FORM.test(sigs[0] as string)) return { ok: false, code: 'malformed_signature' };
+  const adjustable = adjs.length === 0 ? [] : (adjs[0] as string).split('.');
+  if (!adjustable.every((name) => (ADJUSTABLE_PARAMS as readonly string[]).includes(name))) return { ok: false, code: 'malformed_signature' };
   // Compare the encoded text, not decoded bytes: the last base64url character carries 2 spare bits,
   // and decoding would accept four spellings of one signature.
   const given = encoder.encode(sigs[0] as string);
-  const input = canonicalSigningInput(url.pathname, params);
+  const input = canonicalSigningInput(url.pathname, params, adjustable);
   let valid = false;
   for (const secret of secrets) valid = timingSafeEqualBytes(encoder.encode(toBase64Url(await mac(secret, input))), given) || valid;
   if (!valid) return { ok: false, code: 'invalid_signature' };
   const expiresAt = Number(exps[0]);
   if (expiresAt <= nowSeconds) return { ok: false, code: 'expired_signature' };
-  return { ok: true, expiresAt, keyId: kids[0] ?? null, mintedBy: minters[0] ?? null };
+  return { ok: true, expiresAt, keyId: kids[0] ?? null, mintedBy: minters[0] ?? null, adjustable };
 }

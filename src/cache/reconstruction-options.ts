@@ -1,7 +1,8 @@
+import { SIGNATURE_PARAMS } from '../auth/signed-url';
 import { badRequest } from '../http/errors';
 
 /** Query parameters that authenticate a signed URL; they are not reconstruction options. */
-export const SIGNATURE_PARAMS = new Set(['exp', 'sig', 'kid', 'mk']);
+export { SIGNATURE_PARAMS };
 
 export interface ReconstructionOptions {
   /** Output width and height in pixels (even). */

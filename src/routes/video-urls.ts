@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { MintUrlsBody } from '../auth/request-shapes';
-import { signUrl, signingSecrets } from '../auth/signed-url';
+import { ADJUSTABLE_PARAMS, signUrl, signingSecrets } from '../auth/signed-url';
 import { parseReconstructionOptions } from '../cache/reconstruction-options';
 import { badRequest } from '../http/errors';
 import { jsonBody } from '../http/json-body';
@@ -42,9 +42,11 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   for (const mode of body.modes) {
     for (const format of body.formats) {
       if (format === 'bitstream') {
-        // it2v plays from the whole stream; tt2v needs only its texts-only cut
+        // it2v plays from the whole stream; tt2v needs only its texts-only cut. The player picks each segment and its
+        // rate (`segments`, `maxKbps`) without a new signature: a bitstream read costs no GPU.
         const query: Record<string, string> = mode === 'tt2v' ? { profile: 'tt2v' } : {};
-        urls.push({ mode, format, segment: null, url: origin + (await signUrl(secret as string, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, binding)) });
+        const adjustable = mode === 'tt2v' ? (['segments'] as const) : ADJUSTABLE_PARAMS;
+        urls.push({ mode, format, segment: null, url: origin + (await signUrl(secret as string, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, { ...binding, adjustable })) });
         continue;
       }
       const targets: [number | null, string][] =

@@ -55,3 +55,30 @@ describe('signed URLs (property)', () => {
     expect(await verifySignedUrl([SECRET], url)).toEqual({ ok: false, code: 'malformed_signature' });
   });
 });
+
+describe('adjustable parameters', () => {
+  it('verify whatever value the holder gives them, and only them', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const signed = new URL(`https://cmvc.test${await signUrl(SECRET, '/v/vid_abc/bitstream.cmvc', {}, exp, { mintedBy: 'key_x', adjustable: ['segments', 'maxKbps'] })}`);
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), async (segments, kbps) => {
+        const chosen = new URL(signed);
+        chosen.searchParams.set('segments', segments);
+        chosen.searchParams.set('maxKbps', kbps);
+        expect((await verifySignedUrl([SECRET], chosen)).ok).toBe(true);
+        chosen.searchParams.set('w', '64');
+        expect((await verifySignedUrl([SECRET], chosen)).ok).toBe(false);
+      }),
+      { numRuns: 100 },
+    );
+    // naming a parameter outside ADJUSTABLE_PARAMS is malformed, whatever the signature
+    const widened = new URL(signed);
+    widened.searchParams.set('adj', 'maxKbps.segments.w');
+    expect(await verifySignedUrl([SECRET], widened)).toEqual({ ok: false, code: 'malformed_signature' });
+    // a URL signed without adj keeps every parameter signed
+    const strict = new URL(`https://cmvc.test${await signUrl(SECRET, '/v/vid_abc/bitstream.cmvc', {}, exp, { mintedBy: 'key_x' })}`);
+    strict.searchParams.set('segments', '1');
+    expect((await verifySignedUrl([SECRET], strict)).ok).toBe(false);
+  });
+});
+

@@ -60,4 +60,45 @@ describe('signed bitstream URLs', () => {
       expect((await errorBody(refused)).details).toHaveProperty('field', 'formats');
     }
   });
+
+  it("let the player choose each segment and its rate without a new signature, and nothing else", async () => {
+    gpu.keyframeBytes = 600;
+    const id = await encodedVideo(gpu, 3);
+    const minted = await json(await mint(id, { modes: ['it2v', 'tt2v'], formats: ['bitstream'], expiresIn: 600 }), SignedUrls);
+    const it2v = new URL(minted.urls[0]!.url);
+    expect(it2v.searchParams.get('adj')).toBe('maxKbps.segments');
+    expect(new URL(minted.urls[1]!.url).searchParams.get('adj')).toBe('segments'); // a texts-only stream has no rate to cut
+    for (const [segments, maxKbps] of [
+      ['1', '1'],
+      ['2', '50'],
+      ['0-1', '0.5'],
+    ] as const) {
+      const chosen = new URL(it2v);
+      chosen.searchParams.set('segments', segments);
+      chosen.searchParams.set('maxKbps', maxKbps);
+      const response = await call(chosen.pathname + chosen.search, { key: null });
+      expect(response.status).toBe(200);
+      const direct = await call(`/v1/videos/${id}/bitstream?segments=${segments}&maxKbps=${maxKbps}`);
+      expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array(await direct.arrayBuffer()));
+      expect(response.headers.get('CMVC-Kbps')).toBe(direct.headers.get('CMVC-Kbps'));
+    }
+    // anything else changed, or the list of what may change widened, breaks the signature
+    for (const [name, value] of [
+      ['profile', 'tt2v'],
+      ['adj', 'maxKbps.profile.segments'],
+      ['adj', 'maxKbps'],
+    ] as const) {
+      const changed = new URL(it2v);
+      changed.searchParams.set(name, value);
+      changed.searchParams.set('segments', '1');
+      const refused = await call(changed.pathname + changed.search, { key: null });
+      expect([name, value, refused.status]).toEqual([name, value, 403]);
+    }
+    // the texts-only URL lets the segment change, not the rate
+    const tt2v = new URL(minted.urls[1]!.url);
+    tt2v.searchParams.set('segments', '2');
+    expect((await call(tt2v.pathname + tt2v.search, { key: null })).status).toBe(200);
+    tt2v.searchParams.set('maxKbps', '1');
+    expect((await call(tt2v.pathname + tt2v.search, { key: null })).status).toBe(403);
+  });
 });
