@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MODES } from '../gpu/contract';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
 import { UploadQuery } from '../uploads/upload-options';
+import { LIVE_CHUNK_MAX_BYTES, LIVE_CHUNK_TYPES, LIVE_MAX_CHUNKS, LIVE_REORDER_WINDOW } from '../live/limits';
 import * as shapes from '../openapi/shapes';
 
 type Json = Record<string, unknown>;
@@ -13,6 +14,8 @@ const ERROR = { description: 'error', content: json(shapes.ErrorBody) };
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ERROR]));
 const KEY = [{ apiKey: [] }];
 const KEY_OR_SIGNED = [{ apiKey: [] }, { signedUrl: [] }];
+/** The ingest routes of a live video: its ingest token (a bearer token for that video's ingest only) or an API key. */
+const INGEST = [{ apiKey: [] }, { ingestToken: [] }];
 
 const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
 const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
@@ -39,6 +42,7 @@ const ARTIFACT_TRANSFER_PARAMS = [
   queryParam('exp', 'unix seconds', { type: 'integer' }),
   queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
 ];
+const LIVE_WAIT = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: for a live video, wait up to N seconds (≤ 20) for a segment not coded yet before answering 404 segment_not_ready', schema: { type: 'string' } };
 const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
 
 /** A bitstream upload: `application/vnd.cmvc`, or any binary type (the bytes say what they are). */
@@ -73,6 +77,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'API key: the bootstrap ADMIN_API_KEY or a cmvc_sk_… key' },
         signedUrl: { type: 'apiKey', in: 'query', name: 'sig', description: 'a signed reconstruction URL (with exp and optionally kid)' },
+        ingestToken: { type: 'http', scheme: 'bearer', description: "a live video's ingest token (cmvc_it_…): that video's ingest routes only" },
       },
     },
     paths: {
@@ -81,19 +86,23 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/docs': { get: op('Documentation page (works offline)', 'meta', [], { responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } }) },
       '/v1/videos': {
         post: op('Upload a video', 'videos', KEY, {
-          description: 'Raw `video/*` body or multipart field `file`; streamed into storage. Options are query parameters.',
+          description:
+            'Raw `video/*` body or multipart field `file`; streamed into storage. Options are query parameters. `live=true` (no body) starts a live video instead: 201 with its ingest URL and a token for its ingest only.',
           parameters: [
+            queryParam('live', 'true: start a live video (no body); its chunks are PUT to the ingest URL of the answer', { type: 'string', enum: ['true', 'false'] }),
             ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
           ],
           requestBody: {
-            required: true,
+            required: false,
             content: {
               'video/*': { schema: { type: 'string', contentMediaType: 'video/*', minLength: 1 } },
               'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'video/*', minLength: 1 } }, required: ['file'] } },
             },
           },
-          responses: { '202': {
+          responses: {
+            '201': { description: 'live=true: the live video, and its ingest URL and token', content: json(shapes.LiveStarted) },
+            '202': {
               description: 'accepted: the video and its encode job',
               content: json(shapes.UploadAccepted),
               links: {
@@ -112,9 +121,27 @@ export function openApiDocument(serverUrl = '/'): Json {
         get: op('Describe a video', 'videos', KEY, { operationId: 'getVideo', parameters: [ID], responses: { '200': { description: 'the video', content: json(shapes.VideoView) }, ...errors(401, 403, 404, 429) } }),
         delete: op('Delete a video with every derived artifact', 'videos', KEY, { parameters: [ID], responses: { '204': { description: 'deleted' }, ...errors(401, 403, 404, 429) } }),
       },
+      '/v1/videos/{id}/live/{n}': {
+        put: op("A chunk of a live video (its ingest token, or an encode key)", 'live', INGEST, {
+          description: `A self-contained ${LIVE_CHUNK_TYPES.join(', ')} file of about 2 s, at most ${LIVE_CHUNK_MAX_BYTES} bytes; chunks n = 0, 1, … may arrive up to ${LIVE_REORDER_WINDOW} out of order. Coded at once and appended in order.`,
+          parameters: [ID, pathParam('n', `chunk number, 0..${LIVE_MAX_CHUNKS}`, { pattern: '^[0-9]{1,6}$' })],
+          requestBody: { required: true, content: Object.fromEntries(LIVE_CHUNK_TYPES.map((t) => [t, { schema: { type: 'string', contentMediaType: t, minLength: 1 } }])) },
+          responses: {
+            '200': { description: 'the same bytes again: nothing changes', content: json(shapes.ChunkAccepted) },
+            '202': { description: 'received and queued for coding', content: json(shapes.ChunkAccepted) },
+            ...errors(400, 401, 403, 404, 409, 413, 415, 429),
+          },
+        }),
+      },
+      '/v1/videos/{id}/live/end': {
+        post: op('End a live video: what was received is coded, then it is an ordinary video', 'live', INGEST, {
+          parameters: [ID],
+          responses: { '202': { description: 'ending (or ended)', content: json(z.object({ video: shapes.VideoView })) }, ...errors(401, 403, 404, 429) },
+        }),
+      },
       '/v1/videos/{id}/bitstream': {
         get: op('The CMVC bitstream, whole or cut', 'bitstreams', KEY, {
-          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] }),
+          parameters: [ID, LIVE_WAIT, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] }),
             queryParam('maxKbps', 'cap the whole stream (video and audio): drop keyframes, lowest priority first, then the audio, until it is at or under this rate (0.1..1000); the CMVC-Kbps response header names the rate reached, CMVC-Keyframes-Dropped how many keyframes went and CMVC-Audio whether the audio was kept, dropped or absent (none)', { type: 'number', minimum: 0.1, maximum: 1000 }),
           ],
           responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
@@ -170,7 +197,14 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v/{id}/poster.webp': { get: op('The first keyframe, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('image/webp', 'the keyframe'), ...errors(401, 403, 404, 409, 429) } }) },
       '/v/{id}/bitstream.cmvc': {
         get: op('The CMVC bitstream for public players (the client decoder plays it with no GPU)', 'streaming', KEY_OR_SIGNED, {
-          parameters: [ID, queryParam('segments', 'a or a-b (0-based, inclusive)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }), queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] })],
+          parameters: [
+            ID,
+            LIVE_WAIT,
+            queryParam('segments', 'a or a-b (0-based, inclusive); the holder of a bitstream URL may choose it (adj)', { type: 'string', pattern: '^[0-9]{1,5}(-[0-9]{1,5})?$' }),
+            queryParam('profile', 'tt2v removes keyframes', { type: 'string', enum: ['full', 'tt2v'] }),
+            queryParam('maxKbps', 'cap the stream to this rate (as on /v1); the holder of a bitstream URL may choose it (adj)', { type: 'number', minimum: 0.1, maximum: 1000 }),
+            queryParam('adj', 'signed URLs: the parameters its holder may set without a new signature (maxKbps, segments)', { type: 'string' }),
+          ],
           responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), '304': { description: 'not modified' }, ...errors(400, 401, 403, 404, 409, 416, 429) },
         }),
       },
