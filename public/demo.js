@@ -175,3 +175,92 @@ drop.addEventListener('drop', (e) => {
   if (file) handle(file);
 });
 $('file').addEventListener('change', () => $('file').files[0] && handle($('file').files[0]));
+
+// --- Live: broadcast the camera in 2-s chunks (a MediaRecorder restarted per chunk, so each chunk is a whole WebM
+// file the server decodes on its own), sent with the ingest token only; a signed URL to watch it live.
+const CHUNK_MS = 2000;
+const broadcast = { videoId: null, ingest: null, stream: null, recording: false, chunks: [] };
+window.cmvcBroadcast = broadcast;
+
+function chunkType() {
+  for (const type of ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp8', 'video/webm']) if (MediaRecorder.isTypeSupported(type)) return type;
+  return '';
+}
+
+function showChunk(n, text) {
+  let li = document.getElementById(`live-chunk-${n}`);
+  if (!li) {
+    li = document.createElement('li');
+    li.id = `live-chunk-${n}`;
+    li.value = n;
+    $('live-chunks').prepend(li);
+  }
+  li.textContent = text;
+}
+
+async function sendChunk(n, blob) {
+  const entry = broadcast.chunks[n];
+  entry.bytes = blob.size;
+  showChunk(n, `${kb(blob.size)} sending`);
+  const response = await fetch(`${broadcast.ingest.url}/${n}`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${broadcast.ingest.token}`, 'Content-Type': 'video/webm' },
+    body: blob,
+  });
+  entry.sentAt = Date.now();
+  entry.status = response.status;
+  const body = await response.json().catch(() => null);
+  showChunk(n, response.ok ? `${kb(blob.size)} received (${response.status})` : `${kb(blob.size)} refused: ${body?.error?.code ?? response.status}`);
+  if (body?.video?.live) $('live-status').textContent = `live · ${body.video.live.segmentsCoded} segments coded · ${body.video.live.secondsCoded.toFixed(1)} s`;
+}
+
+function recordChunk(n) {
+  if (!broadcast.recording) return;
+  const recorder = new MediaRecorder(broadcast.stream, { mimeType: chunkType() });
+  const parts = [];
+  recorder.ondataavailable = (e) => e.data.size > 0 && parts.push(e.data);
+  recorder.onstop = () => sendChunk(n, new Blob(parts, { type: 'video/webm' })).catch((err) => showChunk(n, `not sent: ${err.message}`));
+  broadcast.chunks[n] = { n, capturedAt: Date.now() };
+  recorder.start();
+  setTimeout(() => {
+    // the next chunk's recorder starts before this one stops: no frame falls between two chunks
+    recordChunk(n + 1);
+    recorder.stop();
+  }, CHUNK_MS);
+}
+
+$('go-live').addEventListener('click', async () => {
+  $('error').hidden = true;
+  if (!apiKey) return fail(new Error('enter an API key first'));
+  try {
+    const withSound = $('live-audio').checked;
+    broadcast.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: withSound });
+    $('camera').srcObject = broadcast.stream;
+    $('camera').play().catch(() => {});
+    const started = await (await api(`/v1/videos?live=true${withSound ? '' : '&audioKbps=0'}`, { method: 'POST' })).json();
+    broadcast.videoId = started.video.id;
+    broadcast.ingest = started.ingest;
+    broadcast.recording = true;
+    $('go-live').disabled = true;
+    $('stop-live').disabled = false;
+    $('live-status').textContent = 'live · waiting for the first chunk';
+    recordChunk(0);
+    const { urls } = await (await api(`/v1/videos/${broadcast.videoId}/urls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ modes: ['it2v'], formats: ['bitstream'], expiresIn: 86400 }) })).json();
+    broadcast.watchUrl = `/live.html#url=${encodeURIComponent(urls[0].url)}`;
+    $('watch-link').href = broadcast.watchUrl;
+    $('watch-link').hidden = false;
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('stop-live').addEventListener('click', async () => {
+  broadcast.recording = false;
+  $('stop-live').disabled = true;
+  // the last chunk is sent when its recorder stops: end after it
+  await new Promise((resolve) => setTimeout(resolve, CHUNK_MS + 500));
+  for (const track of broadcast.stream?.getTracks() ?? []) track.stop();
+  const ended = await fetch(`${broadcast.ingest.url}/end`, { method: 'POST', headers: { Authorization: `Bearer ${broadcast.ingest.token}` } });
+  $('live-status').textContent = ended.ok ? 'ended: what was sent is being coded, then it is an ordinary video' : `could not end: HTTP ${ended.status}`;
+  $('go-live').disabled = false;
+});

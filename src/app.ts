@@ -34,7 +34,7 @@ app.use(
     origin: (origin, c) => ((c.env as Env).CORS_ORIGINS.split(',').map((o) => o.trim()).includes(origin) ? origin : null),
     allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Prefer', 'Range', 'If-None-Match'],
     allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    exposeHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Retry-After', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Cache', 'CMVC-Kbps', 'CMVC-Keyframes-Dropped', 'CMVC-Audio', 'CMVC-Live', 'CMVC-Live-Segments', 'CMVC-Live-Chunk'],
+    exposeHeaders: ['ETag', 'Content-Range', 'Content-Length', 'Retry-After', 'Location', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Cache', 'CMVC-Kbps', 'CMVC-Keyframes-Dropped', 'CMVC-Audio', 'CMVC-Live', 'CMVC-Live-Segments', 'CMVC-Live-Chunk', 'Server-Timing'],
     maxAge: 600,
   }),
 );

@@ -67,15 +67,23 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
   const segmentsParam = url.searchParams.get('segments');
   const asked = segmentsParam === null ? null : SEGMENTS.exec(segmentsParam);
   const lastAsked = asked ? Number(asked[2] ?? asked[1]) : null;
+  let waited: Record<string, string> = {};
   if (isStreaming(video) && lastAsked !== null && lastAsked >= (video.segment_count ?? 0)) {
     // the next segment of a live video: answered when it is coded, within the wait the player asked for
+    const since = Date.now();
     video = await whenSegmentCoded(c.env.DB, video, lastAsked, c.req.header('Prefer') === undefined ? 0 : preferWaitSeconds(c.req.header('Prefer')));
+    // a player measuring the network leaves out the time spent waiting for the segment
+    waited = { 'Server-Timing': `wait;dur=${Date.now() - since}` };
     if (isStreaming(video) && lastAsked >= (video.segment_count ?? 0)) {
       throw new ApiError(404, 'segment_not_ready', `segment ${lastAsked} is not coded yet; the live video has ${video.segment_count ?? 0} so far`, {
-        headers: { 'Retry-After': '1', ...(await liveHeaders(c.env.DB, video, null)) },
+        headers: { 'Retry-After': '1', ...waited, ...(await liveHeaders(c.env.DB, video, null)) },
         details: { segmentsCoded: video.segment_count ?? 0 },
       });
     }
+  }
+  if (video.artifact_root !== null && !isStreaming(video) && lastAsked !== null && lastAsked >= (video.segment_count ?? 0)) {
+    // the stream ended before this segment: a follower learns it from CMVC-Live: ended
+    throw new ApiError(404, 'segment_not_found', `the live video ended with ${video.segment_count ?? 0} segments`, { headers: { ...waited, ...(await liveHeaders(c.env.DB, video, null)) } });
   }
   const live = isStreaming(video);
   if ((video.status !== 'succeeded' && !live) || !video.bitstream_key || !video.bitstream_hash) {
@@ -110,6 +118,7 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
     'Cache-Control': live ? liveCacheControl(c.get('principal').via === 'signed-url') : 'private, max-age=31536000, immutable',
     'Content-Disposition': `attachment; filename="${video.id}.cmvc"`,
     ...(await liveHeaders(c.env.DB, video, segments !== undefined && segments[0] === segments[1] ? segments[0] : null)),
+    ...waited,
   };
   if (profile === 'full' && segments === undefined && maxKbps === undefined) {
     const response = new Response(object.body, { headers: { 'Content-Length': String(object.size), ETag: `"${video.bitstream_hash}"`, 'Content-Type': BITSTREAM_MIME } });
