@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runBitstreamBench } from './bitstream';
 import { runClientDecodeBench } from './client-decode';
 import { runEdgeBench } from './edge';
+import { runLiveBench } from './live';
 import { runMultipartBench } from './multipart';
 import { runOpenApiBench } from './openapi';
 import { runPlanBench } from './plan';
@@ -60,6 +61,7 @@ if (wanted('edge')) results.edge = await runEdgeBench();
 if (wanted('multipart')) results.multipart = await runMultipartBench();
 if (wanted('openapi')) results.openapi = await runOpenApiBench();
 if (wanted('plan')) results.plan = await runPlanBench();
+if (wanted('live')) results.live = await runLiveBench();
 
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

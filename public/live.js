@@ -17,7 +17,7 @@ $('bounds').addEventListener('submit', (e) => {
 });
 
 // what the measurements read: when each segment (and the chunk it came from) was first drawn (ms since the epoch)
-const watched = { firstDraw: {}, chunkFirstDraw: {}, segments: [], stalls: 0, error: null };
+const watched = { firstDraw: {}, chunkFirstDraw: {}, chunkArrived: {}, segments: [], stalls: 0, error: null };
 window.cmvcWatch = watched;
 const startFrameToInfo = new Map();
 
@@ -27,6 +27,7 @@ const player = new BitstreamPlayer($('screen'), {
   adaptive: { floorKbps: floor, ceilingKbps: ceiling },
   onSegment: (info) => {
     startFrameToInfo.set(info.startFrame, info);
+    if (info.chunk !== null) watched.chunkArrived[info.chunk] ??= Date.now();
     watched.segments.push(info);
     const row = document.createElement('tr');
     const kbps = info.kbps === null ? '' : info.kbps.toFixed(2);

@@ -46,7 +46,9 @@ export const kbpsOf = (bytes: number, seconds: number): number => (bytes * 8) / 
 
 /**
  * The keyframes `b` (whose serialised size is `totalBytes`) keeps at or under `maxKbps`, and whether it keeps
- * its audio: keyframes go first, then the audio; below the texts-only floor every keyframe and the audio go.
+ * its audio: keyframes go first, lowest priority first; when the stream does not fit even with every keyframe gone,
+ * the audio goes instead, and only the keyframes the budget then needs; below the texts-only floor every keyframe
+ * and the audio go.
  * `b` is what readBitstream returned for those bytes.
  */
 export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): RatePlan {
@@ -59,6 +61,10 @@ export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): 
   const costs = order.map(({ segment, index }) => keyframeCost(b.segments[segment]!, index));
   const audioBytes = audioSummary(b.segments)?.bytes ?? 0;
   const floorBytes = totalBytes - costs.reduce((n, c) => n + c, 0) - audioBytes;
+  // keyframes go lowest priority first; when even none would fit beside the sound, the sound goes, and then only as
+  // many keyframes as the budget without it needs (a shorter prefix of the same order)
+  const audioDropped = audioBytes > 0 && totalBytes - costs.reduce((n, c) => n + c, 0) > budget;
+  if (audioDropped) bytes -= audioBytes;
   let dropped = 0;
   while (bytes > budget && dropped < order.length) {
     const { segment, index } = order[dropped]!;
@@ -66,8 +72,6 @@ export function planRateCut(b: Bitstream, totalBytes: number, maxKbps: number): 
     bytes -= costs[dropped]!;
     dropped++;
   }
-  const audioDropped = bytes > budget && audioBytes > 0;
-  if (audioDropped) bytes -= audioBytes;
   const kept = keepSets.map((set) => [...set].sort((x, y) => x - y));
   const droppedPerSegment = b.segments.map((s, n) => s.keyframes.length - kept[n]!.length);
   return { kept, dropped, droppedPerSegment, audioDropped, bytes, seconds, kbps: kbpsOf(bytes, seconds), floorKbps: kbpsOf(floorBytes, seconds) };

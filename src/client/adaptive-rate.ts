@@ -24,8 +24,12 @@ export interface RateChoice {
 
 /** Fraction of the estimated throughput a segment may use: the rest absorbs the link's variation and each request's own bytes. */
 export const RATE_SAFETY = 0.7;
-/** Weight of the newest measurement in the estimate (an exponentially weighted average). */
-const NEWEST_WEIGHT = 0.5;
+/**
+ * Weights of the newest measurement in two exponentially weighted averages: the estimate is the lower of the two, so
+ * it falls at once when the link narrows and rises only as fast as the slow one trusts it.
+ */
+const FAST_WEIGHT = 0.7;
+const SLOW_WEIGHT = 0.25;
 /** Transfers shorter than this say little about a link (they are mostly the response's own latency): measured as this long. */
 const MIN_TRANSFER_MS = 20;
 export const DEFAULT_FLOOR_KBPS = 1;
@@ -34,7 +38,8 @@ export const DEFAULT_CEILING_KBPS = 1000;
 export class AdaptiveRate {
   readonly floorKbps: number;
   readonly ceilingKbps: number;
-  private estimate: number | null = null;
+  private fast: number | null = null;
+  private slow: number | null = null;
 
   constructor(bounds: RateBounds = {}) {
     this.floorKbps = bounds.floorKbps ?? DEFAULT_FLOOR_KBPS;
@@ -44,14 +49,15 @@ export class AdaptiveRate {
 
   /** The throughput estimate in kbps, null before the first measurement. */
   get estimateKbps(): number | null {
-    return this.estimate;
+    return this.fast === null || this.slow === null ? null : Math.min(this.fast, this.slow);
   }
 
   /** Records a transfer of `bytes` that took `ms` milliseconds from the response's headers to its end. */
   observe(bytes: number, ms: number): void {
     if (bytes <= 0) return;
     const kbps = (bytes * 8) / Math.max(ms, MIN_TRANSFER_MS);
-    this.estimate = this.estimate === null ? kbps : NEWEST_WEIGHT * kbps + (1 - NEWEST_WEIGHT) * this.estimate;
+    this.fast = this.fast === null ? kbps : FAST_WEIGHT * kbps + (1 - FAST_WEIGHT) * this.fast;
+    this.slow = this.slow === null ? kbps : SLOW_WEIGHT * kbps + (1 - SLOW_WEIGHT) * this.slow;
   }
 
   /**
@@ -60,7 +66,8 @@ export class AdaptiveRate {
    * the network (`starving`: nothing is buffered ahead).
    */
   choose(starving = false): number {
-    if (this.estimate === null || starving) return this.floorKbps;
-    return Math.min(this.ceilingKbps, Math.max(this.floorKbps, RATE_SAFETY * this.estimate));
+    const estimate = this.estimateKbps;
+    if (estimate === null || starving) return this.floorKbps;
+    return Math.min(this.ceilingKbps, Math.max(this.floorKbps, RATE_SAFETY * estimate));
   }
 }

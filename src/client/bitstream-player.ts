@@ -113,6 +113,8 @@ export class BitstreamPlayer {
   private readonly groups = new Map<number, Promise<SegmentData>>();
   private nextToRequest = 0;
   private groupSize = 1;
+  /** How long the last read took, in seconds (its server-side wait left out). */
+  private lastRequestSeconds = 0;
   /** The read in flight (one at a time), settled when it is done. */
   private inflight: Promise<void> | null = null;
   private closed = false;
@@ -294,7 +296,9 @@ export class BitstreamPlayer {
       pending = (async () => {
         const data = await this.read(n);
         this.hear(n, data);
-        return { data, decoded: await decodeSegment(this.required().header, data, n, { decodeImage: this.options.decodeImage, strictMotion: this.options.strictMotion }) };
+        const decoded = await decodeSegment(this.required().header, data, n, { decodeImage: this.options.decodeImage, strictMotion: this.options.strictMotion });
+        this.ready.add(n);
+        return { data, decoded };
       })();
       this.segments.set(n, pending);
     }
@@ -396,7 +400,8 @@ export class BitstreamPlayer {
         this.options.onFrame?.(seconds, data);
         this.sound?.schedule(n, data).catch((err) => this.fail(err));
         // the next segment is fetched and its keyframes decoded (its sound too, and scheduled) while this one plays
-        if (!this.grouped && n + 1 < this.required().segments.length) {
+        if (this.grouped && this.groups.has(n + 1)) this.segment(n + 1).catch(() => {}); // read already: decoded ahead
+        else if (!this.grouped && n + 1 < this.required().segments.length) {
           this.segment(n + 1)
             .then((next) => this.sound?.schedule(n + 1, next.data))
             .catch((err) => this.fail(err));
@@ -441,7 +446,7 @@ export class BitstreamPlayer {
     return out;
   }
 
-  /** Segments whose read and decode are done: playback reaches them without waiting. */
+  /** Segments read and decoded (adaptive or live): playback reaches them without waiting. */
   private readonly ready = new Set<number>();
 
   /**
@@ -495,7 +500,8 @@ export class BitstreamPlayer {
     if (first >= known && (!this.live || this.liveEnded)) return;
     const playing = this.locate(Math.min(this.currentTime, Math.max(0, this.knownEnd - 1e-3))).n;
     const aheadSeconds = (first < known ? this.segmentStart(first) : this.knownEnd) - this.currentTime;
-    if (first > playing + 1 && aheadSeconds > BUFFER_AHEAD_SECONDS) return;
+    // ask early enough that a request as slow as the last one lands, twice over, before it is needed
+    if (first > playing + 1 && aheadSeconds > Math.max(BUFFER_AHEAD_SECONDS, 2 * this.lastRequestSeconds)) return;
     const available = this.live ? Math.max(known, this.liveSegments) : known;
     let last = first;
     while (last + 1 < Math.min(first + this.groupSize, available) && !this.groups.has(last + 1)) last++;
@@ -516,6 +522,8 @@ export class BitstreamPlayer {
         // an ended stream had fewer segments than asked: those are not asked again
         for (let m = first + group.length; m <= last; m++) this.groups.delete(m);
         if (group.length < last - first + 1) this.nextToRequest = first + group.length;
+        // decoded as soon as read, so playback reaches them without waiting
+        for (let m = first; m < first + group.length; m++) this.segment(m).catch(() => {});
         if (this.playingSince !== null || this.resumeAfterStall) this.pump();
       },
       (err) => {
@@ -529,11 +537,7 @@ export class BitstreamPlayer {
   private async read(n: number): Promise<SegmentData> {
     for (;;) {
       const pending = this.groups.get(n);
-      if (pending !== undefined) {
-        const data = await pending;
-        this.ready.add(n);
-        return data;
-      }
+      if (pending !== undefined) return pending;
       if (this.liveEnded && n >= this.required().segments.length) throw new StreamEnded(n);
       if (this.inflight === null) {
         this.nextToRequest = n;
@@ -573,11 +577,10 @@ export class BitstreamPlayer {
       const group = readBitstream(bytes).segments;
       if (group.length !== last - first + 1) throw new DecodeError('bad_bitstream', `asked for segments ${first}-${last}, got ${group.length}`);
       this.grow(first, group, response.headers.get('CMVC-Live-Segments'));
-      // a request that took much of the time it fetched: take more segments at once (fewer requests' overhead)
-      const seconds = group.reduce((sum, s) => sum + s.frameCount, 0) / (this.required().header.fpsNum / this.required().header.fpsDen);
-      const took = (ended - started - waited) / 1000;
-      if (took > REQUEST_SHARE * seconds) this.groupSize = Math.min(MAX_GROUP, this.groupSize * 2);
-      else if (took < (REQUEST_SHARE / 4) * seconds) this.groupSize = Math.max(1, this.groupSize / 2);
+      // a request's own cost (its latency, and a link's packets: a DevTools-emulated link charges whole 1500-byte
+      // packets) is paid once per request: on a slow link the next requests take several segments at once
+      const fps = this.required().header.fpsNum / this.required().header.fpsDen;
+      this.sizeGroups((ended - started - waited) / 1000, group.reduce((sum, s) => sum + s.frameCount, 0) / fps / group.length);
       const info = {
         maxKbps,
         kbps: numberHeader(response, 'CMVC-Kbps'),
@@ -596,6 +599,16 @@ export class BitstreamPlayer {
       });
       return group;
     }
+  }
+
+  /**
+   * Segments per request from the last request's time (`tookSeconds`) and the seconds a segment lasts: enough that a
+   * request takes at most REQUEST_SHARE of the seconds it brings.
+   */
+  private sizeGroups(tookSeconds: number, segmentSeconds: number): void {
+    this.lastRequestSeconds = tookSeconds;
+    if (!(segmentSeconds > 0)) return;
+    this.groupSize = Math.max(1, Math.min(MAX_GROUP, Math.ceil(tookSeconds / (REQUEST_SHARE * segmentSeconds))));
   }
 
   /** Adds segments read past the index (a live stream's new ones) to it, and the stream's length to the header. */
@@ -624,16 +637,30 @@ export class BitstreamPlayer {
    */
   private async range(offset: number, length: number, first = false): Promise<Uint8Array> {
     if (this.whole !== null) return this.whole.subarray(offset, offset + length);
-    let response = await this.fetchImpl(this.options.url, { headers: { ...this.options.headers, Range: `bytes=${offset}-${offset + length - 1}` } });
+    // a live stream with nothing coded yet answers the index read when its first segment is (the server waits)
+    const headers = { ...this.options.headers, Range: `bytes=${offset}-${offset + length - 1}`, ...(first ? { Prefer: `wait=${LIVE_WAIT_SECONDS}` } : {}) };
+    let started = performance.now();
+    let response = await this.fetchImpl(this.options.url, { headers });
     while (first && response.status === 409 && response.headers.get('CMVC-Live') === 'live' && !this.closed) {
       await response.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      response = await this.fetchImpl(this.options.url, { headers: { ...this.options.headers, Range: `bytes=${offset}-${offset + length - 1}` } });
+      started = performance.now();
+      response = await this.fetchImpl(this.options.url, { headers });
     }
     if (first) this.learnLive(response);
     if (!response.ok) throw new Error(`the bitstream request failed: HTTP ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     this.bytesReceived += bytes.byteLength;
+    if (first && this.rate !== null) {
+      // the index read is the first measure of the link: the first segments are asked by it
+      const took = performance.now() - started - serverWaitMs(response);
+      this.rate.observe(bytes.byteLength, took);
+      try {
+        const index = readIndex(bytes);
+        this.sizeGroups(took / 1000, index.header.frameCount / (index.header.fpsNum / index.header.fpsDen) / Math.max(1, index.segments.length));
+      } catch {
+        // a prefix too short for the index: the next read measures
+      }
+    }
     // a live stream's bytes change with every chunk: never kept whole
     if (response.status === 200 && this.live) return bytes.subarray(offset, offset + length);
     if (response.status === 200) {

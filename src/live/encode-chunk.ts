@@ -24,7 +24,8 @@ export type ChunkOutcome = { kind: 'done' } | { kind: 'retry'; delaySeconds: num
 export async function encodeChunk(env: Env, videoId: string, n: number, attempt: number, gpu: GpuClient = gpuClientFromEnv(env)): Promise<ChunkOutcome> {
   const [chunk, live, video] = await Promise.all([getChunk(env.DB, videoId, n), getLive(env.DB, videoId), getVideo(env.DB, videoId)]);
   if (chunk === null || live === null || video === null || (chunk.status !== 'received' && chunk.status !== 'coding')) return { kind: 'done' };
-  await updateChunk(env.DB, videoId, n, { status: 'coding', attempts: attempt, started_at: Date.now() });
+  chunk.started_at = Date.now();
+  await updateChunk(env.DB, videoId, n, { status: 'coding', attempts: attempt, started_at: chunk.started_at });
   try {
     const source = await env.BUCKET.get(liveChunkKey(videoId, n));
     if (source === null) throw new GpuError('source_missing', 'the chunk is no longer stored', null, false);
@@ -48,7 +49,13 @@ export async function encodeChunk(env: Env, videoId: string, n: number, attempt:
     );
     const coded = writeBitstream(bitstreamFromEncode(result));
     await env.BUCKET.put(liveCodedKey(videoId, n), coded, { httpMetadata: { contentType: 'application/vnd.cmvc' } });
-    await updateChunk(env.DB, videoId, n, { status: 'coded', coded_at: Date.now(), width: result.video.width, height: result.video.height, error_code: null, error_message: null });
+    const codedAt = Date.now();
+    await updateChunk(env.DB, videoId, n, { status: 'coded', coded_at: codedAt, width: result.video.width, height: result.video.height, error_code: null, error_message: null });
+    await appendReady(env, videoId);
+    // where a chunk's time went, for operators: waiting in the queue, coding, appending
+    const started = chunk.started_at ?? codedAt;
+    console.log(`live ${videoId} chunk ${n}: queued ${started - chunk.received_at} ms, coded ${codedAt - started} ms, appended ${Date.now() - codedAt} ms`);
+    return { kind: 'done' };
   } catch (err) {
     const failure = classify(err);
     if (failure.retryable && attempt < MAX_ENCODE_ATTEMPTS) {

@@ -10,7 +10,7 @@ export const LIVE_SEGMENTS_HEADER = 'CMVC-Live-Segments';
 export const LIVE_CHUNK_HEADER = 'CMVC-Live-Chunk';
 
 /** How often a reader waiting for the next segment looks again, in milliseconds. */
-const POLL_MS = 200;
+const POLL_MS = 50;
 
 /** The headers of a read of video `video` (`segment`: a one-segment read); none for a video never live. */
 export async function liveHeaders(db: D1Database, video: VideoRow, segment: number | null): Promise<Record<string, string>> {

@@ -68,13 +68,15 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
   const asked = segmentsParam === null ? null : SEGMENTS.exec(segmentsParam);
   const lastAsked = asked ? Number(asked[2] ?? asked[1]) : null;
   let waited: Record<string, string> = {};
-  if (isStreaming(video) && lastAsked !== null && lastAsked >= (video.segment_count ?? 0)) {
-    // the next segment of a live video: answered when it is coded, within the wait the player asked for
+  // the next segment of a live video (or, for a whole read, its first): answered when it is coded, within the wait
+  // the player asked for
+  const awaited = isStreaming(video) ? (lastAsked ?? (video.bitstream_key === null ? 0 : null)) : null;
+  if (awaited !== null && awaited >= (video.segment_count ?? 0)) {
     const since = Date.now();
-    video = await whenSegmentCoded(c.env.DB, video, lastAsked, c.req.header('Prefer') === undefined ? 0 : preferWaitSeconds(c.req.header('Prefer')));
+    video = await whenSegmentCoded(c.env.DB, video, awaited, c.req.header('Prefer') === undefined ? 0 : preferWaitSeconds(c.req.header('Prefer')));
     // a player measuring the network leaves out the time spent waiting for the segment
     waited = { 'Server-Timing': `wait;dur=${Date.now() - since}` };
-    if (isStreaming(video) && lastAsked >= (video.segment_count ?? 0)) {
+    if (lastAsked !== null && isStreaming(video) && lastAsked >= (video.segment_count ?? 0)) {
       throw new ApiError(404, 'segment_not_ready', `segment ${lastAsked} is not coded yet; the live video has ${video.segment_count ?? 0} so far`, {
         headers: { 'Retry-After': '1', ...waited, ...(await liveHeaders(c.env.DB, video, null)) },
         details: { segmentsCoded: video.segment_count ?? 0 },
@@ -89,7 +91,7 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
   if ((video.status !== 'succeeded' && !live) || !video.bitstream_key || !video.bitstream_hash) {
     const status = live ? 'live' : video.status;
     throw new ApiError(409, 'video_not_ready', live ? 'the video is live and no segment of it is coded yet' : `the video is ${status}; its bitstream exists once it is encoded`, {
-      headers: { 'Retry-After': live ? '1' : '5', ...(await liveHeaders(c.env.DB, video, null)) },
+      headers: { 'Retry-After': live ? '1' : '5', ...waited, ...(await liveHeaders(c.env.DB, video, null)) },
     });
   }
   const seen = new Set<string>();

@@ -66,7 +66,14 @@ export async function watch(browser: Browser, stack: Stack, watchUrl: string, { 
   const page = await browser.newPage();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
-  if (linkKbps !== undefined) await throttle(cdp, linkKbps);
+  // the page and the player's code load at full speed; the link is narrowed before the player starts reading
+  if (linkKbps !== undefined) {
+    await page.route('**/client/cmvc-client.js', async (route) => {
+      const response = await route.fetch();
+      await throttle(cdp, linkKbps);
+      await route.fulfill({ response });
+    });
+  }
   await page.goto(`${stack.base}${watchUrl}&floor=${floor}&ceiling=${ceiling}`);
   return { page, cdp };
 }
@@ -79,6 +86,8 @@ export function throttle(cdp: CDPSession, kbps: number): Promise<unknown> {
 export interface Watched {
   firstDraw: Record<string, number>;
   chunkFirstDraw: Record<string, number>;
+  /** When the viewer received each chunk's segment (ms since the epoch). */
+  chunkArrived: Record<string, number>;
   segments: { n: number; chunk: number | null; maxKbps: number | null; kbps: number | null; bytes: number; groupSize: number; estimateKbps: number | null; at: number }[];
   stalls: number;
   error: string | null;

@@ -166,15 +166,21 @@ describe('v1.2 audio (audo)', () => {
     expect(readBitstream(silent).segments.map((s) => s.audio)).toEqual([undefined, undefined]);
   });
 
-  it('maxKbps drops keyframes first, then the audio, and says which', () => {
+  it('maxKbps drops keyframes first; when none would fit beside the sound, the sound, keeping the keyframes that then fit', () => {
     const keyframeGone = cutBitstreamWithPlan(bytes, { maxKbps: 11 });
     expect(keyframeGone.rate).toMatchObject({ dropped: 1, audioDropped: false });
     expect(readBitstream(keyframeGone.bytes).segments.map((s) => [s.keyframes.length, s.audio !== undefined])).toEqual([[0, true], [0, true]]);
+    // 5 kbps: even the texts alone do not fit beside the sound, so it goes — and the keyframe, which fits without it, stays
     const audioGone = cutBitstreamWithPlan(bytes, { maxKbps: 5 });
-    expect(audioGone.rate).toMatchObject({ dropped: 1, audioDropped: true });
+    expect(audioGone.rate).toMatchObject({ dropped: 0, audioDropped: true });
     expect(audioGone.bytes.length).toBe(audioGone.rate!.bytes);
-    expect(readBitstream(audioGone.bytes).segments.map((s) => [s.keyframes.length, s.audio !== undefined])).toEqual([[0, false], [0, false]]);
+    expect(readBitstream(audioGone.bytes).segments.map((s) => [s.keyframes.length, s.audio !== undefined])).toEqual([[1, false], [0, false]]);
     expect(audioGone.rate!.kbps).toBeLessThanOrEqual(5);
+    // just above the texts-only floor: the sound and the keyframe both go
+    const floor = audioGone.rate!.floorKbps;
+    const textsOnly = cutBitstreamWithPlan(bytes, { maxKbps: floor * 1.01 });
+    expect(textsOnly.rate).toMatchObject({ dropped: 1, audioDropped: true });
+    expect(readBitstream(textsOnly.bytes).segments.map((s) => [s.keyframes.length, s.audio !== undefined])).toEqual([[0, false], [0, false]]);
     // at the full rate nothing goes
     expect(cutBitstreamWithPlan(bytes, { maxKbps: 13 }).rate).toMatchObject({ dropped: 0, audioDropped: false });
   });
