@@ -26,6 +26,7 @@ commands:
   encode FILE [--out FILE.cmvc] [--wait] [--keep-source]   upload a video, follow its encode, save the bitstream
   inspect FILE                                             a bitstream's structure, sizes and bits per second
   decode FILE --out x.y4m|x.mp4 [--tt2v] [--lenient-motion]  render the video from the bitstream alone, offline (MP4 needs ffmpeg and carries the sound; Y4M has none)
+  live push FILE|- [--chunk-seconds 2] [--frame-rate 25] [--no-sound] [--target-kbps N] [--audio-kbps N]   stream a file or stdin to a new live video in real time (through ffmpeg); prints the watch URL
   url ID MODE [--exp 1h] [--segment N | --hls | --bitstream] [--option k=v]...   mint a signed reconstruction URL (MODE: tt2v | it2v; --hls: the playlist; --bitstream: the bitstream for the client decoder)
   keys create NAME --scopes a,b [--exp 30d]                create an API key (its secret is shown once)
   keys list                                                list keys (no secrets)
@@ -65,6 +66,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await url(rest, config, print);
       case 'keys':
         return await keys(rest, config, print);
+      case 'live': {
+        const { livePush } = await import('./live');
+        const summary = await livePush(rest, config, print);
+        return summary.chunksSent > 0 ? EXIT.ok : EXIT.failure;
+      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
