@@ -139,6 +139,7 @@ image = (
     )
     .add_local_python_source("cmvc_gpu")
     .add_local_dir(HERE.parent / "schemas" / "gpu", "/root/schemas/gpu")
+    .add_local_dir(HERE.parent / "schemas" / "bitstream", "/root/schemas/bitstream")  # cmvc_gpu.stream_limits
 )
 
 with image.imports():

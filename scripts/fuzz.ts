@@ -197,7 +197,7 @@ export interface FuzzReport {
   largestAllocation: Record<AllocationKind, number>;
 }
 
-const TIGHT_LIMITS: BitstreamLimits = { maxTotalBytes: 2048, maxChunkBytes: 512, maxSegments: 4, maxTextBytes: 96, maxKeyframeBytes: 40, maxKeyframesPerSegment: 2 };
+const TIGHT_LIMITS: BitstreamLimits = { maxTotalBytes: 2048, maxChunkBytes: 512, maxSegments: 4, maxTextBytes: 96, maxKeyframeBytes: 40, maxKeyframesPerSegment: 2, maxUnknownChunks: 4 };
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

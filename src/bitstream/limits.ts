@@ -1,4 +1,5 @@
 import { BitstreamError } from './errors';
+import { STREAM_LIMITS } from './stream-limits';
 
 /** Resource limits a reader enforces before it allocates or decompresses anything. All sizes in bytes. */
 export interface BitstreamLimits {
@@ -14,6 +15,8 @@ export interface BitstreamLimits {
   maxKeyframeBytes: number;
   /** Keyframes in one segment (KFRM plus kfrx chunks). */
   maxKeyframesPerSegment: number;
+  /** Unknown ancillary chunks skipped in one bitstream (a flood of them costs a walk, and a listing in inspect). */
+  maxUnknownChunks: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
@@ -21,8 +24,9 @@ export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
   maxChunkBytes: 16 * 1024 * 1024,
   maxSegments: 10_000,
   maxTextBytes: 16 * 1024,
-  maxKeyframeBytes: 8 * 1024 * 1024,
-  maxKeyframesPerSegment: 64,
+  maxKeyframeBytes: STREAM_LIMITS.maxKeyframeBytes,
+  maxKeyframesPerSegment: STREAM_LIMITS.maxKeyframesPerSegment,
+  maxUnknownChunks: STREAM_LIMITS.maxUnknownChunks,
 });
 
 /** What a reader may allocate for: reported to `onAllocate` before each buffer is made. */
@@ -45,7 +49,7 @@ export const FORMAT_LIMITS = Object.freeze({
   maxVarint: 0x0fff_ffff,
 });
 
-const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment'] as const;
+const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment', 'maxUnknownChunks'] as const;
 
 /** Resolves options against DEFAULT_LIMITS; a bad option is a programming error (RangeError). */
 export function resolveLimits(options: ReadOptions = {}): BitstreamLimits {

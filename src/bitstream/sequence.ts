@@ -86,6 +86,8 @@ export class ChunkSequence implements ChunkSink {
   /** Index (in `entries`) of the segment being read. */
   private n = -1;
   private current: PartialSegment | undefined;
+  /** Unknown ancillary chunks walked past so far. */
+  private unknownChunks = 0;
   readonly segments: SegmentData[] = [];
   /** Set once SIDX is read (index mode stops there). */
   index: BitstreamIndex | undefined;
@@ -120,6 +122,7 @@ export class ChunkSequence implements ChunkSink {
       }
       if (this.state === 'head') throw new BitstreamError('malformed_chunk', `the first chunk must be HEAD, not the ancillary chunk ${type}`, where);
       if (this.state === 'done') throw new BitstreamError('malformed_chunk', `chunk ${type} after CEND`, where);
+      checkLimit(++this.unknownChunks, this.limits.maxUnknownChunks, 'maxUnknownChunks', where);
       return; // unknown ancillary: skipped (its data still passes the CRC check)
     }
     if (!this.allowed(type)) {

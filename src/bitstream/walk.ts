@@ -26,6 +26,7 @@ const UNBOUNDED: BitstreamLimits = {
   maxTextBytes: Infinity,
   maxKeyframeBytes: Infinity,
   maxKeyframesPerSegment: Infinity,
+  maxUnknownChunks: Infinity,
 };
 
 /** Collects every chunk the walker hands over, and where the last whole one ends. */

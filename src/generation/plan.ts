@@ -1,9 +1,9 @@
-import type { Bitstream } from '../bitstream';
+import { STREAM_LIMITS, type Bitstream } from '../bitstream';
 import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artifact-key';
-import { canonicalOptions } from '../cache/reconstruction-options';
-import type { GenerateRequest } from '../gpu/contract';
+import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
+import type { GenerateRequest, Mode } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
-import { keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
+import { framesAtRate, keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
 
 interface SpecBase extends ArtifactId {
   /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */
@@ -73,18 +73,31 @@ export async function planHlsSegment(input: Omit<PlanInput, 'segment'>, n: numbe
   };
 }
 
+/** Refuses options that do not apply to `mode` (400 naming the option): `maxKbps` cuts keyframes, which TT2V has none of. */
+export function checkModeOptions(mode: Mode, options: ReconstructionOptions): void {
+  if (mode === 'tt2v' && options.maxKbps !== null) throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
+}
+
 async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec> {
   const { bitstream, options, mode } = input;
   const segment = bitstream.segments[n];
   if (!segment) throw new Error(`segment ${n} out of range`);
-  if (mode === 'tt2v' && options.maxKbps !== null) throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
+  checkModeOptions(mode, options);
   const sourceFps = bitstream.header.fpsNum / bitstream.header.fpsDen;
-  const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
+  const frameCount = framesAtRate(segment.frameCount, sourceFps, options.fps);
+  if (frameCount > STREAM_LIMITS.maxSegmentFrames) {
+    throw badRequest('invalid_option', `option "fps": segment ${n} would have ${frameCount} frames at ${options.fps} fps, more than ${STREAM_LIMITS.maxSegmentFrames} (maxSegmentFrames)`, { option: 'fps', limit: 'maxSegmentFrames' });
+  }
   const baseOptions = { ...options, interp: 1 as const };
   const baseId = await artifactId({ ...input, options: baseOptions }, n, 'generate', 'mp4');
   const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount, input.locateKeyframe) : [];
   if (mode === 'it2v' && keyframes.length === 0) {
     throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
+  }
+  // Every keyframe is resized to the output size before frames are made: at most maxSegmentKeyframePixels of them.
+  if (keyframes.length * options.w * options.h > STREAM_LIMITS.maxSegmentKeyframePixels) {
+    const most = Math.floor(STREAM_LIMITS.maxSegmentKeyframePixels / keyframes.length);
+    throw badRequest('invalid_option', `options "w" and "h": segment ${n}'s ${keyframes.length} keyframes at ${options.w}x${options.h} would be ${keyframes.length * options.w * options.h} px, more than ${STREAM_LIMITS.maxSegmentKeyframePixels} (maxSegmentKeyframePixels); ask for at most ${most} px a frame, or a lower maxKbps`, { option: 'w', limit: 'maxSegmentKeyframePixels' });
   }
   const base: GenerationSpec = {
     kind: 'generate',

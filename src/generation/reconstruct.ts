@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
-import { applyRatePlan, imageOffset, planRateCut, type Bitstream, type RatePlan } from '../bitstream';
+import { applyRatePlan, imageOffset, planRateCut, STREAM_LIMITS, streamLimitProblem, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { serveArtifact } from '../cache/artifacts';
 import type { Mode } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import type { VideoRow } from '../videos/store';
-import { planReconstruction, type PlanInput } from './plan';
+import { checkModeOptions, planReconstruction, type PlanInput } from './plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -35,6 +35,22 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut };
 }
 
+/**
+ * The ready video (readyVideo) for a reconstruction in `mode`: its options must apply to the mode (400), and its
+ * bitstream must ask for no more than STREAM_LIMITS allow. A video stored before a limit was set that exceeds it
+ * is refused here, 422 `bitstream_limit_exceeded` naming the limit; its bitstream, poster and captions still serve.
+ */
+export async function readyFor(c: AppContext, video: VideoRow, mode: Mode): Promise<ReadyVideo> {
+  const ready = await readyVideo(c, video);
+  checkModeOptions(mode, ready.options);
+  const problem = streamLimitProblem(ready.bitstream, STREAM_LIMITS.maxSourceSide);
+  if (problem !== null) {
+    const { limit, field, max, value } = problem;
+    throw new ApiError(422, 'bitstream_limit_exceeded', `${field}: ${problem.message}; this video asks for more than a reconstruction may (${limit})`, { details: { limit, field, max, value } });
+  }
+  return ready;
+}
+
 /** What planning a reconstruction of the ready video in `mode` starts from (the segment aside). */
 export function planInput(ready: ReadyVideo, mode: Mode, engine: string): Omit<PlanInput, 'segment'> {
   const { bitstream, options, rateCut } = ready;
@@ -54,7 +70,7 @@ export function checkSegment(bitstream: Bitstream, segment: number): void {
 
 /** Serves a reconstruction MP4 (whole video or one segment). */
 export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
-  const ready = await readyVideo(c, target.video);
+  const ready = await readyFor(c, target.video, target.mode);
   if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
   const spec = await planReconstruction({ ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment });
   return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });

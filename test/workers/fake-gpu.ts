@@ -79,6 +79,8 @@ export class FakeGpu {
   /** Polls a call stays pending before it ends. */
   pendingPolls = 0;
   segments = 1;
+  /** Keyframes its encode gives each segment (160x120, at frames 0, 1, 2, …). */
+  keyframesPerSegment = 1;
   private readonly byFunction: Record<Fn, Behaviour[]> = { encode: [], generate: [], interpolate: [], assemble: [] };
   private readonly results = new Map<string, Call>();
   /** The call id each submit's idempotency key got (per function), as the real servers remember it. */
@@ -194,7 +196,14 @@ export class FakeGpu {
           frameCount: 24,
           contentText: `a scene 320x240; centre: white cup number ${i}`,
           motionText: 'the camera pans right about 2% of the width per second; little object motion',
-          keyframes: [{ codec: 'webp', width: 160, height: 120, data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
+          keyframes: Array.from({ length: this.keyframesPerSegment }, (_, k) => ({
+            codec: 'webp',
+            width: 160,
+            height: 120,
+            data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`),
+            frameIndex: k,
+            priority: 255 - k,
+          })),
         })),
         seconds,
       };

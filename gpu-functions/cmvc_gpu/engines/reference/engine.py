@@ -31,6 +31,7 @@ from ...media.assemble import assemble_parts, video_file
 from ...media.inbetween import interpolate_stream, resize
 from ...media.sources import read_source
 from ...progress import Progress, no_progress
+from ...stream_limits import max_keyframes_for
 from . import content, motion, rate, render
 
 __all__ = ["ENGINE_ID", "ENGINE_VERSION", "Limits", "ReferenceEngine", "frames_psnr"]
@@ -164,12 +165,13 @@ class ReferenceEngine:
         keyframe_bytes = target_bytes - rate.texts_only_bytes(self.info(), texts)
         if keyframe_bytes < rate.ANCHOR_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES:
             return [], 0, 0
-        max_count = min(len(greys), len(starts) * rate.MAX_KEYFRAMES_PER_SEGMENT, keyframe_bytes // (rate.EXTRA_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES))
+        per_segment = max_keyframes_for(info.width, info.height)  # what a reconstruction of a video this size may hold
+        max_count = min(len(greys), len(starts) * per_segment, keyframe_bytes // (rate.EXTRA_OVERHEAD_BYTES + rate.MIN_KEYFRAME_BYTES))
         predictor = rate.Predictor(greys, info.fps)
         analysis_h, analysis_w = greys[0].shape
         for start, end in zip(starts, ends):
             predictor.set_motion(start, end, motion.summarise(pairs[start : end - 1], info.fps, analysis_w, analysis_h))
-        order, distortion = rate.keyframe_order(predictor, starts, ends, picks, max(1, max_count))
+        order, distortion = rate.keyframe_order(predictor, starts, ends, picks, max(1, max_count), per_segment)
         overheads = [rate.ANCHOR_OVERHEAD_BYTES if n < len(starts) else rate.EXTRA_OVERHEAD_BYTES for n in range(len(order))]
         longest = max(range(len(starts)), key=lambda n: ends[n] - starts[n])
         high = min(keyframe_bytes - rate.ANCHOR_OVERHEAD_BYTES, 64 * 1024)

@@ -1,0 +1,72 @@
+/**
+ * Issue 25's findings against an ordinary key, each reproduced: a crafted stream must end in a typed error or a
+ * bounded, correct result (the GPU spend of a crafted stream end to end: test/e2e/gpu-spend.test.ts).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex, STREAM_LIMITS, writeBitstream, type Bitstream } from '../../src/bitstream';
+import { bitstreamKey } from '../../src/cache/keys';
+import { VideoView } from '../../src/openapi/shapes';
+import { craftedKeyframeStream } from '../../scripts/hostile-streams';
+import { WEBP_LOSSLESS_8192x8192, WEBP_LOSSY_24x16 } from '../corpus/images';
+import { installFakeGpu, type FakeGpu } from './fake-gpu';
+import { call, env } from './helpers';
+import { encodedVideo, errorOf } from './spend-helpers';
+import { json } from '../json';
+
+let gpu: FakeGpu;
+beforeEach(() => {
+  gpu = installFakeGpu();
+});
+
+const importing = (bytes: Uint8Array, key?: string) => call('/v1/bitstreams', { method: 'POST', body: bytes, headers: { 'Content-Type': 'application/vnd.cmvc' }, ...(key === undefined ? {} : { key }) });
+
+/** A small stream the limits allow: 320x240, 24 frames, one 24x16 keyframe. */
+function ordinary(extra: Partial<Bitstream['segments'][number]> = {}): Bitstream {
+  return {
+    header: { width: 320, height: 240, fpsNum: 24, fpsDen: 1, frameCount: 24, durationMs: 1000, engineId: 'elsewhere', engineVersion: '1', models: {}, seed: 0 },
+    segments: [{ startFrame: 0, frameCount: 24, contentText: 'a red cup', motionText: 'the camera is static', keyframes: [{ codec: 'webp', width: 24, height: 16, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }], ...extra }],
+  };
+}
+
+describe('finding 1: keyframes larger than the video', () => {
+  it('refuses the crafted stream (64 keyframes of 8192x8192 in a 320x240 video) at import, naming the limit', async () => {
+    const crafted = writeBitstream(craftedKeyframeStream({ webp8192: WEBP_LOSSLESS_8192x8192, webp16383: WEBP_LOSSLESS_8192x8192 }));
+    expect(crafted.length).toBeLessThan(200_000);
+    const refused = await errorOf(await importing(crafted));
+    expect(refused).toEqual({ status: 422, code: 'bitstream_not_reconstructable', details: { field: 'segments[0].keyframes[0]', limit: 'maxKeyframePixelRatio' } });
+  });
+
+  it('refuses to reconstruct a video stored before the limits that exceeds them, 422 naming the limit; its bitstream still serves', async () => {
+    const id = (await json(await importing(writeBitstream(ordinary())), VideoView)).id;
+    // Stored as it was before the limits: the same video, its bitstream now carrying a keyframe 4x the video's pixels.
+    const over = writeBitstream(ordinary({ keyframes: [{ codec: 'webp', width: 640, height: 480, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }] }));
+    const hash = await sha256Hex(over);
+    await env.BUCKET.put(bitstreamKey(hash), over);
+    await env.DB.prepare('UPDATE videos SET bitstream_key = ?, bitstream_hash = ?, bitstream_bytes = ? WHERE id = ?').bind(bitstreamKey(hash), hash, over.length, id).run();
+    for (const path of [`/v/${id}/it2v.mp4`, `/v/${id}/tt2v/0.mp4`, `/v/${id}/it2v.m3u8`, `/v/${id}/it2v/0.ts`]) {
+      const refused = await errorOf(await call(path));
+      expect(refused, path).toEqual({ status: 422, code: 'bitstream_limit_exceeded', details: { limit: 'maxKeyframePixelRatio', field: 'segments[0].keyframes[0]', max: 320 * 240, value: 640 * 480 } });
+    }
+    expect(gpu.submitted).toHaveLength(0);
+    expect((await call(`/v1/videos/${id}/bitstream`)).status).toBe(200);
+  });
+
+  it('refuses output sizes at which a segment\'s keyframes would pass maxSegmentKeyframePixels, before any GPU call', async () => {
+    gpu.keyframesPerSegment = 20;
+    const id = await encodedVideo(undefined, gpu);
+    const refused = await errorOf(await call(`/v/${id}/it2v.mp4?w=1920&h=1920`));
+    expect(refused).toMatchObject({ status: 400, code: 'invalid_option', details: { option: 'w', limit: 'maxSegmentKeyframePixels' } });
+    expect(20 * 1920 * 1920).toBeGreaterThan(STREAM_LIMITS.maxSegmentKeyframePixels);
+    expect(gpu.submitted.filter((s) => s.fn === 'generate')).toHaveLength(0);
+  });
+});
+
+describe('finding 8: maxKbps on a TT2V playlist', () => {
+  it('is a 400 naming the option, as on a TT2V MP4', async () => {
+    const id = await encodedVideo(undefined, gpu);
+    for (const path of [`/v/${id}/tt2v.m3u8?maxKbps=5`, `/v/${id}/tt2v/media.m3u8?maxKbps=5`, `/v/${id}/tt2v/0.ts?maxKbps=5`, `/v/${id}/tt2v.mp4?maxKbps=5`]) {
+      expect(await errorOf(await call(path)), path).toEqual({ status: 400, code: 'invalid_option', details: { option: 'maxKbps' } });
+    }
+    expect((await call(`/v/${id}/it2v.m3u8?maxKbps=5`)).status).toBe(200);
+  });
+});
