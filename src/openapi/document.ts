@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. */
 import { z } from 'zod';
 import { MODES } from '../gpu/contract';
+import { STREAM_LIMITS } from '../bitstream/stream-limits';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
 import { UploadQuery } from '../uploads/upload-options';
 import * as shapes from '../openapi/shapes';
@@ -60,6 +61,18 @@ function op(summary: string, tag: string, security: unknown, rest: Json): Json {
 }
 
 /** Every path the Worker routes, as OpenAPI paths (Hono's `:param` becomes `{param}`). */
+/** The inspect report's bounded parts (the rest is described in docs/bitstream.md): its chunk list is capped. */
+const INSPECT_REPORT = {
+  type: 'object',
+  required: ['valid', 'chunks', 'chunkCount', 'truncated'],
+  properties: {
+    valid: { type: 'boolean' },
+    chunks: { type: 'array', maxItems: STREAM_LIMITS.maxListedChunks, items: { type: 'object' }, description: 'the first chunks, in order' },
+    chunkCount: { type: 'integer', minimum: 0, description: 'every chunk the walk found' },
+    truncated: { type: 'boolean', description: 'true when `chunks` lists fewer than `chunkCount`' },
+  },
+};
+
 export function openApiDocument(serverUrl = '/'): Json {
   return {
     openapi: '3.1.0',
@@ -136,7 +149,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v1/bitstreams/inspect': {
         post: op("A bitstream's structure, storing nothing", 'bitstreams', KEY, {
           requestBody: { required: true, content: BITSTREAM_BODY },
-          responses: { '200': { description: 'the structure', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 413, 422, 429) },
+          responses: { '200': { description: 'the structure', content: { 'application/json': { schema: INSPECT_REPORT } } }, ...errors(400, 401, 403, 413, 422, 429) },
         }),
       },
       '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { operationId: 'getJob', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex, STREAM_LIMITS, writeBitstream, type Bitstream } from '../../src/bitstream';
 import { bitstreamKey } from '../../src/cache/keys';
 import { VideoView } from '../../src/openapi/shapes';
-import { craftedKeyframeStream } from '../../scripts/hostile-streams';
+import { craftedKeyframeStream, withAncillaryChunks } from '../../scripts/hostile-streams';
 import { WEBP_LOSSLESS_8192x8192, WEBP_LOSSY_24x16 } from '../corpus/images';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env } from './helpers';
@@ -68,5 +68,20 @@ describe('finding 8: maxKbps on a TT2V playlist', () => {
       expect(await errorOf(await call(path)), path).toEqual({ status: 400, code: 'invalid_option', details: { option: 'maxKbps' } });
     }
     expect((await call(`/v/${id}/it2v.m3u8?maxKbps=5`)).status).toBe(200);
+  });
+});
+
+describe('finding 3: inspect amplifying its input', () => {
+  it('answers 16 MiB of empty ancillary chunks with at most maxListedChunks chunks, the count, and a small body', async () => {
+    const flood = withAncillaryChunks(ordinary(), Math.floor((STREAM_LIMITS.maxBytes - 400) / 12));
+    expect(flood.length).toBeLessThanOrEqual(STREAM_LIMITS.maxBytes);
+    const response = await call('/v1/bitstreams/inspect', { method: 'POST', body: flood, headers: { 'Content-Type': 'application/vnd.cmvc' } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const report = JSON.parse(text) as { valid: boolean; chunks: unknown[]; chunkCount: number; truncated: boolean; error: { code: string } | null };
+    expect(report.chunks).toHaveLength(STREAM_LIMITS.maxListedChunks);
+    expect(report).toMatchObject({ valid: false, truncated: true, error: { code: 'limit_exceeded' } });
+    expect(report.chunkCount).toBe(Math.floor((STREAM_LIMITS.maxBytes - 400) / 12) + 8); // HEAD, SIDX, SEGP, CTXT, MTXT, KFRM, kpos, CEND
+    expect(text.length).toBeLessThan(200_000); // it was 123.5 MB
   });
 });
