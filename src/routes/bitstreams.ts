@@ -27,7 +27,7 @@ bitstreams.post('/inspect', access('read'), async (c) => {
 /** POST /v1/bitstreams — import a bitstream made elsewhere; 201 with a video that reconstructs like an encoded one. */
 bitstreams.post('/', access('encode'), async (c) => {
   const bytes = await readBoundedBody(c.req.raw, MAX_IMPORT_BYTES);
-  const video = await importBitstream(c.env, bytes, c.get('principal').owner);
+  const video = await importBitstream(c.env, bytes, c.get('principal'));
   c.header('Cache-Control', 'no-store');
   c.header('Location', `/v1/videos/${video.id}`);
   return c.json(video, 201);

@@ -3,6 +3,7 @@ import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../cache/keys';
 import { checkReconstructable } from './import-rules';
+import { checkStorageQuota } from './storage-quota';
 import { getVideo } from './store';
 import { videoView } from './views';
 
@@ -39,8 +40,12 @@ export function bitstreamApiError(err: BitstreamError): ApiError {
   return new ApiError(422, `bitstream_${err.code}`, err.message, { details: { chunk: err.chunk ?? null, offset: err.offset ?? null } });
 }
 
-/** Validates a bitstream, stores it content-addressed, and records a video that reconstructs like an encoded one. */
-export async function importBitstream(env: Env, bytes: Uint8Array, owner: string, now = Date.now()) {
+/**
+ * Validates a bitstream, checks it fits in the owner's storage quota (413 `storage_quota_exceeded`, as an upload),
+ * stores it content-addressed, and records a video that reconstructs like an encoded one.
+ */
+export async function importBitstream(env: Env, bytes: Uint8Array, principal: { owner: string; limits: { storageBytes?: number | null } }, now = Date.now()) {
+  const owner = principal.owner;
   let parsed: Bitstream;
   try {
     parsed = readBitstream(bytes);
@@ -49,6 +54,7 @@ export async function importBitstream(env: Env, bytes: Uint8Array, owner: string
     throw err;
   }
   checkReconstructable(parsed);
+  await checkStorageQuota(env, principal, bytes.byteLength);
   const hash = await sha256Hex(bytes);
   const key = bitstreamKey(hash);
   if ((await env.BUCKET.head(key)) === null) await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: BITSTREAM_MIME }, sha256: hash });

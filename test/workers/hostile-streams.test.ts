@@ -10,7 +10,7 @@ import { craftedKeyframeStream, withAncillaryChunks } from '../../scripts/hostil
 import { WEBP_LOSSLESS_8192x8192, WEBP_LOSSY_24x16 } from '../corpus/images';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env } from './helpers';
-import { encodedVideo, errorOf } from './spend-helpers';
+import { encodedVideo, errorOf, newKey } from './spend-helpers';
 import { json } from '../json';
 
 let gpu: FakeGpu;
@@ -83,5 +83,21 @@ describe('finding 3: inspect amplifying its input', () => {
     expect(report).toMatchObject({ valid: false, truncated: true, error: { code: 'limit_exceeded' } });
     expect(report.chunkCount).toBe(Math.floor((STREAM_LIMITS.maxBytes - 400) / 12) + 8); // HEAD, SIDX, SEGP, CTXT, MTXT, KFRM, kpos, CEND
     expect(text.length).toBeLessThan(200_000); // it was 123.5 MB
+  });
+});
+
+describe('finding 4: imports and the storage quota', () => {
+  it('counts an import against the owner\'s stored bytes and refuses the one that would pass the quota, 413 as an upload', async () => {
+    const bytes = writeBitstream(ordinary());
+    const key = await newKey(['encode', 'read'], { limits: { storageBytes: bytes.length * 2 + 10 } });
+    expect((await importing(bytes, key.secret)).status).toBe(201);
+    expect((await importing(bytes, key.secret)).status).toBe(201);
+    const refused = await errorOf(await importing(bytes, key.secret));
+    expect(refused).toEqual({ status: 413, code: 'storage_quota_exceeded', details: { usedBytes: bytes.length * 2, uploadBytes: bytes.length, quotaBytes: bytes.length * 2 + 10 } });
+    const tiny = await newKey(['encode', 'read'], { limits: { storageBytes: 1000 } });
+    const noise = Array.from(crypto.getRandomValues(new Uint8Array(1500)), (b) => String.fromCharCode(97 + (b % 26))).join(''); // hardly compressible
+    const larger = writeBitstream(ordinary({ contentText: noise }));
+    expect(larger.length).toBeGreaterThan(1000);
+    expect((await errorOf(await importing(larger, tiny.secret))).code).toBe('storage_quota_exceeded');
   });
 });
