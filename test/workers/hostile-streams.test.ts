@@ -4,6 +4,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex, STREAM_LIMITS, writeBitstream, type Bitstream } from '../../src/bitstream';
+import { loadBitstream, PARSED_BITSTREAM_CACHE_BYTES, parsedBitstreams } from '../../src/cache/bitstreams';
+import { Lru } from '../../src/cache/lru';
 import { bitstreamKey } from '../../src/cache/keys';
 import { VideoView } from '../../src/openapi/shapes';
 import { craftedKeyframeStream, withAncillaryChunks } from '../../scripts/hostile-streams';
@@ -99,5 +101,26 @@ describe('finding 4: imports and the storage quota', () => {
     const larger = writeBitstream(ordinary({ contentText: noise }));
     expect(larger.length).toBeGreaterThan(1000);
     expect((await errorOf(await importing(larger, tiny.secret))).code).toBe('storage_quota_exceeded');
+  });
+});
+
+describe('finding 5: the parsed-bitstream cache', () => {
+  it(`keeps at most ${PARSED_BITSTREAM_CACHE_BYTES / 2 ** 20} MiB of parsed bitstreams, however many large ones are read`, async () => {
+    const image = new Uint8Array(4 * 1024 * 1024 - 64).fill(7); // the reader does not look inside images
+    for (let n = 0; n < 12; n++) {
+      const bytes = writeBitstream(ordinary({ contentText: `video ${n}`, keyframes: [{ codec: 'webp', width: 24, height: 16, data: image, frameIndex: 0, priority: 255 }] }));
+      const hash = await sha256Hex(bytes);
+      await env.BUCKET.put(bitstreamKey(hash), bytes);
+      expect((await loadBitstream(env.BUCKET, bitstreamKey(hash), hash)).segments[0]?.contentText).toBe(`video ${n}`);
+      expect(parsedBitstreams.weight).toBeLessThanOrEqual(PARSED_BITSTREAM_CACHE_BYTES);
+    }
+    expect(parsedBitstreams.size).toBe(7); // 7 x 4 MiB fit in 32 MiB; the oldest were let go
+    const lru = new Lru<string, number>(10, (v) => v, 100);
+    lru.set('a', 60);
+    lru.set('b', 30);
+    lru.set('c', 20); // 110 > 100: 'a' goes
+    expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.weight]).toEqual([undefined, 30, 20, 50]);
+    lru.set('d', 101); // heavier than the bound: not kept, nothing else lost
+    expect([lru.get('d'), lru.size, lru.weight]).toEqual([undefined, 2, 50]);
   });
 });
