@@ -2,7 +2,7 @@
  * Issue 25's findings against an ordinary key, each reproduced: a crafted stream must end in a typed error or a
  * bounded, correct result (the GPU spend of a crafted stream end to end: test/e2e/gpu-spend.test.ts).
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { sha256Hex, STREAM_LIMITS, writeBitstream, type Bitstream } from '../../src/bitstream';
 import { loadBitstream, PARSED_BITSTREAM_CACHE_BYTES, parsedBitstreams } from '../../src/cache/bitstreams';
 import { Lru } from '../../src/cache/lru';
@@ -122,5 +122,19 @@ describe('finding 5: the parsed-bitstream cache', () => {
     expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.weight]).toEqual([undefined, 30, 20, 50]);
     lru.set('d', 101); // heavier than the bound: not kept, nothing else lost
     expect([lru.get('d'), lru.size, lru.weight]).toEqual([undefined, 2, 50]);
+  });
+});
+
+describe('finding 6: work before the quota check', () => {
+  it('refuses a key with nothing left before looking up the artifacts of a 1,000-segment video', async () => {
+    const segments = Array.from({ length: 1000 }, (_, n) => ({ startFrame: n * 24, frameCount: 24, contentText: `scene ${n}`, motionText: 'the camera is static', keyframes: [] }));
+    const bytes = writeBitstream({ ...ordinary(), header: { ...ordinary().header, frameCount: 24_000, durationMs: 1_000_000 }, segments });
+    const broke = await newKey(['encode', 'read', 'reconstruct'], { limits: { gpuSecondsPerDay: 0 } });
+    const id = (await json(await importing(bytes, broke.secret), VideoView)).id;
+    const head = vi.spyOn(Object.getPrototypeOf(env.BUCKET) as R2Bucket, 'head');
+    const refused = await errorOf(await call(`/v/${id}/tt2v.mp4`, { key: broke.secret }));
+    expect(refused).toEqual({ status: 429, code: 'gpu_quota_exceeded', details: { plannedSeconds: null, remainingSeconds: 0, quotaSeconds: 0 } });
+    expect(head.mock.calls.length).toBeLessThanOrEqual(1); // the whole video's own artifact; it was one per artifact (1,001)
+    head.mockRestore();
   });
 });
