@@ -97,7 +97,7 @@ export function openApiDocument(serverUrl = '/'): Json {
           description: 'Raw `video/*` body or multipart field `file`; streamed into storage. Options are query parameters.',
           parameters: [
             ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
+            { name: 'Idempotency-Key', in: 'header', required: false, description: 'the same key with the same file, options and content type replays the first upload; with another, 422 idempotency_key_reused', schema: { type: 'string', maxLength: 255 } },
           ],
           requestBody: {
             required: true,
@@ -114,7 +114,7 @@ export function openApiDocument(serverUrl = '/'): Json {
                 job: { operationId: 'getJob', parameters: { id: '$response.body#/job/id' } },
                 jobEvents: { operationId: 'getJobEvents', parameters: { id: '$response.body#/job/id' } },
               },
-            }, ...errors(400, 401, 403, 413, 415, 429) },
+            }, ...errors(400, 401, 403, 413, 415, 422, 429) },
         }),
         get: op('List videos (newest first)', 'videos', KEY, {
           parameters: [queryParam('limit', '1..100', { type: 'integer', minimum: 1, maximum: 100 }), queryParam('cursor', 'nextCursor of the previous page', { type: 'string', pattern: '^[0-9]{1,15}$' })],
