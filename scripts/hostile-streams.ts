@@ -41,7 +41,7 @@ const header = (h: Partial<BitstreamHeader> = {}): BitstreamHeader => ({
   ...h,
 });
 
-const texts = { contentText: 'a red cup on a white table', motionText: 'the camera pans right slowly' };
+const texts = { contentText: 'a red cup on a white table', motionText: 'the camera slowly pans right about 2.1% of the width per second; little object motion' };
 
 /** Finding 1: 320x240, one segment of 64 frames, 64 lossless WebP keyframes of 8192x8192 (about 170 KB in all). */
 export function craftedKeyframeStream(images: HostileImages): Bitstream {
@@ -73,7 +73,7 @@ export function withAncillaryChunks(bitstream: Bitstream, count: number): Uint8A
 export interface HostileStream {
   name: string;
   bytes: Uint8Array;
-  /** What stops it: a STREAM_LIMITS name, or a reader limit. */
+  /** What stops the client decoder (which allows any stored video's side, maxSourceSide): a STREAM_LIMITS name, a reader limit, or the declared size. */
   stoppedBy: string;
 }
 
@@ -89,10 +89,10 @@ export function hostileStreams(images: HostileImages): HostileStream[] {
       bytes: writeBitstream({ header: header({ width: 32, height: 24 }), segments: [{ startFrame: 0, frameCount: 24, ...texts, keyframes: [{ codec: 'webp', width: 32, height: 24, data: images.webp16383, frameIndex: 0, priority: 255 }] }] }),
       stoppedBy: 'declared size',
     },
-    { name: 'header-65535', bytes: texted({ width: 65535, height: 65535 }, [{}]), stoppedBy: 'maxSide' },
+    { name: 'header-65535', bytes: texted({ width: 65535, height: 65535 }, [{}]), stoppedBy: 'maxSourceSide' },
     { name: 'segment-2^32-frames', bytes: texted({ frameCount: 0xffff_ffff }, [{ frameCount: 0xffff_ffff }]), stoppedBy: 'maxSegmentFrames' },
     { name: 'fps-4e9', bytes: texted({ fpsNum: 4_000_000_000, fpsDen: 1 }, [{}]), stoppedBy: 'maxFps' },
-    { name: 'fps-1/4294967295', bytes: texted({ fpsNum: 1, fpsDen: 0xffff_ffff }, [{}]), stoppedBy: 'minFps' },
+    { name: 'fps-1-in-4294967295', bytes: texted({ fpsNum: 1, fpsDen: 0xffff_ffff }, [{}]), stoppedBy: 'minFps' },
     { name: 'ancillary-flood', bytes: withAncillaryChunks({ header: header(), segments: [{ startFrame: 0, frameCount: 24, ...texts, keyframes: [] }] }, 200_000), stoppedBy: 'maxUnknownChunks' },
   ];
 }

@@ -42,17 +42,17 @@ def keyframe(i: int, width: int = 32, height: int = 24, data: bytes = b"x") -> d
 
 def test_reads_the_exported_statement_and_derives_as_typescript_does():
     exported = json.loads((REPO / "schemas" / "bitstream" / "limits.json").read_text())
-    assert stream_limits()["maxSegmentKeyframePixels"] == exported["maxSegmentKeyframePixels"] == 2**26
+    assert stream_limits()["maxSegmentKeyframePixels"] == exported["maxSegmentKeyframePixels"] == 2**25
     # the same values as maxKeyframesFor in test/node/stream-limits.test.ts
-    assert [max_keyframes_for(320, 240), max_keyframes_for(1920, 1080), max_keyframes_for(3840, 2160), max_keyframes_for(4096, 4096)] == [64, 32, 8, 4]
+    assert [max_keyframes_for(320, 240), max_keyframes_for(1920, 1080), max_keyframes_for(3840, 2160), max_keyframes_for(4096, 4096)] == [64, 16, 4, 2]
     assert max_keyframe_pixels() == 4096 * 4096
 
 
 def test_refuses_a_generate_request_whose_keyframes_at_the_output_size_pass_the_limit():
-    at_limit = [keyframe(i) for i in range(18)]
-    contract.check_request("generate", generate_request(at_limit, 1920, 1920))  # 18 x 1920 x 1920 < 2^26
+    at_limit = [keyframe(i) for i in range(9)]
+    contract.check_request("generate", generate_request(at_limit, 1920, 1920))  # 9 x 1920 x 1920 < 2^25
     with pytest.raises(ContractError) as refused:
-        contract.check_request("generate", generate_request(at_limit + [keyframe(18)], 1920, 1920))
+        contract.check_request("generate", generate_request(at_limit + [keyframe(9)], 1920, 1920))
     assert refused.value.code == "too_large"
     assert refused.value.details == {"field": "segment.keyframes", "limit": "maxSegmentKeyframePixels"}
 

@@ -38,10 +38,11 @@ export const STREAM_LIMITS = Object.freeze({
   maxKeyframePixelRatio: 1,
   /**
    * A segment's keyframes × the pixels of one frame of the video: every keyframe is placed at the video's size
-   * before frames are made, so this is what a decoder holds for one segment (2^26 px: 192 MiB of RGB; 32
-   * keyframes at 1920×1080, 64 at 1280×720).
+   * before frames are made, so this is what a decoder holds for one segment (2^25 px: 96 MiB of RGB; 16
+   * keyframes at 1920×1080, 36 at 1280×720, 64 at 854×480, 4 at 3840×2160). Chosen so that `cmvc decode` of the
+   * largest stream allowed stays under 512 MiB resident (`npm run fuzz`).
    */
-  maxSegmentKeyframePixels: 2 ** 26,
+  maxSegmentKeyframePixels: 2 ** 25,
 });
 
 export type StreamLimitName = Exclude<keyof typeof STREAM_LIMITS, 'maxListedChunks' | 'maxBytes' | 'maxKeyframeBytes' | 'maxUnknownChunks'>;

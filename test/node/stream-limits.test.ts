@@ -34,8 +34,8 @@ describe('STREAM_LIMITS: what a bitstream may ask for', () => {
       ['keyframes per segment', stream({}, [segment(0, 100, Array.from({ length: 64 }, (_, i) => keyframe(i)))]), stream({}, [segment(0, 100, Array.from({ length: 65 }, (_, i) => keyframe(i)))]), 'maxKeyframesPerSegment'],
       [
         'keyframe pixels per segment',
-        stream({ width: 1920, height: 1080 }, [segment(0, 100, Array.from({ length: 32 }, (_, i) => keyframe(i)))]),
-        stream({ width: 1920, height: 1080 }, [segment(0, 100, Array.from({ length: 33 }, (_, i) => keyframe(i)))]),
+        stream({ width: 1920, height: 1080 }, [segment(0, 100, Array.from({ length: 16 }, (_, i) => keyframe(i)))]),
+        stream({ width: 1920, height: 1080 }, [segment(0, 100, Array.from({ length: 17 }, (_, i) => keyframe(i)))]),
         'maxSegmentKeyframePixels',
       ],
     ];
@@ -52,11 +52,11 @@ describe('STREAM_LIMITS: what a bitstream may ask for', () => {
     expect(crafted).toMatchObject({ limit: 'maxKeyframePixelRatio', field: 'segments[0].keyframes[0]', max: 320 * 240, value: 8192 * 8192 });
   });
 
-  it('caps the keyframes of a segment by the video size: 64 small, 32 at 1080p, 8 at 4K', () => {
+  it('caps the keyframes of a segment by the video size: 64 small, 16 at 1080p, 4 at 4K', () => {
     expect(maxKeyframesFor(320, 240)).toBe(64);
-    expect(maxKeyframesFor(1920, 1080)).toBe(32);
-    expect(maxKeyframesFor(3840, 2160)).toBe(8);
-    expect(maxKeyframesFor(4096, 4096)).toBe(4);
+    expect(maxKeyframesFor(1920, 1080)).toBe(16);
+    expect(maxKeyframesFor(3840, 2160)).toBe(4);
+    expect(maxKeyframesFor(4096, 4096)).toBe(2);
   });
 
   it('agrees with the GPU contract and the reader where they state the same bound', () => {
