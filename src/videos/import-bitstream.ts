@@ -2,7 +2,7 @@ import { type Bitstream, BitstreamError, BITSTREAM_MIME, cutBitstream, readBitst
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../cache/keys';
-import { checkReconstructable } from './import-rules';
+import { checkKeyframesDecode, checkReconstructable } from './import-rules';
 import { checkStorageQuota } from './storage-quota';
 import { getVideo } from './store';
 import { videoView } from './views';
@@ -41,8 +41,9 @@ export function bitstreamApiError(err: BitstreamError): ApiError {
 }
 
 /**
- * Validates a bitstream, checks it fits in the owner's storage quota (413 `storage_quota_exceeded`, as an upload),
- * stores it content-addressed, and records a video that reconstructs like an encoded one.
+ * Validates a bitstream (its keyframes decoded whole), checks it fits in the owner's storage quota (413
+ * `storage_quota_exceeded`, as an upload), stores it content-addressed, and records a video that reconstructs
+ * like an encoded one.
  */
 export async function importBitstream(env: Env, bytes: Uint8Array, principal: { owner: string; limits: { storageBytes?: number | null } }, now = Date.now()) {
   const owner = principal.owner;
@@ -55,6 +56,7 @@ export async function importBitstream(env: Env, bytes: Uint8Array, principal: { 
   }
   checkReconstructable(parsed);
   await checkStorageQuota(env, principal, bytes.byteLength);
+  await checkKeyframesDecode(parsed);
   const hash = await sha256Hex(bytes);
   const key = bitstreamKey(hash);
   if ((await env.BUCKET.head(key)) === null) await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: BITSTREAM_MIME }, sha256: hash });

@@ -9,7 +9,7 @@ import { Lru } from '../../src/cache/lru';
 import { bitstreamKey } from '../../src/cache/keys';
 import { VideoView } from '../../src/openapi/shapes';
 import { craftedKeyframeStream, withAncillaryChunks } from '../../scripts/hostile-streams';
-import { WEBP_LOSSLESS_8192x8192, WEBP_LOSSY_24x16 } from '../corpus/images';
+import { JPEG_24x16, WEBP_LOSSLESS_24x16, WEBP_LOSSLESS_8192x8192, WEBP_LOSSY_24x16 } from '../corpus/images';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, env } from './helpers';
 import { encodedVideo, errorOf, newKey } from './spend-helpers';
@@ -136,5 +136,30 @@ describe('finding 6: work before the quota check', () => {
     expect(refused).toEqual({ status: 429, code: 'gpu_quota_exceeded', details: { plannedSeconds: null, remainingSeconds: 0, quotaSeconds: 0 } });
     expect(head.mock.calls.length).toBeLessThanOrEqual(1); // the whole video's own artifact; it was one per artifact (1,001)
     head.mockRestore();
+  });
+});
+
+describe('finding 9: keyframes checked by their headers only', () => {
+  it('decodes every keyframe at import: a corrupt body, or bytes after the image, is a 422 naming the keyframe', async () => {
+    const corrupt = WEBP_LOSSY_24x16.slice();
+    corrupt.fill(0x55, 40); // the VP8 data after the frame header: headers intact, body garbage
+    const trailing = new Uint8Array(WEBP_LOSSY_24x16.length + 16);
+    trailing.set(WEBP_LOSSY_24x16);
+    const jpegTrailing = new Uint8Array(JPEG_24x16.length + 8);
+    jpegTrailing.set(JPEG_24x16);
+    const cases: [string, Bitstream, string][] = [
+      ['a WebP with a corrupt body', ordinary({ keyframes: [{ codec: 'webp', width: 24, height: 16, data: corrupt, frameIndex: 0, priority: 255 }] }), 'segments[0].keyframes[0].data'],
+      ['a WebP with bytes after its RIFF end', ordinary({ keyframes: [{ codec: 'webp', width: 24, height: 16, data: trailing, frameIndex: 0, priority: 255 }] }), 'segments[0].keyframes[0].data'],
+      ['a JPEG with bytes after its end-of-image marker', ordinary({ keyframes: [{ codec: 'jpeg', width: 24, height: 16, data: jpegTrailing, frameIndex: 0, priority: 255 }] }), 'segments[0].keyframes[0].data'],
+    ];
+    for (const [name, stream, field] of cases) {
+      const response = await importing(writeBitstream(stream));
+      if (name.includes('corrupt')) expect(((await response.clone().json()) as { error: { message: string } }).error.message).toContain('does not decode as a webp image');
+      expect(await errorOf(response), name).toEqual({ status: 422, code: 'bitstream_not_reconstructable', details: { field } });
+    }
+    // whole images of both codecs import
+    const both = ordinary({ keyframes: [{ codec: 'webp', width: 24, height: 16, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }, { codec: 'jpeg', width: 24, height: 16, data: JPEG_24x16, frameIndex: 5, priority: 1 }] });
+    expect((await importing(writeBitstream(both))).status).toBe(201);
+    expect((await importing(writeBitstream(ordinary({ keyframes: [{ codec: 'webp', width: 24, height: 16, data: WEBP_LOSSLESS_24x16, frameIndex: 0, priority: 255 }] })))).status).toBe(201);
   });
 });
