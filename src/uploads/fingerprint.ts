@@ -3,6 +3,7 @@
  * field `file`, so a new multipart boundary is the same upload), its options (the query, canonical) and its content
  * type (the media type, without parameters). The same key with another of these is not a retry.
  */
+import { readWithin } from '../http/bounded-read';
 import { ApiError } from '../http/errors';
 
 export interface UploadFingerprint {
@@ -58,18 +59,9 @@ export function digesting(): { stream: TransformStream<Uint8Array, Uint8Array>; 
 export async function sha256Within(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string | null> {
   const digest = new crypto.DigestStream('SHA-256');
   const writer = digest.getWriter();
-  const reader = body.getReader();
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      await writer.abort().catch(() => {});
-      return null;
-    }
-    await writer.write(value);
+  if (!(await readWithin(body, maxBytes, (chunk) => writer.write(chunk)))) {
+    await writer.abort().catch(() => {});
+    return null;
   }
   await writer.close();
   return hex(await digest.digest);

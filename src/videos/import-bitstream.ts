@@ -1,4 +1,5 @@
 import { type Bitstream, BitstreamError, BITSTREAM_MIME, cutBitstream, readBitstream, sha256Hex } from '../bitstream';
+import { readWithin } from '../http/bounded-read';
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../cache/keys';
@@ -14,17 +15,11 @@ export async function readBoundedBody(request: Request, maxBytes: number): Promi
   if (request.body === null) throw badRequest('empty_body', 'the body is empty');
   const parts: Uint8Array[] = [];
   let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
-    }
-    parts.push(value);
-  }
+  const whole = await readWithin(request.body, maxBytes, (chunk) => {
+    parts.push(chunk);
+    total += chunk.byteLength;
+  });
+  if (!whole) throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
   if (total === 0) throw badRequest('empty_body', 'the body is empty');
   const out = new Uint8Array(total);
   let at = 0;

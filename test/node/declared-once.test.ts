@@ -22,7 +22,7 @@ describe('declared once', () => {
 
   it('the cost model and /info accept exactly the contract functions', () => {
     const engine = GpuCostModel.shape.engines.valueType.shape;
-    expect(Object.keys(engine).filter((k) => k !== 'callLimitSeconds')).toEqual([...GPU_FUNCTIONS]);
+    expect(Object.keys(engine).filter((k) => !['callLimitSeconds', 'nativeFps', 'nativeMaxPixels'].includes(k))).toEqual([...GPU_FUNCTIONS]);
     // /info lists names, not an enum (a backend serving a newer function still answers): each contract name is one.
     for (const fn of GPU_FUNCTIONS) expect(InfoResponse.shape.functions.element.safeParse(fn).success, fn).toBe(true);
     expect(InfoResponse.shape.functions.element.safeParse('Encode!').success).toBe(false);

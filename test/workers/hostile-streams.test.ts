@@ -74,7 +74,7 @@ describe('finding 8: maxKbps on a TT2V playlist', () => {
 });
 
 describe('finding 3: inspect amplifying its input', () => {
-  it('answers 16 MiB of empty ancillary chunks with at most maxListedChunks chunks, the count, and a small body', async () => {
+  it('answers 16 MiB of empty ancillary chunks with at most maxListedChunks chunks, the count, and a small body', { timeout: 30_000 }, async () => {
     const flood = withAncillaryChunks(ordinary(), Math.floor((STREAM_LIMITS.maxBytes - 400) / 12));
     expect(flood.length).toBeLessThanOrEqual(STREAM_LIMITS.maxBytes);
     const response = await call('/v1/bitstreams/inspect', { method: 'POST', body: flood, headers: { 'Content-Type': 'application/vnd.cmvc' } });
@@ -105,7 +105,7 @@ describe('finding 4: imports and the storage quota', () => {
 });
 
 describe('finding 5: the parsed-bitstream cache', () => {
-  it(`keeps at most ${PARSED_BITSTREAM_CACHE_BYTES / 2 ** 20} MiB of parsed bitstreams, however many large ones are read`, async () => {
+  it(`keeps at most ${PARSED_BITSTREAM_CACHE_BYTES / 2 ** 20} MiB of parsed bitstreams, however many large ones are read`, { timeout: 30_000 }, async () => {
     const image = new Uint8Array(4 * 1024 * 1024 - 64).fill(7); // the reader does not look inside images
     for (let n = 0; n < 12; n++) {
       const bytes = writeBitstream(ordinary({ contentText: `video ${n}`, keyframes: [{ codec: 'webp', width: 24, height: 16, data: image, frameIndex: 0, priority: 255 }] }));
@@ -126,7 +126,7 @@ describe('finding 5: the parsed-bitstream cache', () => {
 });
 
 describe('finding 6: work before the quota check', () => {
-  it('refuses a key with nothing left before looking up the artifacts of a 1,000-segment video', async () => {
+  it('refuses a key with nothing left before looking up the artifacts of a 1,000-segment video', { timeout: 30_000 }, async () => {
     const segments = Array.from({ length: 1000 }, (_, n) => ({ startFrame: n * 24, frameCount: 24, contentText: `scene ${n}`, motionText: 'the camera is static', keyframes: [] }));
     const bytes = writeBitstream({ ...ordinary(), header: { ...ordinary().header, frameCount: 24_000, durationMs: 1_000_000 }, segments });
     const broke = await newKey(['encode', 'read', 'reconstruct'], { limits: { gpuSecondsPerDay: 0 } });
