@@ -34,7 +34,6 @@ from ...errors import ContractError
 from ...media import keyframe as keyframe_coding
 from ...media.global_motion import frame_motion, grey, phase_shift
 from ...media.inbetween import MIN_MATCH_PEAK, in_between, resize, warp
-from ...stream_limits import stream_limits
 from . import render
 from .motion import Motion
 
@@ -46,9 +45,6 @@ ANCHOR_OVERHEAD_BYTES = 2 * CHUNK_BYTES + 9 + 5
 EXTRA_OVERHEAD_BYTES = CHUNK_BYTES + 14
 #: No keyframe is coded in fewer image bytes than this (a tiny WebP is about 40 bytes of headers).
 MIN_KEYFRAME_BYTES = 64
-#: Most keyframes one segment carries (the bitstream's maxKeyframesPerSegment; fewer for large videos:
-#: ``stream_limits.max_keyframes_for``).
-MAX_KEYFRAMES_PER_SEGMENT = stream_limits()["maxKeyframesPerSegment"]
 #: The writer's deflate codes a text at most this many bytes longer than zlib at level 9 (measured on the
 #: 1144 texts of test/corpus/texts.json: 0 for most, 10 at most), so that the rate is not overshot.
 DEFLATE_SLACK_BYTES = 10
@@ -162,12 +158,13 @@ class Predictor:
 
 
 def keyframe_order(
-    predictor: Predictor, starts: list[int], ends: list[int], anchors: list[int], max_count: int, per_segment: int = MAX_KEYFRAMES_PER_SEGMENT
+    predictor: Predictor, starts: list[int], ends: list[int], anchors: list[int], max_count: int, per_segment: int
 ) -> tuple[list[int], list[float]]:
     """``(order, distortion)``: keyframes in priority order (each segment's anchor first, longest
     segment first, then greedily the least predictable frame), and for each prefix length m ≥ 1 the
     mean prediction error over all frames with the first m keyframes (``distortion[m - 1]``).
-    per_segment: the most keyframes one segment gets (``stream_limits.max_keyframes_for`` the video's size)."""
+    per_segment: the most keyframes one segment gets (``stream_limits.max_keyframes_for`` the video's size: the
+    bitstream's maxKeyframesPerSegment, fewer for large videos)."""
     segments = sorted(range(len(starts)), key=lambda n: (-(ends[n] - starts[n]), n))
     keys: list[list[int]] = [[] for _ in starts]
     errors = [predictor.errors(s, e, []) for s, e in zip(starts, ends)]
