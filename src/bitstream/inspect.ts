@@ -54,8 +54,10 @@ export interface InspectReport {
   chunks: InspectChunk[];
   /** Every chunk the walk found (`chunks` lists the first of them). */
   chunkCount: number;
-  /** True when `chunks` lists fewer than `chunkCount`. */
+  /** True when `chunks` lists fewer than `chunkCount`, or `segments` fewer than `segmentCount`. */
   truncated: boolean;
+  /** Segments of a valid stream (`segments` lists the first STREAM_LIMITS.maxSegments of them); 0 when it is not valid. */
+  segmentCount: number;
   segments: InspectSegment[];
   /** Where the bytes go (chunk framing counted apart from data). */
   sizes: {
@@ -93,7 +95,7 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions & { max
     if (err.code === 'bad_magic' || err.code === 'unsupported_version' || bytes.length < PREAMBLE_BYTES) throw err;
     error = { code: err.code, message: err.message, chunk: err.chunk ?? null, offset: err.offset ?? null };
   }
-  const sizer = parsed === undefined ? undefined : new Sizer(parsed);
+  const sizer = parsed === undefined ? undefined : new Sizer(parsed, STREAM_LIMITS.maxSegments);
   const keep = options.maxListedChunks ?? STREAM_LIMITS.maxListedChunks;
   const { chunks, count } = walkChunks(bytes, { keep, visit: sizer && ((c) => sizer.add(c)) });
   const report: InspectReport = {
@@ -107,6 +109,7 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions & { max
     chunks: chunks.map(({ type, offset, length, critical, known, crcOk }) => ({ type, offset, length, critical, known, crcOk })),
     chunkCount: count,
     truncated: count > chunks.length,
+    segmentCount: 0,
     segments: [],
     sizes: null,
     seconds: null,
@@ -124,6 +127,8 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions & { max
   if (parsed === undefined || sizer === undefined || report.header === null) return report;
   const { sizes, segments, dropInTt2v } = sizer;
   report.segments = segments;
+  report.segmentCount = parsed.segments.length;
+  report.truncated ||= parsed.segments.length > segments.length;
   const { fpsNum, fpsDen } = parsed.header;
   const frames = parsed.segments.reduce((n, s) => n + s.frameCount, 0);
   const seconds = (frames * fpsDen) / fpsNum;
@@ -134,14 +139,21 @@ export function inspectBitstream(bytes: Uint8Array, options: ReadOptions & { max
   return report;
 }
 
-/** Where a valid stream's bytes go, chunk by chunk as the walk meets them (so no list of every chunk is kept). */
+/**
+ * Where a valid stream's bytes go, chunk by chunk as the walk meets them (so no list of every chunk is kept), and
+ * the first `keep` segments described (each with up to 64 keyframes: what bounds the report's size).
+ */
 class Sizer {
   readonly sizes = { preamble: PREAMBLE_BYTES, framing: 0, header: 0, index: 0, segmentParams: 0, textCoded: 0, textPlain: 0, keyframes: 0, other: 0 };
   readonly segments: InspectSegment[] = [];
   dropInTt2v = 0;
   private current: InspectSegment | undefined;
+  private seen = 0;
 
-  constructor(private readonly parsed: Bitstream) {}
+  constructor(
+    private readonly parsed: Bitstream,
+    private readonly keep: number,
+  ) {}
 
   add(c: ChunkInfo): void {
     const { sizes } = this;
@@ -157,9 +169,14 @@ class Sizer {
         break;
       case CHUNK_SEGP: {
         if (this.current) this.current.length = c.offset - this.current.offset;
-        const n = this.segments.length;
+        const n = this.seen++;
         const s = this.parsed.segments[n]!;
         sizes.segmentParams += c.length;
+        if (n >= this.keep) {
+          this.current = undefined;
+          break;
+        }
+        const anchor = anchorOf(s.keyframes);
         this.current = {
           index: n,
           startFrame: s.startFrame,
@@ -170,7 +187,7 @@ class Sizer {
           seed: s.seed ?? null,
           contentText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
           motionText: { coding: 'plain', codedBytes: 0, plainBytes: 0 },
-          keyframes: s.keyframes.map((k) => ({ codec: k.codec, width: k.width, height: k.height, bytes: k.data.length, frameIndex: k.frameIndex, priority: k.priority, anchor: k === anchorOf(s.keyframes) })),
+          keyframes: s.keyframes.map((k) => ({ codec: k.codec, width: k.width, height: k.height, bytes: k.data.length, frameIndex: k.frameIndex, priority: k.priority, anchor: k === anchor })),
         };
         this.segments.push(this.current);
         break;

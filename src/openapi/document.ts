@@ -61,15 +61,17 @@ function op(summary: string, tag: string, security: unknown, rest: Json): Json {
 }
 
 /** Every path the Worker routes, as OpenAPI paths (Hono's `:param` becomes `{param}`). */
-/** The inspect report's bounded parts (the rest is described in docs/bitstream.md): its chunk list is capped. */
+/** The inspect report's bounded parts (the rest is described in docs/bitstream.md): its chunk and segment lists are capped. */
 const INSPECT_REPORT = {
   type: 'object',
-  required: ['valid', 'chunks', 'chunkCount', 'truncated'],
+  required: ['valid', 'chunks', 'chunkCount', 'segments', 'segmentCount', 'truncated'],
   properties: {
     valid: { type: 'boolean' },
     chunks: { type: 'array', maxItems: STREAM_LIMITS.maxListedChunks, items: { type: 'object' }, description: 'the first chunks, in order' },
     chunkCount: { type: 'integer', minimum: 0, description: 'every chunk the walk found' },
-    truncated: { type: 'boolean', description: 'true when `chunks` lists fewer than `chunkCount`' },
+    segments: { type: 'array', maxItems: STREAM_LIMITS.maxSegments, items: { type: 'object' }, description: 'the first segments of a valid stream, in order' },
+    segmentCount: { type: 'integer', minimum: 0, description: 'every segment of a valid stream (0 when it is not valid)' },
+    truncated: { type: 'boolean', description: 'true when `chunks` lists fewer than `chunkCount` or `segments` fewer than `segmentCount`' },
   },
 };
 

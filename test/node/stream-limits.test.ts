@@ -1,6 +1,6 @@
 /** What a bitstream may ask for (src/bitstream/stream-limits.ts): each limit on both sides, and where the same numbers live elsewhere. */
 import { describe, expect, it } from 'vitest';
-import { BitstreamError, DEFAULT_LIMITS, maxKeyframesFor, readBitstream, STREAM_LIMITS, streamLimitProblem, type Bitstream, type Keyframe, type SegmentData } from '../../src/bitstream';
+import { BitstreamError, DEFAULT_LIMITS, inspectBitstream, maxKeyframesFor, readBitstream, STREAM_LIMITS, streamLimitProblem, writeBitstream, type Bitstream, type Keyframe, type SegmentData } from '../../src/bitstream';
 import { GenerateRequest, MAX_KEYFRAME_BYTES, MAX_KEYFRAMES_PER_SEGMENT } from '../../src/gpu/contract';
 import { withAncillaryChunks } from '../../scripts/hostile-streams';
 
@@ -80,5 +80,22 @@ describe('the reader walks past at most maxUnknownChunks unknown ancillary chunk
     expect(error).toBeInstanceOf(BitstreamError);
     expect((error as BitstreamError).code).toBe('limit_exceeded');
     expect((error as BitstreamError).details).toMatchObject({ limit: 'maxUnknownChunks', max: L.maxUnknownChunks });
+  });
+});
+
+describe('inspect answers in bounded size', () => {
+  it('lists at most maxListedChunks chunks and maxSegments segments of a valid stream, counting them all', () => {
+    const oneByte = Uint8Array.of(7);
+    const segments = Array.from({ length: 1200 }, (_, n) => segment(n * 64, 64, Array.from({ length: 64 }, (_, i) => ({ ...keyframe(i), data: oneByte }))));
+    const bytes = writeBitstream(stream({}, segments));
+    const report = inspectBitstream(bytes);
+    expect(report.valid).toBe(true);
+    expect(report).toMatchObject({ segmentCount: 1200, chunkCount: 3 + 1200 * (5 + 63) + 0, truncated: true });
+    expect(report.segments).toHaveLength(L.maxSegments);
+    expect(report.chunks).toHaveLength(L.maxListedChunks);
+    // sizes still count every chunk
+    expect(report.sizes?.keyframes).toBe(1200 * (10 + 5 + 63 * 15));
+    const json = JSON.stringify(report).length;
+    expect(json).toBeLessThan(8 * 1024 * 1024); // at most 1,000 segments of 64 keyframes, whatever the input
   });
 });
