@@ -36,17 +36,21 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
 }
 
 /**
- * The ready video (readyVideo) for a reconstruction in `mode`: its options must apply to the mode (400), and its
- * bitstream must ask for no more than STREAM_LIMITS allow. A video stored before a limit was set that exceeds it
- * is refused here, 422 `bitstream_limit_exceeded` naming the limit; its bitstream, poster and captions still serve.
+ * The ready video (readyVideo) for a reconstruction in `mode`: its options must apply to the mode (400), and what
+ * the reconstruction reads of its bitstream (TT2V: no keyframes; IT2V: the keyframes `maxKbps` keeps) must ask for
+ * no more than STREAM_LIMITS allow. A video stored before a limit was set that exceeds it is refused here, 422
+ * `bitstream_limit_exceeded` naming the limit (TT2V, or a lower maxKbps, may still fit); its bitstream, poster and
+ * captions still serve.
  */
 export async function readyFor(c: AppContext, video: VideoRow, mode: Mode): Promise<ReadyVideo> {
   const ready = await readyVideo(c, video);
   checkModeOptions(mode, ready.options);
-  const problem = streamLimitProblem(ready.bitstream, STREAM_LIMITS.maxSourceSide);
+  const read = mode === 'it2v' ? ready.bitstream : { ...ready.bitstream, segments: ready.bitstream.segments.map((s) => ({ ...s, keyframes: [] })) };
+  const problem = streamLimitProblem(read, STREAM_LIMITS.maxSourceSide);
   if (problem !== null) {
     const { limit, field, max, value } = problem;
-    throw new ApiError(422, 'bitstream_limit_exceeded', `${field}: ${problem.message}; this video asks for more than a reconstruction may (${limit})`, { details: { limit, field, max, value } });
+    const hint = mode === 'it2v' && field.includes('keyframes') ? '; tt2v, or a lower maxKbps, reads fewer keyframes' : '';
+    throw new ApiError(422, 'bitstream_limit_exceeded', `${field}: ${problem.message}; this video asks for more than a reconstruction may (${limit})${hint}`, { details: { limit, field, max, value } });
   }
   return ready;
 }

@@ -38,19 +38,21 @@ describe('finding 1: keyframes larger than the video', () => {
     expect(refused).toEqual({ status: 422, code: 'bitstream_not_reconstructable', details: { field: 'segments[0].keyframes[0]', limit: 'maxKeyframePixelRatio' } });
   });
 
-  it('refuses to reconstruct a video stored before the limits that exceeds them, 422 naming the limit; its bitstream still serves', async () => {
+  it('refuses to reconstruct a video stored before the limits that exceeds them, 422 naming the limit; its bitstream and TT2V still serve', async () => {
     const id = (await json(await importing(writeBitstream(ordinary())), VideoView)).id;
     // Stored as it was before the limits: the same video, its bitstream now carrying a keyframe 4x the video's pixels.
     const over = writeBitstream(ordinary({ keyframes: [{ codec: 'webp', width: 640, height: 480, data: WEBP_LOSSY_24x16, frameIndex: 0, priority: 255 }] }));
     const hash = await sha256Hex(over);
     await env.BUCKET.put(bitstreamKey(hash), over);
     await env.DB.prepare('UPDATE videos SET bitstream_key = ?, bitstream_hash = ?, bitstream_bytes = ? WHERE id = ?').bind(bitstreamKey(hash), hash, over.length, id).run();
-    for (const path of [`/v/${id}/it2v.mp4`, `/v/${id}/tt2v/0.mp4`, `/v/${id}/it2v.m3u8`, `/v/${id}/it2v/0.ts`]) {
+    for (const path of [`/v/${id}/it2v.mp4`, `/v/${id}/it2v/0.mp4`, `/v/${id}/it2v.m3u8`, `/v/${id}/it2v/0.ts`]) {
       const refused = await errorOf(await call(path));
       expect(refused, path).toEqual({ status: 422, code: 'bitstream_limit_exceeded', details: { limit: 'maxKeyframePixelRatio', field: 'segments[0].keyframes[0]', max: 320 * 240, value: 640 * 480 } });
     }
     expect(gpu.submitted).toHaveLength(0);
     expect((await call(`/v1/videos/${id}/bitstream`)).status).toBe(200);
+    // TT2V reads no keyframe: it is within the limits
+    expect((await call(`/v/${id}/tt2v.mp4`)).status).toBe(200);
   });
 
   it('refuses output sizes at which a segment\'s keyframes would pass maxSegmentKeyframePixels, before any GPU call', async () => {
