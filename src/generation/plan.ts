@@ -50,6 +50,17 @@ export async function planReconstruction(input: PlanInput): Promise<GenerationSp
   return { kind: 'assemble', ...(await artifactId(input, 'all', 'assemble', 'mp4')), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0 };
 }
 
+/**
+ * The id of the artifact planReconstruction(input) makes at the top of its graph, found without planning the graph
+ * (one hash, not one per segment): enough to look the artifact up before anything is planned.
+ */
+export function topArtifactId(input: PlanInput): Promise<ArtifactId> {
+  if (input.segment === null && input.bitstream.segments.length > 1) return artifactId(input, 'all', 'assemble', 'mp4');
+  const n = input.segment ?? 0;
+  if (input.options.interp === 1) return artifactId({ ...input, options: { ...input.options, interp: 1 } }, n, 'generate', 'mp4');
+  return artifactId(input, n, 'interpolate', 'mp4');
+}
+
 /** Start time of each segment in seconds, at the source frame rate (for HLS playlists and offsets). */
 export function segmentStarts(bitstream: Bitstream): number[] {
   const fps = bitstream.header.fpsNum / bitstream.header.fpsDen;

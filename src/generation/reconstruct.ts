@@ -6,7 +6,7 @@ import { serveArtifact } from '../cache/artifacts';
 import type { Mode } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import type { VideoRow } from '../videos/store';
-import { checkModeOptions, planReconstruction, type PlanInput } from './plan';
+import { checkModeOptions, planReconstruction, topArtifactId, type PlanInput } from './plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -76,6 +76,8 @@ export function checkSegment(bitstream: Bitstream, segment: number): void {
 export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
   const ready = await readyFor(c, target.video, target.mode);
   if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
-  const spec = await planReconstruction({ ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment });
-  return serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
+  const input = { ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment };
+  // Looked up by its id alone: the graph (a whole video's: every segment) is planned only when it must be made.
+  const id = await topArtifactId(input);
+  return serveArtifact(c, { ...id, plan: () => planReconstruction(input) }, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
 }

@@ -4,7 +4,7 @@ import { SIGNATURE_PARAMS } from '../cache/reconstruction-options';
 import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
 import { planHlsSegment } from '../generation/plan';
-import { prefetch, serveArtifact } from '../cache/artifacts';
+import { plannedTarget, prefetch, serveArtifact } from '../cache/artifacts';
 import { checkSegment, planInput, readyFor, readyVideo, serveReconstruction } from '../generation/reconstruct';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { Mode, MODES } from '../gpu/contract';
@@ -105,7 +105,7 @@ reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.ts}`, reconstructionAcce
   const ahead = [];
   for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
   prefetch(c, ready.video.id, ahead);
-  return serveArtifact(c, spec, { contentType: 'video/mp2t', cacheControl: cacheControl(c), videoId: ready.video.id });
+  return serveArtifact(c, plannedTarget(spec), { contentType: 'video/mp2t', cacheControl: cacheControl(c), videoId: ready.video.id });
 });
 
 /** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */

@@ -134,10 +134,14 @@ describe('finding 6: work before the quota check', () => {
     const broke = await newKey(['encode', 'read', 'reconstruct'], { limits: { gpuSecondsPerDay: 0 } });
     const id = (await json(await importing(bytes, broke.secret), VideoView)).id;
     const head = vi.spyOn(Object.getPrototypeOf(env.BUCKET) as R2Bucket, 'head');
+    const digest = vi.spyOn(crypto.subtle, 'digest');
     const refused = await errorOf(await call(`/v/${id}/tt2v.mp4`, { key: broke.secret }));
     expect(refused).toEqual({ status: 429, code: 'gpu_quota_exceeded', details: { plannedSeconds: null, remainingSeconds: 0, quotaSeconds: 0 } });
     expect(head.mock.calls.length).toBeLessThanOrEqual(1); // the whole video's own artifact; it was one per artifact (1,001)
+    // nothing planned: the whole video's id is one hash (with the key's own); planning hashes each segment's artifact id
+    expect(digest.mock.calls.length).toBeLessThan(10);
     head.mockRestore();
+    digest.mockRestore();
   });
 });
 
