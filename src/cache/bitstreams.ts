@@ -4,8 +4,28 @@ import { Lru } from './lru';
 import { bitstreamCacheUrl } from './keys';
 import { CACHED_COPY_CONTROL } from './serve';
 
-/** Parsed bitstreams by content hash; a bitstream never changes, so entries never go stale. */
-const parsed = new Lru<string, Bitstream>(256);
+/** Bytes all parsed bitstreams kept in one isolate's memory may take together (a Worker isolate has 128 MB). */
+export const PARSED_BITSTREAM_CACHE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * About what a parsed bitstream holds in memory: its keyframe images (copies), its texts as UTF-16, and the
+ * objects around them. A bitstream of 16 MiB weighs at least 16 MiB.
+ */
+export function parsedBytes(bitstream: Bitstream): number {
+  let bytes = 1024;
+  for (const s of bitstream.segments) {
+    bytes += 256 + 2 * (s.contentText.length + s.motionText.length);
+    for (const k of s.keyframes) bytes += 128 + k.data.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Parsed bitstreams by content hash, at most PARSED_BITSTREAM_CACHE_BYTES (by parsedBytes) and 256 of them; a
+ * bitstream never changes, so entries never go stale.
+ */
+export const parsedBitstreams = new Lru<string, Bitstream>(256, parsedBytes, PARSED_BITSTREAM_CACHE_BYTES);
+const parsed = parsedBitstreams;
 
 /**
  * The parsed bitstream with this hash: from this isolate's memory, else this location's Cache API,

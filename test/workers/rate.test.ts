@@ -28,23 +28,29 @@ beforeEach(() => {
   });
 });
 
+/** A 32x24 lossless image's VP8L chunk (its header and pad byte included), made with sharp. */
+const VP8L_32x24 = Uint8Array.from(atob('VlA4TBEAAAAvH8AFAAdQvCoUuf+BiOh/AAA='), (c) => c.charCodeAt(0));
+
 /**
- * A `bytes`-long WebP file as the import check reads it: RIFF, a VP8X chunk declaring 32x24, then an
- * unknown chunk of `fill` bytes to the size (the rates below need keyframes of exact sizes; no GPU here decodes them).
+ * A `bytes`-long (even) WebP file that decodes to 32x24: RIFF, a VP8X chunk, an unknown chunk of `fill` bytes to
+ * the size (decoders skip it), then the image (the rates below need keyframes of exact sizes, and the import
+ * decodes every keyframe).
  */
 function webpOfSize(bytes: number, fill: number): Uint8Array {
-  const b = new Uint8Array(bytes).fill(fill);
+  const b = new Uint8Array(bytes);
   const view = new DataView(b.buffer);
   const ascii = (at: number, text: string) => b.set(Array.from(text, (c) => c.charCodeAt(0)), at);
   ascii(0, 'RIFF');
   view.setUint32(4, bytes - 8, true);
   ascii(8, 'WEBPVP8X');
-  view.setUint32(16, 10, true);
-  b.fill(0, 20, 30); // flags, reserved, then the canvas size minus one (24-bit little-endian each)
+  view.setUint32(16, 10, true); // flags, reserved, then the canvas size minus one (24-bit little-endian each)
   view.setUint16(24, 32 - 1, true);
   view.setUint16(27, 24 - 1, true);
+  const junk = bytes - 38 - VP8L_32x24.length;
   ascii(30, 'JUNK');
-  view.setUint32(34, bytes - 38, true);
+  view.setUint32(34, junk, true);
+  b.fill(fill, 38, 38 + junk);
+  b.set(VP8L_32x24, 38 + junk);
   return b;
 }
 const kf = (frameIndex: number, priority: number, bytes = 400): Keyframe => ({ codec: 'webp', width: 32, height: 24, data: webpOfSize(bytes, frameIndex + 1), frameIndex, priority });
