@@ -1,14 +1,17 @@
 /**
  * Mutation fuzzer for the CMVC bitstream reader.
  *
- *   npx tsx scripts/fuzz.ts [--count N] [--seconds S] [--seed X]     (defaults: 100000 inputs, 60 s, seed 1)
+ *   npx tsx scripts/fuzz.ts [--count N] [--seconds S] [--seed X] [--no-decode]     (defaults: 100000 inputs, 60 s, seed 1)
  *
  * Mutates valid streams (bit flips, byte sets, truncations, huge length fields, duplicated / swapped /
  * deleted chunks, inserted junk, CRCs recomputed so mutations reach the decoders) and feeds each input to
  * readBitstream, the streaming reader (randomly re-chunked), readIndex, inspectBitstream and, when it
  * parses, cutBitstream and a write→read round trip. Fails (exit 1) when anything but a BitstreamError
  * escapes, when the streaming reader disagrees with readBitstream, when one input takes over 1 s, or when
- * the reader asks to allocate more than the limits allow. Prints counts per error code and the time.
+ * the reader asks to allocate more than the limits allow. Prints counts per error code and the time. Then (unless
+ * --no-decode) decodes the hostile corpus (scripts/decode-corpus.ts) with `cmvc decode`, one process a file: each
+ * hostile shape must end in exit 1 with a typed error and no stack trace, each stream within the limits must
+ * decode, and none may pass 512 MiB of resident memory.
  * test/node/bitstream-fuzz.test.ts runs the same engine with a fixed seed and a few thousand inputs.
  */
 import { fileURLToPath } from 'node:url';
@@ -27,6 +30,7 @@ import {
   type Bitstream,
   type BitstreamLimits,
 } from '../src/bitstream';
+import { decodeCorpus, MAX_RSS_BYTES, runDecodeCorpus } from './decode-corpus';
 import { buildVectors, MULTI_SEGMENT, ONE_SEGMENT, WEBP_1X1 } from './make-vectors';
 
 /** mulberry32: a small, fixed, seedable PRNG. */
@@ -206,6 +210,7 @@ const TIGHT_LIMITS: BitstreamLimits = {
   maxKeyframesPerSegment: 2,
   maxAudioBytes: 300,
   maxAudioPacketBytes: 24,
+  maxUnknownChunks: 4,
 };
 
 function describe(err: unknown): string {
@@ -303,7 +308,7 @@ export function replacer(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? `bytes:${Array.from(value).join(',')}` : value;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const arg = (name: string, fallback: number) => {
     const i = argv.indexOf(`--${name}`);
     if (i < 0) return fallback;
@@ -326,7 +331,16 @@ function main(argv: string[]): number {
     return 1;
   }
   console.log('\nok: only BitstreamError escaped, the streaming reader agreed, limits held');
+  if (argv.includes('--no-decode')) return 0;
+  console.log(`\ndecoding the hostile corpus with \`cmvc decode\` (peak resident memory at most ${MAX_RSS_BYTES / 2 ** 20} MiB each):`);
+  const decoded = await runDecodeCorpus(await decodeCorpus(), (line) => console.log(`  ${line}`));
+  const failed = decoded.filter((r) => r.problem !== null);
+  if (failed.length > 0) {
+    console.log(`\nFAILED: ${failed.length} decode(s)`);
+    return 1;
+  }
+  console.log(`\nok: every hostile file ended in a typed error, every stream within the limits decoded, peak ${(Math.max(...decoded.map((r) => r.maxRssBytes)) / 2 ** 20).toFixed(0)} MiB`);
   return 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));

@@ -148,6 +148,9 @@ def check_request(function: str, body: Any) -> dict:
         if order is not None:
             field = f"segment.keyframes[{order[0]}].frameIndex"
             raise ContractError("invalid_request", f"{field}: {order[1]}", details={"field": field})
+        from .stream_limits import check_generate_keyframes  # reads this module's bitstream_file
+
+        check_generate_keyframes(request)
     return request
 
 

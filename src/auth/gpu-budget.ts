@@ -26,13 +26,36 @@ export async function payerByKeyId(env: Env, keyId: string): Promise<Payer> {
  */
 export async function checkBudget(env: Env, payer: Payer, plannedSeconds: number, now = Date.now()): Promise<void> {
   if (payer.quotaSeconds === null) return;
+  const remaining = await remainingSeconds(env, payer, now);
+  if (plannedSeconds > remaining) throw quotaExceeded(payer.quotaSeconds, plannedSeconds, remaining, now);
+}
+
+/** What is left of the payer's quota today, settled and reserved seconds taken off (Infinity without a quota). */
+export async function remainingSeconds(env: Env, payer: Payer, now = Date.now()): Promise<number> {
+  if (payer.quotaSeconds === null) return Infinity;
   const budget = await meterFor(env, payer.keyId).gpuBudget(utcDay(now));
-  const remaining = Math.max(0, payer.quotaSeconds - budget.usedSeconds - budget.reservedSeconds);
-  if (plannedSeconds <= remaining) return;
+  return Math.max(0, payer.quotaSeconds - budget.usedSeconds - budget.reservedSeconds);
+}
+
+/**
+ * checkBudget with the work planned only when something is left: a payer with nothing left today gets its 429
+ * before `plan` runs (`plannedSeconds: null` in its details: nothing was planned), so a refusal costs one look at
+ * the meter and not, say, one R2 lookup per artifact of a 1,000-segment video.
+ */
+export async function checkPlannedBudget(env: Env, payer: Payer, plan: () => Promise<number>, now = Date.now()): Promise<void> {
+  if (payer.quotaSeconds === null) return;
+  const remaining = await remainingSeconds(env, payer, now);
+  if (remaining <= 0) throw quotaExceeded(payer.quotaSeconds, null, remaining, now);
+  const planned = await plan();
+  if (planned > remaining) throw quotaExceeded(payer.quotaSeconds, planned, remaining, now);
+}
+
+function quotaExceeded(quotaSeconds: number, plannedSeconds: number | null, remaining: number, now: number): ApiError {
   const round = (x: number) => Math.round(x * 1000) / 1000;
-  throw new ApiError(429, QUOTA_EXCEEDED, `this request needs about ${round(plannedSeconds)} GPU s and ${round(remaining)} s of today's quota of ${payer.quotaSeconds} s are left; cached videos are still served`, {
+  const needs = plannedSeconds === null ? 'this request needs GPU time' : `this request needs about ${round(plannedSeconds)} GPU s`;
+  return new ApiError(429, QUOTA_EXCEEDED, `${needs} and ${round(remaining)} s of today's quota of ${quotaSeconds} s are left; cached videos are still served`, {
     headers: { 'Retry-After': String(secondsToUtcMidnight(now)) },
-    details: { plannedSeconds: round(plannedSeconds), remainingSeconds: round(remaining), quotaSeconds: payer.quotaSeconds },
+    details: { plannedSeconds: plannedSeconds === null ? null : round(plannedSeconds), remainingSeconds: round(remaining), quotaSeconds },
   });
 }
 

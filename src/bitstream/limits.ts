@@ -1,4 +1,5 @@
 import { BitstreamError } from './errors';
+import { STREAM_LIMITS } from './stream-limits';
 
 /** Resource limits a reader enforces before it allocates or decompresses anything. All sizes in bytes. */
 export interface BitstreamLimits {
@@ -18,6 +19,8 @@ export interface BitstreamLimits {
   maxAudioBytes: number;
   /** One audio packet. */
   maxAudioPacketBytes: number;
+  /** Unknown ancillary chunks skipped in one bitstream (a flood of them costs a walk, and a listing in inspect). */
+  maxUnknownChunks: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
@@ -25,12 +28,11 @@ export const DEFAULT_LIMITS: Readonly<BitstreamLimits> = Object.freeze({
   maxChunkBytes: 16 * 1024 * 1024,
   maxSegments: 10_000,
   maxTextBytes: 16 * 1024,
-  maxKeyframeBytes: 8 * 1024 * 1024,
-  maxKeyframesPerSegment: 64,
-  // 128 kbps (the highest audioKbps) for 600 s (the longest segment) is 9.6 MB of packets.
-  maxAudioBytes: 10 * 1024 * 1024,
-  // Above the longest Opus packet (120 ms) at its highest rate (6 frames of 1275 bytes, plus framing).
-  maxAudioPacketBytes: 8 * 1024,
+  maxKeyframeBytes: STREAM_LIMITS.maxKeyframeBytes,
+  maxKeyframesPerSegment: STREAM_LIMITS.maxKeyframesPerSegment,
+  maxAudioBytes: STREAM_LIMITS.maxAudioBytes,
+  maxAudioPacketBytes: STREAM_LIMITS.maxAudioPacketBytes,
+  maxUnknownChunks: STREAM_LIMITS.maxUnknownChunks,
 });
 
 /** What a reader may allocate for: reported to `onAllocate` before each buffer is made. */
@@ -53,7 +55,7 @@ export const FORMAT_LIMITS = Object.freeze({
   maxVarint: 0x0fff_ffff,
 });
 
-const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment', 'maxAudioBytes', 'maxAudioPacketBytes'] as const;
+const LIMIT_KEYS = ['maxTotalBytes', 'maxChunkBytes', 'maxSegments', 'maxTextBytes', 'maxKeyframeBytes', 'maxKeyframesPerSegment', 'maxAudioBytes', 'maxAudioPacketBytes', 'maxUnknownChunks'] as const;
 
 /** Resolves options against DEFAULT_LIMITS; a bad option is a programming error (RangeError). */
 export function resolveLimits(options: ReadOptions = {}): BitstreamLimits {

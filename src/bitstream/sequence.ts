@@ -94,6 +94,8 @@ export class ChunkSequence implements ChunkSink {
   private current: PartialSegment | undefined;
   /** The codec, channels and rate of the stream's first audo chunk: every other one must match. */
   private audioFormat: AudioFormat | undefined;
+  /** Unknown ancillary chunks walked past so far. */
+  private unknownChunks = 0;
   readonly segments: SegmentData[] = [];
   /** Set once SIDX is read (index mode stops there). */
   index: BitstreamIndex | undefined;
@@ -128,6 +130,7 @@ export class ChunkSequence implements ChunkSink {
       }
       if (this.state === 'head') throw new BitstreamError('malformed_chunk', `the first chunk must be HEAD, not the ancillary chunk ${type}`, where);
       if (this.state === 'done') throw new BitstreamError('malformed_chunk', `chunk ${type} after CEND`, where);
+      checkLimit(++this.unknownChunks, this.limits.maxUnknownChunks, 'maxUnknownChunks', where);
       return; // unknown ancillary: skipped (its data still passes the CRC check)
     }
     if (!this.allowed(type)) {

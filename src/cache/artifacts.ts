@@ -1,9 +1,11 @@
 import type { Context } from 'hono';
 import { admitGeneration } from '../auth/admit-generation';
+import { payerOf } from '../auth/gpu-budget';
 import { ApiError, notFound } from '../http/errors';
 import { ensureArtifact, preferWaitSeconds } from '../generation/ensure-artifact';
 import { plannedWork } from '../generation/gpu-estimate';
 import type { GenerationSpec } from '../generation/plan';
+import type { ArtifactId } from './artifact-key';
 import { getVideo } from '../videos/store';
 import { SERVER_TIMING, serverTiming, StageClock } from '../http/server-timing';
 import { artifactCacheUrl } from './keys';
@@ -14,18 +16,29 @@ type AppContext = Context<{ Bindings: Env }>;
 /** GPU seconds still to spend on `spec` (which R2 was just found not to hold): its graph's artifacts that R2 does not hold yet, by the cost model. */
 const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE, true)).seconds;
 
+/** An artifact to serve: its id, and how to plan what makes it (planned only when no tier holds it, and once). */
+export interface ArtifactTarget extends ArtifactId {
+  plan: () => Promise<GenerationSpec>;
+}
+
+/** A target already planned. */
+export const plannedTarget = (spec: GenerationSpec): ArtifactTarget => ({ key: spec.key, r2Key: spec.r2Key, plan: async () => spec });
+
 /**
  * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,
- * waiting at most the request's wait budget, else 202 with Retry-After).
+ * waiting at most the request's wait budget, else 202 with Retry-After). Its graph is planned only on a miss,
+ * and only after the payer is known to have something left of its quota.
  */
-export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
-  const headers: Record<string, string> = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': spec.key };
-  const cacheKey = new Request(artifactCacheUrl(spec.key));
+export async function serveArtifact(c: AppContext, target: ArtifactTarget, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
+  let planning: Promise<GenerationSpec> | undefined;
+  const plan = () => (planning ??= target.plan());
+  const headers: Record<string, string> = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': target.key };
+  const cacheKey = new Request(artifactCacheUrl(target.key));
   const cached = await caches.default.match(cacheKey);
   if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
 
   const clock = new StageClock();
-  let object: StoredObject | null = await c.env.BUCKET.head(spec.r2Key);
+  let object: StoredObject | null = await c.env.BUCKET.head(target.r2Key);
   clock.lap('lookup');
   let tier = 'hit-r2';
   if (object === null) {
@@ -33,7 +46,12 @@ export async function serveArtifact(c: AppContext, spec: GenerationSpec, how: { 
     const stillThere = getVideo(c.env.DB, how.videoId).then((video) => {
       if (video === null) throw notFound('video');
     });
-    const payer = await admitGeneration(c, plannedSeconds(c.env, spec), stillThere);
+    // A payer with a quota plans only once the budget is known to have something left (a refusal plans nothing); one
+    // without plans at once, so that a request the plan refuses (a 400 or 422) takes no rate-limit units.
+    const unlimited = payerOf(c.env, c.get('principal')).quotaSeconds === null;
+    const precondition = Promise.all([stillThere, unlimited ? plan() : undefined]);
+    const payer = await admitGeneration(c, async () => plannedSeconds(c.env, await plan())(), precondition);
+    const spec = await plan();
     clock.lap('admit');
     const calledAt = Date.now();
     const ensured = await ensureArtifact(c.env, spec, payer, preferWaitSeconds(c.req.header('Prefer')), (p) => c.executionCtx.waitUntil(p));

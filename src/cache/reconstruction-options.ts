@@ -1,4 +1,5 @@
 import { SIGNATURE_PARAMS } from '../auth/signed-url';
+import { STREAM_LIMITS } from '../bitstream/stream-limits';
 import { badRequest } from '../http/errors';
 
 /** Query parameters that authenticate a signed URL; they are not reconstruction options. */
@@ -75,13 +76,13 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
       case 'w':
       case 'h': {
         const n = Number(value);
-        if (!INT.test(value) || n < 16 || n > 1920 || n % 2 !== 0) throw invalid(name, 'must be an even integer in 16..1920');
+        if (!INT.test(value) || n < STREAM_LIMITS.minSide || n > STREAM_LIMITS.maxSide || n % 2 !== 0) throw invalid(name, `must be an even integer in ${STREAM_LIMITS.minSide}..${STREAM_LIMITS.maxSide}`);
         options[name] = n;
         break;
       }
       case 'fps': {
         const n = Number(value);
-        if (!DECIMAL.test(value) || n < 1 || n > 60) throw invalid(name, 'must be a number in 1..60');
+        if (!DECIMAL.test(value) || n < STREAM_LIMITS.minFps || n > STREAM_LIMITS.maxFps) throw invalid(name, `must be a number in ${STREAM_LIMITS.minFps}..${STREAM_LIMITS.maxFps}`);
         options.fps = n;
         break;
       }

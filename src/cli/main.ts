@@ -98,7 +98,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`cmvc: no such file: ${(err as { path?: string }).path}\n`);
       return EXIT.notFound;
     }
-    throw err;
+    // Anything else is a failure said in one line (CMVC_DEBUG=1 adds the stack): a user never gets a stack trace.
+    io.stderr.write(`cmvc: ${command ?? ''} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (io.env.CMVC_DEBUG === '1' && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    return EXIT.failure;
   }
 }
 

@@ -1,14 +1,17 @@
 import { estimateCallSeconds, GPU_COST_MODEL, type CallShape, type GpuCostModel } from '../gpu/cost-model';
 import type { GenerationSpec } from './plan';
 
-/** The video an artifact is: its frames and geometry, from the plan alone. */
+/** The video an artifact is: its frames and geometry (and, for a generate call, the keyframes it carries), from the plan alone. */
 export function outputShape(spec: GenerationSpec): CallShape {
   switch (spec.kind) {
-    case 'generate':
-      return { frames: spec.request.frameCount, width: spec.request.width, height: spec.request.height };
+    case 'generate': {
+      const { frameCount, width, height, fps, segment } = spec.request;
+      const keyframes = segment.keyframes.map((k) => ({ width: k.width, height: k.height, frameIndex: k.frameIndex }));
+      return { frames: frameCount, width, height, fps, keyframes };
+    }
     case 'interpolate': {
-      const input = outputShape(spec.input);
-      return { ...input, frames: input.frames * spec.factor };
+      const { frames, width, height } = outputShape(spec.input);
+      return { width, height, frames: frames * spec.factor };
     }
     case 'assemble': {
       const parts = spec.inputs.map(outputShape);

@@ -1,10 +1,10 @@
-import type { Bitstream } from '../bitstream';
+import { STREAM_LIMITS, type Bitstream } from '../bitstream';
 import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artifact-key';
-import { canonicalOptions } from '../cache/reconstruction-options';
-import type { GenerateRequest } from '../gpu/contract';
+import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
+import type { GenerateRequest, Mode } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
 import { audioOfHlsSegment, audioOfSegments, carriesAudio, type LocateAudio, type PlannedAudio } from './audio-plan';
-import { keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
+import { framesAtRate, keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
 
 interface SpecBase extends ArtifactId {
   /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */
@@ -62,6 +62,19 @@ export async function planReconstruction(input: PlanInput): Promise<GenerationSp
   return { kind: 'assemble', ...(await artifactId({ ...input, audio: sound }, 'all', 'assemble', 'mp4')), label: labelOf(input, 'all'), inputs: parts, container: 'mp4', timeOffsetSeconds: 0, audio };
 }
 
+/**
+ * The id of the artifact planReconstruction(input) makes at the top of its graph, found without planning the graph
+ * (one hash, not one per segment): enough to look the artifact up before anything is planned.
+ */
+export function topArtifactId(input: PlanInput): Promise<ArtifactId> {
+  const sound = carriesAudio(input.bitstream, input.options);
+  if (input.segment === null && (input.bitstream.segments.length > 1 || sound)) return artifactId({ ...input, audio: sound }, 'all', 'assemble', 'mp4');
+  if (input.segment !== null && sound) return artifactId({ ...input, audio: true }, input.segment, 'assemble', 'mp4');
+  const n = input.segment ?? 0;
+  if (input.options.interp === 1) return artifactId({ ...input, options: { ...input.options, interp: 1 } }, n, 'generate', 'mp4');
+  return artifactId(input, n, 'interpolate', 'mp4');
+}
+
 /** Start time of each segment in seconds, at the source frame rate (for HLS playlists and offsets). */
 export function segmentStarts(bitstream: Bitstream): number[] {
   const fps = bitstream.header.fpsNum / bitstream.header.fpsDen;
@@ -89,18 +102,31 @@ export async function planHlsSegment(input: Omit<PlanInput, 'segment'>, n: numbe
   };
 }
 
+/** Refuses options that do not apply to `mode` (400 naming the option): `maxKbps` cuts keyframes, which TT2V has none of. */
+export function checkModeOptions(mode: Mode, options: ReconstructionOptions): void {
+  if (mode === 'tt2v' && options.maxKbps !== null) throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
+}
+
 async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec> {
   const { bitstream, options, mode } = input;
   const segment = bitstream.segments[n];
   if (!segment) throw new Error(`segment ${n} out of range`);
-  if (mode === 'tt2v' && options.maxKbps !== null) throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
+  checkModeOptions(mode, options);
   const sourceFps = bitstream.header.fpsNum / bitstream.header.fpsDen;
-  const frameCount = Math.max(1, Math.round((segment.frameCount * options.fps) / sourceFps));
+  const frameCount = framesAtRate(segment.frameCount, sourceFps, options.fps);
+  if (frameCount > STREAM_LIMITS.maxSegmentFrames) {
+    throw badRequest('invalid_option', `option "fps": segment ${n} would have ${frameCount} frames at ${options.fps} fps, more than ${STREAM_LIMITS.maxSegmentFrames} (maxSegmentFrames)`, { option: 'fps', limit: 'maxSegmentFrames' });
+  }
   const baseOptions = { ...options, interp: 1 as const };
   const baseId = await artifactId({ ...input, options: baseOptions }, n, 'generate', 'mp4');
   const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount, input.locateKeyframe) : [];
   if (mode === 'it2v' && keyframes.length === 0) {
     throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
+  }
+  // Every keyframe is resized to the output size before frames are made: at most maxSegmentKeyframePixels of them.
+  if (keyframes.length * options.w * options.h > STREAM_LIMITS.maxSegmentKeyframePixels) {
+    const most = Math.floor(STREAM_LIMITS.maxSegmentKeyframePixels / keyframes.length);
+    throw badRequest('invalid_option', `options "w" and "h": segment ${n}'s ${keyframes.length} keyframes at ${options.w}x${options.h} would be ${keyframes.length * options.w * options.h} px, more than ${STREAM_LIMITS.maxSegmentKeyframePixels} (maxSegmentKeyframePixels); ask for at most ${most} px a frame, or a lower maxKbps`, { option: 'w', limit: 'maxSegmentKeyframePixels' });
   }
   const base: GenerationSpec = {
     kind: 'generate',

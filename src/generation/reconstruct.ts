@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, planSegmentRateCut, ratePlanCuts, type Bitstream, type RatePlan } from '../bitstream';
+import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, planSegmentRateCut, ratePlanCuts, STREAM_LIMITS, streamLimitProblem, type Bitstream, type RatePlan } from '../bitstream';
 import { loadIndexedBitstream } from '../cache/bitstreams';
 import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
 import { serveArtifact } from '../cache/artifacts';
@@ -7,7 +7,7 @@ import type { Mode } from '../gpu/contract';
 import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
 import { ApiError } from '../http/errors';
 import { isStreaming, type VideoRow } from '../videos/store';
-import { planReconstruction, type PlanInput } from './plan';
+import { checkModeOptions, planReconstruction, topArtifactId, type PlanInput } from './plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -46,6 +46,26 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut, live };
 }
 
+/**
+ * The ready video (readyVideo) for a reconstruction in `mode`: its options must apply to the mode (400), and what
+ * the reconstruction reads of its bitstream (TT2V: no keyframes; IT2V: the keyframes `maxKbps` keeps) must ask for
+ * no more than STREAM_LIMITS allow. A video stored before a limit was set that exceeds it is refused here, 422
+ * `bitstream_limit_exceeded` naming the limit (TT2V, or a lower maxKbps, may still fit); its bitstream, poster and
+ * captions still serve. `segment`: as readyVideo's.
+ */
+export async function readyFor(c: AppContext, video: VideoRow, mode: Mode, segment: number | null = null): Promise<ReadyVideo> {
+  const ready = await readyVideo(c, video, undefined, segment);
+  checkModeOptions(mode, ready.options);
+  const read = mode === 'it2v' ? ready.bitstream : { ...ready.bitstream, segments: ready.bitstream.segments.map((s) => ({ ...s, keyframes: [] })) };
+  const problem = streamLimitProblem(read, STREAM_LIMITS.maxSourceSide);
+  if (problem !== null) {
+    const { limit, field, max, value } = problem;
+    const hint = mode === 'it2v' && field.includes('keyframes') ? '; tt2v, or a lower maxKbps, reads fewer keyframes' : '';
+    throw new ApiError(422, 'bitstream_limit_exceeded', `${field}: ${problem.message}; this video asks for more than a reconstruction may (${limit})${hint}`, { details: { limit, field, max, value } });
+  }
+  return ready;
+}
+
 /** What planning a reconstruction of the ready video in `mode` starts from (the segment aside). */
 export function planInput(ready: ReadyVideo, mode: Mode, engine: string): Omit<PlanInput, 'segment'> {
   const { bitstream, options, rateCut } = ready;
@@ -78,15 +98,17 @@ export function checkSegment(bitstream: Bitstream, segment: number, live = false
 
 /** Serves a reconstruction MP4 (whole video or one segment). */
 export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
-  const ready = await readyVideo(c, target.video, undefined, target.segment);
+  const ready = await readyFor(c, target.video, target.mode, target.segment);
   if (ready.live && target.segment === null) {
     throw new ApiError(409, 'video_live', 'the video is live: the whole video exists once the stream ends; ask for its segments ({mode}/{n}.mp4) or its HLS playlist', {
       headers: { 'Retry-After': '5' },
       details: { segmentsCoded: ready.bitstream.segments.length },
     });
   }
-  const spec = await planReconstruction({ ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment });
-  const response = await serveArtifact(c, spec, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
+  const input = { ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment };
+  // Looked up by its id alone: the graph (a whole video's: every segment) is planned only when it must be made.
+  const id = await topArtifactId(input);
+  const response = await serveArtifact(c, { ...id, plan: () => planReconstruction(input) }, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
   // A model that generates below the asked size (the model engine: at most 832x480) says so.
   const generated = response.status === 202 ? null : generatedSize(GPU_COST_MODEL, c.env.GPU_ENGINE, ready.options.w, ready.options.h);
   if (generated !== null) response.headers.set(GENERATED_SIZE_HEADER, `${generated.width}x${generated.height}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TEXT_DICTIONARY_V1 } from '../bitstream/dictionary';
+import { renderStreamLimits } from '../bitstream/stream-limits';
 import { GENERATION_TIMING, GPU_FUNCTION_CONTRACT, GPU_FUNCTIONS, SHARED_GPU_SCHEMAS } from './contract';
 import { GPU_TARGETS } from './modal-targets';
 
@@ -33,9 +34,9 @@ export function renderGpuSchemas(): Record<string, string> {
   return files;
 }
 
-/** Bitstream facts other languages need, file name → file text (`schemas/bitstream/`): the text dictionary v1. */
+/** Bitstream facts other languages need, file name → file text (`schemas/bitstream/`): the text dictionary v1 and what a stream may ask for. */
 export function renderBitstreamFiles(): Record<string, string> {
-  return { 'text-dictionary-v1.txt': TEXT_DICTIONARY_V1 };
+  return { 'text-dictionary-v1.txt': TEXT_DICTIONARY_V1, 'limits.json': renderStreamLimits() };
 }
 
 /**

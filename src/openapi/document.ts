@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. */
 import { z } from 'zod';
 import { MODES } from '../gpu/contract';
+import { STREAM_LIMITS } from '../bitstream/stream-limits';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
 import { UploadQuery } from '../uploads/upload-options';
 import { LIVE_CHUNK_MAX_BYTES, LIVE_CHUNK_TYPES, LIVE_MAX_CHUNKS, LIVE_REORDER_WINDOW } from '../live/limits';
@@ -64,6 +65,23 @@ function op(summary: string, tag: string, security: unknown, rest: Json): Json {
 }
 
 /** Every path the Worker routes, as OpenAPI paths (Hono's `:param` becomes `{param}`). */
+/** The inspect report's bounded parts (the rest is described in docs/bitstream.md): its chunk and segment lists are capped. */
+const INSPECT_REPORT = {
+  type: 'object',
+  required: ['valid', 'chunks', 'chunkCount', 'segments', 'segmentCount', 'truncated'],
+  properties: {
+    valid: { type: 'boolean' },
+    chunks: { type: 'array', maxItems: STREAM_LIMITS.maxListedChunks, items: { type: 'object' }, description: 'the first chunks, in order' },
+    chunkCount: { type: 'integer', minimum: 0, description: 'every chunk the walk found' },
+    segments: { type: 'array', maxItems: STREAM_LIMITS.maxSegments, items: { type: 'object' }, description: 'the first segments of a valid stream, in order' },
+    segmentCount: { type: 'integer', minimum: 0, description: 'every segment of a valid stream (0 when it is not valid)' },
+    truncated: { type: 'boolean', description: 'true when `chunks` lists fewer than `chunkCount` or `segments` fewer than `segmentCount`' },
+    kbps: { type: ['number', 'null'], description: "the whole stream's rate, as the video view's `bitstream.kbps`" },
+    videoKbps: { type: ['number', 'null'], description: 'the rate of all but the sound' },
+    audio: { type: ['object', 'null'], description: "the stream's sound (`{codec, kbps, bytes, channels, sampleRate}`), or null when it has none" },
+  },
+};
+
 export function openApiDocument(serverUrl = '/'): Json {
   return {
     openapi: '3.1.0',
@@ -91,7 +109,7 @@ export function openApiDocument(serverUrl = '/'): Json {
           parameters: [
             queryParam('live', 'true: start a live video (no body); its chunks are PUT to the ingest URL of the answer', { type: 'string', enum: ['true', 'false'] }),
             ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
+            { name: 'Idempotency-Key', in: 'header', required: false, description: 'the same key with the same file, options and content type replays the first upload; with another, 422 idempotency_key_reused', schema: { type: 'string', maxLength: 255 } },
           ],
           requestBody: {
             required: false,
@@ -110,7 +128,7 @@ export function openApiDocument(serverUrl = '/'): Json {
                 job: { operationId: 'getJob', parameters: { id: '$response.body#/job/id' } },
                 jobEvents: { operationId: 'getJobEvents', parameters: { id: '$response.body#/job/id' } },
               },
-            }, ...errors(400, 401, 403, 413, 415, 429) },
+            }, ...errors(400, 401, 403, 413, 415, 422, 429) },
         }),
         get: op('List videos (newest first)', 'videos', KEY, {
           parameters: [queryParam('limit', '1..100', { type: 'integer', minimum: 1, maximum: 100 }), queryParam('cursor', 'nextCursor of the previous page', { type: 'string', pattern: '^[0-9]{1,15}$' })],
@@ -163,7 +181,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v1/bitstreams/inspect': {
         post: op("A bitstream's structure, storing nothing", 'bitstreams', KEY, {
           requestBody: { required: true, content: BITSTREAM_BODY },
-          responses: { '200': { description: 'the structure: chunks, segments (their keyframes and audio), sizes, and kbps, videoKbps and audio as the video view has them', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 413, 422, 429) },
+          responses: { '200': { description: 'the structure: chunks, segments (their keyframes and audio), sizes, and kbps, videoKbps and audio as the video view has them', content: { 'application/json': { schema: INSPECT_REPORT } } }, ...errors(400, 401, 403, 413, 422, 429) },
         }),
       },
       '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { operationId: 'getJob', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },

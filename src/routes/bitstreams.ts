@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { access } from '../auth/access';
-import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream, kbpsOf, segmentSeconds } from '../bitstream';
+import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream, kbpsOf, segmentSeconds, STREAM_LIMITS } from '../bitstream';
 import { parseMaxKbps } from '../cache/reconstruction-options';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { ApiError, badRequest } from '../http/errors';
@@ -11,7 +11,7 @@ import { preferWaitSeconds } from '../generation/ensure-artifact';
 import { liveCacheControl, liveHeaders, whenSegmentCoded } from '../live/read';
 
 /** Largest bitstream accepted by import and inspect, in bytes. */
-export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
+export const MAX_IMPORT_BYTES = STREAM_LIMITS.maxBytes;
 
 export const bitstreams = new Hono<{ Bindings: Env }>();
 
@@ -30,7 +30,7 @@ bitstreams.post('/inspect', access('read'), async (c) => {
 /** POST /v1/bitstreams — import a bitstream made elsewhere; 201 with a video that reconstructs like an encoded one. */
 bitstreams.post('/', access('encode'), async (c) => {
   const bytes = await readBoundedBody(c.req.raw, MAX_IMPORT_BYTES);
-  const video = await importBitstream(c.env, bytes, c.get('principal').owner);
+  const video = await importBitstream(c.env, bytes, c.get('principal'));
   c.header('Cache-Control', 'no-store');
   c.header('Location', `/v1/videos/${video.id}`);
   return c.json(video, 201);

@@ -4,8 +4,8 @@ import { SIGNATURE_PARAMS } from '../cache/reconstruction-options';
 import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
 import { planHlsSegment } from '../generation/plan';
-import { prefetch, serveArtifact } from '../cache/artifacts';
-import { planInput, readyVideo, serveReconstruction } from '../generation/reconstruct';
+import { plannedTarget, prefetch, serveArtifact } from '../cache/artifacts';
+import { planInput, readyFor, readyVideo, serveReconstruction } from '../generation/reconstruct';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { Mode, MODES } from '../gpu/contract';
 import { ApiError } from '../http/errors';
@@ -83,7 +83,7 @@ reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.mp4}`, reconstructionAcc
 /** GET /v/{id}/{mode}.m3u8 — HLS master playlist: variants by size and (IT2V) interpolated frame rate. */
 reconstruct.get(`/:id/:file{(${MODE})\\.m3u8}`, reconstructionAccess(), async (c) => {
   const mode = modeOf(c.req.param('file'));
-  const ready = await readyVideo(c, await video(c));
+  const ready = await readyFor(c, await video(c), mode);
   const variants = hlsVariants(mode, ready.options, explicitOptions(c));
   const sign = await signAll(c, variants.map((v) => `${mode}/media.m3u8${v.query ? `?${v.query}` : ''}`));
   return text(c, masterPlaylist(mode, variants, sign), M3U8, `"${ready.video.bitstream_hash}.${mode}.m3u8.${new URLSearchParams(explicitOptions(c))}"`, ready.live);
@@ -94,7 +94,7 @@ reconstruct.get(`/:id/:file{(${MODE})\\.m3u8}`, reconstructionAccess(), async (c
  * live, an EVENT playlist of the segments coded so far (no ENDLIST, a second in caches); ended, a VOD playlist.
  */
 reconstruct.get(`/:id/:mode{${MODE}}/media.m3u8`, reconstructionAccess(), async (c) => {
-  const ready = await readyVideo(c, await video(c));
+  const ready = await readyFor(c, await video(c), Mode.parse(c.req.param('mode')));
   const query = new URLSearchParams(explicitOptions(c)).toString();
   const relatives = ready.bitstream.segments.map((_, n) => `${n}.ts${query ? `?${query}` : ''}`);
   const sign = await signAll(c, relatives);
@@ -103,14 +103,20 @@ reconstruct.get(`/:id/:mode{${MODE}}/media.m3u8`, reconstructionAccess(), async 
 
 /** GET/HEAD /v/{id}/{mode}/{n}.ts — HLS segment `n`, derived from the cached MP4 segment; the next ones are prefetched. */
 reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.ts}`, reconstructionAccess(), async (c) => {
+  const mode = Mode.parse(c.req.param('mode'));
   const n = Number(c.req.param('file').slice(0, -3));
-  const ready = await readyVideo(c, await video(c), undefined, n);
-  const input = planInput(ready, Mode.parse(c.req.param('mode')), c.env.GPU_ENGINE);
+  // a segment asked alone is cut alone (maxKbps): so is each one prefetched after it
+  const row = await video(c);
+  const ready = await readyFor(c, row, mode, n);
+  const input = planInput(ready, mode, c.env.GPU_ENGINE);
   const spec = await planHlsSegment(input, n);
   const ahead = [];
-  for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
+  for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) {
+    const nextInput = ready.options.maxKbps === null ? input : planInput(await readyFor(c, row, mode, next), mode, c.env.GPU_ENGINE);
+    ahead.push(await planHlsSegment(nextInput, next));
+  }
   prefetch(c, ready.video.id, ahead);
-  return serveArtifact(c, spec, { contentType: 'video/mp2t', cacheControl: cacheControl(c), videoId: ready.video.id });
+  return serveArtifact(c, plannedTarget(spec), { contentType: 'video/mp2t', cacheControl: cacheControl(c), videoId: ready.video.id });
 });
 
 /** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */

@@ -8,12 +8,34 @@ import type { EncodeMessage } from '../jobs/messages';
 import { checkStorageQuota } from '../videos/storage-quota';
 import { findIdempotent, insertVideoWithJob } from '../videos/store';
 import { fileFromMultipart } from './multipart';
+import { digesting, keyReused, mismatchOf, requestFingerprint, sha256Within, type UploadFingerprint } from './fingerprint';
 import { storeUpload } from './store-upload';
 import { parseUploadQuery } from './upload-options';
 
 const IDEMPOTENCY_KEY = 'Idempotency-Key';
 /** Room a multipart envelope may take around its file, in bytes, before the declared length alone is too large. */
 const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The video and job an earlier upload with this Idempotency-Key made, when this request is that upload again
+ * (same file, options and content type); else 422 `idempotency_key_reused` naming what differs. A key recorded
+ * before fingerprints were kept replays as it did.
+ */
+function replay(seen: { video_id: string; job_id: string; fingerprint: string | null }, current: UploadFingerprint): AcceptedUpload {
+  if (seen.fingerprint !== null) {
+    const mismatch = mismatchOf(JSON.parse(seen.fingerprint) as UploadFingerprint, current);
+    if (mismatch.length > 0) throw keyReused(mismatch);
+  }
+  return { videoId: seen.video_id, jobId: seen.job_id, replayed: true };
+}
+
+/** The digest of the file a request carries (its body, or its multipart field `file`); '' when it is longer than any upload may be. */
+async function fileSha256(request: Request, maxBytes: number): Promise<string> {
+  if (request.body === null) return '';
+  const contentType = request.headers.get('Content-Type') ?? '';
+  const body = contentType.toLowerCase().startsWith('multipart/form-data') ? (await fileFromMultipart(request.body, contentType, 'file')).stream : request.body;
+  return (await sha256Within(body, maxBytes)) ?? '';
+}
 
 /** The video and encode job an upload made, or (`replayed`) those an earlier upload with the same Idempotency-Key made. */
 export interface AcceptedUpload {
@@ -23,7 +45,7 @@ export interface AcceptedUpload {
 }
 
 /**
- * Accepts `POST /v1/videos`: replays an Idempotency-Key seen before; refuses an upload whose encode or
+ * Accepts `POST /v1/videos`: replays an Idempotency-Key seen before for the same request (else 422); refuses an upload whose encode or
  * source the payer's GPU or storage quota cannot cover; streams a raw `video/*` body or the multipart
  * field `file` into R2 (bounded by MAX_UPLOAD_BYTES, sniffed as a video container); records the video
  * with its job (removing the stored source if that fails) and enqueues the encode.
@@ -34,12 +56,13 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
   if (idempotencyKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1–255 visible ASCII characters');
   }
+  const maxBytes = Number(env.MAX_UPLOAD_BYTES);
+  const asked = requestFingerprint(request);
   if (idempotencyKey !== null) {
     const seen = await findIdempotent(env.DB, principal.owner, idempotencyKey);
-    if (seen) return { videoId: seen.video_id, jobId: seen.job_id, replayed: true };
+    if (seen) return replay(seen, { ...asked, bodySha256: await fileSha256(request, maxBytes) });
   }
 
-  const maxBytes = Number(env.MAX_UPLOAD_BYTES);
   const contentType = (request.headers.get('Content-Type') ?? '').toLowerCase();
   const lengthHeader = request.headers.get('Content-Length');
   const declaredLength = lengthHeader === null ? null : Number(lengthHeader);
@@ -55,9 +78,11 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
   let stored: { bytes: number };
   let storedType: string;
   let filename = options.filename;
+  // The file's digest, taken as it is stored, binds the Idempotency-Key to this upload.
+  const hashing = digesting();
   if (contentType.startsWith('video/') || contentType === 'application/octet-stream') {
     storedType = contentType.split(';')[0] as string;
-    stored = await storeUpload(env.BUCKET, key, request.body, declaredLength, maxBytes, storedType);
+    stored = await storeUpload(env.BUCKET, key, request.body.pipeThrough(hashing.stream), declaredLength, maxBytes, storedType);
   } else if (contentType.startsWith('multipart/form-data')) {
     if (declaredLength !== null && declaredLength > maxBytes + MULTIPART_ENVELOPE_BYTES) {
       throw new ApiError(413, 'payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`, { details: { maxBytes } });
@@ -67,7 +92,7 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
     storedType = file.contentType;
     filename ??= file.filename;
     // The file's length is unknown until its closing delimiter: storeUpload enforces maxBytes while streaming.
-    stored = await storeUpload(env.BUCKET, key, file.stream, null, maxBytes, storedType);
+    stored = await storeUpload(env.BUCKET, key, file.stream.pipeThrough(hashing.stream), null, maxBytes, storedType);
   } else {
     throw new ApiError(415, 'unsupported_media_type', 'send the video as a video/* body or as multipart/form-data with a field "file"');
   }
@@ -79,6 +104,7 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
     throw err;
   }
 
+  const fingerprint: UploadFingerprint = { ...asked, bodySha256: await hashing.sha256() };
   const jobId = newId('job');
   try {
     await insertVideoWithJob(env.DB, {
@@ -92,12 +118,13 @@ export async function acceptUpload(env: Env, request: Request, principal: Princi
       keepSource: options.keepSource,
       options: options.encode,
       idempotencyKey,
+      fingerprint,
     });
   } catch (err) {
     await env.BUCKET.delete(key);
     // A concurrent upload with the same Idempotency-Key won the race: answer with its result.
     const seen = idempotencyKey === null ? null : await findIdempotent(env.DB, principal.owner, idempotencyKey);
-    if (seen) return { videoId: seen.video_id, jobId: seen.job_id, replayed: true };
+    if (seen) return replay(seen, fingerprint);
     throw err;
   }
   await env.ENCODE_QUEUE.send({ jobId, videoId, chargeTo: principal.keyId } satisfies EncodeMessage);

@@ -1,9 +1,11 @@
 import { type Bitstream, BitstreamError, BITSTREAM_MIME, readBitstream, sha256Hex } from '../bitstream';
+import { readWithin } from '../http/bounded-read';
 import { ApiError, badRequest } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../cache/keys';
 import { bitstreamRateFacts } from './bitstream-facts';
-import { checkReconstructable } from './import-rules';
+import { checkKeyframesDecode, checkReconstructable } from './import-rules';
+import { checkStorageQuota } from './storage-quota';
 import { getVideo } from './store';
 import { videoView } from './views';
 
@@ -14,17 +16,11 @@ export async function readBoundedBody(request: Request, maxBytes: number): Promi
   if (request.body === null) throw badRequest('empty_body', 'the body is empty');
   const parts: Uint8Array[] = [];
   let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
-    }
-    parts.push(value);
-  }
+  const whole = await readWithin(request.body, maxBytes, (chunk) => {
+    parts.push(chunk);
+    total += chunk.byteLength;
+  });
+  if (!whole) throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
   if (total === 0) throw badRequest('empty_body', 'the body is empty');
   const out = new Uint8Array(total);
   let at = 0;
@@ -40,8 +36,13 @@ export function bitstreamApiError(err: BitstreamError): ApiError {
   return new ApiError(422, `bitstream_${err.code}`, err.message, { details: { chunk: err.chunk ?? null, offset: err.offset ?? null } });
 }
 
-/** Validates a bitstream, stores it content-addressed, and records a video that reconstructs like an encoded one. */
-export async function importBitstream(env: Env, bytes: Uint8Array, owner: string, now = Date.now()) {
+/**
+ * Validates a bitstream (its keyframes decoded whole), checks it fits in the owner's storage quota (413
+ * `storage_quota_exceeded`, as an upload), stores it content-addressed, and records a video that reconstructs
+ * like an encoded one.
+ */
+export async function importBitstream(env: Env, bytes: Uint8Array, principal: { owner: string; limits: { storageBytes?: number | null } }, now = Date.now()) {
+  const owner = principal.owner;
   let parsed: Bitstream;
   try {
     parsed = readBitstream(bytes);
@@ -50,6 +51,8 @@ export async function importBitstream(env: Env, bytes: Uint8Array, owner: string
     throw err;
   }
   checkReconstructable(parsed);
+  await checkStorageQuota(env, principal, bytes.byteLength);
+  await checkKeyframesDecode(parsed);
   const hash = await sha256Hex(bytes);
   const key = bitstreamKey(hash);
   if ((await env.BUCKET.head(key)) === null) await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: BITSTREAM_MIME }, sha256: hash });

@@ -64,6 +64,8 @@ export interface NewVideo {
   keepSource: boolean;
   options: unknown;
   idempotencyKey: string | null;
+  /** What the Idempotency-Key is bound to (uploads/fingerprint.ts); stored as JSON beside it. */
+  fingerprint?: unknown;
 }
 
 export async function insertVideoWithJob(db: D1Database, v: NewVideo, now = Date.now()): Promise<void> {
@@ -81,8 +83,8 @@ export async function insertVideoWithJob(db: D1Database, v: NewVideo, now = Date
   if (v.idempotencyKey !== null) {
     statements.push(
       db
-        .prepare(`INSERT INTO idempotency_keys (owner, key, video_id, job_id, created_at) VALUES (?, ?, ?, ?, ?)`)
-        .bind(v.owner, v.idempotencyKey, v.id, v.jobId, now),
+        .prepare(`INSERT INTO idempotency_keys (owner, key, video_id, job_id, created_at, fingerprint) VALUES (?, ?, ?, ?, ?, ?)`)
+        .bind(v.owner, v.idempotencyKey, v.id, v.jobId, now, v.fingerprint === undefined ? null : JSON.stringify(v.fingerprint)),
     );
   }
   await db.batch(statements);
@@ -90,9 +92,9 @@ export async function insertVideoWithJob(db: D1Database, v: NewVideo, now = Date
 
 export function findIdempotent(db: D1Database, owner: string, key: string) {
   return db
-    .prepare(`SELECT video_id, job_id FROM idempotency_keys WHERE owner = ? AND key = ?`)
+    .prepare(`SELECT video_id, job_id, fingerprint FROM idempotency_keys WHERE owner = ? AND key = ?`)
     .bind(owner, key)
-    .first<{ video_id: string; job_id: string }>();
+    .first<{ video_id: string; job_id: string; fingerprint: string | null }>();
 }
 
 export function getVideo(db: D1Database, id: string) {

@@ -106,3 +106,14 @@ describe('cmvc decode', () => {
     expect((await run('decode', PANNING, '--out', 'x.avi')).code).toBe(2);
   });
 });
+
+describe('cmvc decode on hostile files (issue 25, finding 2)', () => {
+  it('ends each in exit 1 with one line naming a typed error, no stack trace, under 512 MiB resident', { timeout: 120_000 }, async () => {
+    const { decodeCorpus, runDecodeCorpus } = await import('../../scripts/decode-corpus');
+    const hostile = (await decodeCorpus()).filter((f) => f.expect !== 'decodes');
+    expect(hostile.map((f) => f.name)).toEqual(['keyframes-8192', 'lying-keyframe', 'header-65535', 'segment-2^32-frames', 'fps-4e9', 'fps-1-in-4294967295', 'ancillary-flood']);
+    const results = await runDecodeCorpus(hostile);
+    expect(results.filter((r) => r.problem !== null)).toEqual([]);
+    expect(results.every((r) => r.exitCode === 1)).toBe(true);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jpegSize, webpSize } from '../../src/videos/image-probe';
+import { jpegSize, webpSize } from '../../src/bitstream/image-size';
 import { JPEG_24x16, WEBP_LOSSLESS_24x16, WEBP_LOSSY_24x16 } from '../corpus/images';
 
 describe('image headers', () => {

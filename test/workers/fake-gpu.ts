@@ -86,6 +86,8 @@ export class FakeGpu {
   height = 240;
   /** Warnings its encode returns. */
   warnings: { code: 'audio_undecodable' | 'audio_damaged' | 'audio_short' | 'audio_stream_missing'; message: string }[] = [];
+  /** Keyframes its encode gives each segment (160x120, at frames 0, 1, 2, …). */
+  keyframesPerSegment = 1;
   private readonly byFunction: Record<Fn, Behaviour[]> = { encode: [], generate: [], interpolate: [], assemble: [] };
   private readonly results = new Map<string, Call>();
   /** The call id each submit's idempotency key got (per function), as the real servers remember it. */
@@ -203,7 +205,14 @@ export class FakeGpu {
           frameCount: fps,
           contentText: `a scene 320x240; centre: white cup number ${i}`,
           motionText: 'the camera pans right about 2% of the width per second; little object motion',
-          keyframes: [{ codec: 'webp', width: 160, height: 120, data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`), frameIndex: 0, priority: 255 }],
+          keyframes: Array.from({ length: this.keyframesPerSegment }, (_, k) => ({
+            codec: 'webp',
+            width: 160,
+            height: 120,
+            data: this.keyframeBytes > 0 ? bytesToBase64(fakeImage(this.keyframeBytes, i)) : btoa(`RIFF-fake-webp-${i}`),
+            frameIndex: k,
+            priority: 255 - k,
+          })),
         })),
         // 51 empty 20-ms CELT packets (TOC 0xf8 only: a decoder plays silence) cover 312 + 48000 samples
         audio: this.audio

@@ -3,6 +3,7 @@ import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
 import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, runEncodeQueue, usageOf, type GpuLedger, SPEND_SCOPES, SEGMENT_ESTIMATE } from './spend-helpers';
 import { JobView, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
+import { estimateEncodeSeconds } from '../../src/jobs/encode-estimate';
 import { json } from '../json';
 
 let gpu: FakeGpu;
@@ -15,8 +16,11 @@ beforeEach(() => {
 
 describe('GPU seconds are reserved before a call and settled after it', () => {
   it('keeps 12 concurrent generations on a small quota within one call estimate of it', async () => {
-    const quota = SEGMENT_ESTIMATE * 3.5;
+    // the encode is charged its estimate, which leaves 3.5 generations' worth of the quota
+    const encode = estimateEncodeSeconds(env.GPU_ENGINE, fakeMp4().byteLength);
+    const quota = encode + SEGMENT_ESTIMATE * 3.5;
     const key = await newKey(SPEND_SCOPES, { limits: { gpuSecondsPerDay: quota } });
+    ledger.reportSeconds = encode;
     const id = await encodedVideo(key.secret);
     ledger.reportSeconds = SEGMENT_ESTIMATE; // an honest estimate
     gpu.pendingPolls = 2; // the calls overlap

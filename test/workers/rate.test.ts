@@ -28,23 +28,29 @@ beforeEach(() => {
   });
 });
 
+/** A 32x24 lossless image's VP8L chunk (its header and pad byte included), made with sharp. */
+const VP8L_32x24 = Uint8Array.from(atob('VlA4TBEAAAAvH8AFAAdQvCoUuf+BiOh/AAA='), (c) => c.charCodeAt(0));
+
 /**
- * A `bytes`-long WebP file as the import check reads it: RIFF, a VP8X chunk declaring 32x24, then an
- * unknown chunk of `fill` bytes to the size (the rates below need keyframes of exact sizes; no GPU here decodes them).
+ * A `bytes`-long (even) WebP file that decodes to 32x24: RIFF, a VP8X chunk, an unknown chunk of `fill` bytes to
+ * the size (decoders skip it), then the image (the rates below need keyframes of exact sizes, and the import
+ * decodes every keyframe).
  */
 function webpOfSize(bytes: number, fill: number): Uint8Array {
-  const b = new Uint8Array(bytes).fill(fill);
+  const b = new Uint8Array(bytes);
   const view = new DataView(b.buffer);
   const ascii = (at: number, text: string) => b.set(Array.from(text, (c) => c.charCodeAt(0)), at);
   ascii(0, 'RIFF');
   view.setUint32(4, bytes - 8, true);
   ascii(8, 'WEBPVP8X');
-  view.setUint32(16, 10, true);
-  b.fill(0, 20, 30); // flags, reserved, then the canvas size minus one (24-bit little-endian each)
+  view.setUint32(16, 10, true); // flags, reserved, then the canvas size minus one (24-bit little-endian each)
   view.setUint16(24, 32 - 1, true);
   view.setUint16(27, 24 - 1, true);
+  const junk = bytes - 38 - VP8L_32x24.length;
   ascii(30, 'JUNK');
-  view.setUint32(34, bytes - 38, true);
+  view.setUint32(34, junk, true);
+  b.fill(fill, 38, 38 + junk);
+  b.set(VP8L_32x24, 38 + junk);
   return b;
 }
 const kf = (frameIndex: number, priority: number, bytes = 400): Keyframe => ({ codec: 'webp', width: 32, height: 24, data: webpOfSize(bytes, frameIndex + 1), frameIndex, priority });
@@ -155,16 +161,25 @@ describe('maxKbps on the bitstream', () => {
 });
 
 describe('maxKbps as an IT2V reconstruction option', () => {
-  it('generates from the cut keyframes, and rates that cut alike share one artifact', async () => {
+  it('generates a segment from the keyframes its own cut keeps (the bitstream\'s `segments=n&maxKbps`), and rates that cut alike share one artifact', async () => {
     const id = await imported();
     expect((await call(`/v/${id}/it2v/0.mp4`)).status).toBe(200);
     expect(sent.generate?.[0]?.segment.keyframes?.map((k) => k.priority)).toEqual([255, 100, 150]);
-    // 3.9 and 3.8 kbps both drop the priority-90 and -100 keyframes
+    // a segment asked alone is cut alone: the keyframes the bitstream's one-segment cut keeps at that rate
+    const keptAlone = async (n: number, kbps: number) => {
+      const cut = await call(`/v1/videos/${id}/bitstream?segments=${n}&maxKbps=${kbps}`);
+      return readBitstream(new Uint8Array(await cut.arrayBuffer())).segments[0]!.keyframes.map((k) => k.priority);
+    };
+    const kept = await keptAlone(0, 3.9);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(3);
     expect((await call(`/v/${id}/it2v/0.mp4?maxKbps=3.9`)).status).toBe(200);
-    expect(sent.generate?.[1]?.segment.keyframes?.map((k) => k.priority)).toEqual([255, 150]);
+    expect(sent.generate?.[1]?.segment.keyframes?.map((k) => k.priority).sort()).toEqual([...kept].sort());
+    // a slightly lower rate that keeps the same keyframes makes no new generation
+    expect(await keptAlone(0, 3.8)).toEqual(kept);
     expect((await call(`/v/${id}/it2v/0.mp4?maxKbps=3.8`)).status).toBe(200);
     expect(gpu.calls.generate).toBe(2);
-    // segment 1 keeps its anchor only at 3.9 kbps; a rate that drops nothing there shares the full artifact
+    // a rate that drops nothing shares the full artifact
     expect((await call(`/v/${id}/it2v/1.mp4?maxKbps=1000`)).status).toBe(200);
     expect((await call(`/v/${id}/it2v/1.mp4`)).status).toBe(200);
     expect(gpu.calls.generate).toBe(3);

@@ -181,6 +181,48 @@ describe('Idempotency-Key on upload', () => {
     expect(await videoRows()).toBe(1);
   });
 
+  it('refuses the same key with another body, options or content type (422 naming what differs), storing nothing', async () => {
+    const first = await post(fakeMp4(), { 'Content-Type': 'video/mp4', 'Idempotency-Key': 'bound' }, {});
+    expect(first.status).toBe(202);
+    const other = fakeMp4();
+    other[4000] = 1;
+    const cases: [string, Promise<Response>, string[]][] = [
+      ['other bytes', post(other, { 'Content-Type': 'video/mp4', 'Idempotency-Key': 'bound' }, {}), ['body']],
+      ['other options', callSettled('/v1/videos?targetKbps=5', { method: 'POST', body: fakeMp4(), headers: { 'Content-Type': 'video/mp4', 'Idempotency-Key': 'bound' } }, { ENCODE_QUEUE: recordingQueue() }), ['options']],
+      ['other content type', post(fakeMp4(), { 'Content-Type': 'video/quicktime', 'Idempotency-Key': 'bound' }, {}), ['contentType']],
+      ['all three', callSettled('/v1/videos?targetKbps=5', { method: 'POST', body: other, headers: { 'Content-Type': 'video/webm', 'Idempotency-Key': 'bound' } }, { ENCODE_QUEUE: recordingQueue() }), ['body', 'options', 'contentType']],
+    ];
+    for (const [name, response, mismatch] of cases) {
+      const refused = await response;
+      expect(refused.headers.get('Idempotent-Replayed'), name).toBeNull();
+      expect(refused.status, name).toBe(422);
+      expect(await errorOf(refused), name).toMatchObject({ code: 'idempotency_key_reused', details: { mismatch } });
+    }
+    // the same upload again, its options in another order and its type in another case, is a replay
+    const again = await post(fakeMp4(), { 'Content-Type': 'Video/MP4; codecs="avc1"', 'Idempotency-Key': 'bound' }, {});
+    expect(again.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(await sources()).toHaveLength(1);
+    expect(await videoRows()).toBe(1);
+  });
+
+  it('binds a multipart upload to its file, not to its boundary', async () => {
+    const form = (boundary: string) => {
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\nContent-Type: video/mp4\r\n\r\n`;
+      const tail = `\r\n--${boundary}--\r\n`;
+      const bytes = fakeMp4();
+      const out = new Uint8Array(head.length + bytes.length + tail.length);
+      out.set(new TextEncoder().encode(head));
+      out.set(bytes, head.length);
+      out.set(new TextEncoder().encode(tail), head.length + bytes.length);
+      return post(out, { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Idempotency-Key': 'form' }, {});
+    };
+    expect((await form('aaaa')).status).toBe(202);
+    const again = await form('bbbbbb');
+    expect(again.status).toBe(202);
+    expect(again.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(await videoRows()).toBe(1);
+  });
+
   it('keeps keys apart per owner, and refuses a malformed key', async () => {
     const created = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'other', scopes: ['encode', 'read'] }) });
     const other = (await json(created, CreatedKey)).secret;

@@ -8,11 +8,13 @@ quality 1 does not fit, the image is scaled by 3/4 and searched again, down to `
 from __future__ import annotations
 
 import io
+from typing import Optional
 
 import numpy as np
 from PIL import Image
 
 from ..errors import ContractError
+from ..stream_limits import max_keyframe_pixels
 from .sources import keyframe_bytes
 
 MIN_WIDTH = 16
@@ -65,17 +67,39 @@ def code_keyframe(frame: np.ndarray, codec: str, budget_bytes: int, max_width: i
         image = image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
 
 
-def decode_keyframe(data: bytes, field: str = "segment.keyframes[0].data") -> np.ndarray:
-    """The RGB ``uint8`` pixels of a coded keyframe; ``invalid_request`` naming ``field`` if it is no image."""
+def decode_keyframe(data: bytes, field: str = "segment.keyframes[0].data", declared: Optional[tuple[int, int]] = None) -> np.ndarray:
+    """The RGB ``uint8`` pixels of a coded keyframe; ``invalid_request`` naming ``field`` if it is no image.
+
+    declared: the ``(width, height)`` in pixels the request says the image has. The image's own header is read
+    first: one of another size, or larger than any keyframe may be (:func:`max_keyframe_pixels`), is refused
+    before a pixel is decoded.
+    """
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("RGB"))
+        image = Image.open(io.BytesIO(data))
     except Exception:  # Pillow raises many types for bad images
         raise ContractError("invalid_request", f"{field} is not a readable image", details={"field": field}) from None
+    with image:
+        width, height = image.size
+        if declared is not None and (width, height) != tuple(declared):
+            raise ContractError(
+                "invalid_request",
+                f"{field} declares {declared[0]}x{declared[1]} but the image is {width}x{height}",
+                details={"field": field},
+            )
+        if width * height > max_keyframe_pixels():
+            raise ContractError("too_large", f"{field} is {width}x{height}, more than {max_keyframe_pixels()} px", details={"field": field})
+        try:
+            return np.asarray(image.convert("RGB"))
+        except Exception:
+            raise ContractError("invalid_request", f"{field} is not a readable image", details={"field": field}) from None
 
 
 def request_keyframe_pixels(keyframe: dict, field: str) -> np.ndarray:
     """The RGB ``uint8`` pixels of a generate request's keyframe (``field``, e.g. ``segment.keyframes[2]``):
     its inline ``data`` or the byte range its ``source`` names; errors name ``{field}.data`` or
     ``{field}.source``."""
-    return decode_keyframe(keyframe_bytes(keyframe, field), f"{field}.data" if "data" in keyframe else f"{field}.source")
+    return decode_keyframe(
+        keyframe_bytes(keyframe, field),
+        f"{field}.data" if "data" in keyframe else f"{field}.source",
+        (keyframe["width"], keyframe["height"]),
+    )

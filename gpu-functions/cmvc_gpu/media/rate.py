@@ -36,6 +36,7 @@ from PIL import Image
 
 from ..contract import bitstream_file
 from ..errors import ContractError
+from ..stream_limits import stream_limits
 from . import keyframe as keyframe_coding
 from .global_motion import frame_motion, grey, phase_shift
 from .inbetween import MIN_MATCH_PEAK, in_between, warp
@@ -48,8 +49,6 @@ ANCHOR_OVERHEAD_BYTES = 2 * CHUNK_BYTES + 9 + 5
 EXTRA_OVERHEAD_BYTES = CHUNK_BYTES + 14
 #: No keyframe is coded in fewer image bytes than this (a tiny WebP is about 40 bytes of headers).
 MIN_KEYFRAME_BYTES = 64
-#: Most keyframes one segment carries (the bitstream's maxKeyframesPerSegment).
-MAX_KEYFRAMES_PER_SEGMENT = 64
 #: The writer's deflate codes a text at most this many bytes longer than zlib at level 9 (measured on the
 #: 1144 texts of test/corpus/texts.json: 0 for most, 10 at most), so that the rate is not overshot.
 DEFLATE_SLACK_BYTES = 10
@@ -188,7 +187,9 @@ def keyframe_order(
     """``(order, distortion)``: keyframes in priority order (each segment's anchor first, longest
     segment first, then greedily the least predictable frame), and for each prefix length m ≥ 1 the
     mean prediction error over all frames with the first m keyframes (``distortion[m - 1]``).
-    ``per_segment``: the most keyframes each segment may get (default ``MAX_KEYFRAMES_PER_SEGMENT``)."""
+    ``per_segment``: the most keyframes each segment may get (default the bitstream's ``maxKeyframesPerSegment``;
+    an engine passes ``stream_limits.max_keyframes_for`` its video's size, or fewer where its calls cost more)."""
+    most = stream_limits()["maxKeyframesPerSegment"]
     segments = sorted(range(len(starts)), key=lambda n: (-(ends[n] - starts[n]), n))
     keys: list[list[int]] = [[] for _ in starts]
     errors = [predictor.errors(s, e, []) for s, e in zip(starts, ends)]
@@ -207,8 +208,8 @@ def keyframe_order(
             return order, distortion
         add(n, anchors[n])
     while len(order) < max_count:
-        caps = per_segment if per_segment is not None else [MAX_KEYFRAMES_PER_SEGMENT] * len(starts)
-        open_segments = [n for n in range(len(starts)) if len(keys[n]) < min(MAX_KEYFRAMES_PER_SEGMENT, caps[n], ends[n] - starts[n])]
+        caps = per_segment if per_segment is not None else [most] * len(starts)
+        open_segments = [n for n in range(len(starts)) if len(keys[n]) < min(most, caps[n], ends[n] - starts[n])]
         if not open_segments:
             break
         n = max(open_segments, key=lambda m: (float(errors[m].max()), -m))
@@ -304,7 +305,8 @@ def plan_keyframes(
         target_kbps: the rate (kbit/s) the whole bitstream lands near.
         codec: ``"webp"`` or ``"jpeg"``; ``max_width``: the widest keyframe (pixels).
         sample: a representative frame at ``max_width`` the coding error is measured on.
-        per_segment: the most keyframes each segment may carry (its engine's cost); default 64.
+        per_segment: the most keyframes each segment may carry (``stream_limits.max_keyframes_for`` the video's size,
+            fewer where the engine's calls cost more); default the bitstream's ``maxKeyframesPerSegment``.
         judge_widths: picks among the best widths by coding error (default: the best of them).
     """
     seconds = len(greys) / fps
@@ -313,7 +315,7 @@ def plan_keyframes(
     keyframe_bytes = target_bytes - floor
     if keyframe_bytes < ANCHOR_OVERHEAD_BYTES + MIN_KEYFRAME_BYTES:
         return Plan([], 0, 0, floor)
-    cap = sum(per_segment) if per_segment is not None else len(starts) * MAX_KEYFRAMES_PER_SEGMENT
+    cap = sum(per_segment) if per_segment is not None else len(starts) * stream_limits()["maxKeyframesPerSegment"]
     max_count = min(len(greys), cap, keyframe_bytes // (EXTRA_OVERHEAD_BYTES + MIN_KEYFRAME_BYTES))
     predictor = Predictor(greys, fps)
     for start, end, motion in zip(starts, ends, motions):

@@ -4,7 +4,7 @@
  * (gpu-functions/cmvc_gpu/engines/reference/engine.py `generate`), with no GPU and no video stream.
  * No Node-only and no DOM-only imports: the platform's image decoder is injected.
  */
-import { BitstreamError, readBitstream, type Bitstream, type BitstreamHeader, type SegmentData } from '../../bitstream';
+import { BitstreamError, imageSize, readBitstream, STREAM_LIMITS, streamLimitProblem, type Bitstream, type BitstreamHeader, type SegmentData } from '../../bitstream';
 import { parseReconstructionOptions } from '../../cache/reconstruction-options';
 import type { Mode } from '../../gpu/contract';
 import { framesAtRate, onOutputGrid } from '../../generation/keyframe-grid';
@@ -36,14 +36,30 @@ export function geometryOf(header: BitstreamHeader): Geometry {
   return { width: o.w, height: o.h, fps: o.fps };
 }
 
-/** Parses a whole bitstream; a malformed one is a `bad_bitstream` DecodeError with the BitstreamError as its cause. */
+/**
+ * Parses a whole bitstream; a malformed one is a `bad_bitstream` DecodeError with the BitstreamError as its cause,
+ * and one asking for more than a reconstruction may (STREAM_LIMITS) is `limit_exceeded` naming the limit, before
+ * anything is decoded or allocated for its frames.
+ */
 export function parseForDecode(bytes: Uint8Array): Bitstream {
+  let bitstream: Bitstream;
   try {
-    return readBitstream(bytes);
+    bitstream = readBitstream(bytes);
   } catch (err) {
     if (err instanceof BitstreamError) throw new DecodeError('bad_bitstream', `not a valid CMVC bitstream: ${err.message}`, {}, { cause: err });
     throw err;
   }
+  checkLimits(bitstream);
+  return bitstream;
+}
+
+/** Throws `limit_exceeded` when `bitstream` asks for more than STREAM_LIMITS allow (a stored video's side: maxSourceSide). */
+function checkLimits(bitstream: Bitstream, segmentIndex?: number): void {
+  const problem = streamLimitProblem(bitstream, STREAM_LIMITS.maxSourceSide);
+  if (problem === null) return;
+  const field = segmentIndex === undefined ? problem.field : problem.field.replace(/^segments\[0\]/, `segments[${segmentIndex}]`);
+  const segment = segmentIndex ?? /^segments\[(\d+)\]/.exec(field)?.[1];
+  throw new DecodeError('limit_exceeded', `${field}: ${problem.message} (${problem.limit})`, { limit: problem.limit, ...(segment === undefined ? {} : { segment: Number(segment) }) });
 }
 
 /** A decoded segment: how many frames it has, and the frames, computed as they are drawn. */
@@ -79,10 +95,14 @@ function segmentOf(index: number, frameCount: number, mode: Mode, describe: Reci
 }
 
 /**
- * Segment `index` of a stream with `header`: its keyframes decoded (all at once, before any frame, so a bad one
- * fails here and never halfway through playback) and its frames ready to draw.
+ * Segment `index` of a stream with `header`: its keyframes decoded (before any frame, so a bad one fails here and
+ * never halfway through playback) and its frames ready to draw. The segment is checked against STREAM_LIMITS
+ * first, and each keyframe's own header against its declared size before its pixels are decoded; keyframes are
+ * decoded one at a time, each placed at the output size before the next, so no more than one is ever held at
+ * its coded size.
  */
 export async function decodeSegment(header: BitstreamHeader, segment: SegmentData, index: number, options: DecodeOptions): Promise<DecodedSegment> {
+  checkLimits({ header, segments: [{ ...segment, startFrame: 0 }] }, index);
   const { width, height, fps } = geometryOf(header);
   const sourceFps = header.fpsNum / header.fpsDen;
   const frameCount = framesAtRate(segment.frameCount, sourceFps, fps);
@@ -92,25 +112,27 @@ export async function decodeSegment(header: BitstreamHeader, segment: SegmentDat
     const image = paint(parseContent(segment.contentText), width, height, segment.seed ?? header.seed);
     return segmentOf(index, frameCount, 'tt2v', alongMotion(image, motion, fps));
   }
-  const decoded = await Promise.all(
-    placed.map(async (k, n) => {
-      let image: RgbImage;
-      try {
-        image = await options.decodeImage(k.data, k.codec);
-      } catch (err) {
-        throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} (${k.codec}, ${k.data.length} bytes) does not decode as an image`, { segment: index, keyframe: n }, { cause: err });
-      }
-      if (image.width < 1 || image.height < 1 || image.data.length !== image.width * image.height * 3) {
-        throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} decoded to no pixels`, { segment: index, keyframe: n });
-      }
-      return { frameIndex: k.frameIndex, image };
-    }),
-  );
-  // Resizing keyframes and estimating the motion between them are the heavy steps (tens of ms each at 720p):
-  // done here, one per task, so that a player preparing the next segment while it plays keeps drawing between them.
+  // Decoding, resizing keyframes and estimating the motion between them are the heavy steps (tens of ms each at
+  // 720p): done here one keyframe at a time, one per task, so that a player preparing the next segment while it
+  // plays keeps drawing between them, and only one keyframe is held at its coded size.
   const keyframes: PlacedKeyframe[] = [];
-  for (const k of decoded) {
-    keyframes.push({ frameIndex: k.frameIndex, image: resizeImage(k.image, width, height) });
+  for (const [n, k] of placed.entries()) {
+    const where = { segment: index, keyframe: n };
+    const size = imageSize(k.data, k.codec);
+    if (size === null) throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} (${k.data.length} bytes) is not a well-formed ${k.codec} image`, where);
+    if (size.width !== k.width || size.height !== k.height) {
+      throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} declares ${k.width}x${k.height} but its ${k.codec} image is ${size.width}x${size.height}`, where);
+    }
+    let image: RgbImage;
+    try {
+      image = await options.decodeImage(k.data, k.codec);
+    } catch (err) {
+      throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} (${k.codec}, ${k.data.length} bytes) does not decode as an image`, where, { cause: err });
+    }
+    if (image.width !== k.width || image.height !== k.height || image.data.length !== image.width * image.height * 3) {
+      throw new DecodeError('bad_keyframe', `segment ${index} keyframe ${n} decoded to ${image.width}x${image.height}, not the ${k.width}x${k.height} it declares`, where);
+    }
+    keyframes.push({ frameIndex: k.frameIndex, image: resizeImage(image, width, height) });
     await nextTask();
   }
   const shifts: Shift[] = [];

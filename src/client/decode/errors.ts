@@ -6,6 +6,8 @@ export type DecodeErrorCode =
   | 'bad_keyframe'
   /** A motion text outside the grammar (gpu-functions/docs/motion-grammar.md). */
   | 'bad_motion_text'
+  /** The stream asks for more than a reconstruction may (STREAM_LIMITS in src/bitstream/stream-limits.ts): `where.limit` names it. */
+  | 'limit_exceeded'
   /** The request cannot be met (e.g. a geometry over the limit). */
   | 'invalid_request';
 
@@ -13,7 +15,7 @@ export class DecodeError extends Error {
   constructor(
     readonly code: DecodeErrorCode,
     message: string,
-    readonly where: { segment?: number; keyframe?: number } = {},
+    readonly where: { segment?: number; keyframe?: number; limit?: string } = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -15,26 +15,32 @@ const R = Math.fround(0.299);
 const G = Math.fround(0.587);
 const B = Math.fround(0.114);
 
+/** Luma (BT.601 weights, rounded to float32 as numpy's float32 grey is) of pixel `i` of RGB `data`. */
+const lumaAt = (data: Uint8Array, i: number) => Math.fround((data[i * 3] as number) * R + (data[i * 3 + 1] as number) * G + (data[i * 3 + 2] as number) * B);
+
 /** Luma (BT.601 weights) of an RGB image. */
 export function grey(image: RgbImage): Plane {
   const n = image.width * image.height;
   const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = Math.fround((image.data[i * 3] as number) * R + (image.data[i * 3 + 1] as number) * G + (image.data[i * 3 + 2] as number) * B);
+  for (let i = 0; i < n; i++) data[i] = lumaAt(image.data, i);
   return { width: image.width, height: image.height, data };
 }
 
-/** Grey at most ANALYSIS_WIDTH wide by integer box averaging (the bottom and right remainders dropped), and the factor. */
+/**
+ * Grey at most ANALYSIS_WIDTH wide by integer box averaging (the bottom and right remainders dropped), and the
+ * factor. The luma is summed box by box straight from the RGB (the same sums, in the same order, as averaging
+ * `grey(image)`), so no full-size plane is made: at 4096x4096 that plane alone was 128 MiB.
+ */
 export function analysisGrey(image: RgbImage): { plane: Plane; factor: number } {
-  const g = grey(image);
-  const f = Math.max(1, Math.ceil(g.width / ANALYSIS_WIDTH));
-  if (f === 1) return { plane: g, factor: 1 };
-  const w = Math.floor(g.width / f);
-  const h = Math.floor(g.height / f);
+  const f = Math.max(1, Math.ceil(image.width / ANALYSIS_WIDTH));
+  if (f === 1) return { plane: grey(image), factor: 1 };
+  const w = Math.floor(image.width / f);
+  const h = Math.floor(image.height / f);
   const data = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let sum = 0;
-      for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += g.data[(y * f + dy) * g.width + x * f + dx] as number;
+      for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += lumaAt(image.data, (y * f + dy) * image.width + x * f + dx);
       data[y * w + x] = sum / (f * f);
     }
   }

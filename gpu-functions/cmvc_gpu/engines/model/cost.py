@@ -22,7 +22,7 @@ from typing import Optional
 
 from ...contract import timing
 from .config import SCHEDULES, ClipConfig, StepSchedule, model_schedule
-from .sampling import keyframe_positions, model_geometry
+from .sampling import keyframe_positions, model_frame_count, model_geometry
 from .segment_plan import ModelCall, native_frame_count, native_keyframes, plan_segment
 
 GB = 10**9
@@ -468,6 +468,32 @@ def _priced(mode: str, segment: int, call: ModelCall, width: int, height: int, s
     )
 
 
+def generate_seconds(
+    mode: str,
+    width: int,
+    height: int,
+    fps: float,
+    frame_count: int,
+    keyframe_indices: Sequence[int],
+    schedule: StepSchedule,
+    gpu: str = DEFAULT_GPU,
+    clip: Optional[ClipConfig] = None,
+) -> float:
+    """GPU seconds of one ``generate`` request as this engine runs it: every call of its plan
+    (:func:`plan_segment`, keyframes moved onto the native grid) priced at the generated geometry.
+
+    Args:
+        width, height: the requested output, pixels. fps: its frame rate. frame_count: its frames.
+        keyframe_indices: the keyframes' ``frameIndex`` at ``fps`` (sorted, unique).
+    """
+    clip = clip if clip is not None else ClipConfig()
+    model_w, model_h = model_geometry(width, height, clip.spatial_multiple, clip.max_area)
+    total = native_frame_count(frame_count, fps, clip)
+    keys = native_keyframes(keyframe_indices, fps, total, clip) if mode == "it2v" else []
+    serving = containers(schedule, gpu)
+    return sum(_priced(mode, 0, call, model_w, model_h, schedule, serving, clip).seconds for call in plan_segment(mode, total, keys, clip))
+
+
 def segment_gpu_seconds(plan: Plan, mode: str, schedule: str) -> float:
     """GPU seconds of every generation call of one mode and schedule in ``plan``."""
     return sum(c.seconds for c in plan.calls if c.mode == mode and c.schedule == schedule)
@@ -476,8 +502,12 @@ def segment_gpu_seconds(plan: Plan, mode: str, schedule: str) -> float:
 def cost_entry(schedule: StepSchedule) -> dict:
     """This engine's entry in ``schemas/gpu-cost.json``: a ``generate`` call (one segment, all
     its fanned-out GPU calls) as base + seconds per megapixel-frame of its output, fitted at
-    832x480 and the native 16 fps over 1..10-s segments, taking the largest slope (IT2V);
-    ``encode`` per megapixel-frame of the source at 24 fps; and the geometry it generates at."""
+    832x480 and the native 16 fps over 1..10-s segments, taking the largest slope (IT2V); each
+    keyframe beyond the first as one more first/last-frame call of the fewest frames: its fixed part
+    (``secondsPerKeyframe``) and its latent work per megapixel of the generated frame
+    (``secondsPerKeyframeFrameMegapixel``); ``encode`` per megapixel-frame of the source at 24 fps; and the
+    geometry and rate the models generate at (``generation``), on which the Worker counts a call's frames and
+    keyframes."""
     points = []
     for seconds in (1, 2, 5, 10):
         plan = plan_clip(seconds, 16, 832, 480, [schedule], DEFAULT_GPU, CALL_LIMIT_SECONDS)
@@ -487,13 +517,23 @@ def cost_entry(schedule: StepSchedule) -> dict:
         points.append((mpf, gen, enc * 16 / 24))
     slope = max((g - CALL_OVERHEAD_SECONDS) / m for m, g, _ in points)
     encode_slope = max((e - CALL_OVERHEAD_SECONDS) / m for m, _, e in points)
+    clip = ClipConfig()
+    bridge = containers(schedule, DEFAULT_GPU)["flf2v"]
+    shortest = model_frame_count(2, clip.temporal_multiple)
+    fixed = CALL_OVERHEAD_SECONDS * GPUS[bridge.gpu][1]
+    per_frame_megapixel = (call_seconds("flf2v", shortest, 832, 480, model_schedule(schedule, "flf2v"), bridge.gpu, clip) - fixed) / (832 * 480 / 1e6)
     return {
         "encode": {"baseSeconds": CALL_OVERHEAD_SECONDS, "secondsPerMegapixelFrame": round(encode_slope, 3)},
-        "generate": {"baseSeconds": CALL_OVERHEAD_SECONDS, "secondsPerMegapixelFrame": round(slope, 3)},
+        "generate": {
+            "baseSeconds": CALL_OVERHEAD_SECONDS,
+            "secondsPerMegapixelFrame": round(slope, 3),
+            "secondsPerKeyframe": round(fixed, 3),
+            "secondsPerKeyframeFrameMegapixel": round(per_frame_megapixel, 3),
+        },
         "interpolate": {"baseSeconds": 0.0, "secondsPerMegapixelFrame": 0.0},
         "assemble": {"baseSeconds": 0.0, "secondsPerMegapixelFrame": 0.0},
         "callLimitSeconds": CALL_LIMIT_SECONDS,
         # The size the models generate at (``sampling.model_geometry``): a larger request is that,
         # scaled up, and the Worker says so in a response header (CMVC-Generated-Size).
-        "generation": {"maxPixels": ClipConfig().max_area, "sizeMultiple": ClipConfig().spatial_multiple},
+        "generation": {"maxPixels": clip.max_area, "sizeMultiple": clip.spatial_multiple, "fps": clip.native_fps},
     }

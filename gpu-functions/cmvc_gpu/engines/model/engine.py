@@ -24,6 +24,7 @@ from ...contract import modes, timing
 from ...media import global_motion, rate
 from ...media.audio import encode_audio
 from ...progress import Progress, no_progress
+from ...stream_limits import max_keyframes_for
 from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
@@ -360,7 +361,7 @@ class ModelEngine:
             codec,
             max_width,
             sample,
-            per_segment=[self.keyframe_cap(end - start, fps) for start, end in zip(starts, ends)],
+            per_segment=[min(self.keyframe_cap(end - start, fps), max_keyframes_for(int(video["width"]), int(video["height"]))) for start, end in zip(starts, ends)],
         )
         images = dict(media.stream_frames(data, info, set(plan.frames), max_width=max_width)) if plan.frames else {}
         priority = rate.priorities(plan.frames)

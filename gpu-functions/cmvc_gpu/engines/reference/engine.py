@@ -32,6 +32,7 @@ from ...media.assemble import assemble_parts, video_file
 from ...media.inbetween import interpolate_stream, resize
 from ...media.sources import read_source
 from ...progress import Progress, no_progress
+from ...stream_limits import max_keyframes_for
 from . import content, motion, rate, render
 
 __all__ = ["ENGINE_ID", "ENGINE_VERSION", "Limits", "ReferenceEngine", "frames_psnr"]
@@ -178,7 +179,9 @@ class ReferenceEngine:
 
         plan = shared_rate.plan_keyframes(
             greys, info.fps, starts, ends, picks, motions, texts, self.info(), options["targetKbps"],
-            options["keyframeCodec"], options["keyframeMaxWidth"], representatives[picks[longest]], judge_widths=judge,
+            options["keyframeCodec"], options["keyframeMaxWidth"], representatives[picks[longest]],
+            # what a reconstruction of a video this size may hold (the bitstream's limits)
+            per_segment=[max_keyframes_for(info.width, info.height)] * len(starts), judge_widths=judge,
         )
         return plan.frames, plan.budget_bytes, plan.width
 
