@@ -33,6 +33,35 @@ describe('live from the demo page', () => {
     await viewer.waitForFunction(() => Object.keys((window as unknown as { cmvcWatch: { chunkFirstDraw: object } }).cmvcWatch.chunkFirstDraw).length >= 4, undefined, { timeout: 90_000 });
     const live = await (await fetch(`${stack.base}/v1/videos/${videoId}`, { headers: { Authorization: `Bearer ${stack.adminKey}` } })).json();
     expect(live).toMatchObject({ status: 'live', live: { state: 'live' } });
+
+    // a viewer who joins late starts near the live edge (the newest segment), not at the beginning
+    const { page: late } = await watch(browser, stack, watchUrl);
+    await late.waitForFunction(() => Object.keys((window as unknown as { cmvcWatch: { firstDraw: object } }).cmvcWatch.firstDraw).length >= 1, undefined, { timeout: 60_000 });
+    const lateView = await watched(late);
+    const segmentsThen = live.live.segmentsCoded as number;
+    const firstDrawn = Math.min(...Object.keys(lateView.firstDraw).map(Number));
+    expect(firstDrawn).toBeGreaterThanOrEqual(segmentsThen - 1);
+
+    // a viewer who seeks behind the live edge plays from there and stays there (no jump back to the edge) ...
+    await late.evaluate(() => (window as unknown as { cmvcPlayer: { seek(s: number): Promise<void> } }).cmvcPlayer.seek(0.5));
+    const behind = await late.evaluate(() => {
+      const p = (window as unknown as { cmvcPlayer: { following: boolean; currentTime: number } }).cmvcPlayer;
+      return { following: p.following, at: p.currentTime };
+    });
+    expect(behind.following).toBe(false);
+    expect(behind.at).toBeLessThan(2);
+    await late.waitForFunction(() => (window as unknown as { cmvcPlayer: { currentTime: number } }).cmvcPlayer.currentTime > 2.5, undefined, { timeout: 30_000 });
+    expect(await late.evaluate(() => (window as unknown as { cmvcPlayer: { following: boolean } }).cmvcPlayer.following)).toBe(false);
+    // ... until it goes back to the live edge
+    await late.click('#go-live');
+    const edge = await late.evaluate(() => {
+      const p = (window as unknown as { cmvcPlayer: { following: boolean; currentTime: number; duration: number } }).cmvcPlayer;
+      return { following: p.following, behindEdge: p.duration - p.currentTime };
+    });
+    expect(edge.following).toBe(true);
+    expect(edge.behindEdge).toBeLessThan(4.5);
+    await late.close();
+
     await endBroadcast(broadcaster);
     await viewer.waitForFunction(() => (window as unknown as { cmvcWatch: { ended?: boolean } }).cmvcWatch.ended === true, undefined, { timeout: 90_000 });
     const view = await watched(viewer);
