@@ -10,7 +10,7 @@ import type { LiveMessage } from '../../src/live/messages';
 import { ChunkAccepted, JobView, LiveStarted, VideoView } from '../../src/openapi/shapes';
 import { errorBody, json } from '../json';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { ADMIN_KEY, call, callSettled, env } from './helpers';
+import { ADMIN_KEY, call, callSettled, env, fakeMp4 } from './helpers';
 import { liveArtifactRoot } from '../../src/live/start-live';
 import { newKey, SPEND_SCOPES } from './spend-helpers';
 
@@ -208,6 +208,15 @@ describe('chunks', () => {
     await deliver();
     expect((await view(video.id)).video).toMatchObject({ width: 320, height: 240 });
     expect((await jobOf(video.id)).warnings).toEqual([{ code: 'chunk_geometry_changed', message: 'chunk 1 is 640x480; the stream is 320x240, at which it is shown' }]);
+  });
+
+  it('takes a chunk of another container or codec mid-stream: each chunk is decoded on its own', async () => {
+    const { video, ingest } = await start();
+    await put(ingest.url, 0, webm(1), ingest.token);
+    const mp4 = fakeMp4();
+    expect((await put(ingest.url, 1, mp4, ingest.token, 'video/mp4')).status).toBe(202);
+    await deliver();
+    expect((await view(video.id)).live).toMatchObject({ segmentsCoded: 2, chunksSkipped: 0 });
   });
 
   it("refuses a start, and a chunk, whose encode the payer's GPU budget cannot cover, before storing anything", async () => {
