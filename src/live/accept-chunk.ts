@@ -2,6 +2,7 @@ import { checkBudget, payerByKeyId } from '../auth/gpu-budget';
 import type { Principal } from '../auth/principal';
 import { sha256Hex } from '../bitstream';
 import { liveChunkKey } from '../cache/keys';
+import { readBoundedBody } from '../http/bounded-read';
 import { ApiError, badRequest } from '../http/errors';
 import { estimateEncodeSeconds } from '../jobs/encode-estimate';
 import { SNIFF_BYTES, sniffContainer, type SniffedContainer } from '../uploads/sniff';
@@ -38,7 +39,7 @@ export async function acceptChunk(env: Env, videoId: string, nParam: string, req
   if (!LIVE_CHUNK_TYPES.includes(type)) {
     throw new ApiError(415, 'unsupported_media_type', `a chunk is one self-contained ${LIVE_CHUNK_TYPES.join(', ')} file`, { details: { accepted: LIVE_CHUNK_TYPES } });
   }
-  const bytes = await readChunk(request);
+  const bytes = await readBoundedBody(request, LIVE_CHUNK_MAX_BYTES, `a chunk is at most ${LIVE_CHUNK_MAX_BYTES} bytes`);
   const sha256 = await sha256Hex(bytes);
   const seen = await getChunk(env.DB, videoId, n);
   if (seen !== null) return sameOrConflict(seen, sha256);
@@ -91,32 +92,4 @@ function sameOrConflict(seen: ChunkRow, sha256: string): AcceptedChunk {
   throw new ApiError(409, 'chunk_conflict', `chunk ${seen.n} was already received with other bytes; a chunk is never replaced (send the next number)`, {
     details: { chunk: seen.n, sha256: seen.sha256 },
   });
-}
-
-/** The body, at most LIVE_CHUNK_MAX_BYTES (413 as soon as it is crossed), not empty (400). */
-async function readChunk(request: Request): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('Content-Length') ?? NaN);
-  const tooLarge = () => new ApiError(413, 'payload_too_large', `a chunk is at most ${LIVE_CHUNK_MAX_BYTES} bytes`, { details: { maxBytes: LIVE_CHUNK_MAX_BYTES } });
-  if (declared > LIVE_CHUNK_MAX_BYTES) throw tooLarge();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body?.getReader();
-  for (;;) {
-    const read = await reader?.read();
-    if (read === undefined || read.done) break;
-    total += read.value.byteLength;
-    if (total > LIVE_CHUNK_MAX_BYTES) {
-      await reader?.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    parts.push(read.value);
-  }
-  if (total === 0) throw badRequest('empty_body', 'the chunk is empty');
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

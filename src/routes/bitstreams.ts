@@ -4,7 +4,7 @@ import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream,
 import { parseMaxKbps } from '../cache/reconstruction-options';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { ApiError, badRequest } from '../http/errors';
-import { bitstreamApiError, importBitstream, readBoundedBody } from '../videos/import-bitstream';
+import { bitstreamApiError, importBitstream, readBoundedBitstream } from '../videos/import-bitstream';
 import { visibleVideo } from '../videos/visibility';
 import { isStreaming } from '../videos/store';
 import { preferWaitSeconds } from '../generation/ensure-artifact';
@@ -17,7 +17,7 @@ export const bitstreams = new Hono<{ Bindings: Env }>();
 
 /** POST /v1/bitstreams/inspect — a bitstream's structure as JSON; nothing is stored. */
 bitstreams.post('/inspect', access('read'), async (c) => {
-  const bytes = await readBoundedBody(c.req.raw, MAX_IMPORT_BYTES);
+  const bytes = await readBoundedBitstream(c.req.raw, MAX_IMPORT_BYTES);
   c.header('Cache-Control', 'no-store');
   try {
     return c.json(inspectBitstream(bytes));
@@ -29,7 +29,7 @@ bitstreams.post('/inspect', access('read'), async (c) => {
 
 /** POST /v1/bitstreams — import a bitstream made elsewhere; 201 with a video that reconstructs like an encoded one. */
 bitstreams.post('/', access('encode'), async (c) => {
-  const bytes = await readBoundedBody(c.req.raw, MAX_IMPORT_BYTES);
+  const bytes = await readBoundedBitstream(c.req.raw, MAX_IMPORT_BYTES);
   const video = await importBitstream(c.env, bytes, c.get('principal'));
   c.header('Cache-Control', 'no-store');
   c.header('Location', `/v1/videos/${video.id}`);

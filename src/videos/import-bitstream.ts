@@ -1,6 +1,6 @@
 import { type Bitstream, BitstreamError, BITSTREAM_MIME, readBitstream, sha256Hex } from '../bitstream';
-import { readWithin } from '../http/bounded-read';
-import { ApiError, badRequest } from '../http/errors';
+import { readBoundedBody } from '../http/bounded-read';
+import { ApiError } from '../http/errors';
 import { newId } from '../http/ids';
 import { bitstreamKey } from '../cache/keys';
 import { bitstreamRateFacts } from './bitstream-facts';
@@ -9,27 +9,8 @@ import { checkStorageQuota } from './storage-quota';
 import { getVideo } from './store';
 import { videoView } from './views';
 
-/** Reads a request body of at most `maxBytes` (413 past it, checked before and while reading). */
-export async function readBoundedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('Content-Length') ?? NaN);
-  if (declared > maxBytes) throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
-  if (request.body === null) throw badRequest('empty_body', 'the body is empty');
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const whole = await readWithin(request.body, maxBytes, (chunk) => {
-    parts.push(chunk);
-    total += chunk.byteLength;
-  });
-  if (!whole) throw new ApiError(413, 'payload_too_large', `bitstreams are limited to ${maxBytes} bytes`, { details: { maxBytes } });
-  if (total === 0) throw badRequest('empty_body', 'the body is empty');
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
+/** Reads a bitstream body of at most `maxBytes` (413 past it, checked before and while reading). */
+export const readBoundedBitstream = (request: Request, maxBytes: number) => readBoundedBody(request, maxBytes, `bitstreams are limited to ${maxBytes} bytes`);
 
 /** Turns a bitstream error into a 422 with its stable code, chunk and byte offset. */
 export function bitstreamApiError(err: BitstreamError): ApiError {
