@@ -198,7 +198,7 @@ function leasesOf(env: Env): IsolateLeases {
 function perMinute(env: Env, principal: Principal): number | null {
   if (principal.keyId === 'admin') return null; // the bootstrap key is the operator's (and so are URLs it mints)
   if (principal.limits.requestsPerMinute !== null) return principal.limits.requestsPerMinute;
-  return Number(principal.via === 'signed-url' && principal.keyId.startsWith('ip:') ? env.SIGNED_URL_REQUESTS_PER_MINUTE : env.DEFAULT_REQUESTS_PER_MINUTE);
+  return Number(env.DEFAULT_REQUESTS_PER_MINUTE);
 }
 
 function rateLimitHeaders(result: TakeResult): Record<string, string> {
