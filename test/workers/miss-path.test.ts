@@ -58,6 +58,26 @@ describe('keyframes in a generate call', () => {
   });
 });
 
+describe('the bench routes', () => {
+  it('read artifacts and bitstreams by their keys, never an uploaded source or anything else, and exist only when switched on', async () => {
+    const id = await encodedVideo();
+    expect((await call(`/v/${id}/tt2v.mp4`)).status).toBe(200);
+    const artifact = (await env.BUCKET.list({ prefix: 'artifacts/' })).objects[0]!.key;
+    const bitstream = (await env.BUCKET.list({ prefix: 'bitstreams/' })).objects[0]!.key;
+    await env.BUCKET.put(`sources/${id}`, 'the uploaded video');
+    await env.BUCKET.put('other/thing', 'not served');
+    const bench = (key: string, on = 'true') => callSettled(`/__bench/r2/${encodeURIComponent(key)}`, { key: null }, { BENCH_ROUTES: on });
+    expect((await bench(artifact)).status).toBe(200);
+    expect((await bench(bitstream)).status).toBe(200);
+    for (const key of [`sources/${id}`, 'other/thing', `artifacts/../sources/${id}`, `${artifact}/../../sources/${id}`]) {
+      const response = await bench(key);
+      expect(response.status, key).toBe(404);
+      expect(await response.text(), key).not.toContain('the uploaded video');
+    }
+    expect((await bench(artifact, 'false')).status).toBe(404);
+  });
+});
+
 describe('a miss at the edge', () => {
   it('names where its time went in Server-Timing when the bench routes are on, and says nothing otherwise', { timeout: 30_000 }, async () => {
     const id = await encodedVideo();
