@@ -1,6 +1,6 @@
 import { GpuError } from '../gpu/errors';
 import { meterFor, utcDay } from './access-meter';
-import { spentSeconds } from './spent-seconds';
+import { spentSeconds } from '../gpu/contract';
 import { recordUsage } from './usage';
 
 /** Who pays a GPU call: a key (or `ip:…`), and its daily GPU-seconds quota (null: none). */

@@ -4,8 +4,10 @@ import { AccessMeter } from '../../src/auth/access-meter';
 import { coordinatorFor } from '../../src/generation/stub';
 import { bytesToBase64, portableBytesToBase64 } from '../../src/http/base64';
 import { INLINE_KEYFRAME_BYTES } from '../../src/generation/keyframe-grid';
-import { fakeImage, installFakeGpu, type FakeGpu } from './fake-gpu';
+import { FETCH_SECONDS, fakeImage, installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, encodedVideo as encodedVideoOn, env, plannedSpec } from './helpers';
+import { json } from '../json';
+import { UsageReport } from '../../src/openapi/shapes';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -42,6 +44,16 @@ describe('keyframes in a generate call', () => {
     const inline = gpu.submitted.filter((s) => s.fn === 'generate').at(-1)?.body.segment.keyframes[0];
     expect(inline.data).toBe(bytesToBase64(fakeImage(INLINE_KEYFRAME_BYTES)));
     expect(gpu.fetchedKeyframes).toHaveLength(1);
+  });
+
+  it('bills the seconds the GPU function spent reading a keyframe by URL, like its upload, on top of its compute', { timeout: 30_000 }, async () => {
+    gpu.keyframeBytes = INLINE_KEYFRAME_BYTES + 1;
+    const id = await encodedVideo();
+    const billed = async () => (await json(await call('/v1/usage?keyId=admin'), UsageReport)).usage.reduce((sum, row) => sum + row.gpuSeconds, 0);
+    const before = await billed();
+    expect((await call(`/v/${id}/it2v.mp4`)).status).toBe(200);
+    // 0.5 s computing, FETCH_SECONDS reading the keyframe, 0.01 s uploading the output.
+    expect((await billed()) - before).toBeCloseTo(0.5 + FETCH_SECONDS + 0.01, 6);
   });
 
   it('reads a bitstream by URL only with a valid signature for that bitstream', async () => {
