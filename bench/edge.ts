@@ -39,7 +39,7 @@ const MISS_SIZES = [
   { label: '~20 MB', query: 'w=1920&h=1440&fps=32' },
 ];
 
-interface LoadResult {
+export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -68,9 +68,9 @@ function loadSlice(url: string, headers: Record<string, string>, seconds: number
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
 
-/** Each target for DURATION_SECONDS, interleaved in slices (a b c, c b a, a b c, …). */
-async function interleaved(targets: { url: string; headers: Record<string, string> }[]): Promise<LoadResult[]> {
-  const seconds = DURATION_SECONDS / SLICES_PER_ROUTE;
+/** Each target for `duration` seconds, interleaved in slices (a b c, c b a, a b c, …). */
+export async function interleaved(targets: { url: string; headers: Record<string, string> }[], duration = DURATION_SECONDS): Promise<LoadResult[]> {
+  const seconds = duration / SLICES_PER_ROUTE;
   const runs = targets.map(() => ({ latencies: [] as number[], requests: 0, non2xx: 0, bytes: 0 }));
   for (let slice = 0; slice < SLICES_PER_ROUTE; slice++) {
     const order = targets.map((_, n) => (slice % 2 === 0 ? n : targets.length - 1 - n));
@@ -84,7 +84,7 @@ async function interleaved(targets: { url: string; headers: Record<string, strin
   }
   return runs.map((run) => {
     const sorted = [...run.latencies].sort((x, y) => x - y);
-    return { requestsPerSecond: run.requests / DURATION_SECONDS, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), non2xx: run.non2xx, bytes: run.bytes };
+    return { requestsPerSecond: run.requests / duration, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), non2xx: run.non2xx, bytes: run.bytes };
   });
 }
 
@@ -130,7 +130,7 @@ function overheadStages(stages: Record<string, number>, gpuMs: number, uploadMs:
   return { ...rest, 'call beyond GPU+upload': call - gpuMs - uploadMs };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Who asks for a cached artifact: each principal is measured as a route of its own. */
 interface Viewer {

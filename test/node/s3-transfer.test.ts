@@ -7,13 +7,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureToolVenv } from '../../scripts/setup-python.mjs';
 import { presignedTransfer } from '../../src/storage/artifact-transfer';
-import { ROOT } from '../e2e/stack';
+import { freePort, ROOT } from '../e2e/stack';
 
 const BUCKET = 'cmvc-edge';
 const CREDENTIALS = { accountId: 'acct0123', bucket: BUCKET, accessKeyId: 'AKIDCMVCTEST', secretAccessKey: 'cmvc-test-secret' };
@@ -21,17 +20,6 @@ const GPU_PYTHON = join(ROOT, 'gpu-functions', '.venv', 'bin', 'python');
 
 let server: ChildProcess;
 let endpoint: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}
 
 beforeAll(async () => {
   const bin = ensureToolVenv('.venv-s3', 'requirements-s3.txt');
