@@ -58,13 +58,13 @@ export const reconstructionAccess = ({ uploaderOf }: { uploaderOf: UploaderOf })
     meterUsage(),
   );
 
-type Payer = Pick<Principal, 'keyId' | 'owner' | 'limits'>;
+type UrlPayer = Pick<Principal, 'keyId' | 'owner' | 'limits'>;
 
 /**
  * The key a signed URL charges: the one that minted it (or, for a URL minted before `mk` existed, the
  * key it was bound to). A revoked or expired minting key ends its URLs (403).
  */
-async function signedUrlPayer(env: Env, keyId: string): Promise<Payer> {
+async function signedUrlPayer(env: Env, keyId: string): Promise<UrlPayer> {
   if (keyId === ADMIN_PRINCIPAL.keyId) return ADMIN_PRINCIPAL;
   const row = await activeKey(env.DB, keyId);
   if (row === null) throw new ApiError(403, 'revoked_signature', 'the key that minted this URL has been revoked or has expired');
@@ -78,7 +78,7 @@ async function signedUrlPayer(env: Env, keyId: string): Promise<Payer> {
  * keys under the default limits; a revoked or expired uploader key ends such URLs as it ends the URLs it
  * minted. (Such URLs were charged to each viewer's address, each at a full default daily GPU quota.)
  */
-async function uploaderPayer(env: Env, videoId: string, uploaderOf: UploaderOf): Promise<Payer> {
+async function uploaderPayer(env: Env, videoId: string, uploaderOf: UploaderOf): Promise<UrlPayer> {
   const owner = await uploaderOf(env, videoId);
   if (owner === null) throw notFound('video');
   if (owner === ADMIN_PRINCIPAL.keyId) return ADMIN_PRINCIPAL;
