@@ -123,11 +123,11 @@ function stagesOf(response: Response): Record<string, number> {
 /**
  * The stages of a miss that are not the GPU function's own work: the edge's and the coordinator's
  * (the `coordinator` stage is the sum of the `do-` ones and the hops), and, of the GPU call, what is
- * left after its compute and upload seconds — the submit's and the long poll's own cost.
+ * left after its compute, input-fetch and upload seconds — the submit's and the long poll's own cost.
  */
-function overheadStages(stages: Record<string, number>, gpuMs: number, uploadMs: number): Record<string, number> {
+function overheadStages(stages: Record<string, number>, gpuMs: number, uploadMs: number, fetchMs: number): Record<string, number> {
   const { coordinator: _whole, 'do-call': call = 0, ...rest } = stages;
-  return { ...rest, 'call beyond GPU+upload': call - gpuMs - uploadMs };
+  return { ...rest, 'call beyond GPU+fetch+upload': call - gpuMs - fetchMs - uploadMs };
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -291,7 +291,7 @@ export async function runEdgeBench(options = { hitPathOnly: process.argv.include
       const gpuMs = ((await metric(stack, 'cmvc_gpu_seconds_total', 'generate')) - computeBefore) * 1000;
       const uploadMs = ((await metric(stack, 'cmvc_gpu_upload_seconds_total', 'generate')) - uploadBefore) * 1000;
       const fetchMs = ((await metric(stack, 'cmvc_gpu_fetch_seconds_total', 'generate')) - fetchBefore) * 1000;
-      const stages = overheadStages(stagesOf(response), gpuMs, uploadMs);
+      const stages = overheadStages(stagesOf(response), gpuMs, uploadMs, fetchMs);
       const artifactKey = response.headers.get('X-Artifact-Key') as string;
       const r2Key = `artifacts/${hash}/${artifactKey}.mp4`;
       // What serving the same bytes costs by itself: the bare route on the same object, best of three.

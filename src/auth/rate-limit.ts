@@ -239,6 +239,11 @@ export const rateLimit = (): MiddlewareHandler<{ Bindings: Env }> =>
     const headers = await takeOrThrow(c, REQUEST_COST);
     await next();
     if (Object.keys(headers).length === 0) return;
-    c.res = new Response(c.res.body, c.res);
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    try {
+      for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    } catch {
+      // A response whose headers are immutable (one passed on as fetched): a copy that may be changed.
+      c.res = new Response(c.res.body, c.res);
+      for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    }
   };
