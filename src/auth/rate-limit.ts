@@ -102,10 +102,9 @@ export class IsolateLeases {
         held.waiting -= cost;
         continue;
       }
-      // Ask the meter for what this take lacks, all or none (and a lease beside it).
+      // Ask the meter for what this take lacks, all or none (and a lease beside it); granted, it is spent above.
       const answer = await this.refill(meterKey, held, cost - tokensOf(held));
-      this.dropExpired(held);
-      if (tokensOf(held) < cost) return this.answer(held, false, answer.retryAfterSeconds);
+      if (answer.granted === 0) return this.answer(held, false, answer.retryAfterSeconds);
     }
     // Other takes here kept spending what the meter granted before this one could.
     return this.answer(held, false, 1);
