@@ -10,6 +10,7 @@ import { runLiveBench } from './live';
 import { runMultipartBench } from './multipart';
 import { runOpenApiBench } from './openapi';
 import { runPlanBench } from './plan';
+import { runRateLimitBench } from './rate-limit';
 import { sampleClips } from './samples';
 
 const root = join(import.meta.dirname, '..');
@@ -61,6 +62,7 @@ if (wanted('edge')) results.edge = await runEdgeBench();
 if (wanted('multipart')) results.multipart = await runMultipartBench();
 if (wanted('openapi')) results.openapi = await runOpenApiBench();
 if (wanted('plan')) results.plan = await runPlanBench();
+if (wanted('ratelimit')) results.rateLimit = await runRateLimitBench();
 if (wanted('live')) results.live = await runLiveBench();
 
 const dir = join(root, 'bench', 'results');
