@@ -274,7 +274,7 @@ class TestOrchestration:
             frames[i] = i  # the frame's index is its pixel value
         info = StreamInfo(32, 32, 8.0, "h264", 0, 16, 2.0)
         monkeypatch.setattr(media, "read_source", lambda source: b"video")
-        monkeypatch.setattr(media, "probe_video", lambda data: info)
+        monkeypatch.setattr(media, "probe_video", lambda data, frame_rate=None: info)
         monkeypatch.setattr(
             media,
             "stream_frames",
