@@ -31,7 +31,7 @@ describe('topArtifactId', () => {
           for (const mode of ['tt2v', 'it2v'] as const) {
             const options = parseReconstructionOptions(new URLSearchParams(query), { width, height, fps: fpsNum / fpsDen, seed: 0 });
             const input: PlanInput = { bitstream, bitstreamHash: 'a'.repeat(64), mode, options, engine: 'reference@1', segment };
-            const spec = await planReconstruction(input).catch((err: unknown) => err);
+            const spec = await planReconstruction(input).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
             // a segment without a keyframe has no it2v (planReconstruction refuses it: nothing to look up)
             if (spec instanceof Error) {
               expect(mode, `${name}: ${spec.message}`).toBe('it2v');
