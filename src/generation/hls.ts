@@ -1,5 +1,5 @@
 import type { Bitstream } from '../bitstream';
-import type { ReconstructionOptions } from '../cache/reconstruction-options';
+import type { ReconstructionOptions } from '../shared/reconstruction-options';
 import type { Mode } from '../gpu/contract';
 
 /** Rough bits per pixel per frame of the generated H.264, for the master playlist's BANDWIDTH hints. */

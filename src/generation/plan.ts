@@ -1,10 +1,11 @@
 import { STREAM_LIMITS, type Bitstream } from '../bitstream';
 import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artifact-key';
-import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
+import { canonicalOptions, type ReconstructionOptions } from '../shared/reconstruction-options';
 import type { GenerateRequest, Mode } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
 import { audioOfHlsSegment, audioOfSegments, carriesAudio, type LocateAudio, type PlannedAudio } from './audio-plan';
-import { framesAtRate, keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
+import { framesAtRate } from '../shared/frame-grid';
+import { keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
 
 interface SpecBase extends ArtifactId {
   /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */

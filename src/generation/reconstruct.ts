@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, ratePlanCuts, STREAM_LIMITS, streamLimitProblem, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
-import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
+import type { ReconstructionOptions } from '../shared/reconstruction-options';
+import { requestOptions } from '../reconstruction/options';
 import { serveArtifact } from '../cache/artifacts';
 import type { Mode } from '../gpu/contract';
 import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
@@ -30,7 +31,7 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   }
   const bitstream = await loadBitstream(c.env.BUCKET, video.bitstream_key, video.bitstream_hash);
   const header = bitstream.header;
-  const options = parseReconstructionOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
+  const options = requestOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
   const plan = options.maxKbps === null ? null : planRateCut(bitstream, video.bitstream_bytes ?? 0, options.maxKbps);
   const rateCut = plan !== null && ratePlanCuts(plan) ? plan : null;
   return { video: video as ReadyVideo['video'], bitstream: rateCut ? applyRatePlan(bitstream, rateCut) : bitstream, options, rateCut };

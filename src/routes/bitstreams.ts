@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { access } from '../auth/access';
 import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream, kbpsOf, segmentSeconds, STREAM_LIMITS } from '../bitstream';
-import { parseMaxKbps } from '../cache/reconstruction-options';
+import { requestMaxKbps } from '../reconstruction/options';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { ApiError, badRequest } from '../http/errors';
 import { bitstreamApiError, importBitstream, readBoundedBody } from '../videos/import-bitstream';
@@ -69,7 +69,7 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
     seen.add(name);
   }
   const maxKbpsParam = url.searchParams.get('maxKbps');
-  const maxKbps = maxKbpsParam === null ? undefined : parseMaxKbps(maxKbpsParam);
+  const maxKbps = maxKbpsParam === null ? undefined : requestMaxKbps(maxKbpsParam);
   const profile = url.searchParams.get('profile') ?? 'full';
   if (profile !== 'full' && profile !== 'tt2v') throw badRequest('invalid_option', 'option "profile" must be "full" or "tt2v"', { option: 'profile' });
   const segmentsParam = url.searchParams.get('segments');

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { reconstructionAccess } from '../auth/access';
-import { SIGNATURE_PARAMS } from '../cache/reconstruction-options';
+import { SIGNATURE_PARAMS } from '../shared/reconstruction-options';
 import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
 import { planHlsSegment } from '../generation/plan';

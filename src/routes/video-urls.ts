@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { MintUrlsBody } from '../auth/request-shapes';
 import { signUrl, signingSecrets } from '../auth/signed-url';
-import { parseReconstructionOptions } from '../cache/reconstruction-options';
+import { requestOptions } from '../reconstruction/options';
 import { badRequest } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import { visibleVideo } from '../videos/visibility';
@@ -16,7 +16,7 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   const body = await jsonBody(c.req.raw, MintUrlsBody);
   const options = Object.fromEntries(Object.entries(body.options ?? {}).map(([k, v]) => [k, String(v)]));
   // Refuse options a viewer would get a 400 for, now rather than at playback.
-  const parsed = parseReconstructionOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
+  const parsed = requestOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
   if (parsed.maxKbps !== null && body.modes.includes('tt2v')) {
     throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
   }

@@ -5,9 +5,9 @@
  * No Node-only and no DOM-only imports: the platform's image decoder is injected.
  */
 import { BitstreamError, imageSize, readBitstream, STREAM_LIMITS, streamLimitProblem, type Bitstream, type BitstreamHeader, type SegmentData } from '../../bitstream';
-import { parseReconstructionOptions } from '../../cache/reconstruction-options';
-import type { Mode } from '../../gpu/contract';
-import { framesAtRate, onOutputGrid } from '../../generation/keyframe-grid';
+import { parseReconstructionOptions } from '../../shared/reconstruction-options';
+import type { Mode } from '../../shared/modes';
+import { framesAtRate, onOutputGrid } from '../../shared/frame-grid';
 import { parseContent } from './content-text';
 import { DecodeError } from './errors';
 import type { DecodeImage, RgbImage } from './image';

@@ -1,0 +1,18 @@
+import { badRequest } from '../http/errors';
+import { OptionError, parseMaxKbps, parseReconstructionOptions, type OptionDefaults, type ReconstructionOptions } from '../shared/reconstruction-options';
+
+/** `parse()`, a bad option answered as a 400 with its code, naming the option in `details.option`. */
+function asBadRequest<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof OptionError) throw badRequest(err.code, err.message, { option: err.option });
+    throw err;
+  }
+}
+
+/** A request's reconstruction options (shared/reconstruction-options.ts), canonical; an unknown, repeated or out-of-range one is a 400. */
+export const requestOptions = (params: URLSearchParams, defaults: OptionDefaults): ReconstructionOptions => asBadRequest(() => parseReconstructionOptions(params, defaults));
+
+/** A `maxKbps` query value, as the reconstruction options read it; else a 400. */
+export const requestMaxKbps = (value: string): number => asBadRequest(() => parseMaxKbps(value));
