@@ -2,13 +2,11 @@ import type { Context } from 'hono';
 import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, ratePlanCuts, STREAM_LIMITS, streamLimitProblem, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import type { ReconstructionOptions } from '../shared/reconstruction-options';
-import { requestOptions } from '../reconstruction/options';
-import { serveArtifact } from '../cache/artifacts';
+import { requestOptions } from './options';
 import type { Mode } from '../gpu/contract';
-import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
 import { ApiError } from '../http/errors';
 import type { VideoRow } from '../videos/store';
-import { checkModeOptions, planReconstruction, topArtifactId, type PlanInput } from './plan';
+import { checkModeOptions, type PlanInput } from '../generation/plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -77,20 +75,3 @@ export function checkSegment(bitstream: Bitstream, segment: number): void {
     throw new ApiError(404, 'segment_not_found', `segment ${segment} does not exist; the video has ${bitstream.segments.length}`);
   }
 }
-
-/** Serves a reconstruction MP4 (whole video or one segment). */
-export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
-  const ready = await readyFor(c, target.video, target.mode);
-  if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
-  const input = { ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment };
-  // Looked up by its id alone: the graph (a whole video's: every segment) is planned only when it must be made.
-  const id = await topArtifactId(input);
-  const response = await serveArtifact(c, { ...id, plan: () => planReconstruction(input) }, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
-  // A model that generates below the asked size (the model engine: at most 832x480) says so.
-  const generated = response.status === 202 ? null : generatedSize(GPU_COST_MODEL, c.env.GPU_ENGINE, ready.options.w, ready.options.h);
-  if (generated !== null) response.headers.set(GENERATED_SIZE_HEADER, `${generated.width}x${generated.height}`);
-  return response;
-}
-
-/** Names the size a reconstruction was generated at when that is below the size asked (then scaled up, aspect kept). */
-export const GENERATED_SIZE_HEADER = 'CMVC-Generated-Size';

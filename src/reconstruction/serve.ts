@@ -1,40 +1,91 @@
+/**
+ * The one place that serves or generates: a reconstruction request from its options to its bytes. The tiers are
+ * asked first (cache/: Cache API, then R2); on a miss the payer is admitted (auth/: GPU quota against the planned
+ * seconds, then rate-limit units), the artifact's generation is started or joined (generation/: its coordinator,
+ * single flight) within the request's wait budget, and the bytes are served from R2 and kept at the edge.
+ */
 import type { Context } from 'hono';
 import { admitGeneration } from '../auth/admit-generation';
 import { payerOf } from '../auth/gpu-budget';
-import { ApiError, notFound } from '../http/errors';
-import { ensureArtifact, preferWaitSeconds } from '../generation/ensure-artifact';
+import type { ArtifactId } from '../cache/artifact-key';
+import { r2BodySource, responseBodySource, serveBody, type StoredObject } from '../cache/serve';
+import { edgeCopy, keepAtEdge } from '../cache/tiers';
+import { ensureArtifact } from '../generation/ensure-artifact';
 import { plannedWork } from '../generation/gpu-estimate';
-import type { GenerationSpec } from '../generation/plan';
-import type { ArtifactId } from './artifact-key';
-import { getVideo } from '../videos/store';
+import { planHlsSegment, planReconstruction, topArtifactId, type GenerationSpec } from '../generation/plan';
+import type { Mode } from '../gpu/contract';
+import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
+import { ApiError, notFound } from '../http/errors';
 import { SERVER_TIMING, serverTiming, StageClock } from '../http/server-timing';
-import { artifactCacheUrl } from './keys';
-import { CACHED_COPY_CONTROL, r2BodySource, responseBodySource, serveBody, type StoredObject } from './serve';
+import { getVideo, type VideoRow } from '../videos/store';
+import { checkSegment, planInput, readyFor } from './ready';
 
 type AppContext = Context<{ Bindings: Env }>;
+
+export const PREFER_WAIT_DEFAULT_SECONDS = 30;
+export const PREFER_WAIT_MAX_SECONDS = 60;
+
+/** Seconds from `Prefer: wait=N` (RFC 7240), bounded; the default when absent. */
+export function preferWaitSeconds(prefer: string | undefined): number {
+  const match = prefer ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/.exec(prefer) : null;
+  if (!match) return PREFER_WAIT_DEFAULT_SECONDS;
+  return Math.min(PREFER_WAIT_MAX_SECONDS, Number(match[1]));
+}
+
+/** HLS segments generated ahead of the one a player asks for. */
+const PREFETCH_SEGMENTS = 2;
+
+/** Names the size a reconstruction was generated at when that is below the size asked (then scaled up, aspect kept). */
+export const GENERATED_SIZE_HEADER = 'CMVC-Generated-Size';
+
+/** Serves a reconstruction MP4 (whole video or one segment). */
+export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
+  const ready = await readyFor(c, target.video, target.mode);
+  if (target.segment !== null) checkSegment(ready.bitstream, target.segment);
+  const input = { ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment };
+  // Looked up by its id alone: the graph (a whole video's: every segment) is planned only when it must be made.
+  const id = await topArtifactId(input);
+  const response = await serveArtifact(c, { ...id, plan: () => planReconstruction(input) }, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
+  // A model that generates below the asked size (the model engine: at most 832x480) says so.
+  const generated = response.status === 202 ? null : generatedSize(GPU_COST_MODEL, c.env.GPU_ENGINE, ready.options.w, ready.options.h);
+  if (generated !== null) response.headers.set(GENERATED_SIZE_HEADER, `${generated.width}x${generated.height}`);
+  return response;
+}
+
+/** Serves HLS segment `n` (MPEG-TS, derived from the segment's MP4 artifact) and starts generating the next ones. */
+export async function serveHlsSegment(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number; cacheControl: string }): Promise<Response> {
+  const ready = await readyFor(c, target.video, target.mode);
+  const n = target.segment;
+  checkSegment(ready.bitstream, n);
+  const input = planInput(ready, target.mode, c.env.GPU_ENGINE);
+  const spec = await planHlsSegment(input, n);
+  const ahead = [];
+  for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) ahead.push(await planHlsSegment(input, next));
+  prefetch(c, ready.video.id, ahead);
+  return serveArtifact(c, plannedTarget(spec), { contentType: 'video/mp2t', cacheControl: target.cacheControl, videoId: ready.video.id });
+}
 
 /** GPU seconds still to spend on `spec` (which R2 was just found not to hold): its graph's artifacts that R2 does not hold yet, by the cost model. */
 const plannedSeconds = (env: Env, spec: GenerationSpec) => async () => (await plannedWork(env.BUCKET, spec, env.GPU_ENGINE, true)).seconds;
 
 /** An artifact to serve: its id, and how to plan what makes it (planned only when no tier holds it, and once). */
-export interface ArtifactTarget extends ArtifactId {
+interface ArtifactTarget extends ArtifactId {
   plan: () => Promise<GenerationSpec>;
 }
 
 /** A target already planned. */
-export const plannedTarget = (spec: GenerationSpec): ArtifactTarget => ({ key: spec.key, r2Key: spec.r2Key, plan: async () => spec });
+const plannedTarget = (spec: GenerationSpec): ArtifactTarget => ({ key: spec.key, r2Key: spec.r2Key, plan: async () => spec });
 
 /**
  * Serves one artifact from the cheapest tier that has it: Cache API → R2 → generation (single flight,
  * waiting at most the request's wait budget, else 202 with Retry-After). Its graph is planned only on a miss,
  * and only after the payer is known to have something left of its quota.
  */
-export async function serveArtifact(c: AppContext, target: ArtifactTarget, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
+async function serveArtifact(c: AppContext, target: ArtifactTarget, how: { contentType: string; cacheControl: string; videoId: string }): Promise<Response> {
   let planning: Promise<GenerationSpec> | undefined;
   const plan = () => (planning ??= target.plan());
   const headers: Record<string, string> = { 'Cache-Control': how.cacheControl, 'X-Artifact-Key': target.key };
-  const cacheKey = new Request(artifactCacheUrl(target.key));
-  const cached = await caches.default.match(cacheKey);
+  const cached = await edgeCopy(target.key);
   if (cached) return serveBody(c.req.raw, responseBodySource(cached), { ...headers, 'X-Cache': 'hit-edge' });
 
   const clock = new StageClock();
@@ -71,7 +122,7 @@ export async function serveArtifact(c: AppContext, target: ArtifactTarget, how: 
       clock.add('do-', [{ name: 'rpc-in', ms: enteredAt - calledAt }, ...stages, { name: 'rpc-out', ms: Date.now() - answeredAt }]);
     }
   }
-  c.executionCtx.waitUntil(putInEdgeCache(c.env.BUCKET, cacheKey, object, how.contentType));
+  c.executionCtx.waitUntil(keepAtEdge(c.env.BUCKET, target.key, object, how.contentType));
   const response = await serveBody(c.req.raw, r2BodySource(c.env.BUCKET, object, how.contentType), { ...headers, 'X-Cache': tier });
   clock.lap('first-byte');
   if (c.env.BENCH_ROUTES === 'true') response.headers.set(SERVER_TIMING, serverTiming(clock.stages));
@@ -83,7 +134,7 @@ export async function serveArtifact(c: AppContext, target: ArtifactTarget, how: 
  * waiting. Each costs what a request's generation costs: its rate-limit units and a check of its
  * planned GPU seconds against the payer's budget; one that does not fit is skipped, not an error.
  */
-export function prefetch(c: AppContext, videoId: string, specs: GenerationSpec[]): void {
+function prefetch(c: AppContext, videoId: string, specs: GenerationSpec[]): void {
   for (const spec of specs) {
     c.executionCtx.waitUntil(
       (async () => {
@@ -98,15 +149,4 @@ export function prefetch(c: AppContext, videoId: string, specs: GenerationSpec[]
       })().catch((err) => console.error('prefetch failed:', err)),
     );
   }
-}
-
-async function putInEdgeCache(bucket: R2Bucket, cacheKey: Request, object: StoredObject, contentType: string): Promise<void> {
-  const body = await bucket.get(object.key);
-  if (body === null) return;
-  await caches.default.put(
-    cacheKey,
-    new Response(body.body, {
-      headers: { 'Content-Type': contentType, 'Content-Length': String(object.size), ETag: object.httpEtag, 'Cache-Control': CACHED_COPY_CONTROL },
-    }),
-  );
 }
