@@ -1,5 +1,5 @@
 import type { RatePlan } from '../bitstream';
-import type { Mode } from '../gpu/contract';
+import type { Mode } from '../shared/modes';
 import { artifactKey } from './keys';
 import { canonicalOptions, type ReconstructionOptions } from '../shared/reconstruction-options';
 
