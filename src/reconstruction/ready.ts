@@ -2,11 +2,11 @@ import type { Context } from 'hono';
 import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, ratePlanCuts, STREAM_LIMITS, streamLimitProblem, type Bitstream, type RatePlan } from '../bitstream';
 import { loadBitstream } from '../cache/bitstreams';
 import type { ReconstructionOptions } from '../shared/reconstruction-options';
-import { requestOptions } from './options';
+import { checkModeOptions, requestOptions } from './options';
 import type { Mode } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import type { VideoRow } from '../videos/store';
-import { checkModeOptions, type PlanInput } from '../generation/plan';
+import { sendsKeyframes, type PlanInput } from '../generation/plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -45,11 +45,11 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
 export async function readyFor(c: AppContext, video: VideoRow, mode: Mode): Promise<ReadyVideo> {
   const ready = await readyVideo(c, video);
   checkModeOptions(mode, ready.options);
-  const read = mode === 'it2v' ? ready.bitstream : { ...ready.bitstream, segments: ready.bitstream.segments.map((s) => ({ ...s, keyframes: [] })) };
+  const read = sendsKeyframes(mode) ? ready.bitstream : { ...ready.bitstream, segments: ready.bitstream.segments.map((s) => ({ ...s, keyframes: [] })) };
   const problem = streamLimitProblem(read, STREAM_LIMITS.maxSourceSide);
   if (problem !== null) {
     const { limit, field, max, value } = problem;
-    const hint = mode === 'it2v' && field.includes('keyframes') ? '; tt2v, or a lower maxKbps, reads fewer keyframes' : '';
+    const hint = sendsKeyframes(mode) && field.includes('keyframes') ? '; tt2v, or a lower maxKbps, reads fewer keyframes' : '';
     throw new ApiError(422, 'bitstream_limit_exceeded', `${field}: ${problem.message}; this video asks for more than a reconstruction may (${limit})${hint}`, { details: { limit, field, max, value } });
   }
   return ready;

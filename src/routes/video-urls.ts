@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { MintUrlsBody } from '../auth/request-shapes';
 import { signUrl, signingSecrets } from '../auth/signed-url';
-import { requestOptions } from '../reconstruction/options';
+import { checkModeOptions, requestOptions, sendsKeyframes } from '../reconstruction/options';
 import { badRequest } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import { visibleVideo } from '../videos/visibility';
@@ -17,9 +17,7 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   const options = Object.fromEntries(Object.entries(body.options ?? {}).map(([k, v]) => [k, String(v)]));
   // Refuse options a viewer would get a 400 for, now rather than at playback.
   const parsed = requestOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
-  if (parsed.maxKbps !== null && body.modes.includes('tt2v')) {
-    throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
-  }
+  for (const mode of body.modes) checkModeOptions(mode, parsed);
   if (body.segments && video.segment_count !== null && body.segments.some((n) => n >= (video.segment_count as number))) {
     throw badRequest('invalid_body', `segments: the video has ${video.segment_count} segments`, { field: 'segments' });
   }
@@ -42,8 +40,8 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   for (const mode of body.modes) {
     for (const format of body.formats) {
       if (format === 'bitstream') {
-        // it2v plays from the whole stream; tt2v needs only its texts-only cut
-        const query: Record<string, string> = mode === 'tt2v' ? { profile: 'tt2v' } : {};
+        // a mode that reads keyframes plays from the whole stream; one that does not needs only its texts-only cut
+        const query: Record<string, string> = sendsKeyframes(mode) ? {} : { profile: 'tt2v' };
         urls.push({ mode, format, segment: null, url: origin + (await signUrl(secret as string, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, binding)) });
         continue;
       }
