@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { openApiDocument } from '../../src/openapi/document';
+import { MODES } from '../../src/shared/modes';
 import { call } from './helpers';
 import { errorBody } from '../json';
+
+/** The modes as a route pattern spells them (`tt2v\|it2v`), escaped for a RegExp. */
+const MODE_PATTERN = MODES.join('\\|');
 
 /** Hono's `/:id/:file{(tt2v|it2v)\.mp4}` → OpenAPI's `/{id}/{mode}.mp4`, and so on. */
 function toOpenApiPath(path: string): string {
   return path
-    .replace(/:file\{\(tt2v\|it2v\)\\\.(mp4|m3u8)\}/, '{mode}.$1')
-    .replace(/:mode\{tt2v\|it2v\}/, '{mode}')
+    .replace(new RegExp(`:file\\{\\(${MODE_PATTERN}\\)\\\\\\.(mp4|m3u8)\\}`), '{mode}.$1')
+    .replace(new RegExp(`:mode\\{${MODE_PATTERN}\\}`), '{mode}')
     .replace(/:file\{\[0-9\]\{1,5\}\\\.(mp4|ts)\}/, '{n}.$1')
     .replace(/:([a-z]+)/g, '{$1}')
     .replace(/\/$/, '') || '/';
