@@ -74,10 +74,10 @@ def test_a_function_and_a_mode_added_to_the_schemas_reach_every_list(tmp_path: P
     generate["properties"]["mode"]["enum"].append("v2v")
     (schemas / "generate.request.json").write_text(json.dumps(generate))
     out = subprocess.run([sys.executable, "-c", "from cmvc_gpu import contract; print(','.join(contract.modes()))"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "tt2v,it2v,v2v"
+    assert out.stdout.strip() == ",".join([*contract.modes(), "v2v"])
     refused = subprocess.run([sys.executable, "-c", "from cmvc_gpu.engines.reference import ReferenceEngine"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert refused.returncode != 0
-    assert "engines/reference generate must say what each reconstruction mode does (tt2v, it2v, v2v): missing ['v2v']" in refused.stderr
+    assert f"engines/reference generate must say what each reconstruction mode does ({', '.join([*contract.modes(), 'v2v'])}): missing ['v2v']" in refused.stderr
 
 
 def test_a_function_needs_its_response_schema(tmp_path: Path, monkeypatch) -> None:
