@@ -500,4 +500,5 @@ def test_the_generated_size_table_the_worker_names_in_its_header_is_the_model_ge
     for width, height, generated_w, generated_h in table:
         assert sampling.model_geometry(width, height, clip.spatial_multiple, clip.max_area) == (generated_w, generated_h)
     exported = json.loads((root / "schemas" / "gpu-cost.json").read_text())["engines"]["model"]["generation"]
-    assert exported == {"maxPixels": clip.max_area, "sizeMultiple": clip.spatial_multiple} == cost.cost_entry(cost.SCHEDULES["default"])["generation"]
+    expected = {"maxPixels": clip.max_area, "sizeMultiple": clip.spatial_multiple, "fps": clip.native_fps}
+    assert exported == expected == cost.cost_entry(cost.SCHEDULES["default"])["generation"]
