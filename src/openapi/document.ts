@@ -1,23 +1,26 @@
-/** The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. */
+/**
+ * The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. The routes the
+ * GPU functions call (`/internal/…`) are described apart, in internal-document.ts.
+ */
 import { z } from 'zod';
 import { MODES } from '../gpu/contract';
 import { STREAM_LIMITS } from '../bitstream/stream-limits';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
-import { UploadQuery } from '../uploads/upload-options';
+import { UPLOAD_MEDIA_TYPES, UploadQuery } from '../uploads/upload-options';
 import * as shapes from '../openapi/shapes';
 
 type Json = Record<string, unknown>;
-const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => z.toJSONSchema(s, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
-const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
+export const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => z.toJSONSchema(s, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
+export const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
 
 const ERROR = { description: 'error', content: json(shapes.ErrorBody) };
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ERROR]));
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ERROR]));
 const KEY = [{ apiKey: [] }];
 const KEY_OR_SIGNED = [{ apiKey: [] }, { signedUrl: [] }];
 
-const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
-const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
-const ID = pathParam('id', 'video id (vid_…)', { pattern: '^vid_[0-9a-z]{26}$' });
+export const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
+export const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
+export const ID = pathParam('id', 'video id (vid_…)', { pattern: '^vid_[0-9a-z]{26}$' });
 const MODE = pathParam('mode', 'tt2v (texts only) or it2v (keyframe + motion)', { enum: [...MODES] });
 const N = pathParam('n', '0-based segment number', { pattern: '^[0-9]{1,5}$' });
 
@@ -33,13 +36,6 @@ const RECONSTRUCTION_OPTIONS = [
   queryParam('kid', 'signed URLs: the key the URL is bound to', { type: 'string' }),
   queryParam('sig', 'signed URLs: base64url HMAC-SHA256 over the canonical path and query', { type: 'string' }),
 ];
-/** `/internal/artifacts/{bitstream}/{file}`: the R2 key `artifacts/{bitstream}/{file}`, signed for one method. */
-const ARTIFACT_TRANSFER_PARAMS = [
-  pathParam('bitstream', 'SHA-256 of the bitstream (hex)', { pattern: '^[0-9a-f]{64}$' }),
-  pathParam('file', 'the artifact: its SHA-256 (hex) and extension', { pattern: '^[0-9a-f]{64}\\.(mp4|webm|ts)$' }),
-  queryParam('exp', 'unix seconds', { type: 'integer' }),
-  queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
-];
 const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
 
 /** A bitstream upload: `application/vnd.cmvc`, or any binary type (the bytes say what they are). */
@@ -47,7 +43,7 @@ const BITSTREAM_BODY = {
   'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc', minLength: 1 } },
   'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream', minLength: 1 } },
 };
-const binary = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string', contentMediaType: type } } } });
+export const binary = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string', contentMediaType: type } } } });
 const reconstructionResponses = (type: string) => ({
   '200': { ...binary(type, 'the artifact'), headers: { ETag: { schema: { type: 'string' } } } },
   '202': { description: 'still generating; ask again after Retry-After', content: json(shapes.Pending) },
@@ -56,7 +52,7 @@ const reconstructionResponses = (type: string) => ({
   ...errors(400, 401, 403, 404, 409, 416, 422, 429, 503),
 });
 
-function op(summary: string, tag: string, security: unknown, rest: Json): Json {
+export function op(summary: string, tag: string, security: unknown, rest: Json): Json {
   return { summary, tags: [tag], security, ...rest };
 }
 
@@ -99,7 +95,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/docs': { get: op('Documentation page (works offline)', 'meta', [], { responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } }) },
       '/v1/videos': {
         post: op('Upload a video', 'videos', KEY, {
-          description: 'Raw `video/*` body or multipart field `file`; streamed into storage. Options are query parameters.',
+          description: 'The video as the raw body (its container is read from its bytes; any `video/*` type is taken, those listed are the containers recognised) or as the multipart field `file`; streamed into storage. Options are query parameters.',
           parameters: [
             ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
             { name: 'Idempotency-Key', in: 'header', required: false, description: 'the same key with the same file, options and content type replays the first upload; with another, 422 idempotency_key_reused', schema: { type: 'string', maxLength: 255 } },
@@ -107,8 +103,11 @@ export function openApiDocument(serverUrl = '/'): Json {
           requestBody: {
             required: true,
             content: {
-              'video/*': { schema: { type: 'string', contentMediaType: 'video/*', minLength: 1 } },
-              'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'video/*', minLength: 1 } }, required: ['file'] } },
+              ...Object.fromEntries(UPLOAD_MEDIA_TYPES.map((type) => [type, { schema: { type: 'string', contentMediaType: type, minLength: 1 } }])),
+              'multipart/form-data': {
+                schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', minLength: 1 } }, required: ['file'] },
+                encoding: { file: { contentType: UPLOAD_MEDIA_TYPES.join(', ') } },
+              },
             },
           },
           responses: { '202': {
@@ -193,37 +192,6 @@ export function openApiDocument(serverUrl = '/'): Json {
         }),
       },
       '/v/{id}/captions.vtt': { get: op('The texts as WebVTT, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('text/vtt', 'captions'), ...errors(401, 403, 404, 409, 429) } }) },
-      '/internal/sources/{id}': {
-        get: op('An uploaded source, for the GPU function (signed, short-lived)', 'internal', [], {
-          parameters: [ID, queryParam('exp', 'unix seconds', { type: 'integer' }), queryParam('sig', 'hex HMAC', { type: 'string' })],
-          responses: { '200': binary('video/*', 'the source'), ...errors(403, 404) },
-        }),
-      },
-      '/internal/artifacts/{bitstream}/{file}': {
-        put: op('A GPU function uploads its output (signed, short-lived, write-once; checked against x-amz-checksum-sha256)', 'internal', [], {
-          parameters: ARTIFACT_TRANSFER_PARAMS,
-          requestBody: { required: true, content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } } } },
-          responses: {
-            '201': { description: 'stored: {"bytes", "sha256"}' },
-            '200': { description: 'the same bytes were already stored (a retried upload)' },
-            ...errors(400, 403, 409, 411, 413, 503),
-          },
-        }),
-        get: op('An artifact, for a GPU function that derives another from it (signed, short-lived)', 'internal', [], {
-          parameters: ARTIFACT_TRANSFER_PARAMS,
-          responses: { '200': binary('video/*', 'the artifact'), ...errors(403, 404) },
-        }),
-      },
-      '/internal/bitstreams/{file}': {
-        get: op('A stored bitstream, whole or one byte range, for a GPU function reading a large keyframe image (signed, short-lived)', 'internal', [], {
-          parameters: [
-            pathParam('file', 'the bitstream: its SHA-256 (hex) and .cmvc', { pattern: '^[0-9a-f]{64}\\.cmvc$' }),
-            queryParam('exp', 'unix seconds', { type: 'integer' }),
-            queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
-          ],
-          responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), ...errors(403, 404, 416) },
-        }),
-      },
     },
   };
 }
