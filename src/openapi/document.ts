@@ -36,6 +36,16 @@ const RECONSTRUCTION_OPTIONS = [
   queryParam('kid', 'signed URLs: the key the URL is bound to', { type: 'string' }),
   queryParam('sig', 'signed URLs: base64url HMAC-SHA256 over the canonical path and query', { type: 'string' }),
 ];
+/** One server-sent event of a job's stream (OpenAPI 3.1 states an event stream's schema per event): the job view as JSON. */
+const JOB_EVENT = {
+  type: 'object',
+  required: ['event', 'data'],
+  properties: {
+    event: { const: 'job' },
+    data: { type: 'string', contentMediaType: 'application/json', contentSchema: schema(shapes.JobView) },
+    id: { type: 'string', description: "the job's last change, Unix ms" },
+  },
+};
 const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
 
 /** A bitstream upload: `application/vnd.cmvc`, or any binary type (the bytes say what they are). */
@@ -158,7 +168,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       },
       '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { operationId: 'getJob', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },
       '/v1/jobs/{id}/events': {
-        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { operationId: 'getJobEvents', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 403, 404, 429) } }),
+        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { operationId: 'getJobEvents', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: JOB_EVENT } } }, ...errors(401, 403, 404, 429) } }),
       },
       '/v1/keys': {
         post: op('Create an API key (admin)', 'access', KEY, {
