@@ -9,6 +9,7 @@ import { runEdgeBench } from './edge';
 import { runMultipartBench } from './multipart';
 import { runOpenApiBench } from './openapi';
 import { runPlanBench } from './plan';
+import { runRateLimitBench } from './rate-limit';
 import { sampleClips } from './samples';
 
 const root = join(import.meta.dirname, '..');
@@ -60,6 +61,7 @@ if (wanted('edge')) results.edge = await runEdgeBench();
 if (wanted('multipart')) results.multipart = await runMultipartBench();
 if (wanted('openapi')) results.openapi = await runOpenApiBench();
 if (wanted('plan')) results.plan = await runPlanBench();
+if (wanted('ratelimit')) results.rateLimit = await runRateLimitBench();
 
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

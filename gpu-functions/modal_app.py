@@ -148,6 +148,7 @@ image = (
 with image.imports():
     from cmvc_gpu.engines.model.config import ModelEngineConfig
     from cmvc_gpu.engines.model.dispatch import envelope
+    from cmvc_gpu.media.sources import with_fetch_seconds
     from cmvc_gpu.outputs import deliver
 
 
@@ -167,9 +168,10 @@ ONLINE = modal.Secret.from_dict({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": 
 
 def _run(engine_call, request: dict) -> dict:
     """Runs one engine call: progress to the shared Dict, errors as data. The output file is
-    uploaded from here, so its bytes never pass through Modal's result store."""
+    uploaded from here, so its bytes never pass through Modal's result store; the seconds its input
+    fetches took are reported apart (``seconds.fetch``)."""
     return envelope(
-        lambda report: deliver(request, engine_call(request, report)),
+        lambda report: deliver(request, with_fetch_seconds(lambda: engine_call(request, report))),
         progress_store=progress,
         call_id=modal.current_function_call_id(),
     )

@@ -6,10 +6,10 @@
  * Schemathesis lives in its own virtual environment (gpu-functions/.venv-apifuzz, pinned in
  * gpu-functions/requirements-apifuzz.txt) so the GPU server's pins never meet its own.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureToolVenv } from './setup-python.mjs';
 import { UploadAccepted, VideoView } from '../src/openapi/shapes';
 import { UPLOAD_MEDIA_TYPES } from '../src/uploads/upload-options';
 import { ROOT, SAMPLE_CLIP, startStack } from '../test/e2e/stack';
@@ -20,23 +20,7 @@ const option = (name: string, fallback: string) => (args.includes(name) ? (args[
 const EXAMPLES = option('--examples', '25');
 const SEED = option('--seed', '20261128');
 
-const venv = join(ROOT, 'gpu-functions', '.venv-apifuzz');
-const requirements = join(ROOT, 'gpu-functions', 'requirements-apifuzz.txt');
-
-function ensureSchemathesis(): string {
-  const st = join(venv, 'bin', 'st');
-  const stamp = join(venv, '.requirements.sha256');
-  const digest = createHash('sha256').update(readFileSync(requirements)).digest('hex');
-  if (existsSync(st) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return st;
-  console.log('[fuzz:api] installing Schemathesis into gpu-functions/.venv-apifuzz…');
-  const python = [process.env.PYTHON, 'python3.11', 'python3'].find((p) => p && spawnSync(p, ['--version']).status === 0) as string;
-  if (!existsSync(join(venv, 'bin', 'python'))) execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
-  execFileSync(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '-r', requirements], { stdio: 'inherit' });
-  writeFileSync(stamp, digest);
-  return st;
-}
-
-const st = ensureSchemathesis();
+const st = join(ensureToolVenv('.venv-apifuzz', 'requirements-apifuzz.txt'), 'st');
 const stack = await startStack();
 let status = 1;
 try {

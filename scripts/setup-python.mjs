@@ -43,6 +43,25 @@ export function ensureVenv({ withModel = false } = {}) {
   writeFileSync(stamp, digest);
 }
 
+/**
+ * A virtual environment of its own, `gpu-functions/{dir}`, from the pinned `gpu-functions/{requirements}`,
+ * for a tool whose pins must never meet the GPU server's (Schemathesis, the local S3 server).
+ * Idempotent; re-installs when the requirements change. Returns the environment's `bin` folder.
+ */
+export function ensureToolVenv(dir, requirements) {
+  const toolVenv = join(gpuDir, dir);
+  const file = join(gpuDir, requirements);
+  const stamp = join(toolVenv, '.requirements.sha256');
+  const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const bin = join(toolVenv, 'bin');
+  if (existsSync(join(bin, 'python')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return bin;
+  log(`installing ${requirements} into gpu-functions/${dir}…`);
+  if (!existsSync(join(bin, 'python'))) execFileSync(pickPython(), ['-m', 'venv', toolVenv], { stdio: quiet ? 'ignore' : 'inherit' });
+  execFileSync(join(bin, 'python'), ['-m', 'pip', 'install', '-q', '-r', file], { stdio: 'inherit' });
+  writeFileSync(stamp, digest);
+  return bin;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   ensureFfmpeg({ quiet });
   ensureVenv({ withModel: process.argv.includes('--with-model') });

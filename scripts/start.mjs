@@ -99,7 +99,7 @@ if (!externalGpu) {
 run(
   'worker',
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', 'VIEWER_IP_FROM:loopback', ...engineVars, '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : [])],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--var', `GPU_BACKEND_URL:${gpuUrl}`, '--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', 'VIEWER_IP_FROM:loopback', ...engineVars, '--show-interactive-dev-session=false', ...(process.env.CMVC_BENCH_ROUTES === '1' ? ['--var', 'BENCH_ROUTES:true'] : []), ...(process.env.SIGNED_URL_REQUESTS_PER_MINUTE ? ['--var', `SIGNED_URL_REQUESTS_PER_MINUTE:${process.env.SIGNED_URL_REQUESTS_PER_MINUTE}`] : [])],
   { cwd: root, env: {} },
 );
 

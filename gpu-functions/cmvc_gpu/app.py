@@ -36,6 +36,7 @@ from .calls import IDEMPOTENCY_HEADER, CallRegistry, idempotency_key
 from .engines.base import Engine, check_engine, check_honoured, engine_method
 from .errors import ContractError
 from .limits import Limits
+from .media.sources import counting_fetches, fetch_seconds_apart
 from .metrics import FUNCTIONS, Metrics
 from .outputs import deliver
 from .progress import Progress
@@ -157,32 +158,40 @@ def create_app(
         """Runs one call of the engine, counted and timed; the result is checked against the contract."""
         metrics.started(function)
         began = time.perf_counter()
-        # The seconds the caller is told (and bills): computing, then uploading the output. /metrics
-        # counts exactly these for a call that succeeds, and the wall time for one that fails.
-        reported: Optional[tuple[float, float]] = None
+        # The seconds the caller is told (and bills): fetching inputs, computing, then uploading the
+        # output. /metrics counts exactly these for a call that succeeds, and for one that fails its
+        # wall time (its fetches apart).
+        reported: Optional[tuple[float, float, float]] = None
         code: Optional[str] = None
-        try:
-            result = engine_method(engine, function)(request, progress)
-            result["seconds"]["cpu"] = round(max(result["seconds"]["cpu"], time.perf_counter() - began), 6)
-            delivered = deliver(request, result)
-            seconds = delivered["seconds"]
-            reported = (max(seconds["gpu"], seconds["cpu"]), seconds.get("upload", 0.0))
-            return contract.check_response(f"{function}.response", delivered)
-        except ContractError as error:
-            code = error.code
-            if code == "engine_failure":
-                log.error("%s: %s %r", function, error.message, error.details)
-            error.spent_seconds = time.perf_counter() - began
-            raise
-        except Exception:
-            code = "engine_failure"
-            log.exception("%s failed", function)
-            failure = ContractError("engine_failure", f"the engine failed while running {function}")
-            failure.spent_seconds = time.perf_counter() - began
-            raise failure from None
-        finally:
-            compute, upload = reported if reported is not None else (time.perf_counter() - began, 0.0)
-            metrics.finished(function, compute, code, upload_seconds=upload)
+        with counting_fetches() as fetched:
+            try:
+                result = fetch_seconds_apart(engine_method(engine, function)(request, progress), fetched.seconds)
+                seconds = result["seconds"]
+                # At least the wall time here, less what is reported apart (on Modal, the far side's fetches and upload).
+                seconds["cpu"] = round(max(seconds["cpu"], time.perf_counter() - began - seconds["fetch"] - seconds.get("upload", 0.0)), 6)
+                delivered = deliver(request, result)
+                seconds = delivered["seconds"]
+                reported = (max(seconds["gpu"], seconds["cpu"]), seconds.get("upload", 0.0), seconds["fetch"])
+                return contract.check_response(f"{function}.response", delivered)
+            except ContractError as error:
+                code = error.code
+                if code == "engine_failure":
+                    log.error("%s: %s %r", function, error.message, error.details)
+                error.spent_seconds = time.perf_counter() - began
+                error.fetch_seconds = fetched.seconds
+                raise
+            except Exception:
+                code = "engine_failure"
+                log.exception("%s failed", function)
+                failure = ContractError("engine_failure", f"the engine failed while running {function}")
+                failure.spent_seconds = time.perf_counter() - began
+                failure.fetch_seconds = fetched.seconds
+                raise failure from None
+            finally:
+                if reported is None:
+                    reported = (time.perf_counter() - began - fetched.seconds, 0.0, fetched.seconds)
+                compute, upload, fetch = reported
+                metrics.finished(function, compute, code, upload_seconds=upload, fetch_seconds=fetch)
 
     def run_reporting_spent(function: str, request: dict, progress: Progress) -> dict:
         """``run`` for a submitted call: a failure carries the wall seconds it ran in
@@ -190,7 +199,8 @@ def create_app(
         try:
             return run(function, request, progress)
         except ContractError as error:
-            spent = {"gpu": 0.0, "cpu": round(getattr(error, "spent_seconds", 0.0), 6)}
+            fetch = getattr(error, "fetch_seconds", 0.0)
+            spent = {"gpu": 0.0, "cpu": round(getattr(error, "spent_seconds", 0.0) - fetch, 6), "fetch": round(fetch, 6)}
             details = error.details if isinstance(error.details, dict) else ({} if error.details is None else {"cause": error.details})
             raise ContractError(error.code, error.message, details={**details, "seconds": spent}) from None
 

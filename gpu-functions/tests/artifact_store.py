@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import re
 import threading
+import time
 
 
 class ArtifactStore:
@@ -19,6 +20,8 @@ class ArtifactStore:
         self.puts: list[tuple[str, int]] = []
         #: Answer a ``Range`` GET with the whole object (200), as a server without range support does.
         self.ignore_range = False
+        #: Seconds every GET waits before answering (a slow link).
+        self.get_delay_seconds = 0.0
         store = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,6 +43,7 @@ class ArtifactStore:
                 self.end_headers()
 
             def do_GET(self):
+                time.sleep(store.get_delay_seconds)
                 body = store.objects.get(self.path.lstrip("/"))
                 if body is None:
                     self.send_error(404)

@@ -432,6 +432,48 @@ def test_a_keyframe_named_by_url_and_byte_range_renders_as_the_same_image_inline
     assert "kf/short.mp4" not in store.objects
 
 
+def test_the_seconds_a_call_spends_fetching_its_inputs_are_reported_and_counted_apart(client, sample_bytes, store):
+    """A keyframe image read by URL (and any input fetched) is the edge's overhead, not the engine's
+    work: ``seconds.fetch`` says how long the fetches took, ``cpu`` leaves them out, and /metrics
+    counts them as ``cmvc_gpu_fetch_seconds_total``."""
+    encoded = client.post("/v1/encode", json={"video": {"data": b64(sample_bytes)}}).json()
+    segment = encoded["segments"][0]
+    keyframe = {**segment["keyframes"][0], "frameIndex": 0}
+    image = base64.b64decode(keyframe.pop("data"))
+    store.objects["fetch/stream.cmvc"] = b"x" * 100 + image
+    keyframe["source"] = {"url": f"{store.base}/fetch/stream.cmvc", "offset": 100, "length": len(image)}
+    body = {"mode": "it2v", "segment": {"contentText": segment["contentText"], "motionText": segment["motionText"], "keyframes": [keyframe]},
+            "width": 64, "height": 48, "fps": 8, "frameCount": 4, "seed": 1, "output": store.target("fetch/out.mp4")}
+    metric = "cmvc_gpu_fetch_seconds_total"
+    before, before_compute = seconds_total(client, metric), seconds_total(client)
+    store.get_delay_seconds = 0.3
+    try:
+        began = time.perf_counter()
+        answer = client.post("/v1/generate", json=body)
+        wall = time.perf_counter() - began
+    finally:
+        store.get_delay_seconds = 0.0
+    assert answer.status_code == 200, answer.text
+    seconds = answer.json()["seconds"]
+    assert 0.3 <= seconds["fetch"] < wall
+    assert seconds["cpu"] + seconds["fetch"] + seconds["upload"] <= wall + 0.01
+    assert abs(seconds_total(client, metric) - before - seconds["fetch"]) < 0.0002
+    assert abs(seconds_total(client) - before_compute - seconds["cpu"]) < 0.0002
+    # Inline inputs fetch nothing.
+    inline = client.post("/v1/generate", json={**body, "segment": {**body["segment"], "keyframes": [{**segment["keyframes"][0], "frameIndex": 0}]}, "output": store.target("fetch/inline.mp4")})
+    assert inline.json()["seconds"]["fetch"] == 0.0
+    # A call that fails fetching reports what it spent, its fetch apart, for the Worker to bill.
+    store.get_delay_seconds = 0.2
+    try:
+        missing = {**keyframe, "source": {**keyframe["source"], "url": f"{store.base}/fetch/missing"}}
+        submitted = client.post("/v1/generate/submit", json={**body, "segment": {**body["segment"], "keyframes": [missing]}, "output": store.target("fetch/failed.mp4")})
+        failed = wait(client, submitted.json()["callId"])
+    finally:
+        store.get_delay_seconds = 0.0
+    assert failed["status"] == "failed" and failed["error"]["code"] == "fetch_failed"
+    assert failed["error"]["details"]["seconds"]["fetch"] >= 0.2
+
+
 def test_a_submit_sent_again_with_its_idempotency_key_answers_the_same_call_and_runs_once(client, store):
     body = {"mode": "tt2v", "segment": {"contentText": "a red ball", "motionText": "the camera is static"},
             "width": 64, "height": 48, "fps": 8, "frameCount": 4, "seed": 3, "output": store.target("idem/a.mp4")}

@@ -24,7 +24,7 @@ MAY_IMPORT: dict[str, list[str]] = {
     "cmvc_gpu.engines.model": ["cmvc_gpu", "cmvc_gpu.media", "cmvc_gpu.engines"],
     "cmvc_gpu.training": ["cmvc_gpu", "cmvc_gpu.media", "cmvc_gpu.engines", "cmvc_gpu.engines.model"],
     "cmvc_gpu.smoke": ["cmvc_gpu", "cmvc_gpu.media", "cmvc_gpu.engines", "cmvc_gpu.engines.model"],
-    "cmvc_gpu.app": ["cmvc_gpu", "cmvc_gpu.engines", "cmvc_gpu.engines.reference", "cmvc_gpu.engines.model"],
+    "cmvc_gpu.app": ["cmvc_gpu", "cmvc_gpu.media", "cmvc_gpu.engines", "cmvc_gpu.engines.reference", "cmvc_gpu.engines.model"],
 }
 
 #: Knots the rules must refuse: an engine reaching into the other, media into an engine, an engine into the app.

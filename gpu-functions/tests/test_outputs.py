@@ -2,6 +2,7 @@
 nothing uploaded twice when the GPU container already delivered it (Modal)."""
 
 import hashlib
+import time
 
 import pytest
 
@@ -55,3 +56,27 @@ def test_uploads_share_one_client_rather_than_building_one_each(store, monkeypat
         deliver({"output": store.target(f"outputs/shared-{n}.mp4")}, made(data))
         assert store.objects[f"outputs/shared-{n}.mp4"] == data
     assert len(built) == 1
+
+
+def test_fetch_seconds_are_taken_out_of_the_compute_once_and_a_far_side_fetch_is_kept(store):
+    """On Modal the GPU container counts its own fetches (``with_fetch_seconds``) and the web layer's
+    count adds nothing; locally the server's count is the call's. Either way each second is reported once."""
+    from cmvc_gpu.media.sources import fetch_seconds_apart, read_source, with_fetch_seconds
+
+    far = {"engine": ENGINE, "seconds": {"gpu": 2.0, "cpu": 2.0, "fetch": 0.25}}
+    assert fetch_seconds_apart(far, 0.0)["seconds"] == {"gpu": 2.0, "cpu": 2.0, "fetch": 0.25}
+    assert fetch_seconds_apart({"seconds": {"gpu": 2.0, "cpu": 2.0}}, 0.5)["seconds"] == {"gpu": 1.5, "cpu": 1.5, "fetch": 0.5}
+    assert fetch_seconds_apart({"seconds": {"gpu": 0.0, "cpu": 0.2}}, 0.5)["seconds"] == {"gpu": 0.0, "cpu": 0.0, "fetch": 0.5}
+
+    def engine_call() -> dict:
+        """An engine call that reads one input by URL and times itself from its start, as engines do."""
+        began = time.perf_counter()
+        read_source(store.source("outputs/in.bin", b"abc"), 10)
+        return {"seconds": {"gpu": 0.0, "cpu": time.perf_counter() - began}}
+
+    store.get_delay_seconds = 0.1
+    try:
+        seconds = with_fetch_seconds(engine_call)["seconds"]
+    finally:
+        store.get_delay_seconds = 0.0
+    assert seconds["fetch"] >= 0.1 and seconds["cpu"] < 0.05

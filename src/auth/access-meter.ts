@@ -3,14 +3,17 @@ import { gpuClientFromEnv } from '../gpu/client';
 import { callOutcome, type CallOutcome } from './spent-seconds';
 import { recordUsage } from './usage';
 
-export interface TakeResult {
-  ok: boolean;
+export interface LeaseResult {
+  /** Tokens granted to the isolate that asked. */
+  granted: number;
+  /** What the bucket holds after the grant (fractional). */
+  bucket: number;
   /** Bucket size: requests a minute. */
   limit: number;
   remaining: number;
   /** Seconds until the bucket is full again. */
   resetSeconds: number;
-  /** Seconds until `cost` could be taken; 0 when ok. */
+  /** Seconds until `need` could be granted; 0 when granted. */
   retryAfterSeconds: number;
 }
 
@@ -98,8 +101,9 @@ export const FOLLOW_UP_MAX_ASKS = 30;
 const CALL_INDEX_MS = 24 * 3_600_000;
 
 /**
- * One per principal (key id, or `ip:<address>` for signed-URL viewers): a token bucket of request
- * cost refilled at `perMinute` a minute, and the day's GPU seconds against a hard daily quota. GPU
+ * One per principal (key id, or `ip:<address>` for the viewers of unbound signed URLs): a token bucket
+ * of request cost refilled at `perMinute` a minute, whose tokens isolates lease in batches
+ * (rate-limit.ts), and the day's GPU seconds against a hard daily quota. GPU
  * seconds are reserved before a call (refused when they would take the day past the quota) and
  * settled to what the call spent when it ends. Being a Durable Object it counts exactly, wherever the
  * requests come from, and one reservation at a time (storage calls hold the input gate, so a
@@ -107,19 +111,26 @@ const CALL_INDEX_MS = 24 * 3_600_000;
  * survives restarts.
  */
 export class AccessMeter extends DurableObject<Env> {
-  async take(cost: number, perMinute: number, now = Date.now()): Promise<TakeResult> {
+  /**
+   * Grants tokens of the request bucket (refilled at `perMinute` a minute, holding at most that many)
+   * to an isolate that spends them itself: at least `need` or none (0: a refill ahead of need, granted
+   * whatever the bucket holds), and up to `want`. Only whole tokens the bucket holds are granted, so
+   * what all isolates spend together never passes what the bucket gave (see rate-limit.ts).
+   */
+  async lease(need: number, want: number, perMinute: number, now = Date.now()): Promise<LeaseResult> {
     const bucket = (await this.ctx.storage.get<Bucket>('bucket')) ?? { tokens: perMinute, updatedAt: now };
     const ratePerMs = perMinute / 60_000;
-    const tokens = Math.min(perMinute, bucket.tokens + (now - bucket.updatedAt) * ratePerMs);
-    const ok = tokens >= cost;
-    const left = ok ? tokens - cost : tokens;
-    await this.ctx.storage.put('bucket', { tokens: left, updatedAt: now } satisfies Bucket);
+    const tokens = Math.min(perMinute, bucket.tokens + Math.max(0, now - bucket.updatedAt) * ratePerMs);
+    const granted = tokens >= need ? Math.min(Math.max(need, want), Math.floor(tokens)) : 0;
+    const left = tokens - granted;
+    await this.ctx.storage.put('bucket', { tokens: left, updatedAt: Math.max(now, bucket.updatedAt) } satisfies Bucket);
     return {
-      ok,
+      granted,
+      bucket: left,
       limit: perMinute,
       remaining: Math.floor(left),
       resetSeconds: Math.ceil((perMinute - left) / ratePerMs / 1000),
-      retryAfterSeconds: ok ? 0 : Math.max(1, Math.ceil((cost - left) / ratePerMs / 1000)),
+      retryAfterSeconds: granted > 0 || need === 0 ? 0 : Math.max(1, Math.ceil((need - left) / ratePerMs / 1000)),
     };
   }
 

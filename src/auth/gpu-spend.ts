@@ -1,7 +1,6 @@
-import { GENERATION_CALL_LIFETIME_MS } from '../gpu/contract';
+import { GENERATION_CALL_LIFETIME_MS, spentSeconds } from '../gpu/contract';
 import { GpuError } from '../gpu/errors';
 import { meterFor, utcDay } from './access-meter';
-import { spentSeconds } from './spent-seconds';
 import { recordUsage } from './usage';
 
 /** Who pays a GPU call: a key (or `ip:…`), and its daily GPU-seconds quota (null: none). */

@@ -123,8 +123,8 @@ export function principalOf(row: KeyRow): Principal {
   };
 }
 
-/** The key with this id if it is still usable (not revoked, not expired), else null; cached like secret lookups. */
-export async function activeKey(db: D1Database, id: string, now = Date.now()): Promise<KeyRow | null> {
+/** The key with this id, revoked or not (null: none), from this isolate's memory for KEY_CACHE_TTL_MS like secret lookups. */
+export async function cachedKey(db: D1Database, id: string, now = Date.now()): Promise<KeyRow | null> {
   const cacheKey = `id:${id}`;
   let cached = lookups.get(cacheKey);
   if (!cached || now - cached.at > KEY_CACHE_TTL_MS) {
@@ -132,8 +132,16 @@ export async function activeKey(db: D1Database, id: string, now = Date.now()): P
     if (lookups.size > 1000) lookups.clear();
     lookups.set(cacheKey, cached);
   }
-  const row = cached.row;
-  return row !== null && row.revoked_at === null && (row.expires_at === null || row.expires_at > now) ? row : null;
+  return cached.row;
+}
+
+/** Whether a key may still be used: not revoked, not expired. */
+export const isActive = (row: KeyRow, now = Date.now()) => row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
+
+/** The key with this id if it is still usable (not revoked, not expired), else null; cached like secret lookups. */
+export async function activeKey(db: D1Database, id: string, now = Date.now()): Promise<KeyRow | null> {
+  const row = await cachedKey(db, id, now);
+  return row !== null && isActive(row, now) ? row : null;
 }
 
 export function keyView(row: KeyRow): z.infer<typeof KeyView> {

@@ -1,3 +1,4 @@
+import type { UrlBinding } from './signed-url';
 export const SCOPES = ['encode', 'read', 'reconstruct', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -13,8 +14,8 @@ export interface KeyLimits {
 /** Who is calling: an API key's id and rights, or the bearer of a signed URL. */
 export interface Principal {
   /**
-   * Who pays: the key id, 'admin' for the bootstrap key, the minting key for a signed URL, or
-   * 'ip:<address>' for a signed URL minted before URLs carried their minting key.
+   * Who pays: the key id, 'admin' for the bootstrap key, the minting key for a signed URL, or for a
+   * URL signed before URLs named a key, the video's uploader (its owner).
    */
   keyId: string;
   owner: string;
@@ -28,6 +29,8 @@ export interface Principal {
   signedUntil?: number;
   /** For a signed URL not bound to a key: the viewer's address, limited per minute on top of the minting key. */
   viewerIp?: string;
+  /** For a signed URL: the keys it names (`mk`, `kid`), which URLs signed on its behalf (a playlist's) name too. */
+  urlBinding?: UrlBinding;
 }
 
 export const ADMIN_PRINCIPAL: Principal = {

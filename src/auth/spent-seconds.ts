@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import type { GpuClient } from '../gpu/client';
-import { OutputSeconds, Seconds } from '../gpu/contract';
+import { OutputSeconds, Seconds, spentSeconds } from '../gpu/contract';
 import { GpuError, gpuErrorFromFailure } from '../gpu/errors';
-
-/**
- * Seconds a call spent, from what it reports: `gpu` (accelerator seconds) and `cpu` (wall seconds)
- * measure the same computation and overlap (the model engine on a GPU reports its wall time as both),
- * so the larger one, not their sum; plus `upload`, the wall seconds the function then spent writing
- * its output file, during which its (GPU) container is still held.
- */
-export const spentSeconds = (seconds: { gpu: number; cpu: number; upload?: number }) => Math.max(seconds.gpu, seconds.cpu) + (seconds.upload ?? 0);
 
 /** What a follow-up learns of a call the Worker gave up on. */
 export type CallOutcome =

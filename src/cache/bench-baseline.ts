@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { artifactCacheUrl } from './keys';
+import { ARTIFACT_KEY_PATTERN, BITSTREAM_KEY_PATTERN, artifactCacheUrl } from './keys';
 
 const CACHE_PREFIX = '/__bench/cache/';
 
@@ -8,7 +8,9 @@ const CACHE_PREFIX = '/__bench/cache/';
  * benchmark can compare the full reconstruction route against it in the same run; and
  * `/__bench/cache/{artifactKey}` returns an artifact's Cache API copy with the same lack of logic,
  * so a hit's own work can be told apart from the cost of the tier it reads. Exist only when
- * `BENCH_ROUTES` is "true" (set by `npm run bench`); otherwise they fall through to a 404.
+ * `BENCH_ROUTES` is "true" (set by `npm run bench`); otherwise they fall through to a 404. They need
+ * no key, so the R2 route reads only what a hit serves — artifacts and bitstreams, which are named by
+ * hashes — and never an uploaded source (`sources/`) or anything else: 404 as for a missing object.
  */
 export const benchBaseline = (): MiddlewareHandler<{ Bindings: Env }> =>
   async function benchBaseline(c, next) {
@@ -20,6 +22,7 @@ export const benchBaseline = (): MiddlewareHandler<{ Bindings: Env }> =>
       return new Response(cached.body, { headers: { 'Content-Length': cached.headers.get('Content-Length') ?? '', ETag: cached.headers.get('ETag') ?? '' } });
     }
     const key = decodeURIComponent(path.slice('/__bench/r2/'.length));
+    if (!ARTIFACT_KEY_PATTERN.test(key) && !BITSTREAM_KEY_PATTERN.test(key)) return c.text('no such object', 404);
     const object = await c.env.BUCKET.get(key);
     if (object === null) return c.text('no such object', 404);
     return new Response(object.body, { headers: { 'Content-Length': String(object.size), ETag: object.httpEtag } });

@@ -38,10 +38,24 @@ export type EngineInfo = z.infer<typeof EngineInfo>;
 
 export const Seconds = z
   .object({
-    gpu: z.number().nonnegative().describe('accelerator seconds spent'),
-    cpu: z.number().nonnegative().describe('CPU wall seconds spent'),
+    gpu: z.number().nonnegative().describe('accelerator seconds spent, input fetches excluded'),
+    cpu: z.number().nonnegative().describe('CPU wall seconds spent, input fetches excluded'),
+    fetch: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('wall seconds spent fetching inputs by URL (sources, keyframe images, videos to interpolate or assemble); absent from functions deployed before it was reported'),
   })
   .strict();
+
+/**
+ * Seconds a call spent, from what it reports: `gpu` (accelerator seconds) and `cpu` (wall seconds)
+ * measure the same computation and overlap (the model engine on a GPU reports its wall time as both),
+ * so the larger one, not their sum; plus `fetch` and `upload`, the wall seconds the function spent
+ * reading its inputs and writing its output file, during which its (GPU) container is still held.
+ */
+export const spentSeconds = (seconds: { gpu: number; cpu: number; fetch?: number; upload?: number }) =>
+  Math.max(seconds.gpu, seconds.cpu) + (seconds.fetch ?? 0) + (seconds.upload ?? 0);
 
 /** Seconds of a call that writes an output file: the upload is reported apart from the compute. */
 export const OutputSeconds = Seconds.extend({

@@ -1,3 +1,5 @@
+import { spentSeconds } from './contract';
+
 /**
  * A failed GPU function call. `retryable` is true for failures worth trying again later;
  * `spentSeconds` is what the GPU function reports the failed call spent, when it says.
@@ -35,7 +37,8 @@ export function gpuErrorFromFailure(error: { code: string; message: string; deta
 }
 
 function reportedSeconds(details: unknown): number | null {
-  const seconds = (details as { seconds?: { gpu?: unknown; cpu?: unknown } } | null | undefined)?.seconds;
+  const seconds = (details as { seconds?: { gpu?: unknown; cpu?: unknown; fetch?: unknown } } | null | undefined)?.seconds;
   if (typeof seconds?.gpu !== 'number' || typeof seconds.cpu !== 'number' || !(seconds.gpu >= 0) || !(seconds.cpu >= 0)) return null;
-  return Math.max(seconds.gpu, seconds.cpu); // they overlap: see spentSeconds
+  const fetch = typeof seconds.fetch === 'number' && seconds.fetch >= 0 ? seconds.fetch : 0;
+  return spentSeconds({ gpu: seconds.gpu, cpu: seconds.cpu, fetch });
 }

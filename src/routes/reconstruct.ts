@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { reconstructionAccess } from '../auth/access';
+import { reconstructionAccess as accessFor } from '../auth/access';
 import { SIGNATURE_PARAMS } from '../shared/reconstruction-options';
 import { signUrl, signingSecrets } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../reconstruction/hls';
@@ -10,6 +10,8 @@ import { Mode, MODES } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import { serveVideoBitstream } from './bitstreams';
 import { visibleVideo } from '../videos/visibility';
+import { getVideoRemembered } from '../videos/encoded-videos';
+import { ID_PATTERN } from '../http/ids';
 
 /** Ready artifacts for API-key requests: private (per key). */
 const KEYED_CACHE_CONTROL = 'private, max-age=86400';
@@ -19,6 +21,10 @@ const M3U8 = 'application/vnd.apple.mpegurl';
 const IMAGE_TYPES = { webp: 'image/webp', jpeg: 'image/jpeg', avif: 'image/avif', png: 'image/png' } as const;
 
 type AppContext = Context<{ Bindings: Env }>;
+
+/** The reconstruction routes' access check; a URL signed before URLs named a key is charged to the video's uploader. */
+const reconstructionAccess = () =>
+  accessFor({ uploaderOf: async (env, videoId) => (ID_PATTERN.test(videoId) ? ((await getVideoRemembered(env.DB, videoId))?.owner ?? null) : null) });
 
 /** `tt2v|it2v`: the modes in a route pattern. */
 const MODE = MODES.join('|');
@@ -45,9 +51,8 @@ async function signAll(c: AppContext, relatives: string[]): Promise<(relative: s
   if (principal.via !== 'signed-url') return (relative) => relative;
   const base = new URL(c.req.url);
   const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
-  // The same payer and binding as the playlist's own URL (an old unbound URL carries neither).
-  const payer = principal.keyId.startsWith('ip:') ? undefined : principal.keyId;
-  const binding = { mintedBy: payer, keyId: principal.viewerIp === undefined ? payer : undefined };
+  // The same minting key and binding as the playlist's own URL (an old URL carries neither).
+  const binding = principal.urlBinding ?? {};
   const signed = new Map<string, string>();
   for (const relative of relatives) {
     const url = new URL(relative, base);

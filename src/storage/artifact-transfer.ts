@@ -66,6 +66,11 @@ export interface R2S3Credentials {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /**
+   * The S3 endpoint, when not `https://{accountId}.r2.cloudflarestorage.com`: a jurisdiction's
+   * (`https://{accountId}.eu.r2.cloudflarestorage.com`), or a local S3 server in tests. Path-style.
+   */
+  endpoint?: string;
 }
 
 /**
@@ -74,8 +79,8 @@ export interface R2S3Credentials {
  */
 export function presignedTransfer(credentials: R2S3Credentials, ttlSeconds = TRANSFER_TTL_SECONDS): ArtifactTransfer {
   const client = new AwsClient({ accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, service: 's3', region: 'auto' });
-  const objectUrl = (r2Key: string) =>
-    `https://${credentials.accountId}.r2.cloudflarestorage.com/${credentials.bucket}/${r2Key.split('/').map(encodeURIComponent).join('/')}?X-Amz-Expires=${ttlSeconds}`;
+  const endpoint = (credentials.endpoint ?? `https://${credentials.accountId}.r2.cloudflarestorage.com`).replace(/\/+$/, '');
+  const objectUrl = (r2Key: string) => `${endpoint}/${credentials.bucket}/${r2Key.split('/').map(encodeURIComponent).join('/')}?X-Amz-Expires=${ttlSeconds}`;
   return {
     async uploadTarget(r2Key) {
       const headers = { 'If-None-Match': '*' };
@@ -95,13 +100,15 @@ export interface TransferSettings {
   R2_BUCKET_NAME?: string;
   R2_ACCESS_KEY_ID?: string;
   R2_SECRET_ACCESS_KEY?: string;
+  /** Optional: another S3 endpoint for the bucket (see R2S3Credentials.endpoint). */
+  R2_S3_ENDPOINT?: string;
 }
 
 /** Presigned R2 URLs when R2 S3 credentials are configured, else the Worker's own signed route. */
 export function artifactTransferFromEnv(env: TransferSettings): ArtifactTransfer {
-  const { R2_ACCOUNT_ID, R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY } = env;
+  const { R2_ACCOUNT_ID, R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, R2_S3_ENDPOINT } = env;
   if (R2_ACCOUNT_ID && R2_BUCKET_NAME && R2_ACCESS_KEY_ID && R2_SECRET_ACCESS_KEY) {
-    return presignedTransfer({ accountId: R2_ACCOUNT_ID, bucket: R2_BUCKET_NAME, accessKeyId: R2_ACCESS_KEY_ID, secretAccessKey: R2_SECRET_ACCESS_KEY });
+    return presignedTransfer({ accountId: R2_ACCOUNT_ID, bucket: R2_BUCKET_NAME, accessKeyId: R2_ACCESS_KEY_ID, secretAccessKey: R2_SECRET_ACCESS_KEY, endpoint: R2_S3_ENDPOINT || undefined });
   }
   // The first secret signs, as for every other signed URL of this Worker; all of them verify.
   const [secret] = signingSecrets(env.URL_SIGNING_SECRET);

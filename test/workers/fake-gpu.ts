@@ -48,6 +48,8 @@ export type Behaviour =
   | 'lose-answer';
 
 const ENGINE = { id: 'fake', version: '1', models: {} };
+/** Seconds the fake reports spending on each keyframe it reads by URL (`seconds.fetch`). */
+export const FETCH_SECONDS = 0.02;
 const FAILURES = {
   'accept-then-fail': { code: 'engine_failure', message: 'CUDA out of memory' },
   'accept-then-reject': { code: 'undecodable_video', message: 'cannot decode the source' },
@@ -218,9 +220,12 @@ export class FakeGpu {
       };
     }
     const frames = fn === 'generate' ? request.frameCount : 48;
-    // Like the real engines: a keyframe named by URL is read with a Range request.
+    // Like the real engines: a keyframe named by URL is read with a Range request, and the seconds
+    // that took are reported apart (FETCH_SECONDS for each).
+    let fetchSeconds = 0;
     for (const keyframe of fn === 'generate' ? request.segment.keyframes : []) {
       if (!('source' in keyframe)) continue;
+      fetchSeconds += FETCH_SECONDS;
       const { url, offset, length } = keyframe.source;
       const got = await workerFetch(new Request(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } }));
       this.fetchedKeyframes.push(new Uint8Array(await got.arrayBuffer()));
@@ -252,7 +257,7 @@ export class FakeGpu {
         bytes: marker.byteLength,
         sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
       },
-      seconds: { ...seconds, upload: 0.01 },
+      seconds: { ...seconds, upload: 0.01, ...(fetchSeconds > 0 ? { fetch: fetchSeconds } : {}) },
     };
   }
 }

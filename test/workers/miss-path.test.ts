@@ -4,8 +4,10 @@ import { AccessMeter } from '../../src/auth/access-meter';
 import { coordinatorFor } from '../../src/generation/stub';
 import { bytesToBase64, portableBytesToBase64 } from '../../src/http/base64';
 import { INLINE_KEYFRAME_BYTES } from '../../src/generation/keyframe-grid';
-import { fakeImage, installFakeGpu, type FakeGpu } from './fake-gpu';
+import { FETCH_SECONDS, fakeImage, installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, callSettled, encodedVideo as encodedVideoOn, env, plannedSpec } from './helpers';
+import { json } from '../json';
+import { UsageReport } from '../../src/openapi/shapes';
 
 let gpu: FakeGpu;
 beforeEach(() => {
@@ -44,6 +46,16 @@ describe('keyframes in a generate call', () => {
     expect(gpu.fetchedKeyframes).toHaveLength(1);
   });
 
+  it('bills the seconds the GPU function spent reading a keyframe by URL, like its upload, on top of its compute', { timeout: 30_000 }, async () => {
+    gpu.keyframeBytes = INLINE_KEYFRAME_BYTES + 1;
+    const id = await encodedVideo();
+    const billed = async () => (await json(await call('/v1/usage?keyId=admin'), UsageReport)).usage.reduce((sum, row) => sum + row.gpuSeconds, 0);
+    const before = await billed();
+    expect((await call(`/v/${id}/it2v.mp4`)).status).toBe(200);
+    // 0.5 s computing, FETCH_SECONDS reading the keyframe, 0.01 s uploading the output.
+    expect((await billed()) - before).toBeCloseTo(0.5 + FETCH_SECONDS + 0.01, 6);
+  });
+
   it('reads a bitstream by URL only with a valid signature for that bitstream', async () => {
     gpu.keyframeBytes = INLINE_KEYFRAME_BYTES + 1;
     const id = await encodedVideo();
@@ -55,6 +67,26 @@ describe('keyframes in a generate call', () => {
     // A signature for one bitstream does not open another, nor an artifact's route.
     expect((await call(path.replace(/\/[0-9a-f]{64}\.cmvc/, `/${'0'.repeat(64)}.cmvc`))).status).toBe(403);
     expect((await call(path.replace('/internal/bitstreams/', '/internal/artifacts/x/'))).status).toBe(403);
+  });
+});
+
+describe('the bench routes', () => {
+  it('read artifacts and bitstreams by their keys, never an uploaded source or anything else, and exist only when switched on', async () => {
+    const id = await encodedVideo();
+    expect((await call(`/v/${id}/tt2v.mp4`)).status).toBe(200);
+    const artifact = (await env.BUCKET.list({ prefix: 'artifacts/' })).objects[0]!.key;
+    const bitstream = (await env.BUCKET.list({ prefix: 'bitstreams/' })).objects[0]!.key;
+    await env.BUCKET.put(`sources/${id}`, 'the uploaded video');
+    await env.BUCKET.put('other/thing', 'not served');
+    const bench = (key: string, on = 'true') => callSettled(`/__bench/r2/${encodeURIComponent(key)}`, { key: null }, { BENCH_ROUTES: on });
+    expect((await bench(artifact)).status).toBe(200);
+    expect((await bench(bitstream)).status).toBe(200);
+    for (const key of [`sources/${id}`, 'other/thing', `artifacts/../sources/${id}`, `${artifact}/../../sources/${id}`]) {
+      const response = await bench(key);
+      expect(response.status, key).toBe(404);
+      expect(await response.text(), key).not.toContain('the uploaded video');
+    }
+    expect((await bench(artifact, 'false')).status).toBe(404);
   });
 });
 

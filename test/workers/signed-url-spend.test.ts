@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { signUrl } from '../../src/auth/signed-url';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { ADMIN_KEY, call, env } from './helpers';
+import { ADMIN_KEY, call, callSettled, env } from './helpers';
 import { encodedVideo, errorOf, mintUrls, newKey, pathOf, usageOf, SPEND_SCOPES } from './spend-helpers';
 
 let gpu: FakeGpu;
@@ -70,6 +70,40 @@ describe('signed URLs are charged to the key that minted them', () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
     const old = await signUrl('test-url-signing-secret', `/v/${id}/captions.vtt`, {}, exp);
     expect((await call(old, { key: null })).status).toBe(200);
+  });
+
+  it("charges a URL signed before URLs named a key to the video's uploader, under the uploader's quota, never to the viewer's address", async () => {
+    const uploader = await newKey(SPEND_SCOPES, { limits: { gpuSecondsPerDay: 5 } });
+    const id = await encodedVideo(uploader.secret);
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const viewer = { 'CF-Connecting-IP': '203.0.113.77' };
+    const old = await signUrl('test-url-signing-secret', `/v/${id}/tt2v.mp4`, {}, exp);
+    const gpuSeconds = async () => (await usageOf(uploader.secret)).reduce((sum, row) => sum + row.gpuSeconds, 0);
+    const encoded = await gpuSeconds();
+    expect((await call(old, { key: null, headers: viewer })).status).toBe(200);
+    expect(await gpuSeconds()).toBeGreaterThan(encoded);
+    expect((await usageOf(ADMIN_KEY, 'ip:203.0.113.77')).reduce((sum, row) => sum + row.gpuSeconds, 0)).toBe(0);
+
+    // The uploader's quota holds for such URLs: once spent, a miss through one is refused before any GPU call.
+    const broke = await newKey(SPEND_SCOPES);
+    const theirs = await encodedVideo(broke.secret);
+    await env.DB.prepare('UPDATE api_keys SET gpu_seconds_per_day = 0 WHERE id = ?').bind(broke.id).run();
+    const generated = gpu.calls.generate;
+    const refused = await call(await signUrl('test-url-signing-secret', `/v/${theirs}/tt2v.mp4`, { seed: '5' }, exp), { key: null, headers: viewer });
+    expect(await errorOf(refused)).toMatchObject({ status: 429, code: 'gpu_quota_exceeded' });
+    expect(gpu.calls.generate).toBe(generated);
+  });
+
+  it("ends a URL signed before URLs named a key when its uploader's key is revoked, and limits its viewers per address", async () => {
+    const uploader = await newKey(SPEND_SCOPES);
+    const id = await encodedVideo(uploader.secret);
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const old = await signUrl('test-url-signing-secret', `/v/${id}/captions.vtt`, {}, exp);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await callSettled(old, { key: null, headers: { 'CF-Connecting-IP': '203.0.113.78' } }, { SIGNED_URL_REQUESTS_PER_MINUTE: '2' })).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    expect((await call(`/v1/keys/${uploader.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await errorOf(await call(old, { key: null }))).toEqual({ status: 403, code: 'revoked_signature' });
   });
 
   it('signs the URIs inside a playlist with the same minting key', async () => {

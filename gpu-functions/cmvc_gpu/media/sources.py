@@ -1,6 +1,10 @@
 """Reading a contract ``VideoSource`` (``{"data": base64}`` or ``{"url": ...}``) and a generate
 request's keyframe image (inline ``data``, or a byte range of ``source.url``), fetched with httpx.
 
+The wall seconds a call spends fetching by URL are not the engine's work: ``with_fetch_seconds`` runs
+an engine call counting them and reports them as ``seconds.fetch``, apart from the compute seconds
+(the Worker bills them like upload seconds, since the container is held meanwhile).
+
 Sizes are in bytes; the limit is enforced before decoding base64 and while streaming a download,
 so an oversized source never sits whole in memory. URLs are fetched only from the origins in
 ``CMVC_SOURCE_ORIGINS`` (comma-separated, e.g. the Worker's ``PUBLIC_ORIGIN``), and a redirect is
@@ -13,7 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Iterator, Optional
 from urllib.parse import urljoin, urlsplit
 
@@ -29,6 +37,51 @@ MAX_REDIRECTS = 5
 MAX_KEYFRAME_BYTES = 8 * 1024 * 1024
 #: Environment variable naming the origins sources may be fetched from.
 SOURCE_ORIGINS_ENV = "CMVC_SOURCE_ORIGINS"
+
+
+@dataclass
+class FetchClock:
+    """Wall seconds spent in fetches by URL while it is the current clock (``counting_fetches``)."""
+
+    seconds: float = 0.0
+
+
+_fetch_clock: ContextVar[Optional[FetchClock]] = ContextVar("cmvc_fetch_clock", default=None)
+
+
+@contextmanager
+def counting_fetches() -> Iterator[FetchClock]:
+    """A clock of the fetches made inside the ``with`` block (in this thread or task)."""
+    clock = FetchClock()
+    token = _fetch_clock.set(clock)
+    try:
+        yield clock
+    finally:
+        _fetch_clock.reset(token)
+
+
+def fetch_seconds_apart(result: dict, fetched: float) -> dict:
+    """``result`` (of an engine call, which times itself from its start) with ``fetched`` wall
+    seconds of fetches by URL added to ``seconds.fetch`` and taken out of ``seconds.cpu`` and
+    ``seconds.gpu`` (a wall time on a GPU), so each second is reported once. A ``fetch`` the result
+    already reports (fetched where it ran, on the far side of Modal) is kept."""
+    seconds = result["seconds"]
+    return {
+        **result,
+        "seconds": {
+            **seconds,
+            "gpu": round(max(0.0, seconds["gpu"] - fetched), 6) if seconds["gpu"] > 0 else seconds["gpu"],
+            "cpu": round(max(0.0, seconds["cpu"] - fetched), 6),
+            "fetch": round(seconds.get("fetch", 0.0) + fetched, 6),
+        },
+    }
+
+
+def with_fetch_seconds(call: Callable[[], dict]) -> dict:
+    """The result of ``call`` (an engine call) with the seconds its fetches took reported apart (``fetch_seconds_apart``)."""
+    with counting_fetches() as fetched:
+        result = call()
+    return fetch_seconds_apart(result, fetched.seconds)
 
 
 def _origin(url: str) -> str:
@@ -131,6 +184,7 @@ def _get(
     _check_origin(url, field, allowed)
     chunks: list[bytes] = []
     total = 0
+    began = time.perf_counter()
     try:
         with _client(transport) as client:
             for _ in range(MAX_REDIRECTS + 1):
@@ -159,3 +213,7 @@ def _get(
         raise ContractError("fetch_failed", f"{field}.url timed out", details={"field": f"{field}.url"}) from None
     except httpx.HTTPError as error:
         raise ContractError("fetch_failed", f"{field}.url could not be fetched ({type(error).__name__})", details={"field": f"{field}.url"}) from None
+    finally:
+        clock = _fetch_clock.get()
+        if clock is not None:
+            clock.seconds += time.perf_counter() - began

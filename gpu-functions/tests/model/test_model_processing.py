@@ -411,7 +411,8 @@ class TestModalWebApp:
                 "bytes": 3,
                 "sha256": "ab" * 32,
             },
-            "seconds": {"gpu": 1.0, "cpu": 1.0, "upload": 0.1},
+            # As the GPU container reports them: its input fetches and its upload apart from the compute.
+            "seconds": {"gpu": 1.0, "cpu": 1.0, "fetch": 0.05, "upload": 0.1},
         }
         calls = {}
         method = FakeMethod(lambda request: {"ok": True, "result": result})
