@@ -1,4 +1,4 @@
-import { timingSafeEqualBytes } from '../http/timing-safe';
+import { base64UrlMac, sign, verify } from './signing';
 
 /**
  * Signed reconstruction URLs: `…?{options}&exp={unix seconds}&mk={minting key id}[&kid={key id}]&sig={base64url HMAC-SHA256}`.
@@ -18,36 +18,12 @@ export const MINTER_PARAM = 'mk';
 /** Longest lifetime of a signed URL, in seconds (one year). */
 export const MAX_SIGNED_URL_SECONDS = 365 * 24 * 3600;
 
-const encoder = new TextEncoder();
-
 export function canonicalSigningInput(path: string, params: URLSearchParams): string {
   const pairs = [...params].filter(([name]) => name !== SIGNATURE_PARAM).sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   return `${path}\n${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
 }
 
-/** Each signing secret's imported HMAC key, imported once per isolate: every signed request verifies with them. */
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
-
-async function mac(secret: string, input: string): Promise<Uint8Array> {
-  let key = hmacKeys.get(secret);
-  if (key === undefined) {
-    if (hmacKeys.size >= 16) hmacKeys.clear(); // secrets rotate; a few are valid at once
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    hmacKeys.set(secret, key);
-  }
-  return new Uint8Array(await crypto.subtle.sign('HMAC', await key, encoder.encode(input)));
-}
-
-const toBase64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
 const SIGNATURE_FORM = /^[A-Za-z0-9_-]{43}$/;
-
-/** The signing secrets in `URL_SIGNING_SECRET`: comma-separated, the first one signs. */
-export function signingSecrets(setting: string): string[] {
-  const secrets = setting.split(',').map((s) => s.trim()).filter(Boolean);
-  if (secrets.length === 0) throw new Error('URL_SIGNING_SECRET is empty');
-  return secrets;
-}
 
 /** Who a URL is signed for: the key that minted it (pays, can revoke) and, when bound, the key whose players use it. */
 export interface UrlBinding {
@@ -55,21 +31,24 @@ export interface UrlBinding {
   keyId?: string;
 }
 
-/** Signs `path` with `options`, valid until `expiresAt` (unix seconds), carrying the minting key and an optional binding. */
-export async function signUrl(secret: string, path: string, options: Record<string, string>, expiresAt: number, binding: UrlBinding = {}): Promise<string> {
+/**
+ * Signs `path` with `options` under the current secret of `setting` (URL_SIGNING_SECRET), valid until `expiresAt` (unix
+ * seconds), carrying the minting key and an optional binding.
+ */
+export async function signUrl(setting: string, path: string, options: Record<string, string>, expiresAt: number, binding: UrlBinding = {}): Promise<string> {
   const params = new URLSearchParams(options);
   params.set(EXPIRY_PARAM, String(expiresAt));
   if (binding.mintedBy !== undefined) params.set(MINTER_PARAM, binding.mintedBy);
   if (binding.keyId !== undefined) params.set(KEY_ID_PARAM, binding.keyId);
-  const sig = toBase64Url(await mac(secret, canonicalSigningInput(path, params)));
+  const sig = await sign(setting, canonicalSigningInput(path, params), base64UrlMac);
   const query = canonicalSigningInput('', params).slice(1);
   return `${path}?${query}&${SIGNATURE_PARAM}=${sig}`;
 }
 
 export type SignatureCheck = { ok: true; expiresAt: number; keyId: string | null; mintedBy: string | null } | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
 
-/** Verifies a signed URL in constant time against every valid secret. */
-export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
+/** Verifies a signed URL in constant time against every secret of `setting` (URL_SIGNING_SECRET). */
+export async function verifySignedUrl(setting: string, url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
   const params = url.searchParams;
   const sigs = params.getAll(SIGNATURE_PARAM);
   const exps = params.getAll(EXPIRY_PARAM);
@@ -77,12 +56,7 @@ export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = 
   const minters = params.getAll(MINTER_PARAM);
   if (sigs.length !== 1 || exps.length !== 1 || kids.length > 1 || minters.length > 1 || !/^\d{1,12}$/.test(exps[0] as string)) return { ok: false, code: 'malformed_signature' };
   if (!SIGNATURE_FORM.test(sigs[0] as string)) return { ok: false, code: 'malformed_signature' };
-  // Compare the encoded text, not decoded bytes: the last base64url character carries 2 spare bits,
-  // and decoding would accept four spellings of one signature.
-  const given = encoder.encode(sigs[0] as string);
-  const input = canonicalSigningInput(url.pathname, params);
-  let valid = false;
-  for (const secret of secrets) valid = timingSafeEqualBytes(encoder.encode(toBase64Url(await mac(secret, input))), given) || valid;
+  const valid = await verify(setting, canonicalSigningInput(url.pathname, params), sigs[0] as string, base64UrlMac);
   if (!valid) return { ok: false, code: 'invalid_signature' };
   const expiresAt = Number(exps[0]);
   if (expiresAt <= nowSeconds) return { ok: false, code: 'expired_signature' };

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { reconstructionAccess as accessFor } from '../auth/access';
 import { SIGNATURE_PARAMS } from '../shared/reconstruction-options';
-import { signUrl, signingSecrets } from '../auth/signed-url';
+import { signUrl } from '../auth/signed-url';
 import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../reconstruction/hls';
 import { readyFor, readyVideo } from '../reconstruction/ready';
 import { serveHlsSegment, serveReconstruction } from '../reconstruction/serve';
@@ -50,13 +50,12 @@ async function signAll(c: AppContext, relatives: string[]): Promise<(relative: s
   const principal = c.get('principal');
   if (principal.via !== 'signed-url') return (relative) => relative;
   const base = new URL(c.req.url);
-  const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
   // The same minting key and binding as the playlist's own URL (an old URL carries neither).
   const binding = principal.urlBinding ?? {};
   const signed = new Map<string, string>();
   for (const relative of relatives) {
     const url = new URL(relative, base);
-    signed.set(relative, await signUrl(secret as string, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, binding));
+    signed.set(relative, await signUrl(c.env.URL_SIGNING_SECRET, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, binding));
   }
   return (relative) => signed.get(relative) ?? relative;
 }

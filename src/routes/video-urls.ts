@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { MintUrlsBody } from '../auth/request-shapes';
-import { signUrl, signingSecrets } from '../auth/signed-url';
+import { signUrl } from '../auth/signed-url';
 import { checkModeOptions, requestOptions, sendsKeyframes } from '../reconstruction/options';
 import { badRequest } from '../http/errors';
 import { jsonBody } from '../http/json-body';
@@ -32,7 +32,6 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   if (keyExpiresAt !== null && !principal.scopes.has('admin') && expiresAt * 1000 > keyExpiresAt) {
     throw badRequest('invalid_body', `expiresIn: a URL cannot outlive the key that mints it, which expires at ${new Date(keyExpiresAt).toISOString()}`, { field: 'expiresIn' });
   }
-  const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
   // The minting key pays for the URL and revoking it ends the URL; bindToKey only waives the per-viewer limit.
   const binding = { mintedBy: principal.keyId, keyId: body.bindToKey ? principal.keyId : undefined };
   const origin = new URL(c.req.url).origin;
@@ -42,7 +41,7 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
       if (format === 'bitstream') {
         // a mode that reads keyframes plays from the whole stream; one that does not needs only its texts-only cut
         const query: Record<string, string> = sendsKeyframes(mode) ? {} : { profile: 'tt2v' };
-        urls.push({ mode, format, segment: null, url: origin + (await signUrl(secret as string, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, binding)) });
+        urls.push({ mode, format, segment: null, url: origin + (await signUrl(c.env.URL_SIGNING_SECRET, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, binding)) });
         continue;
       }
       const targets: [number | null, string][] =
@@ -51,7 +50,7 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
           : body.segments
             ? body.segments.map((n) => [n, `/v/${video.id}/${mode}/${n}.mp4`])
             : [[null, `/v/${video.id}/${mode}.mp4`]];
-      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(secret as string, path, options, expiresAt, binding)) });
+      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(c.env.URL_SIGNING_SECRET, path, options, expiresAt, binding)) });
     }
   }
   c.header('Cache-Control', 'no-store');
