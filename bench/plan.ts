@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { readBitstream, writeBitstream, type Bitstream } from '../src/bitstream';
 import { artifactId } from '../src/cache/artifact-key';
-import { parseReconstructionOptions } from '../src/cache/reconstruction-options';
+import { parseReconstructionOptions } from '../src/shared/reconstruction-options';
 import { planReconstruction, type GenerationSpec } from '../src/generation/plan';
 import { bytesToBase64 } from '../src/http/base64';
 

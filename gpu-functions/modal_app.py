@@ -342,8 +342,8 @@ globals().update(CONTRACT_FUNCTIONS)
 def web():
     """The contract over HTTPS. Callers send ``Modal-Key`` / ``Modal-Secret`` (a proxy auth token);
     long calls go through ``/v1/{fn}/submit`` and ``/v1/calls/{id}`` (spawn / FunctionCall)."""
+    from cmvc_gpu.app import create_modal_web_app
     from cmvc_gpu.engines.model.dispatch import Dispatcher
-    from cmvc_gpu.engines.model.web import create_modal_web_app
 
     dispatcher = Dispatcher(
         methods=CONTRACT_FUNCTIONS,

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureToolVenv } from './setup-python.mjs';
 import { UploadAccepted, VideoView } from '../src/openapi/shapes';
+import { UPLOAD_MEDIA_TYPES } from '../src/uploads/upload-options';
 import { ROOT, SAMPLE_CLIP, startStack } from '../test/e2e/stack';
 import { json } from '../test/json';
 
@@ -65,7 +66,18 @@ try {
       '--report-dir',
       reportDir,
     ],
-    { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } },
+    {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        // scripts/api_fuzz_hooks.py: bytes for the binary bodies (the upload's types, bitstreams).
+        SCHEMATHESIS_HOOKS: 'api_fuzz_hooks',
+        PYTHONPATH: join(ROOT, 'scripts'),
+        CMVC_FUZZ_SAMPLE: SAMPLE_CLIP,
+        CMVC_FUZZ_UPLOAD_TYPES: UPLOAD_MEDIA_TYPES.join(','),
+      },
+    },
   );
   status = run.status ?? 1;
   console.log(`\n[fuzz:api] Schemathesis ${status === 0 ? 'found nothing' : 'found failures (above)'}; JUnit report in test-results/schemathesis/`);

@@ -306,5 +306,20 @@ def create_app(
     return app
 
 
+def create_modal_web_app(dispatcher: Any, config: Any) -> FastAPI:
+    """The FastAPI app the ``web`` Modal function serves: this app, with an engine that forwards each call to its
+    GPU class (``engines.model.web.DispatchEngine``) and the asynchronous routes backed by Modal's ``spawn``.
+
+    Args:
+        dispatcher: an ``engines.model.dispatch.Dispatcher`` forwarding to the deployed methods.
+        config: the ``engines.model.config.ModelEngineConfig`` it reports.
+    """
+    from .engines.model.web import DispatchEngine, install_call_routes
+
+    app = create_app(engine=DispatchEngine(dispatcher, config))
+    install_call_routes(app, dispatcher)
+    return app
+
+
 # ``uvicorn cmvc_gpu.app:app``; CMVC_NO_APP=1 skips it (Modal builds its own app with another engine).
 app = create_app() if os.environ.get("CMVC_NO_APP") != "1" else None

@@ -16,10 +16,12 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .contract import modes
 from .engines.model import media, sampling
+from .engines.model.segment_plan import SEGMENT_MODES
 from .media import video_io
 
-STAGES = ("encode", "tt2v", "it2v", "interpolate", "assemble")
+STAGES = ("encode", *modes(), "interpolate", "assemble")
 
 
 def moving_square_video(frames: int, width: int, height: int) -> np.ndarray:
@@ -114,10 +116,10 @@ def run_stages(
             "frames": frames,
             "width": w,
             "height": h,
-            "guidanceScale": guidance if stage in ("tt2v", "it2v") else None,
+            "guidanceScale": guidance if stage in modes() else None,
             "gpuSeconds": round(meter.seconds, 3) if device.startswith("cuda") else 0.0,
         }
-        if stage == "it2v":
+        if stage in modes() and SEGMENT_MODES[stage].reads_keyframes:
             entry["bridge"] = bridge
         if quality and clip is not None and clip.shape == source.shape:
             entry["psnr"] = round(sampling.psnr(clip, source), 2)
@@ -146,7 +148,7 @@ def run_stages(
         keyframes = [*keyframes, {**last, "frameIndex": count - 1, "priority": 1}]
     base = {"width": width, "height": height, "fps": fps, "frameCount": count, "seed": 1}
     videos = {}
-    for mode in ("tt2v", "it2v"):
+    for mode in modes():
         request = {**base, "mode": mode, "segment": {**segment, "keyframes": keyframes}, "adapterId": adapter_id}
         request["segment"].pop("keyframe", None)
         with Meter(device) as meter:
@@ -163,7 +165,7 @@ def run_stages(
         raise RuntimeError(f"interpolate made {raised['video']['frameCount']} frames, expected {count * factor}")
     row("interpolate", meter, count * factor, width, height)
 
-    parts = [_inline(videos[m]) for m in ("it2v", "tt2v")]
+    parts = [_inline(videos[m]) for m in reversed(modes())]
     with Meter(device) as meter:
         joined = engine.assemble_json({"parts": parts, "container": "mp4", "timeOffsetSeconds": 0})
     row("assemble", meter, int(joined["video"]["frameCount"]), width, height)

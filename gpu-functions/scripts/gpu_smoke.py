@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object per stage and line")
     args = parser.parse_args(argv)
 
-    from cmvc_gpu.smoke import run_stages
+    from cmvc_gpu.smoke import STAGES, run_stages
 
     def report(row: dict) -> None:
         if args.json:
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         print("gpu:smoke: FAILED", file=sys.stderr)
         return 1
-    if [r["stage"] for r in rows] != ["encode", "tt2v", "it2v", "interpolate", "assemble"]:
+    if tuple(r["stage"] for r in rows) != STAGES:
         print(f"gpu:smoke: stages {[r['stage'] for r in rows]} incomplete", file=sys.stderr)
         return 1
     return 0

@@ -5,7 +5,8 @@ import { activeKey, cachedKey, isActive, principalOf } from './keys';
 import { ADMIN_PRINCIPAL, type Principal, type Scope } from './principal';
 import { rateLimit } from './rate-limit';
 import { requireScope } from './require-scope';
-import { SIGNATURE_PARAM, signingSecrets, verifySignedUrl } from './signed-url';
+import { SIGNATURE_PARAM } from '../shared/signed-url-params';
+import { verifySignedUrl } from './signed-url';
 import { meterUsage } from './usage';
 import { chain } from '../http/chain';
 
@@ -35,7 +36,7 @@ export const reconstructionAccess = ({ uploaderOf }: { uploaderOf: UploaderOf })
         c.set('principal', principal);
         return next();
       }
-      const check = await verifySignedUrl(signingSecrets(c.env.URL_SIGNING_SECRET), url);
+      const check = await verifySignedUrl(c.env.URL_SIGNING_SECRET, url);
       if (!check.ok) throw new ApiError(403, check.code, SIGNATURE_MESSAGES[check.code]);
       const videoId = url.pathname.split('/')[2] as string;
       const minter = check.mintedBy ?? check.keyId;

@@ -3,11 +3,10 @@ import { newId } from '../http/ids';
 import type { KeyView } from './key-view';
 import type { Principal, Scope } from './principal';
 import { timingSafeEqualBytes } from '../http/timing-safe';
+import { KEY_CACHE_TTL_MS } from './key-cache';
 
 /** Secrets look like `cmvc_sk_` + 43 base64url characters (256 random bits). */
 export const SECRET_PREFIX = 'cmvc_sk_';
-/** How long a key lookup is trusted in this isolate: revocation takes effect within this time. */
-export const KEY_CACHE_TTL_MS = 5_000;
 
 export interface KeyRow {
   id: string;

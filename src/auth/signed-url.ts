@@ -1,5 +1,3 @@
-import { timingSafeEqualBytes } from '../http/timing-safe';
-
 /**
  * Signed reconstruction URLs: `…?{options}&exp={unix seconds}&mk={minting key id}[&kid={key id}][&adj={names}]&sig={base64url HMAC-SHA256}`.
  * `mk` names the key that minted the URL: its GPU time, quota and rate limit pay for the URL, and
@@ -11,50 +9,21 @@ import { timingSafeEqualBytes } from '../http/timing-safe';
  * Verification re-parses the URL structurally and recomputes over the same form; several secrets may
  * be valid at once (the first signs), so secrets can rotate.
  * `adj` (signed itself) names parameters the holder may set or change without a new signature: only those in
- * ADJUSTABLE_PARAMS (a bitstream player choosing each segment and its rate), which the MAC then leaves out.
+ * ADJUSTABLE_PARAMS (a bitstream player choosing each segment and its rate), which the MAC then leaves out. The
+ * parameters' names are declared in shared/signed-url-params.ts.
  */
-export const SIGNATURE_PARAM = 'sig';
-export const EXPIRY_PARAM = 'exp';
-export const KEY_ID_PARAM = 'kid';
-export const MINTER_PARAM = 'mk';
-export const ADJUSTABLE_PARAM = 'adj';
-/** What a signed URL may let its holder choose (`adj`): the segments and the rate cut of a bitstream read, which cost no GPU. */
-export const ADJUSTABLE_PARAMS = ['maxKbps', 'segments'] as const;
-/** Every parameter of the signature itself (the rest are the URL's options). */
-export const SIGNATURE_PARAMS: ReadonlySet<string> = new Set([EXPIRY_PARAM, SIGNATURE_PARAM, KEY_ID_PARAM, MINTER_PARAM, ADJUSTABLE_PARAM]);
+import { ADJUSTABLE_PARAM, ADJUSTABLE_PARAMS, EXPIRY_PARAM, KEY_ID_PARAM, MINTER_PARAM, SIGNATURE_PARAM } from '../shared/signed-url-params';
+import { base64UrlMac, sign, verify } from './signing';
+
 /** Longest lifetime of a signed URL, in seconds (one year). */
 export const MAX_SIGNED_URL_SECONDS = 365 * 24 * 3600;
-
-const encoder = new TextEncoder();
 
 export function canonicalSigningInput(path: string, params: URLSearchParams, adjustable: readonly string[] = []): string {
   const pairs = [...params].filter(([name]) => name !== SIGNATURE_PARAM && !adjustable.includes(name)).sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   return `${path}\n${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
 }
 
-/** Each signing secret's imported HMAC key, imported once per isolate: every signed request verifies with them. */
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
-
-async function mac(secret: string, input: string): Promise<Uint8Array> {
-  let key = hmacKeys.get(secret);
-  if (key === undefined) {
-    if (hmacKeys.size >= 16) hmacKeys.clear(); // secrets rotate; a few are valid at once
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    hmacKeys.set(secret, key);
-  }
-  return new Uint8Array(await crypto.subtle.sign('HMAC', await key, encoder.encode(input)));
-}
-
-const toBase64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
 const SIGNATURE_FORM = /^[A-Za-z0-9_-]{43}$/;
-
-/** The signing secrets in `URL_SIGNING_SECRET`: comma-separated, the first one signs. */
-export function signingSecrets(setting: string): string[] {
-  const secrets = setting.split(',').map((s) => s.trim()).filter(Boolean);
-  if (secrets.length === 0) throw new Error('URL_SIGNING_SECRET is empty');
-  return secrets;
-}
 
 /** Who a URL is signed for: the key that minted it (pays, can revoke) and, when bound, the key whose players use it. */
 export interface UrlBinding {
@@ -64,8 +33,11 @@ export interface UrlBinding {
   adjustable?: readonly (typeof ADJUSTABLE_PARAMS)[number][];
 }
 
-/** Signs `path` with `options`, valid until `expiresAt` (unix seconds), carrying the minting key and an optional binding. */
-export async function signUrl(secret: string, path: string, options: Record<string, string>, expiresAt: number, binding: UrlBinding = {}): Promise<string> {
+/**
+ * Signs `path` with `options` under the current secret of `setting` (URL_SIGNING_SECRET), valid until `expiresAt` (unix
+ * seconds), carrying the minting key and an optional binding.
+ */
+export async function signUrl(setting: string, path: string, options: Record<string, string>, expiresAt: number, binding: UrlBinding = {}): Promise<string> {
   const params = new URLSearchParams(options);
   params.set(EXPIRY_PARAM, String(expiresAt));
   if (binding.mintedBy !== undefined) params.set(MINTER_PARAM, binding.mintedBy);
@@ -75,7 +47,7 @@ export async function signUrl(secret: string, path: string, options: Record<stri
     params.set(ADJUSTABLE_PARAM, [...adjustable].sort().join('.'));
     for (const name of adjustable) params.delete(name);
   }
-  const sig = toBase64Url(await mac(secret, canonicalSigningInput(path, params)));
+  const sig = await sign(setting, canonicalSigningInput(path, params), base64UrlMac);
   const query = canonicalSigningInput('', params).slice(1);
   return `${path}?${query}&${SIGNATURE_PARAM}=${sig}`;
 }
@@ -84,8 +56,8 @@ export type SignatureCheck =
   | { ok: true; expiresAt: number; keyId: string | null; mintedBy: string | null; adjustable: string[] }
   | { ok: false; code: 'invalid_signature' | 'expired_signature' | 'malformed_signature' };
 
-/** Verifies a signed URL in constant time against every valid secret. */
-export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
+/** Verifies a signed URL in constant time against every secret of `setting` (URL_SIGNING_SECRET). */
+export async function verifySignedUrl(setting: string, url: URL, nowSeconds = Date.now() / 1000): Promise<SignatureCheck> {
   const params = url.searchParams;
   const sigs = params.getAll(SIGNATURE_PARAM);
   const exps = params.getAll(EXPIRY_PARAM);
@@ -96,12 +68,7 @@ export async function verifySignedUrl(secrets: string[], url: URL, nowSeconds = 
   if (!SIGNATURE_FORM.test(sigs[0] as string)) return { ok: false, code: 'malformed_signature' };
   const adjustable = adjs.length === 0 ? [] : (adjs[0] as string).split('.');
   if (!adjustable.every((name) => (ADJUSTABLE_PARAMS as readonly string[]).includes(name))) return { ok: false, code: 'malformed_signature' };
-  // Compare the encoded text, not decoded bytes: the last base64url character carries 2 spare bits,
-  // and decoding would accept four spellings of one signature.
-  const given = encoder.encode(sigs[0] as string);
-  const input = canonicalSigningInput(url.pathname, params, adjustable);
-  let valid = false;
-  for (const secret of secrets) valid = timingSafeEqualBytes(encoder.encode(toBase64Url(await mac(secret, input))), given) || valid;
+  const valid = await verify(setting, canonicalSigningInput(url.pathname, params, adjustable), sigs[0] as string, base64UrlMac);
   if (!valid) return { ok: false, code: 'invalid_signature' };
   const expiresAt = Number(exps[0]);
   if (expiresAt <= nowSeconds) return { ok: false, code: 'expired_signature' };

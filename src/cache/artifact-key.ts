@@ -1,7 +1,7 @@
 import type { RatePlan } from '../bitstream';
-import type { Mode } from '../gpu/contract';
+import type { Mode } from '../shared/modes';
 import { artifactKey } from './keys';
-import { canonicalOptions, type ReconstructionOptions } from './reconstruction-options';
+import { canonicalOptions, type ReconstructionOptions } from '../shared/reconstruction-options';
 
 /** What names an artifact: the bitstream, the mode, the canonical options, the engine and any rate cut. */
 export interface ArtifactSource {

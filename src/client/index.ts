@@ -4,8 +4,7 @@
  * No Node-only imports: it bundles for the browser as is.
  */
 import { readBitstream, type Bitstream, type SegmentData } from '../bitstream';
-// A type only: the modes as the contract declares them, without zod in the bundle.
-import type { Mode } from '../gpu/contract';
+import type { Mode } from '../shared/modes';
 
 export type { Bitstream, Mode, SegmentData };
 export type UrlFormat = 'mp4' | 'hls' | 'bitstream';

@@ -5,6 +5,7 @@
  * signed URLs, so the page itself never holds a long-lived key in a URL.
  */
 import { BitstreamPlayer } from './bitstream-player';
+import { decodesKeyframes } from './decode';
 import { decodeImageBrowser } from './decode-image-browser';
 import { captionCues, type CmvcClient, posterBlob, type Mode } from './index';
 
@@ -35,7 +36,7 @@ export interface PlayerInfo {
 export async function attachPlayer(video: HTMLVideoElement, options: PlayerOptions): Promise<PlayerInfo> {
   const { client, videoId, mode } = options;
   if (options.prefer === 'bitstream') return attachBitstreamPlayer(video, options);
-  const { bytes, bitstream } = await client.bitstream(videoId, mode === 'tt2v' ? 'tt2v' : 'full');
+  const { bytes, bitstream } = await client.bitstream(videoId, decodesKeyframes(mode) ? 'full' : 'tt2v');
   const poster = posterBlob(bitstream);
   if (poster) video.poster = URL.createObjectURL(poster);
   const track = video.addTextTrack('captions', 'Description', 'en');

@@ -4,7 +4,7 @@
  * samples, coded from its neighbours' too, on the timeline's AAC grid, so the segments play on gaplessly.
  */
 import { audioChunkPlace, audioSampleAt, encodeAudio, OPUS_SAMPLE_RATE, type Bitstream, type SegmentAudio } from '../bitstream';
-import type { ReconstructionOptions } from '../cache/reconstruction-options';
+import type { ReconstructionOptions } from '../shared/reconstruction-options';
 import { INLINE_KEYFRAME_BYTES, type StoredBytes } from './keyframe-grid';
 
 /** One segment's sound in a plan: its audo chunk's data, where that data is stored, or silence of its length (samples). */

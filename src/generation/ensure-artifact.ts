@@ -4,16 +4,6 @@ import type { CoordinatorTiming, EnsureResult } from './coordinator';
 import type { ArtifactRef, GenerationSpec } from './plan';
 import { coordinatorFor } from './stub';
 
-export const PREFER_WAIT_DEFAULT_SECONDS = 30;
-export const PREFER_WAIT_MAX_SECONDS = 60;
-
-/** Seconds from `Prefer: wait=N` (RFC 7240), bounded; the default when absent. */
-export function preferWaitSeconds(prefer: string | undefined): number {
-  const match = prefer ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/.exec(prefer) : null;
-  if (!match) return PREFER_WAIT_DEFAULT_SECONDS;
-  return Math.min(PREFER_WAIT_MAX_SECONDS, Number(match[1]));
-}
-
 export type Ensured = { ready: true; artifact: ArtifactRef; /** Where the coordinator's time went, when it made the artifact. */ timing: CoordinatorTiming | null } | { ready: false; progress: number | null };
 
 /**

@@ -1,10 +1,12 @@
 import { STREAM_LIMITS, type Bitstream } from '../bitstream';
 import { artifactId, type ArtifactId, type ArtifactSource } from '../cache/artifact-key';
-import { canonicalOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
-import type { GenerateRequest, Mode } from '../gpu/contract';
+import { canonicalOptions } from '../shared/reconstruction-options';
+import type { GenerateRequest } from '../gpu/contract';
 import { ApiError, badRequest } from '../http/errors';
+import type { Mode } from '../shared/modes';
 import { audioOfHlsSegment, audioOfSegments, carriesAudio, type LocateAudio, type PlannedAudio } from './audio-plan';
-import { framesAtRate, keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
+import { framesAtRate } from '../shared/frame-grid';
+import { keyframesOnGrid, type PlannedKeyframe, type StoredBytes } from './keyframe-grid';
 
 interface SpecBase extends ArtifactId {
   /** What it is, for people and logs: `it2v seg 0 fps=24&…`. */
@@ -102,16 +104,22 @@ export async function planHlsSegment(input: Omit<PlanInput, 'segment'>, n: numbe
   };
 }
 
-/** Refuses options that do not apply to `mode` (400 naming the option): `maxKbps` cuts keyframes, which TT2V has none of. */
-export function checkModeOptions(mode: Mode, options: ReconstructionOptions): void {
-  if (mode === 'tt2v' && options.maxKbps !== null) throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
-}
+/**
+ * What a generate request of each mode carries of its segment besides the texts: a mode added to MODES says here
+ * what it sends (and so what it reads of a bitstream: its limits, `maxKbps`, the signed bitstream URL's profile).
+ */
+const MODE_SENDS: Record<Mode, { keyframes: boolean }> = {
+  tt2v: { keyframes: false },
+  it2v: { keyframes: true },
+};
+
+/** Whether a reconstruction in `mode` reads the segment's keyframes (MODE_SENDS). */
+export const sendsKeyframes = (mode: Mode): boolean => MODE_SENDS[mode].keyframes;
 
 async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec> {
   const { bitstream, options, mode } = input;
   const segment = bitstream.segments[n];
   if (!segment) throw new Error(`segment ${n} out of range`);
-  checkModeOptions(mode, options);
   const sourceFps = bitstream.header.fpsNum / bitstream.header.fpsDen;
   const frameCount = framesAtRate(segment.frameCount, sourceFps, options.fps);
   if (frameCount > STREAM_LIMITS.maxSegmentFrames) {
@@ -119,9 +127,9 @@ async function planSegment(input: PlanInput, n: number): Promise<GenerationSpec>
   }
   const baseOptions = { ...options, interp: 1 as const };
   const baseId = await artifactId({ ...input, options: baseOptions }, n, 'generate', 'mp4');
-  const keyframes = mode === 'it2v' ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount, input.locateKeyframe) : [];
-  if (mode === 'it2v' && keyframes.length === 0) {
-    throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so it2v cannot be reconstructed; use tt2v`);
+  const keyframes = sendsKeyframes(mode) ? keyframesOnGrid(segment.keyframes, sourceFps, options.fps, frameCount, input.locateKeyframe) : [];
+  if (sendsKeyframes(mode) && keyframes.length === 0) {
+    throw new ApiError(422, 'mode_unavailable', `segment ${n} has no keyframe, so ${mode} cannot be reconstructed; use tt2v`);
   }
   // Every keyframe is resized to the output size before frames are made: at most maxSegmentKeyframePixels of them.
   if (keyframes.length * options.w * options.h > STREAM_LIMITS.maxSegmentKeyframePixels) {

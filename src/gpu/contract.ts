@@ -10,6 +10,7 @@
  * strings; a generate request names a large keyframe by URL and byte range instead.
  */
 import { z } from 'zod';
+import { MODES } from '../shared/modes';
 
 export const CONTRACT_VERSION = '2';
 
@@ -18,10 +19,10 @@ const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex SHA-256');
 
-export const Mode = z.enum(['tt2v', 'it2v']).describe('tt2v: texts only; it2v: keyframe + motion text');
+export const Mode = z.enum(MODES).describe('tt2v: texts only; it2v: keyframe + motion text');
 export type Mode = z.infer<typeof Mode>;
-/** Every reconstruction mode, in order: route patterns, OpenAPI enums and view links derive from this list. */
-export const MODES = Mode.options;
+/** Every reconstruction mode, in order (declared in shared/modes.ts): route patterns, OpenAPI enums and view links derive from it. */
+export { MODES };
 
 export const KeyframeCodec = z.enum(['webp', 'jpeg']);
 export const Container = z.enum(['mp4', 'webm']);

@@ -1,26 +1,29 @@
-/** The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. */
+/**
+ * The OpenAPI 3.1 document of the public API, rendered from the zod shapes the routes validate with. The routes the
+ * GPU functions call (`/internal/…`) are described apart, in internal-document.ts.
+ */
 import { z } from 'zod';
 import { MODES } from '../gpu/contract';
 import { STREAM_LIMITS } from '../bitstream/stream-limits';
 import { CreateKeyBody, MintUrlsBody } from '../auth/request-shapes';
-import { UploadQuery } from '../uploads/upload-options';
+import { UPLOAD_MEDIA_TYPES, UploadQuery } from '../uploads/upload-options';
 import { LIVE_CHUNK_MAX_BYTES, LIVE_CHUNK_TYPES, LIVE_MAX_CHUNKS, LIVE_REORDER_WINDOW } from '../live/limits';
 import * as shapes from '../openapi/shapes';
 
 type Json = Record<string, unknown>;
-const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => z.toJSONSchema(s, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
-const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
+export const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => z.toJSONSchema(s, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
+export const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
 
 const ERROR = { description: 'error', content: json(shapes.ErrorBody) };
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ERROR]));
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), ERROR]));
 const KEY = [{ apiKey: [] }];
 const KEY_OR_SIGNED = [{ apiKey: [] }, { signedUrl: [] }];
 /** The ingest routes of a live video: its ingest token (a bearer token for that video's ingest only) or an API key. */
 const INGEST = [{ apiKey: [] }, { ingestToken: [] }];
 
-const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
-const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
-const ID = pathParam('id', 'video id (vid_…)', { pattern: '^vid_[0-9a-z]{26}$' });
+export const pathParam = (name: string, description: string, extra: Json = {}) => ({ name, in: 'path', required: true, description, schema: { type: 'string', ...extra } });
+export const queryParam = (name: string, description: string, s: Json) => ({ name, in: 'query', required: false, description, schema: s });
+export const ID = pathParam('id', 'video id (vid_…)', { pattern: '^vid_[0-9a-z]{26}$' });
 const MODE = pathParam('mode', 'tt2v (texts only) or it2v (keyframe + motion)', { enum: [...MODES] });
 const N = pathParam('n', '0-based segment number', { pattern: '^[0-9]{1,5}$' });
 
@@ -36,14 +39,17 @@ const RECONSTRUCTION_OPTIONS = [
   queryParam('kid', 'signed URLs: the key the URL is bound to', { type: 'string' }),
   queryParam('sig', 'signed URLs: base64url HMAC-SHA256 over the canonical path and query', { type: 'string' }),
 ];
-/** `/internal/artifacts/{bitstream}/{file}`: the R2 key `artifacts/{bitstream}/{file}`, signed for one method. */
-const ARTIFACT_TRANSFER_PARAMS = [
-  pathParam('bitstream', 'SHA-256 of the bitstream (hex)', { pattern: '^[0-9a-f]{64}$' }),
-  pathParam('file', 'the artifact: its SHA-256 (hex) and extension', { pattern: '^[0-9a-f]{64}\\.(mp4|webm|ts)$' }),
-  queryParam('exp', 'unix seconds', { type: 'integer' }),
-  queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
-];
 const LIVE_WAIT = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: for a live video, wait up to N seconds (≤ 20) for a segment not coded yet before answering 404 segment_not_ready', schema: { type: 'string' } };
+/** One server-sent event of a job's stream (OpenAPI 3.1 states an event stream's schema per event): the job view as JSON. */
+const JOB_EVENT = {
+  type: 'object',
+  required: ['event', 'data'],
+  properties: {
+    event: { const: 'job' },
+    data: { type: 'string', contentMediaType: 'application/json', contentSchema: schema(shapes.JobView) },
+    id: { type: 'string', description: "the job's last change, Unix ms" },
+  },
+};
 const PREFER = { name: 'Prefer', in: 'header', required: false, description: 'wait=N: wait up to N seconds (≤ 60) for a generation before answering 202', schema: { type: 'string' } };
 
 /** A bitstream upload: `application/vnd.cmvc`, or any binary type (the bytes say what they are). */
@@ -51,7 +57,7 @@ const BITSTREAM_BODY = {
   'application/vnd.cmvc': { schema: { type: 'string', contentMediaType: 'application/vnd.cmvc', minLength: 1 } },
   'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream', minLength: 1 } },
 };
-const binary = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string', contentMediaType: type } } } });
+export const binary = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string', contentMediaType: type } } } });
 const reconstructionResponses = (type: string) => ({
   '200': { ...binary(type, 'the artifact'), headers: { ETag: { schema: { type: 'string' } } } },
   '202': { description: 'still generating; ask again after Retry-After', content: json(shapes.Pending) },
@@ -60,7 +66,7 @@ const reconstructionResponses = (type: string) => ({
   ...errors(400, 401, 403, 404, 409, 416, 422, 429, 503),
 });
 
-function op(summary: string, tag: string, security: unknown, rest: Json): Json {
+export function op(summary: string, tag: string, security: unknown, rest: Json): Json {
   return { summary, tags: [tag], security, ...rest };
 }
 
@@ -105,7 +111,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       '/v1/videos': {
         post: op('Upload a video', 'videos', KEY, {
           description:
-            'Raw `video/*` body or multipart field `file`; streamed into storage. Options are query parameters. `live=true` (no body) starts a live video instead: 201 with its ingest URL and a token for its ingest only.',
+            'The video as the raw body (its container is read from its bytes; any `video/*` type is taken, those listed are the containers recognised) or as the multipart field `file`; streamed into storage. Options are query parameters. `live=true` (no body) starts a live video instead: 201 with its ingest URL and a token for its ingest only.',
           parameters: [
             queryParam('live', 'true: start a live video (no body); its chunks are PUT to the ingest URL of the answer', { type: 'string', enum: ['true', 'false'] }),
             ...Object.entries((schema(UploadQuery, 'input').properties ?? {}) as Record<string, Json>).map(([name, s]) => queryParam(name, String(s.description ?? name), s)),
@@ -114,8 +120,11 @@ export function openApiDocument(serverUrl = '/'): Json {
           requestBody: {
             required: false,
             content: {
-              'video/*': { schema: { type: 'string', contentMediaType: 'video/*', minLength: 1 } },
-              'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'video/*', minLength: 1 } }, required: ['file'] } },
+              ...Object.fromEntries(UPLOAD_MEDIA_TYPES.map((type) => [type, { schema: { type: 'string', contentMediaType: type, minLength: 1 } }])),
+              'multipart/form-data': {
+                schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', minLength: 1 } }, required: ['file'] },
+                encoding: { file: { contentType: UPLOAD_MEDIA_TYPES.join(', ') } },
+              },
             },
           },
           responses: {
@@ -186,7 +195,7 @@ export function openApiDocument(serverUrl = '/'): Json {
       },
       '/v1/jobs/{id}': { get: op('Job state and progress', 'jobs', KEY, { operationId: 'getJob', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'the job', content: json(shapes.JobView) }, ...errors(401, 403, 404, 429) } }) },
       '/v1/jobs/{id}/events': {
-        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { operationId: 'getJobEvents', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 403, 404, 429) } }),
+        get: op('Job state as server-sent events (`event: job`)', 'jobs', KEY, { operationId: 'getJobEvents', parameters: [pathParam('id', 'job id')], responses: { '200': { description: 'event stream', content: { 'text/event-stream': { schema: JOB_EVENT } } }, ...errors(401, 403, 404, 429) } }),
       },
       '/v1/keys': {
         post: op('Create an API key (admin)', 'access', KEY, {
@@ -227,37 +236,6 @@ export function openApiDocument(serverUrl = '/'): Json {
         }),
       },
       '/v/{id}/captions.vtt': { get: op('The texts as WebVTT, from the bitstream', 'streaming', KEY_OR_SIGNED, { parameters: [ID], responses: { '200': binary('text/vtt', 'captions'), ...errors(401, 403, 404, 409, 429) } }) },
-      '/internal/sources/{id}': {
-        get: op('An uploaded source, for the GPU function (signed, short-lived)', 'internal', [], {
-          parameters: [ID, queryParam('exp', 'unix seconds', { type: 'integer' }), queryParam('sig', 'hex HMAC', { type: 'string' })],
-          responses: { '200': binary('video/*', 'the source'), ...errors(403, 404) },
-        }),
-      },
-      '/internal/artifacts/{bitstream}/{file}': {
-        put: op('A GPU function uploads its output (signed, short-lived, write-once; checked against x-amz-checksum-sha256)', 'internal', [], {
-          parameters: ARTIFACT_TRANSFER_PARAMS,
-          requestBody: { required: true, content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } } } },
-          responses: {
-            '201': { description: 'stored: {"bytes", "sha256"}' },
-            '200': { description: 'the same bytes were already stored (a retried upload)' },
-            ...errors(400, 403, 409, 411, 413, 503),
-          },
-        }),
-        get: op('An artifact, for a GPU function that derives another from it (signed, short-lived)', 'internal', [], {
-          parameters: ARTIFACT_TRANSFER_PARAMS,
-          responses: { '200': binary('video/*', 'the artifact'), ...errors(403, 404) },
-        }),
-      },
-      '/internal/bitstreams/{file}': {
-        get: op('A stored bitstream, whole or one byte range, for a GPU function reading a large keyframe image (signed, short-lived)', 'internal', [], {
-          parameters: [
-            pathParam('file', 'the bitstream: its SHA-256 (hex) and .cmvc', { pattern: '^[0-9a-f]{64}\\.cmvc$' }),
-            queryParam('exp', 'unix seconds', { type: 'integer' }),
-            queryParam('sig', 'hex HMAC over the method, the R2 key and exp', { type: 'string' }),
-          ],
-          responses: { '200': binary('application/vnd.cmvc', 'the bitstream'), '206': binary('application/vnd.cmvc', 'a byte range'), ...errors(403, 404, 416) },
-        }),
-      },
     },
   };
 }

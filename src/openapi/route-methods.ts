@@ -1,9 +1,15 @@
 import type { RouteMethods } from '../http/on-error';
 import { openApiDocument } from './document';
+import { internalOpenApiDocument } from './internal-document';
 
-/** The documented methods of each documented path, as matchers (the coverage test keeps the document complete). */
+/** Every documented path, public and internal, with its documented methods (the coverage test keeps both documents complete). */
+export function documentedPaths(): Record<string, Record<string, unknown>> {
+  return { ...(openApiDocument().paths as Record<string, Record<string, unknown>>), ...(internalOpenApiDocument().paths as Record<string, Record<string, unknown>>) };
+}
+
+/** The documented methods of each documented path, as matchers. */
 export function documentedRouteMethods(): RouteMethods[] {
-  return Object.entries(openApiDocument().paths as Record<string, Record<string, unknown>>).map(([path, ops]) => ({
+  return Object.entries(documentedPaths()).map(([path, ops]) => ({
     pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
     methods: Object.keys(ops).map((m) => m.toUpperCase()),
   }));

@@ -34,4 +34,6 @@ export const SignedUrls = z.object({
   urls: z.array(z.object({ mode: z.enum(MODES), format: z.enum(['mp4', 'hls', 'bitstream']), segment: z.number().int().nullable(), url: z.string() })),
 });
 export const Health = z.object({ ok: z.boolean(), worker: z.object({ ok: z.boolean(), engine: z.string() }), gpu: z.record(z.string(), z.unknown()) });
+/** What the internal artifact upload answers (internal-document.ts). */
+export const StoredArtifact = z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 export const Pending = z.object({ status: z.literal('running'), progress: z.number().nullable(), artifact: z.string() });

@@ -1,13 +1,13 @@
 import { Hono, type Context } from 'hono';
 import { access } from '../auth/access';
 import { BitstreamError, BITSTREAM_MIME, cutBitstreamWithPlan, inspectBitstream, kbpsOf, segmentSeconds, STREAM_LIMITS } from '../bitstream';
-import { parseMaxKbps } from '../cache/reconstruction-options';
+import { requestMaxKbps } from '../reconstruction/options';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { ApiError, badRequest } from '../http/errors';
 import { bitstreamApiError, importBitstream, readBoundedBitstream } from '../videos/import-bitstream';
 import { visibleVideo } from '../videos/visibility';
 import { isStreaming } from '../videos/store';
-import { preferWaitSeconds } from '../generation/ensure-artifact';
+import { preferWaitSeconds } from '../reconstruction/serve';
 import { liveCacheControl, liveHeaders, whenSegmentCoded } from '../live/read';
 
 /** Largest bitstream accepted by import and inspect, in bytes. */
@@ -101,7 +101,7 @@ export async function serveVideoBitstream(c: Context<{ Bindings: Env }>, url: UR
     seen.add(name);
   }
   const maxKbpsParam = url.searchParams.get('maxKbps');
-  const maxKbps = maxKbpsParam === null ? undefined : parseMaxKbps(maxKbpsParam);
+  const maxKbps = maxKbpsParam === null ? undefined : requestMaxKbps(maxKbpsParam);
   const profile = url.searchParams.get('profile') ?? 'full';
   if (profile !== 'full' && profile !== 'tt2v') throw badRequest('invalid_option', 'option "profile" must be "full" or "tt2v"', { option: 'profile' });
   let segments: [number, number] | undefined;

@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono';
-import { signingSecrets } from '../auth/signed-url';
 import { UPLOAD_CHECKSUM_HEADER } from '../gpu/contract';
 import { ApiError } from '../http/errors';
 import { ARTIFACT_KEY_PATTERN, BITSTREAM_KEY_PATTERN } from '../cache/keys';
@@ -16,17 +15,12 @@ type AppContext = Context<{ Bindings: Env }>;
 /** `key`, when it matches `pattern` and the request's `exp` and `sig` sign `method` on it; else a 403. */
 async function signedKey(c: AppContext, method: 'GET' | 'PUT', key: string, pattern: RegExp): Promise<string> {
   const [exp, sig] = [c.req.query('exp'), c.req.query('sig')];
-  const valid = pattern.test(key) && (await anySecretVerifies(c.env.URL_SIGNING_SECRET, method, key, exp, sig));
+  const valid = pattern.test(key) && (await verifyArtifactUrl(c.env.URL_SIGNING_SECRET, method, key, exp, sig));
   if (!valid) throw new ApiError(403, 'invalid_signature', 'the transfer URL is invalid or expired');
   return key;
 }
 
 const artifactKey = (c: AppContext, method: 'GET' | 'PUT') => signedKey(c, method, `artifacts/${c.req.param('bitstream')}/${c.req.param('file')}`, ARTIFACT_KEY_PATTERN);
-
-async function anySecretVerifies(setting: string, method: 'GET' | 'PUT', key: string, exp?: string, sig?: string): Promise<boolean> {
-  for (const secret of signingSecrets(setting)) if (await verifyArtifactUrl(secret, method, key, exp, sig)) return true;
-  return false;
-}
 
 /** The hex SHA-256 named by the upload's checksum header (base64 of 32 bytes), or a 400. */
 function declaredSha256(header: string | undefined): string {

@@ -1,12 +1,20 @@
 import { Hono } from 'hono';
+import { access } from '../auth/access';
 import { openApiDocument } from '../openapi/document';
+import { internalOpenApiDocument } from '../openapi/internal-document';
 
 export const meta = new Hono<{ Bindings: Env }>();
 
-/** GET /openapi.json — the OpenAPI 3.1 document. */
+/** GET /openapi.json — the OpenAPI 3.1 document of the public API. */
 meta.get('/openapi.json', (c) => {
   c.header('Cache-Control', 'public, max-age=300');
   return c.json(openApiDocument(new URL(c.req.url).origin));
+});
+
+/** GET /internal/openapi.json — the OpenAPI 3.1 document of the routes the GPU functions call (admin). */
+meta.get('/internal/openapi.json', access('admin'), (c) => {
+  c.header('Cache-Control', 'no-store');
+  return c.json(internalOpenApiDocument(new URL(c.req.url).origin));
 });
 
 const escapeHtml = (text: unknown) => String(text ?? '').replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch] as string);

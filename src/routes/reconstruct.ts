@@ -1,11 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { reconstructionAccess as accessFor } from '../auth/access';
-import { SIGNATURE_PARAMS } from '../cache/reconstruction-options';
-import { signUrl, signingSecrets } from '../auth/signed-url';
-import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../generation/hls';
-import { planHlsSegment } from '../generation/plan';
-import { plannedTarget, prefetch, serveArtifact } from '../cache/artifacts';
-import { planInput, readyFor, readyVideo, serveReconstruction } from '../generation/reconstruct';
+import { SIGNATURE_PARAMS } from '../shared/signed-url-params';
+import { signUrl } from '../auth/signed-url';
+import { captionsVtt, hlsVariants, masterPlaylist, mediaPlaylist } from '../reconstruction/hls';
+import { readyFor, readyVideo } from '../reconstruction/ready';
+import { serveHlsSegment, serveReconstruction } from '../reconstruction/serve';
 import { responseBodySource, serveBody } from '../cache/serve';
 import { Mode, MODES } from '../gpu/contract';
 import { ApiError } from '../http/errors';
@@ -19,8 +18,6 @@ import { ID_PATTERN } from '../http/ids';
 const KEYED_CACHE_CONTROL = 'private, max-age=86400';
 /** Signed URLs name a content-addressed artifact: a CDN may keep them for a year. */
 const SIGNED_CACHE_CONTROL = 'public, max-age=31536000, immutable';
-/** HLS segments generated ahead of the one a player asks for. */
-const PREFETCH_SEGMENTS = 2;
 const M3U8 = 'application/vnd.apple.mpegurl';
 const IMAGE_TYPES = { webp: 'image/webp', jpeg: 'image/jpeg', avif: 'image/avif', png: 'image/png' } as const;
 
@@ -57,13 +54,12 @@ async function signAll(c: AppContext, relatives: string[]): Promise<(relative: s
   const principal = c.get('principal');
   if (principal.via !== 'signed-url') return (relative) => relative;
   const base = new URL(c.req.url);
-  const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
   // The same minting key and binding as the playlist's own URL (an old URL carries neither).
   const binding = principal.urlBinding ?? {};
   const signed = new Map<string, string>();
   for (const relative of relatives) {
     const url = new URL(relative, base);
-    signed.set(relative, await signUrl(secret as string, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, binding));
+    signed.set(relative, await signUrl(c.env.URL_SIGNING_SECRET, url.pathname, Object.fromEntries(url.searchParams), principal.signedUntil as number, binding));
   }
   return (relative) => signed.get(relative) ?? relative;
 }
@@ -108,20 +104,8 @@ reconstruct.get(`/:id/:mode{${MODE}}/media.m3u8`, reconstructionAccess(), async 
 
 /** GET/HEAD /v/{id}/{mode}/{n}.ts — HLS segment `n`, derived from the cached MP4 segment; the next ones are prefetched. */
 reconstruct.get(`/:id/:mode{${MODE}}/:file{[0-9]{1,5}\\.ts}`, reconstructionAccess(), async (c) => {
-  const mode = Mode.parse(c.req.param('mode'));
-  const n = Number(c.req.param('file').slice(0, -3));
-  // a segment asked alone is cut alone (maxKbps): so is each one prefetched after it
-  const row = await video(c);
-  const ready = await readyFor(c, row, mode, n);
-  const input = planInput(ready, mode, c.env.GPU_ENGINE);
-  const spec = await planHlsSegment(input, n);
-  const ahead = [];
-  for (let next = n + 1; next <= n + PREFETCH_SEGMENTS && next < ready.bitstream.segments.length; next++) {
-    const nextInput = ready.options.maxKbps === null ? input : planInput(await readyFor(c, row, mode, next), mode, c.env.GPU_ENGINE);
-    ahead.push(await planHlsSegment(nextInput, next));
-  }
-  prefetch(c, ready.video.id, ahead);
-  return serveArtifact(c, plannedTarget(spec), { contentType: 'video/mp2t', cacheControl: cacheControl(c), videoId: ready.video.id });
+  const segment = Number(c.req.param('file').slice(0, -3));
+  return serveHlsSegment(c, { video: await video(c), mode: Mode.parse(c.req.param('mode')), segment, cacheControl: cacheControl(c) });
 });
 
 /** GET/HEAD /v/{id}/poster.webp — the first keyframe, straight from the bitstream (no GPU call). */

@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { access } from '../auth/access';
 import { MintUrlsBody } from '../auth/request-shapes';
-import { ADJUSTABLE_PARAMS, signUrl, signingSecrets } from '../auth/signed-url';
-import { parseReconstructionOptions } from '../cache/reconstruction-options';
+import { signUrl } from '../auth/signed-url';
+import { ADJUSTABLE_PARAMS } from '../shared/signed-url-params';
+import { checkModeOptions, requestOptions, sendsKeyframes } from '../reconstruction/options';
 import { badRequest } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import { visibleVideo } from '../videos/visibility';
@@ -16,10 +17,8 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   const body = await jsonBody(c.req.raw, MintUrlsBody);
   const options = Object.fromEntries(Object.entries(body.options ?? {}).map(([k, v]) => [k, String(v)]));
   // Refuse options a viewer would get a 400 for, now rather than at playback.
-  const parsed = parseReconstructionOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
-  if (parsed.maxKbps !== null && body.modes.includes('tt2v')) {
-    throw badRequest('invalid_option', 'option "maxKbps" cuts keyframes, so it applies to it2v only, not tt2v', { option: 'maxKbps' });
-  }
+  const parsed = requestOptions(new URLSearchParams(options), { width: video.width ?? 320, height: video.height ?? 240, fps: video.fps ?? 24, seed: 0 });
+  for (const mode of body.modes) checkModeOptions(mode, parsed);
   if (body.segments && video.segment_count !== null && body.segments.some((n) => n >= (video.segment_count as number))) {
     throw badRequest('invalid_body', `segments: the video has ${video.segment_count} segments`, { field: 'segments' });
   }
@@ -34,7 +33,6 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   if (keyExpiresAt !== null && !principal.scopes.has('admin') && expiresAt * 1000 > keyExpiresAt) {
     throw badRequest('invalid_body', `expiresIn: a URL cannot outlive the key that mints it, which expires at ${new Date(keyExpiresAt).toISOString()}`, { field: 'expiresIn' });
   }
-  const [secret] = signingSecrets(c.env.URL_SIGNING_SECRET);
   // The minting key pays for the URL and revoking it ends the URL; bindToKey only waives the per-viewer limit.
   const binding = { mintedBy: principal.keyId, keyId: body.bindToKey ? principal.keyId : undefined };
   const origin = new URL(c.req.url).origin;
@@ -42,11 +40,12 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
   for (const mode of body.modes) {
     for (const format of body.formats) {
       if (format === 'bitstream') {
-        // it2v plays from the whole stream; tt2v needs only its texts-only cut. The player picks each segment and its
-        // rate (`segments`, `maxKbps`) without a new signature: a bitstream read costs no GPU.
-        const query: Record<string, string> = mode === 'tt2v' ? { profile: 'tt2v' } : {};
-        const adjustable = mode === 'tt2v' ? (['segments'] as const) : ADJUSTABLE_PARAMS;
-        urls.push({ mode, format, segment: null, url: origin + (await signUrl(secret as string, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, { ...binding, adjustable })) });
+        // a mode that reads keyframes plays from the whole stream; one that does not needs only its texts-only cut. The
+        // player picks each segment and (where keyframes are read) its rate (`segments`, `maxKbps`) without a new
+        // signature: a bitstream read costs no GPU.
+        const query: Record<string, string> = sendsKeyframes(mode) ? {} : { profile: 'tt2v' };
+        const adjustable = sendsKeyframes(mode) ? ADJUSTABLE_PARAMS : (['segments'] as const);
+        urls.push({ mode, format, segment: null, url: origin + (await signUrl(c.env.URL_SIGNING_SECRET, `/v/${video.id}/bitstream.cmvc`, query, expiresAt, { ...binding, adjustable })) });
         continue;
       }
       const targets: [number | null, string][] =
@@ -55,7 +54,7 @@ videoUrls.post('/:id/urls', access('reconstruct'), async (c) => {
           : body.segments
             ? body.segments.map((n) => [n, `/v/${video.id}/${mode}/${n}.mp4`])
             : [[null, `/v/${video.id}/${mode}.mp4`]];
-      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(secret as string, path, options, expiresAt, binding)) });
+      for (const [segment, path] of targets) urls.push({ mode, format, segment, url: origin + (await signUrl(c.env.URL_SIGNING_SECRET, path, options, expiresAt, binding)) });
     }
   }
   c.header('Cache-Control', 'no-store');

@@ -1,6 +1,5 @@
 import { AwsClient } from 'aws4fetch';
-import { signingSecrets } from '../auth/signed-url';
-import { timingSafeEqualBytes } from '../http/timing-safe';
+import { hexMac, sign as signWith, verify } from '../auth/signing';
 import { GENERATION_CALL_LIFETIME_MS, type UploadTarget } from '../gpu/contract';
 
 /**
@@ -20,22 +19,14 @@ export interface ArtifactTransfer {
 /** Lifetime of an upload target or download URL, in seconds: as long as the call it is made for may run (`GENERATION_TIMING`). */
 export const TRANSFER_TTL_SECONDS = GENERATION_CALL_LIFETIME_MS / 1000;
 
-const encoder = new TextEncoder();
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
-async function hmac(secret: string, message: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(message)));
-}
-
 const signedMessage = (method: 'GET' | 'PUT', r2Key: string, exp: number | string) => `artifact:${method}:${r2Key}:${exp}`;
 
-/** The Worker's own signed route (local development and tests). */
-export function workerTransfer(origin: string, secret: string, ttlSeconds = TRANSFER_TTL_SECONDS, now = () => Date.now()): ArtifactTransfer {
+/** The Worker's own signed route (local development and tests), signed with the current secret of `setting` (URL_SIGNING_SECRET). */
+export function workerTransfer(origin: string, setting: string, ttlSeconds = TRANSFER_TTL_SECONDS, now = () => Date.now()): ArtifactTransfer {
   const base = origin.replace(/\/+$/, '');
   const sign = async (method: 'GET' | 'PUT', r2Key: string) => {
     const exp = Math.floor(now() / 1000) + ttlSeconds;
-    const sig = hex(await hmac(secret, signedMessage(method, r2Key, exp)));
+    const sig = await signWith(setting, signedMessage(method, r2Key, exp), hexMac);
     // `artifacts/{bitstream}/{file}` is served at `/internal/artifacts/{bitstream}/{file}`, `bitstreams/{file}` at `/internal/bitstreams/{file}`.
     return `${base}/internal/${r2Key}?exp=${exp}&sig=${sig}`;
   };
@@ -45,9 +36,9 @@ export function workerTransfer(origin: string, secret: string, ttlSeconds = TRAN
   };
 }
 
-/** Whether `sig` signs `method` on `r2Key` until `exp` (unix seconds, not yet past). */
+/** Whether `sig` signs `method` on `r2Key` until `exp` (unix seconds, not yet past), under any secret of `setting`. */
 export async function verifyArtifactUrl(
-  secret: string,
+  setting: string,
   method: 'GET' | 'PUT',
   r2Key: string,
   exp: string | undefined,
@@ -56,9 +47,7 @@ export async function verifyArtifactUrl(
 ): Promise<boolean> {
   if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig)) return false;
   if (Number(exp) < now / 1000) return false;
-  const expected = await hmac(secret, signedMessage(method, r2Key, exp));
-  const given = new Uint8Array(sig.match(/../g)!.map((h) => parseInt(h, 16)));
-  return timingSafeEqualBytes(expected, given);
+  return verify(setting, signedMessage(method, r2Key, exp), sig, hexMac);
 }
 
 export interface R2S3Credentials {
@@ -110,7 +99,6 @@ export function artifactTransferFromEnv(env: TransferSettings): ArtifactTransfer
   if (R2_ACCOUNT_ID && R2_BUCKET_NAME && R2_ACCESS_KEY_ID && R2_SECRET_ACCESS_KEY) {
     return presignedTransfer({ accountId: R2_ACCOUNT_ID, bucket: R2_BUCKET_NAME, accessKeyId: R2_ACCESS_KEY_ID, secretAccessKey: R2_SECRET_ACCESS_KEY, endpoint: R2_S3_ENDPOINT || undefined });
   }
-  // The first secret signs, as for every other signed URL of this Worker; all of them verify.
-  const [secret] = signingSecrets(env.URL_SIGNING_SECRET);
-  return workerTransfer(env.PUBLIC_ORIGIN, secret as string);
+  // The first secret signs, as for every other signed URL of this Worker; all of them verify (auth/signing.ts).
+  return workerTransfer(env.PUBLIC_ORIGIN, env.URL_SIGNING_SECRET);
 }

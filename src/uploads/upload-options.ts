@@ -2,6 +2,24 @@ import { z } from 'zod';
 import { AUDIO_KBPS_RANGE, EncodeOptions } from '../gpu/contract';
 import { badRequest } from '../http/errors';
 
+/**
+ * The media types an upload's raw body is documented with: the containers the sniffer recognises (uploads/sniff.ts),
+ * and bytes of no stated type. Any other `video/*` is taken too: the bytes say what the file is.
+ */
+export const UPLOAD_MEDIA_TYPES = [
+  'video/mp4',
+  'video/quicktime',
+  'video/3gpp',
+  'video/webm',
+  'video/x-matroska',
+  'video/x-msvideo',
+  'video/mp2t',
+  'video/mpeg',
+  'video/x-flv',
+  'video/ogg',
+  'application/octet-stream',
+] as const;
+
 /** Query parameters of `POST /v1/videos`: the GPU encode options plus what the edge itself keeps. */
 export const UploadQuery = EncodeOptions.extend({
   keepSource: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),

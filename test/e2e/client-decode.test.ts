@@ -147,7 +147,16 @@ describe('bitstream player in Chromium', () => {
       await player.open();
       const afterOpen = player.bytesReceived;
       player.play();
-      await new Promise((r) => setTimeout(r, 1500));
+      // playing: its clock passes half a second (fails after 10 s)
+      await new Promise<void>((resolve, reject) => {
+        const started = performance.now();
+        const poll = setInterval(() => {
+          if (player.currentTime > 0.5) resolve();
+          else if (performance.now() - started > 10_000) reject(new Error(`played to ${player.currentTime} s after 10 s`));
+          else return;
+          clearInterval(poll);
+        }, 20);
+      });
       const playedTo = player.currentTime;
       player.pause();
       await player.seek(3.5);
@@ -244,7 +253,8 @@ describe('bitstream player in Chromium', () => {
       // a person drags the seek bar near the end and presses Play
       seek.value = String(player.duration - 0.4);
       seek.dispatchEvent(new Event('input'));
-      await new Promise((r) => setTimeout(r, 200));
+      // the frame there is drawn: a seek to the same place resolves once it is (its segment already on its way)
+      await player.seek(Number(seek.value));
       toggle.click();
       const whilePlaying = toggle.textContent;
       await new Promise<void>((resolve, reject) => {

@@ -1,12 +1,10 @@
 /** Sound end to end on the real stack: upload → encode → every reconstruction carries the sound, in sync. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobView, UploadAccepted, VideoView } from '../../src/openapi/shapes';
-import { json } from '../json';
-import { ROOT, startStack, type Stack } from './stack';
+import { encodedVideo, ROOT, startStack, type Stack } from './stack';
 import { makeSyncClip, offsets, streamTimes, SYNC_CUT_FRAMES, SYNC_FPS } from './sync';
 
 const SPEECH = join(ROOT, 'test', 'fixtures', 'cup-4s-speech.mp4');
@@ -23,19 +21,7 @@ afterAll(async () => {
 const auth = () => ({ Authorization: `Bearer ${stack.adminKey}` });
 const ffmpegHeaders = () => ['-headers', `Authorization: Bearer ${stack.adminKey}\r\n`];
 
-/** Uploads `file` with `query`, waits for its encode; the video view and the job. */
-async function encoded(file: string, query = '') {
-  const uploaded = await fetch(`${stack.base}/v1/videos${query}`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: readFileSync(file) });
-  expect(uploaded.status).toBe(202);
-  const { video, job } = await json(uploaded, UploadAccepted);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const state = await json(await fetch(`${stack.base}/v1/jobs/${job.id}`, { headers: auth() }), JobView);
-    if (state.status === 'succeeded') return { video: await json(await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth() }), VideoView), job: state };
-    if (state.status === 'failed' || Date.now() > deadline) throw new Error(`encode ${state.status}: ${JSON.stringify(state.error)}\n${stack.log()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const encoded = (file: string, query = '') => encodedVideo(stack, file, query);
 
 /** Streams of a reconstruction fetched to a file: codec and duration of each. */
 async function streamsOf(path: string) {

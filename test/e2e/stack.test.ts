@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, SAMPLE_CLIP as SAMPLE, startStack, type Stack } from './stack';
+import { encodedVideo, ROOT, SAMPLE_CLIP as SAMPLE, startStack, type Stack } from './stack';
 import { readBitstream } from '../../src/bitstream';
 import { JobView, UploadAccepted, VideoView } from '../../src/openapi/shapes';
 import { errorBody, json } from '../json';
@@ -145,22 +145,34 @@ async function generateCalls(): Promise<number> {
 }
 
 describe('end to end: one rate knob, cut by rate at the edge', () => {
-  it('lands within ±20% of targetKbps with the real encoder, and maxKbps cuts the same encode lower', async () => {
-    const source = readFileSync(SAMPLE);
-    const uploaded = await fetch(`${stack.base}/v1/videos?targetKbps=10`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'video/mp4' }, body: source });
-    expect(uploaded.status).toBe(202);
-    const { video, job } = await json(uploaded, UploadAccepted);
-    expect((await waitForJob(job.id)).status).toBe('succeeded');
-    const described = await json(await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth() }), VideoView);
-    expect(described.bitstream).toMatchObject({ targetKbps: 10, textsOnly: false });
-    expect(Math.abs(described.bitstream!.kbps! - 10)).toBeLessThanOrEqual(2);
-    expect(described.bitstream!.rateFloorKbps).toBeLessThan(described.bitstream!.kbps!);
+  /** The rate of the bitstream as written and served: its bytes over its duration (the clip has no sound). */
+  async function writtenKbps(videoId: string): Promise<{ kbps: number; bytes: Uint8Array }> {
+    const response = await fetch(`${stack.base}/v1/videos/${videoId}/bitstream`, { headers: auth() });
+    expect(response.status).toBe(200);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { kbps: (bytes.length * 8) / readBitstream(bytes).header.durationMs, bytes };
+  }
 
+  it.each([5, 10, 30])('targetKbps=%d: the bitstream written lands within 20 percent of it, with keyframes', async (target) => {
+    const { video } = await encodedVideo(stack, SAMPLE, `?targetKbps=${target}&audioKbps=0`);
+    const { kbps, bytes } = await writtenKbps(video.id);
+    expect(Math.abs(kbps - target) / target, `${kbps.toFixed(2)} kbps written for ${target}`).toBeLessThanOrEqual(0.2);
+    expect(readBitstream(bytes).segments.some((s) => s.keyframes.length > 0)).toBe(true);
+    // the view reports what was written
+    expect(video.bitstream).toMatchObject({ targetKbps: target, textsOnly: false, bytes: bytes.length });
+    expect(video.bitstream!.kbps!).toBeCloseTo(kbps, 1);
+    expect(video.bitstream!.rateFloorKbps).toBeLessThan(kbps);
+  });
+
+  it('maxKbps cuts the same encode lower, and the cut reconstructs', async () => {
+    const { video } = await encodedVideo(stack, SAMPLE, '?targetKbps=10&audioKbps=0');
+    const whole = await writtenKbps(video.id);
     const cut = await fetch(`${stack.base}/v1/videos/${video.id}/bitstream?maxKbps=4`, { headers: auth() });
     expect(cut.status).toBe(200);
     const bytes = new Uint8Array(await cut.arrayBuffer());
     expect(Number(cut.headers.get('CMVC-Kbps'))).toBeLessThanOrEqual(4);
-    expect(bytes.length).toBeLessThan(described.bitstream!.bytes!);
+    expect((bytes.length * 8) / readBitstream(bytes).header.durationMs).toBeLessThanOrEqual(4);
+    expect(bytes.length).toBeLessThan(whole.bytes.length);
     const reconstructed = await fetch(`${stack.base}/v/${video.id}/it2v/0.mp4?maxKbps=4`, { headers: { ...auth(), Prefer: 'wait=60' } });
     expect(reconstructed.status).toBe(200);
     const file = join(out, 'it2v-4kbps.mp4');

@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { JobView, UploadAccepted, VideoView } from '../../src/openapi/shapes';
+import { json } from '../json';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -70,3 +72,25 @@ export async function startStack(options: { port?: number; env?: Record<string, 
 
 /** The committed sample clip (4 s, 320x240, H.264; source and licence in `test/fixtures/README.md`). */
 export const SAMPLE_CLIP = join(ROOT, 'test', 'fixtures', 'cup-4s.mp4');
+
+/** How long an encode of a committed clip may take here before a test gives up on it. */
+const ENCODE_BOUND_MS = 120_000;
+
+/**
+ * Uploads `file` (with `query`, e.g. `?targetKbps=10`) as the admin and waits for its encode: the video view and the
+ * job. Fails when the encode fails or is still running after ENCODE_BOUND_MS. Each test that needs a video makes its
+ * own with this, so none depends on another having run.
+ */
+export async function encodedVideo(stack: Stack, file: string, query = '') {
+  const auth = { Authorization: `Bearer ${stack.adminKey}` };
+  const uploaded = await fetch(`${stack.base}/v1/videos${query}`, { method: 'POST', headers: { ...auth, 'Content-Type': 'video/mp4' }, body: readFileSync(file) });
+  if (uploaded.status !== 202) throw new Error(`upload of ${file}${query}: ${uploaded.status} ${await uploaded.text()}`);
+  const { video, job } = await json(uploaded, UploadAccepted);
+  const deadline = Date.now() + ENCODE_BOUND_MS;
+  for (;;) {
+    const state = await json(await fetch(`${stack.base}/v1/jobs/${job.id}`, { headers: auth }), JobView);
+    if (state.status === 'succeeded') return { video: await json(await fetch(`${stack.base}/v1/videos/${video.id}`, { headers: auth }), VideoView), job: state };
+    if (state.status === 'failed' || Date.now() > deadline) throw new Error(`encode ${state.status}: ${JSON.stringify(state.error)}\n${stack.log()}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

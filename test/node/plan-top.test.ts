@@ -1,7 +1,7 @@
 /** topArtifactId names the artifact planReconstruction makes at the top of its graph, without planning it. */
 import { describe, expect, it } from 'vitest';
 import { writeBitstream, readBitstream, type Bitstream } from '../../src/bitstream';
-import { parseReconstructionOptions } from '../../src/cache/reconstruction-options';
+import { parseReconstructionOptions } from '../../src/shared/reconstruction-options';
 import { planReconstruction, topArtifactId, type PlanInput } from '../../src/generation/plan';
 import { WITH_AUDIO } from '../../scripts/make-vectors';
 

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalOptions, parseReconstructionOptions } from '../../src/cache/reconstruction-options';
+import { canonicalOptions, OptionError, parseReconstructionOptions } from '../../src/shared/reconstruction-options';
 import { ApiError } from '../../src/http/errors';
 import { parseRange } from '../../src/cache/range';
+import { requestOptions } from '../../src/reconstruction/options';
 
 const defaults = { width: 320, height: 240, fps: 24, seed: 0 };
 const parse = (query: string) => canonicalOptions(parseReconstructionOptions(new URLSearchParams(query), defaults));
 
+/** What the Worker answers for a bad option: a 400 with the parser's code, naming the option. */
 function errorOf(query: string) {
   try {
-    parse(query);
+    requestOptions(new URLSearchParams(query), defaults);
   } catch (err) {
     expect(err).toBeInstanceOf(ApiError);
     return { status: (err as ApiError).status, code: (err as ApiError).code, option: ((err as ApiError).details as { option: string }).option };
@@ -35,6 +37,11 @@ describe('reconstruction options', () => {
     expect(errorOf('seed=-1')).toEqual({ status: 400, code: 'invalid_option', option: 'seed' });
     expect(errorOf('seed=4294967296')).toEqual({ status: 400, code: 'invalid_option', option: 'seed' });
     expect(errorOf('format=webm')).toEqual({ status: 400, code: 'invalid_option', option: 'format' });
+  });
+
+  it('names the option in the shared parser\'s own error too (what the client decoder sees)', () => {
+    expect(() => parse('w=17')).toThrow(OptionError);
+    expect(() => parse('quality=9')).toThrow(expect.objectContaining({ code: 'unknown_option', option: 'quality' }));
   });
 
   it('ignores signature parameters', () => {

@@ -1,7 +1,7 @@
 // Issue 24, defect 11: a reconstruction generated below the asked size names the size it was
 // generated at (CMVC-Generated-Size); one generated at the asked size carries no such header.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GENERATED_SIZE_HEADER } from '../../src/generation/reconstruct';
+import { GENERATED_SIZE_HEADER } from '../../src/reconstruction/serve';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
 import { call, encodedVideo, env } from './helpers';
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { ADMIN_KEY, call, env, fakeMp4 } from './helpers';
+import { ADMIN_KEY, call, callSettled, env, fakeMp4 } from './helpers';
 import { encodedVideo, errorOf, gpuSecondsUsed, instrumentGpu, newKey, runEncodeQueue, usageOf, type GpuLedger, SPEND_SCOPES, SEGMENT_ESTIMATE } from './spend-helpers';
 import { JobView, UploadAccepted, UsageReport } from '../../src/openapi/shapes';
 import { estimateEncodeSeconds } from '../../src/jobs/encode-estimate';
@@ -106,9 +106,9 @@ describe('fan-out', () => {
   it('counts HLS prefetches against the rate limit: no units, no prefetch', async () => {
     const key = await newKey(SPEND_SCOPES, { limits: { requestsPerMinute: 40 } });
     const id = await encodedVideo(key.secret, gpu, 4); // 1 unit
-    const response = await call(`/v/${id}/tt2v/0.ts`, { key: key.secret }); // 1 + 30 units; the two prefetches would need 60
+    // Settled: every prefetch the request started (waitUntil) has run to its end before the count is read.
+    const response = await callSettled(`/v/${id}/tt2v/0.ts`, { key: key.secret }); // 1 + 30 units; the two prefetches would need 60
     expect(response.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(gpu.calls.generate).toBe(1);
   });
 });

@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import worker from '../../src/index';
 import type { EncodeMessage } from '../../src/jobs/messages';
 import { loadBitstream } from '../../src/cache/bitstreams';
-import { parseReconstructionOptions } from '../../src/cache/reconstruction-options';
+import { parseReconstructionOptions } from '../../src/shared/reconstruction-options';
 import { planReconstruction, type GenerationSpec } from '../../src/generation/plan';
 import type { Mode } from '../../src/gpu/contract';
 import { UploadAccepted, VideoView } from '../../src/openapi/shapes';

@@ -1,28 +1,46 @@
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { openApiDocument } from '../../src/openapi/document';
+import { documentedPaths } from '../../src/openapi/route-methods';
+import { MODES } from '../../src/shared/modes';
 import { call } from './helpers';
 import { errorBody } from '../json';
+
+/** The modes as a route pattern spells them (`tt2v\|it2v`), escaped for a RegExp. */
+const MODE_PATTERN = MODES.join('\\|');
 
 /** Hono's `/:id/:file{(tt2v|it2v)\.mp4}` → OpenAPI's `/{id}/{mode}.mp4`, and so on. */
 function toOpenApiPath(path: string): string {
   return path
-    .replace(/:file\{\(tt2v\|it2v\)\\\.(mp4|m3u8)\}/, '{mode}.$1')
-    .replace(/:mode\{tt2v\|it2v\}/, '{mode}')
+    .replace(new RegExp(`:file\\{\\(${MODE_PATTERN}\\)\\\\\\.(mp4|m3u8)\\}`), '{mode}.$1')
+    .replace(new RegExp(`:mode\\{${MODE_PATTERN}\\}`), '{mode}')
     .replace(/:file\{\[0-9\]\{1,5\}\\\.(mp4|ts)\}/, '{n}.$1')
     .replace(/:([a-z]+)/g, '{$1}')
     .replace(/\/$/, '') || '/';
 }
 
 describe('OpenAPI coverage', () => {
-  it('documents every route the app serves, and nothing it does not', () => {
+  it('documents every route the app serves, in the public document or the internal one, and nothing it does not', () => {
     const served = new Set(
       app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method.toLowerCase()} ${toOpenApiPath(r.path)}`),
     );
     const documented = new Set(
-      Object.entries(openApiDocument().paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)),
+      Object.entries(documentedPaths()).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)),
     );
     expect([...served].sort()).toEqual([...documented].sort());
+  });
+
+  it('serves the public document without any internal route, and the internal one to an admin key only', async () => {
+    const served = (await (await call('/openapi.json', { key: null })).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(served.paths).filter((path) => path.startsWith('/internal'))).toEqual([]);
+    expect((await call('/internal/openapi.json', { key: null })).status).toBe(401);
+    const created = await call('/v1/keys', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'reader', scopes: ['read', 'encode', 'reconstruct'] }) });
+    const { secret } = (await created.json()) as { secret: string };
+    expect((await call('/internal/openapi.json', { key: secret })).status).toBe(403);
+    const internal = await call('/internal/openapi.json');
+    expect(internal.status).toBe(200);
+    expect(internal.headers.get('Cache-Control')).toBe('no-store');
+    const doc = (await internal.json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).sort()).toEqual(['/internal/artifacts/{bitstream}/{file}', '/internal/bitstreams/{file}', '/internal/openapi.json', '/internal/sources/{id}']);
   });
 
   it('serves the document and an offline docs page', async () => {

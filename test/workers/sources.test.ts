@@ -2,9 +2,9 @@
 // travel inline.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { INLINE_SOURCE_MAX_BYTES } from '../../src/jobs/encode-job';
-import { signSourceUrl } from '../../src/storage/source-url';
+import { signSourceUrl, verifySourceUrl } from '../../src/storage/source-url';
 import { installFakeGpu, type FakeGpu } from './fake-gpu';
-import { call, deliverEncode, env, fakeMp4, upload } from './helpers';
+import { call, callSettled, deliverEncode, env, fakeMp4, upload } from './helpers';
 import { JobView } from '../../src/openapi/shapes';
 import { json } from '../json';
 
@@ -70,6 +70,29 @@ describe('/internal/sources', () => {
     expect(sent.url).toMatch(new RegExp(`^${env.PUBLIC_ORIGIN}/internal/sources/${accepted.video.id}\\?exp=\\d+&sig=[0-9a-f]{64}$`));
     expect(gpu.fetchedSources).toEqual([bytes.byteLength]);
     expect(((await json(await call(`/v1/jobs/${accepted.job.id}`), JobView))).status).toBe('succeeded');
+  });
+
+  it('keeps an encode\'s source URL valid while URL_SIGNING_SECRET rotates, and signs new ones with the new secret', { timeout: 30_000 }, async () => {
+    const bytes = fakeMp4(INLINE_SOURCE_MAX_BYTES + 1);
+    const { json: accepted } = await upload(bytes);
+    // The encode is submitted before the rotation and still runs: its GPU function holds a URL signed with the secret of then.
+    gpu.on('encode', 'accept-then-stall');
+    await deliverEncode({ jobId: accepted.job.id, videoId: accepted.video.id }, 1, { overrides: { GPU_TIMEOUT_SECONDS: '1' } });
+    const inFlight = new URL(gpu.submitted[0]?.body.video.url as string);
+    const rotated = { URL_SIGNING_SECRET: `rotated-secret,${env.URL_SIGNING_SECRET}` };
+    // The GPU function fetches it (again: a retry) after the new secret was put in front: still the source.
+    const fetched = await callSettled(inFlight.pathname + inFlight.search, { key: null }, rotated);
+    expect(fetched.status).toBe(200);
+    expect(new Uint8Array(await fetched.arrayBuffer())).toEqual(bytes);
+    // Once the old secret is dropped, the URL ends.
+    expect((await callSettled(inFlight.pathname + inFlight.search, { key: null }, { URL_SIGNING_SECRET: 'rotated-secret' })).status).toBe(403);
+    // An encode submitted after the rotation signs with the new secret: valid where only it is left.
+    const second = (await upload(fakeMp4(INLINE_SOURCE_MAX_BYTES + 1))).json;
+    await deliverEncode({ jobId: second.job.id, videoId: second.video.id }, 1, { overrides: rotated });
+    const after = new URL(gpu.submitted.at(-1)?.body.video.url as string);
+    const [exp, sig] = [after.searchParams.get('exp') ?? undefined, after.searchParams.get('sig') ?? undefined];
+    expect(await verifySourceUrl('rotated-secret', second.video.id, exp, sig)).toBe(true);
+    expect(await verifySourceUrl(env.URL_SIGNING_SECRET, second.video.id, exp, sig)).toBe(false);
   });
 
   it('sends a source at the inline limit inline', async () => {

@@ -396,7 +396,7 @@ class TestModalWebApp:
         from fastapi.testclient import TestClient
 
         monkeypatch.setenv("CMVC_NO_APP", "1")
-        from cmvc_gpu.engines.model.web import create_modal_web_app
+        from cmvc_gpu.app import create_modal_web_app
 
         engine = {"id": "model", "version": "1.0.0", "models": ModelEngineConfig().models()}
         result = {

@@ -5,9 +5,9 @@
  * No Node-only and no DOM-only imports: the platform's image decoder is injected.
  */
 import { BitstreamError, imageSize, readBitstream, STREAM_LIMITS, streamLimitProblem, type Bitstream, type BitstreamHeader, type SegmentData } from '../../bitstream';
-import { parseReconstructionOptions } from '../../cache/reconstruction-options';
-import type { Mode } from '../../gpu/contract';
-import { framesAtRate, onOutputGrid } from '../../generation/keyframe-grid';
+import { parseReconstructionOptions } from '../../shared/reconstruction-options';
+import { unhandledMode, type Mode } from '../../shared/modes';
+import { framesAtRate, onOutputGrid } from '../../shared/frame-grid';
 import { parseContent } from './content-text';
 import { DecodeError } from './errors';
 import type { DecodeImage, RgbImage } from './image';
@@ -21,6 +21,22 @@ export interface DecodeOptions {
   mode?: Mode;
   /** Reject motion texts outside the grammar (default true); false parses them as the reference engine does. */
   strictMotion?: boolean;
+}
+
+/**
+ * Whether decoding in `mode` reads a segment's keyframes, as the reference engine's `generate` does in that mode
+ * (`MODE_FRAMES` in gpu-functions/cmvc_gpu/engines/reference/engine.py): a mode added to MODES says here how the
+ * client decodes it.
+ */
+export function decodesKeyframes(mode: Mode): boolean {
+  switch (mode) {
+    case 'tt2v': // the content text painted, moved along the motion
+      return false;
+    case 'it2v': // keyframes in place, in-betweens from both neighbours along the motion between them
+      return true;
+    default:
+      return unhandledMode(mode);
+  }
 }
 
 /** What a decode produces: the reconstruction options' defaults for this stream (even size, fps to 1/1000). */
@@ -107,7 +123,7 @@ export async function decodeSegment(header: BitstreamHeader, segment: SegmentDat
   const sourceFps = header.fpsNum / header.fpsDen;
   const frameCount = framesAtRate(segment.frameCount, sourceFps, fps);
   const motion = parseMotion(segment.motionText, { strict: options.strictMotion, segment: index });
-  const placed = options.mode === 'tt2v' ? [] : onOutputGrid(segment.keyframes, sourceFps, fps, frameCount);
+  const placed = decodesKeyframes(options.mode ?? 'it2v') ? onOutputGrid(segment.keyframes, sourceFps, fps, frameCount) : [];
   if (placed.length === 0) {
     const image = paint(parseContent(segment.contentText), width, height, segment.seed ?? header.seed);
     return segmentOf(index, frameCount, 'tt2v', alongMotion(image, motion, fps));

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBitstream, type Bitstream } from '../../../src/bitstream';
-import { parseReconstructionOptions } from '../../../src/cache/reconstruction-options';
+import { parseReconstructionOptions } from '../../../src/shared/reconstruction-options';
 import type { RgbImage } from '../../../src/client/decode';
 import { planReconstruction } from '../../../src/generation/plan';
 import { bytesToBase64 } from '../../../src/http/base64';

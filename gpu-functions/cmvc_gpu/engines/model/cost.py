@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ...contract import timing
+from ...contract import modes, timing
 from .config import SCHEDULES, ClipConfig, StepSchedule, model_schedule
 from .sampling import keyframe_positions, model_frame_count, model_geometry
-from .segment_plan import ModelCall, native_frame_count, native_keyframes, plan_segment
+from .segment_plan import SEGMENT_MODES, ModelCall, native_frame_count, native_keyframes, plan_segment
 
 GB = 10**9
 #: The GPU the generation classes are deployed on, and the deployed call limit (s): ``modal_app``
@@ -403,7 +403,7 @@ def plan_clip(
     plan.calls.extend(encode_calls(frame_count, fps, width, height, min_segment_seconds))
     for schedule in schedules:
         serving = containers(schedule, gpu)
-        for mode in ("tt2v", "it2v"):
+        for mode in modes():
             calls, busy, cold_starts, cold_seconds = 0, 0.0, 0, 0.0
             for index, (start, count) in enumerate(segment_bounds(frame_count, fps, max_segment_seconds)):
                 total = native_frame_count(count, fps, clip)
@@ -489,7 +489,7 @@ def generate_seconds(
     clip = clip if clip is not None else ClipConfig()
     model_w, model_h = model_geometry(width, height, clip.spatial_multiple, clip.max_area)
     total = native_frame_count(frame_count, fps, clip)
-    keys = native_keyframes(keyframe_indices, fps, total, clip) if mode == "it2v" else []
+    keys = native_keyframes(keyframe_indices, fps, total, clip) if SEGMENT_MODES[mode].reads_keyframes else []
     serving = containers(schedule, gpu)
     return sum(_priced(mode, 0, call, model_w, model_h, schedule, serving, clip).seconds for call in plan_segment(mode, total, keys, clip))
 
@@ -512,7 +512,7 @@ def cost_entry(schedule: StepSchedule) -> dict:
     for seconds in (1, 2, 5, 10):
         plan = plan_clip(seconds, 16, 832, 480, [schedule], DEFAULT_GPU, CALL_LIMIT_SECONDS)
         mpf = seconds * 16 * 832 * 480 / 1e6
-        gen = max(segment_gpu_seconds(plan, m, schedule.name) for m in ("tt2v", "it2v"))
+        gen = max(segment_gpu_seconds(plan, m, schedule.name) for m in modes())
         enc = sum(c.seconds for c in plan.calls if c.mode == "encode")
         points.append((mpf, gen, enc * 16 / 24))
     slope = max((g - CALL_OVERHEAD_SECONDS) / m for m, g, _ in points)

@@ -29,7 +29,7 @@ from . import cost, media, prompts, sampling
 from .adapters import resolve_adapter
 from .config import ENGINE_ID, ENGINE_VERSION, ModelEngineConfig
 from .errors import ContractError, ModelCapacityError, ModelInputError, is_out_of_memory
-from .segment_plan import native_frame_count, native_keyframes, plan_segment
+from .segment_plan import SEGMENT_MODES, native_frame_count, native_keyframes, plan_segment
 
 #: ``generator``: T2V + I2V; ``bridge``: FLF2V with its LoRA adapters (one Generator in process).
 ROLES = ("encoder", "generator", "bridge")
@@ -396,9 +396,10 @@ class ModelEngine:
         if fps <= 0 or frame_count < 1:
             raise ModelInputError(f"fps and frameCount must be positive, got {fps} and {frame_count}")
         segment = request["segment"]
-        listed = media.request_keyframes(segment) if mode == "it2v" else []
-        if mode == "it2v" and not listed:
-            raise ModelInputError("mode 'it2v' needs at least one keyframe in segment.keyframes, got none")
+        reads_keyframes = SEGMENT_MODES[mode].reads_keyframes
+        listed = media.request_keyframes(segment) if reads_keyframes else []
+        if reads_keyframes and not listed:
+            raise ModelInputError(f"mode {mode!r} needs at least one keyframe in segment.keyframes, got none")
         for keyframe in listed:
             if int(keyframe.get("frameIndex", 0)) >= frame_count:
                 raise ModelInputError(
@@ -435,9 +436,7 @@ class ModelEngine:
         )
 
         # 3. Run.
-        prompt = (prompts.tt2v_prompt if mode == "tt2v" else prompts.it2v_prompt)(
-            segment["contentText"], segment["motionText"]
-        )
+        prompt = prompts.PROMPTS[mode](segment["contentText"], segment["motionText"])
         from .generator import run_segment
 
         def run(index: int, call: Any, first: Optional[np.ndarray], last: Optional[np.ndarray]) -> np.ndarray:

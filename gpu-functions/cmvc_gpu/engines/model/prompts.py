@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ...modes import per_mode
+
 DescriptionKind = Literal["content", "motion"]
 
 SYSTEM_PROMPT = (
@@ -96,3 +98,7 @@ def it2v_prompt(content_text: str, motion_text: str) -> str:
     (CMVC's IT2V mode conditions on the keyframe and the motion description).
     """
     return f"{motion_text.strip()} {content_text.strip()}".strip()
+
+
+#: The generation prompt each mode writes from a segment's content and motion texts.
+PROMPTS = per_mode("engines/model prompts", {"tt2v": tt2v_prompt, "it2v": it2v_prompt})

@@ -15,11 +15,12 @@ Time runs on the models' native frame grid (``ClipConfig.native_fps``). Every ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Optional
 
 from ...contract import modes
+from ...modes import per_mode
 from .config import ClipConfig
 from .sampling import model_frame_count
 
@@ -99,10 +100,10 @@ def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConf
     """The calls that make a segment of ``total`` native frames.
 
     Args:
-        mode: ``"tt2v"`` or ``"it2v"``.
+        mode: a contract mode (``SEGMENT_MODES`` says how each plans).
         total: native frames (see :func:`native_frame_count`).
         keyframes: the keyframes' native frame indices, sorted and unique (see
-            :func:`native_keyframes`); ``it2v`` needs at least one.
+            :func:`native_keyframes`); read only by a mode that reads keyframes, which needs at least one.
         clip: the call geometry.
 
     Returns:
@@ -112,12 +113,21 @@ def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConf
         raise ValueError(f"total must be positive, got {total}")
     if mode not in modes():
         raise ValueError(f"mode must be one of {', '.join(modes())}, got {mode!r}")
+    return SEGMENT_MODES[mode].plan(total, keyframes, clip)
+
+
+def _plan_texts(total: int, keyframes: Sequence[int], clip: ClipConfig) -> list[ModelCall]:
+    """TT2V: text-to-video for the first clip, then image-to-video from each clip's last frame (keyframes unread)."""
     calls: list[ModelCall] = []
-    if mode == "tt2v":
-        frames = min(total, clip.max_frames_per_call)
-        calls.append(ModelCall("t2v", 0, frames, model_frame_count(frames, clip.temporal_multiple)))
-        _walk("i2v", Source("call", 0), frames - 1, total - 1, calls, clip, tail=True)
-        return calls
+    frames = min(total, clip.max_frames_per_call)
+    calls.append(ModelCall("t2v", 0, frames, model_frame_count(frames, clip.temporal_multiple)))
+    _walk("i2v", Source("call", 0), frames - 1, total - 1, calls, clip, tail=True)
+    return calls
+
+
+def _plan_keyframes(total: int, keyframes: Sequence[int], clip: ClipConfig) -> list[ModelCall]:
+    """IT2V: a first/last-frame call per keyframe pair, image-to-video after the last keyframe."""
+    calls: list[ModelCall] = []
     if not keyframes:
         raise ValueError("it2v needs at least one keyframe")
     if list(keyframes) != sorted(set(keyframes)) or keyframes[0] < 0 or keyframes[-1] >= total:
@@ -140,3 +150,15 @@ def plan_segment(mode: str, total: int, keyframes: Sequence[int], clip: ClipConf
         )
     _walk("i2v", Source("keyframe", len(keyframes) - 1), keyframes[-1], total - 1, calls, clip, tail=True)
     return calls
+
+
+@dataclass(frozen=True)
+class SegmentMode:
+    """What a mode does with a segment: whether it reads the keyframes, and how its calls are planned."""
+
+    reads_keyframes: bool
+    plan: Callable[[int, Sequence[int], ClipConfig], list[ModelCall]]
+
+
+#: How each mode makes a segment (a mode the contract adds must say it here).
+SEGMENT_MODES = per_mode("engines/model segment plan", {"tt2v": SegmentMode(False, _plan_texts), "it2v": SegmentMode(True, _plan_keyframes)})

@@ -1,4 +1,4 @@
-"""The Modal web endpoint: the same FastAPI app as the local server, with an engine that forwards
+"""The Modal web endpoint's parts (``app.create_modal_web_app`` puts them together): an engine that forwards
 each call to its GPU class, and the asynchronous routes backed by Modal's ``spawn`` and
 ``FunctionCall`` (so a poll may reach any web container, not only the one that submitted)."""
 
@@ -88,12 +88,3 @@ def install_call_routes(app: Any, dispatcher: Dispatcher) -> None:
         return JSONResponse(check_response("call.status", status))
 
     app.router.routes[:0] = router.routes
-
-
-def create_modal_web_app(dispatcher: Dispatcher, config: ModelEngineConfig) -> Any:
-    """The FastAPI app the ``web`` Modal function serves."""
-    from ...app import create_app  # the same app as the local server (import with CMVC_NO_APP=1)
-
-    app = create_app(engine=DispatchEngine(dispatcher, config))
-    install_call_routes(app, dispatcher)
-    return app

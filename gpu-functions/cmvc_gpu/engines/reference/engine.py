@@ -31,6 +31,7 @@ from ...media import rate as shared_rate
 from ...media.assemble import assemble_parts, video_file
 from ...media.inbetween import interpolate_stream, resize
 from ...media.sources import read_source
+from ...modes import per_mode
 from ...progress import Progress, no_progress
 from ...stream_limits import max_keyframes_for
 from . import content, motion, rate, render
@@ -223,20 +224,14 @@ class ReferenceEngine:
     def frames(self, request: dict) -> Iterator[np.ndarray]:
         """The frames ``generate`` codes for a generate.request: RGB ``uint8`` ``(height, width, 3)``, lazily
         (the client decoder in src/client/decode/ mirrors this and is tested against it)."""
-        width, height, fps, count = request["width"], request["height"], request["fps"], request["frameCount"]
+        count = request["frameCount"]
         # 1. check inputs
-        video_io.check_even(width, height)
+        video_io.check_even(request["width"], request["height"])
         if count > self.limits.max_frame_count:
             raise ContractError("too_large", f"frameCount={count} is above the limit of {self.limits.max_frame_count}", details={"field": "frameCount"})
-        segment = request["segment"]
-        moves = motion.parse_motion(segment["motionText"])
-        # 2. it2v: the keyframes in place, in-betweens from both neighbours; tt2v: the painted content text moved along the motion
-        if request["mode"] == "it2v":
-            coded = segment["keyframes"]
-            if not coded:
-                raise ContractError("invalid_request", "segment.keyframes must not be empty in it2v mode", details={"field": "segment.keyframes"})
-            return render.from_keyframes([(k["frameIndex"], resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)], moves, fps, count)
-        return render.along_motion(render.paint(content.parse_content(segment["contentText"]), width, height, request["seed"]), moves, fps, count)
+        moves = motion.parse_motion(request["segment"]["motionText"])
+        # 2. the frames as the mode makes them (MODE_FRAMES)
+        return MODE_FRAMES[request["mode"]](request, moves)
 
     # --- interpolate ----------------------------------------------------------------------------
 
@@ -270,6 +265,26 @@ class ReferenceEngine:
 
     def _video(self, data: bytes, container: str, width: int, height: int, fps: float, count: int, started: float) -> dict:
         return {"engine": self.info(), "video": video_file(data, container, width, height, fps, count), "seconds": _seconds(started)}
+
+
+def _it2v_frames(request: dict, moves: motion.Motion) -> Iterator[np.ndarray]:
+    """IT2V: the keyframes in place, the frames between them in-betweened from both neighbours along the motion."""
+    coded = request["segment"]["keyframes"]
+    if not coded:
+        raise ContractError("invalid_request", "segment.keyframes must not be empty in it2v mode", details={"field": "segment.keyframes"})
+    width, height = request["width"], request["height"]
+    pixels = [(k["frameIndex"], resize(_keyframe_pixels(k, i), width, height)) for i, k in enumerate(coded)]
+    return render.from_keyframes(pixels, moves, request["fps"], request["frameCount"])
+
+
+def _tt2v_frames(request: dict, moves: motion.Motion) -> Iterator[np.ndarray]:
+    """TT2V: the content text painted (seeded texture), moved along the motion; keyframes are not read."""
+    painted = render.paint(content.parse_content(request["segment"]["contentText"]), request["width"], request["height"], request["seed"])
+    return render.along_motion(painted, moves, request["fps"], request["frameCount"])
+
+
+#: How each mode makes a segment's frames (the client decoder, src/client/decode/decoder.ts, mirrors each).
+MODE_FRAMES = per_mode("engines/reference generate", {"tt2v": _tt2v_frames, "it2v": _it2v_frames})
 
 
 def _keyframe_pixels(coded: dict, index: int) -> np.ndarray:

@@ -1,13 +1,12 @@
 import type { Context } from 'hono';
 import { applyRatePlan, audioChunkPlace, imageOffset, planRateCut, planSegmentRateCut, ratePlanCuts, STREAM_LIMITS, streamLimitProblem, type Bitstream, type RatePlan } from '../bitstream';
 import { loadIndexedBitstream } from '../cache/bitstreams';
-import { parseReconstructionOptions, type ReconstructionOptions } from '../cache/reconstruction-options';
-import { serveArtifact } from '../cache/artifacts';
+import type { ReconstructionOptions } from '../shared/reconstruction-options';
+import { checkModeOptions, requestOptions } from './options';
 import type { Mode } from '../gpu/contract';
-import { GPU_COST_MODEL, generatedSize } from '../gpu/cost-model';
 import { ApiError } from '../http/errors';
 import { isStreaming, type VideoRow } from '../videos/store';
-import { checkModeOptions, planReconstruction, topArtifactId, type PlanInput } from './plan';
+import { sendsKeyframes, type PlanInput } from '../generation/plan';
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -39,7 +38,7 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
   const { bitstream, index } = await loadIndexedBitstream(c.env.BUCKET, video.bitstream_key, video.bitstream_hash);
   if (segment !== null) checkSegment(bitstream, segment, live);
   const header = bitstream.header;
-  const options = parseReconstructionOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
+  const options = requestOptions(params, { width: header.width, height: header.height, fps: header.fpsNum / header.fpsDen, seed: header.seed });
   let plan: RatePlan | null = null;
   if (options.maxKbps !== null) plan = segment === null ? planRateCut(bitstream, video.bitstream_bytes ?? 0, options.maxKbps) : planSegmentRateCut(bitstream, index, segment, options.maxKbps);
   const rateCut = plan !== null && ratePlanCuts(plan) ? plan : null;
@@ -56,11 +55,11 @@ export async function readyVideo(c: AppContext, video: VideoRow, params = new UR
 export async function readyFor(c: AppContext, video: VideoRow, mode: Mode, segment: number | null = null): Promise<ReadyVideo> {
   const ready = await readyVideo(c, video, undefined, segment);
   checkModeOptions(mode, ready.options);
-  const read = mode === 'it2v' ? ready.bitstream : { ...ready.bitstream, segments: ready.bitstream.segments.map((s) => ({ ...s, keyframes: [] })) };
+  const read = sendsKeyframes(mode) ? ready.bitstream : { ...ready.bitstream, segments: ready.bitstream.segments.map((s) => ({ ...s, keyframes: [] })) };
   const problem = streamLimitProblem(read, STREAM_LIMITS.maxSourceSide);
   if (problem !== null) {
     const { limit, field, max, value } = problem;
-    const hint = mode === 'it2v' && field.includes('keyframes') ? '; tt2v, or a lower maxKbps, reads fewer keyframes' : '';
+    const hint = sendsKeyframes(mode) && field.includes('keyframes') ? '; tt2v, or a lower maxKbps, reads fewer keyframes' : '';
     throw new ApiError(422, 'bitstream_limit_exceeded', `${field}: ${problem.message}; this video asks for more than a reconstruction may (${limit})${hint}`, { details: { limit, field, max, value } });
   }
   return ready;
@@ -95,25 +94,3 @@ export function checkSegment(bitstream: Bitstream, segment: number, live = false
   }
   throw new ApiError(404, 'segment_not_found', `segment ${segment} does not exist; the video has ${bitstream.segments.length}`);
 }
-
-/** Serves a reconstruction MP4 (whole video or one segment). */
-export async function serveReconstruction(c: AppContext, target: { video: VideoRow; mode: Mode; segment: number | null; cacheControl: string }): Promise<Response> {
-  const ready = await readyFor(c, target.video, target.mode, target.segment);
-  if (ready.live && target.segment === null) {
-    throw new ApiError(409, 'video_live', 'the video is live: the whole video exists once the stream ends; ask for its segments ({mode}/{n}.mp4) or its HLS playlist', {
-      headers: { 'Retry-After': '5' },
-      details: { segmentsCoded: ready.bitstream.segments.length },
-    });
-  }
-  const input = { ...planInput(ready, target.mode, c.env.GPU_ENGINE), segment: target.segment };
-  // Looked up by its id alone: the graph (a whole video's: every segment) is planned only when it must be made.
-  const id = await topArtifactId(input);
-  const response = await serveArtifact(c, { ...id, plan: () => planReconstruction(input) }, { contentType: 'video/mp4', cacheControl: target.cacheControl, videoId: ready.video.id });
-  // A model that generates below the asked size (the model engine: at most 832x480) says so.
-  const generated = response.status === 202 ? null : generatedSize(GPU_COST_MODEL, c.env.GPU_ENGINE, ready.options.w, ready.options.h);
-  if (generated !== null) response.headers.set(GENERATED_SIZE_HEADER, `${generated.width}x${generated.height}`);
-  return response;
-}
-
-/** Names the size a reconstruction was generated at when that is below the size asked (then scaled up, aspect kept). */
-export const GENERATED_SIZE_HEADER = 'CMVC-Generated-Size';

@@ -1,9 +1,20 @@
-import { SIGNATURE_PARAMS } from '../auth/signed-url';
 import { STREAM_LIMITS } from '../bitstream/stream-limits';
-import { badRequest } from '../http/errors';
+import { SIGNATURE_PARAMS } from './signed-url-params';
 
-/** Query parameters that authenticate a signed URL; they are not reconstruction options. */
-export { SIGNATURE_PARAMS };
+/**
+ * A reconstruction option that is unknown, repeated or out of range: `code` and `option` name it, `message` says the
+ * rule. The Worker answers it as a 400 with the same code; the client decoder refuses the request with it.
+ */
+export class OptionError extends Error {
+  constructor(
+    readonly code: 'invalid_option' | 'unknown_option',
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
 
 export interface ReconstructionOptions {
   /** Output width and height in pixels (even). */
@@ -24,7 +35,7 @@ export interface ReconstructionOptions {
 /** kbps range of the `maxKbps` option, here and on the bitstream route. */
 export const MAX_KBPS_RANGE = { min: 0.1, max: 1000 } as const;
 
-/** A `maxKbps` value: a plain decimal in MAX_KBPS_RANGE, else a 400 naming the option. */
+/** A `maxKbps` value: a plain decimal in MAX_KBPS_RANGE, else an OptionError naming the option. */
 export function parseMaxKbps(value: string): number {
   const n = Number(value);
   if (!DECIMAL.test(value) || n < MAX_KBPS_RANGE.min || n > MAX_KBPS_RANGE.max) throw invalid('maxKbps', `must be a number in ${MAX_KBPS_RANGE.min}..${MAX_KBPS_RANGE.max}`);
@@ -41,7 +52,7 @@ export interface OptionDefaults {
 const INT = /^(0|[1-9]\d{0,9})$/;
 const DECIMAL = /^(0|[1-9]\d{0,3})(\.\d{1,3})?$/;
 
-const invalid = (option: string, rule: string) => badRequest('invalid_option', `option "${option}" ${rule}`, { option });
+const invalid = (option: string, rule: string) => new OptionError('invalid_option', option, `option "${option}" ${rule}`);
 
 function evenDimension(value: number) {
   return Math.max(16, value - (value % 2));
@@ -50,7 +61,7 @@ function evenDimension(value: number) {
 /**
  * Parses reconstruction options from a query string and resolves defaults from the video, so that
  * equal meanings give equal options (`?fps=24` on a 24 fps video is the same entry as no `fps`).
- * An unknown, repeated or out-of-range option is a 400 that names it.
+ * An unknown, repeated or out-of-range option is an OptionError that names it.
  */
 export function parseReconstructionOptions(params: URLSearchParams, defaults: OptionDefaults): ReconstructionOptions {
   const seen = new Set<string>();
@@ -108,7 +119,7 @@ export function parseReconstructionOptions(params: URLSearchParams, defaults: Op
         options.audio = Number(value) as 0 | 1;
         break;
       default:
-        throw badRequest('unknown_option', `unknown option "${name}"; known: w, h, fps, interp, seed, format, maxKbps, audio`, { option: name });
+        throw new OptionError('unknown_option', name, `unknown option "${name}"; known: w, h, fps, interp, seed, format, maxKbps, audio`);
     }
   }
   if (options.fps * options.interp > 120) throw invalid('interp', 'gives more than 120 frames per second with this fps');

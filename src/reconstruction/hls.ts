@@ -1,6 +1,6 @@
 import type { Bitstream } from '../bitstream';
-import type { ReconstructionOptions } from '../cache/reconstruction-options';
-import type { Mode } from '../gpu/contract';
+import type { ReconstructionOptions } from '../shared/reconstruction-options';
+import type { Mode } from '../shared/modes';
 
 /** Rough bits per pixel per frame of the generated H.264, for the master playlist's BANDWIDTH hints. */
 const ESTIMATED_BITS_PER_PIXEL = 0.08;
@@ -20,6 +20,12 @@ export interface Variant {
 }
 
 /**
+ * Whether a mode's playlist offers the interpolated frame rate as a variant: IT2V's in-betweens come from its
+ * keyframes, which the LoRA interpolation model is tuned for; a mode added to MODES says here whether it does.
+ */
+const INTERPOLATED_VARIANT: Record<Mode, boolean> = { tt2v: false, it2v: true };
+
+/**
  * Variants a player can adapt between: as asked, half size, and (IT2V) the interpolated frame rate,
  * which is derived from the same cached segments and so costs only the interpolation.
  */
@@ -27,7 +33,7 @@ export function hlsVariants(mode: Mode, base: ReconstructionOptions, explicit: R
   const half = { ...base, w: Math.max(16, Math.round(base.w / 4) * 2), h: Math.max(16, Math.round(base.h / 4) * 2) };
   const variants: Variant[] = [{ options: base, query: optionQuery(explicit) }];
   if (half.w !== base.w) variants.push({ options: half, query: optionQuery({ ...explicit, w: half.w, h: half.h }) });
-  if (mode === 'it2v' && base.interp === 1 && base.fps * 2 <= 60) variants.push({ options: { ...base, interp: 2 }, query: optionQuery({ ...explicit, interp: 2 }) });
+  if (INTERPOLATED_VARIANT[mode] && base.interp === 1 && base.fps * 2 <= 60) variants.push({ options: { ...base, interp: 2 }, query: optionQuery({ ...explicit, interp: 2 }) });
   return variants;
 }
 
