@@ -1,4 +1,4 @@
-/** D1 access for live streams and their chunks (migrations/0006_live.sql). Times are Unix milliseconds. */
+/** D1 access for live streams and their chunks (migrations/0007_live.sql). Times are Unix milliseconds. */
 
 export type LiveState = 'live' | 'ending' | 'ended';
 export type ChunkStatus = 'received' | 'coding' | 'coded' | 'failed' | 'appended' | 'skipped';
