@@ -1,4 +1,5 @@
 import type { Bitstream } from '../bitstream';
+import { carriesAudio } from '../generation/audio-plan';
 import type { ReconstructionOptions } from '../shared/reconstruction-options';
 import type { Mode } from '../shared/modes';
 
@@ -37,13 +38,58 @@ export function hlsVariants(mode: Mode, base: ReconstructionOptions, explicit: R
   return variants;
 }
 
-/** The master playlist: one EXT-X-STREAM-INF per variant, pointing at `{mode}/media.m3u8?{options}`. */
-export function masterPlaylist(mode: Mode, variants: Variant[], sign: (path: string) => string): string {
+/**
+ * H.264 levels (ITU-T H.264 Table A-1) as `[level_idc, MaxMBPS, MaxFS]`, macroblocks per second and per frame,
+ * in the order an encoder tries them (x264 takes the first that fits; with CRF and no VBV, its bit rate limits
+ * do not apply, and one reference frame never fills a level's DPB before its frame size does).
+ */
+const H264_LEVELS: readonly (readonly [number, number, number])[] = [
+  [10, 1485, 99],
+  [11, 3000, 396],
+  [12, 6000, 396],
+  [13, 11880, 396],
+  [20, 11880, 396],
+  [21, 19800, 792],
+  [22, 20250, 1620],
+  [30, 40500, 1620],
+  [31, 108000, 3600],
+  [32, 216000, 5120],
+  [40, 245760, 8192],
+  [42, 522240, 8704],
+  [50, 589824, 22080],
+  [51, 983040, 36864],
+  [52, 2073600, 36864],
+];
+
+/** The H.264 level a `w`×`h` picture at `fps` frames per second is coded at: the first whose limits it fits. */
+export function h264Level(w: number, h: number, fps: number): number {
+  const wide = Math.ceil(w / 16);
+  const high = Math.ceil(h / 16);
+  const frame = wide * high;
+  const fits = ([, maxMbps, maxFs]: readonly [number, number, number]) =>
+    frame <= maxFs && frame * fps <= maxMbps && Math.max(wide, high) <= Math.sqrt(8 * maxFs);
+  return (H264_LEVELS.find(fits) ?? H264_LEVELS[H264_LEVELS.length - 1]!)[0];
+}
+
+/**
+ * The RFC 6381 codecs of a variant's segments, for the master playlist's CODECS (players, Safari first, pick a
+ * variant by it): the generated H.264 (High profile, its level) and, when it carries sound, AAC-LC.
+ */
+export function variantCodecs(o: Pick<ReconstructionOptions, 'w' | 'h' | 'fps' | 'interp'>, sound: boolean): string {
+  const video = `avc1.6400${h264Level(o.w, o.h, o.fps * o.interp).toString(16).padStart(2, '0')}`;
+  return sound ? `${video},mp4a.40.2` : video;
+}
+
+/**
+ * The master playlist: one EXT-X-STREAM-INF per variant, pointing at `{mode}/media.m3u8?{options}`, each with the
+ * codecs of its segments (their sound as `bitstream` and the variant's options have it).
+ */
+export function masterPlaylist(mode: Mode, variants: Variant[], sign: (path: string) => string, bitstream: Bitstream): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const { options: o, query } of variants) {
     const rate = o.fps * o.interp;
     const bandwidth = Math.round(o.w * o.h * rate * ESTIMATED_BITS_PER_PIXEL);
-    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},RESOLUTION=${o.w}x${o.h},FRAME-RATE=${rate.toFixed(3)}`);
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},CODECS="${variantCodecs(o, carriesAudio(bitstream, o))}",RESOLUTION=${o.w}x${o.h},FRAME-RATE=${rate.toFixed(3)}`);
     lines.push(sign(`${mode}/media.m3u8${query ? `?${query}` : ''}`));
   }
   return `${lines.join('\n')}\n`;

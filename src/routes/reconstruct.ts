@@ -87,7 +87,7 @@ reconstruct.get(`/:id/:file{(${MODE})\\.m3u8}`, reconstructionAccess(), async (c
   const ready = await readyFor(c, await video(c), mode);
   const variants = hlsVariants(mode, ready.options, explicitOptions(c));
   const sign = await signAll(c, variants.map((v) => `${mode}/media.m3u8${v.query ? `?${v.query}` : ''}`));
-  return text(c, masterPlaylist(mode, variants, sign), M3U8, `"${ready.video.bitstream_hash}.${mode}.m3u8.${new URLSearchParams(explicitOptions(c))}"`, ready.live);
+  return text(c, masterPlaylist(mode, variants, sign, ready.bitstream), M3U8, `"${ready.video.bitstream_hash}.${mode}.m3u8.${new URLSearchParams(explicitOptions(c))}"`, ready.live);
 });
 
 /**

@@ -34,7 +34,7 @@ async function streamsOf(path: string) {
 
 function probe(input: string, headers: string[] = []) {
   const parsed = JSON.parse(execFileSync('ffprobe', ['-v', 'error', ...headers, '-print_format', 'json', '-show_streams', input], { encoding: 'utf8', timeout: 120_000 })) as {
-    streams: { codec_type: string; codec_name: string; duration?: string; channels?: number; sample_rate?: string }[];
+    streams: { codec_type: string; codec_name: string; duration?: string; channels?: number; sample_rate?: string; profile?: string; level?: number }[];
   };
   return parsed.streams;
 }
@@ -59,6 +59,14 @@ describe('sound end to end', () => {
     expect(hls.find((s) => s.codec_type === 'audio')).toMatchObject({ codec_name: 'aac' });
     const times = streamTimes(`${stack.base}/v/${video.id}/tt2v/media.m3u8`, ffmpegHeaders());
     expect(Math.abs(times.audioDuration - times.videoDuration)).toBeLessThanOrEqual(frame);
+    // the master playlist names the codecs its segments really carry (Safari picks a variant by them)
+    const master = await (await fetch(`${stack.base}/v/${video.id}/tt2v.m3u8`, { headers: auth() })).text();
+    const codecs = /CODECS="([^"]+)"/.exec(master)?.[1];
+    const h264 = hls.find((s) => s.codec_type === 'video')!;
+    expect(h264.profile).toBe('High');
+    expect(codecs).toBe(`avc1.6400${h264.level!.toString(16).padStart(2, '0')},mp4a.40.2`);
+    const silentMaster = await (await fetch(`${stack.base}/v/${video.id}/tt2v.m3u8?audio=0`, { headers: auth() })).text();
+    expect(/CODECS="([^"]+)"/.exec(silentMaster)?.[1]).toBe(`avc1.6400${h264.level!.toString(16).padStart(2, '0')}`);
     const { streams } = await streamsOf(`/v/${video.id}/it2v.mp4?audio=0`);
     expect(streams.map((s) => s.codec_type)).toEqual(['video']);
   });
